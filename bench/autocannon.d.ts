@@ -1,0 +1,30 @@
+// The few autocannon types the benchmarks use (the package ships none).
+declare module 'autocannon' {
+  interface Histogram {
+    average: number
+    mean: number
+    p50: number
+    p90: number
+    p99: number
+    max: number
+  }
+  export interface Result {
+    requests: Histogram & { total: number }
+    latency: Histogram
+    errors: number
+    timeouts: number
+    non2xx: number
+    statusCodeStats: Record<string, { count: number }>
+    duration: number
+  }
+  export interface Options {
+    url: string
+    connections?: number
+    duration?: number
+    pipelining?: number
+    method?: string
+    headers?: Record<string, string>
+  }
+  function autocannon(options: Options): Promise<Result>
+  export default autocannon
+}

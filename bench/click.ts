@@ -1,0 +1,224 @@
+/**
+ * The click path against a bare Fastify 302, under the same autocannon load, on 127.0.0.1.
+ *
+ *   npx tsc -p tsconfig.bench.json && node dist/bench/click.js
+ *   (or, uncompiled: TS_NODE_TRANSPILE_ONLY=1 node --import ./node_modules/@tapjs/typescript/dist/esm/import.mjs bench/click.ts)
+ *
+ * Each server runs in its own child process (the load generator must not share its event loop); the real one
+ * uses a fresh PostgreSQL database (BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres) and logs
+ * at BENCH_LOG_LEVEL (default info: the production request line) to /dev/null.
+ * BENCH_CONNECTIONS (50) and BENCH_DURATION (10 s) shape the load; BENCH_NODE_OPTIONS is passed to the servers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon, { type Result } from 'autocannon'
+import Fastify from 'fastify'
+import pg from 'pg'
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
+const WARMUP_S = 2
+const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const ADMIN_KEY = 'bench-admin-key-0123456789'
+const OFFER_URL = 'https://adv.example/land?click={clickid}&pid={pid}&s1={sub1}&s2={sub2}'
+
+type ToParent =
+  | { port: number }
+  | { cpuMicros: number }
+  | { flushed: true; recorded: number; dropped: number; buffered: number; peakBuffered: number }
+type ToChild = { flush: true } | { cpu: true }
+
+function send(message: ToParent): void {
+  process.send?.(message)
+}
+
+/** Server CPU time is a steadier measure than req/s on a shared machine: the parent asks before and after a run. */
+function answerCpuQueries(): void {
+  process.on('message', (message: ToChild) => {
+    if ('cpu' in message) {
+      const { user, system } = process.cpuUsage()
+      send({ cpuMicros: user + system })
+    }
+  })
+}
+
+async function serveBare(): Promise<void> {
+  const app = Fastify()
+  app.get('/click', async (_request, reply) =>
+    reply.code(302).header('location', 'https://adv.example/land?click=0123456789abcdef01234567').header('cache-control', 'no-store').send())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  answerCpuQueries()
+  send({ port: (app.server.address() as { port: number }).port })
+  process.on('SIGTERM', () => { app.close().then(() => process.exit(0), () => process.exit(1)) })
+}
+
+async function serveClick(databaseUrl: string): Promise<void> {
+  const { buildApp } = await import('../src/app.js')
+  const { loadConfig } = await import('../src/config.js')
+  const dataDir = mkdtempSync(path.join(tmpdir(), 's2s-bench-'))
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl, ADMIN_API_KEYS: ADMIN_KEY, DATA_DIR: dataDir, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+  })
+  const app = await buildApp(config)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  answerCpuQueries()
+  process.on('message', (message: ToChild) => {
+    if (!('flush' in message)) return
+    app.clickRecorder.flush().then(() => {
+      const { recorded, dropped, buffered, peakBuffered } = app.clickRecorder
+      send({ flushed: true, recorded, dropped, buffered, peakBuffered })
+    }, () => {})
+  })
+  process.on('SIGTERM', () => {
+    app.close().finally(() => {
+      rmSync(dataDir, { recursive: true, force: true })
+      process.exit(0)
+    })
+  })
+  send({ port: (app.server.address() as { port: number }).port })
+}
+
+/** Starts this file again as a server; resolves with the child and its port. */
+function startServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  // BENCH_NODE_OPTIONS reaches the servers only (e.g. --cpu-prof to see where a click's time goes).
+  const extra = (process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((arg) => arg !== '')
+  const child = spawn(process.execPath, [...process.execArgv, ...extra, fileURLToPath(import.meta.url), ...args], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  })
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`server ${args[0]} exited with ${code}`)))
+    child.on('message', (message: ToParent) => {
+      if ('port' in message) resolve({ child, port: message.port })
+    })
+  })
+}
+
+function stopServer(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.removeAllListeners('exit')
+    child.once('exit', () => resolve())
+    child.kill('SIGTERM')
+  })
+}
+
+function askCpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (message: ToParent) => {
+      if ('cpuMicros' in message) {
+        child.off('message', onMessage)
+        resolve(message.cpuMicros)
+      }
+    }
+    child.on('message', onMessage)
+    child.send({ cpu: true } satisfies ToChild)
+  })
+}
+
+/** A run's result plus the server's CPU time per answered request. */
+async function measure(child: ChildProcess, url: string): Promise<Result & { cpuPerRequest: number }> {
+  const cpuBefore = await askCpu(child)
+  const result = await load(url, DURATION_S)
+  const cpu = (await askCpu(child)) - cpuBefore
+  return { ...result, cpuPerRequest: cpu / Math.max(1, result.requests.total) }
+}
+
+function askFlush(child: ChildProcess): Promise<{ recorded: number; dropped: number; buffered: number; peakBuffered: number }> {
+  return new Promise((resolve) => {
+    const onMessage = (message: ToParent) => {
+      if ('flushed' in message) {
+        child.off('message', onMessage)
+        resolve(message)
+      }
+    }
+    child.on('message', onMessage)
+    child.send({ flush: true } satisfies ToChild)
+  })
+}
+
+function load(url: string, duration: number): Promise<Result> {
+  return autocannon({ url, connections: CONNECTIONS, duration })
+}
+
+async function api(port: number, url: string, body: unknown): Promise<{ id: number }> {
+  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
+    method: 'POST', headers: { 'api-key': ADMIN_KEY, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  })
+  if (res.status !== 201) throw new Error(`${url}: ${res.status} ${await res.text()}`)
+  return (await res.json()) as { id: number }
+}
+
+async function countClicks(client: pg.Client): Promise<number> {
+  return Number((await client.query('select count(*) as n from clicks')).rows[0].n)
+}
+
+function line(name: string, result: Result & { cpuPerRequest: number }, status = '302'): string {
+  const ok = result.statusCodeStats[status]?.count ?? 0
+  return `${name.padEnd(12)} ${result.requests.average.toFixed(0).padStart(7)} req/s   p50 ${String(result.latency.p50).padStart(3)} ms   ` +
+    `p99 ${String(result.latency.p99).padStart(3)} ms   server CPU ${result.cpuPerRequest.toFixed(0).padStart(3)} µs/req   ` +
+    `${status}s ${ok}   errors ${result.errors}   other ${result.requests.total - ok}`
+}
+
+async function main(): Promise<void> {
+  const name = `s2s_bench_${randomBytes(4).toString('hex')}`
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  const dbUrl = new URL(PG_ADMIN_URL)
+  dbUrl.pathname = `/${name}`
+  try {
+    console.log(`autocannon: ${CONNECTIONS} connections, ${DURATION_S} s per run (after a ${WARMUP_S} s warm-up), 127.0.0.1`)
+
+    const bare = await startServer(['serve-bare'])
+    const bareUrl = `http://127.0.0.1:${bare.port}/click?pid=1&offer_id=1&sub1=abc&sub2=def`
+    await load(bareUrl, WARMUP_S)
+    const bareResult = await measure(bare.child, bareUrl)
+    await stopServer(bare.child)
+
+    const real = await startServer(['serve-click', dbUrl.toString()])
+    const advertiser = await api(real.port, '/v1/advertisers', { name: 'Bench' })
+    const offer = await api(real.port, '/v1/offers', { advertiser_id: advertiser.id, title: 'Bench', url: OFFER_URL })
+    const affiliate = await api(real.port, '/v1/affiliates', { name: 'Bench', email: 'bench@example.com' })
+    const clickUrl = `http://127.0.0.1:${real.port}/click?pid=${affiliate.id}&offer_id=${offer.id}&sub1=abc&sub2=def`
+    // The app's floor: the same server answering /health (hooks, request id, the request log line, no click work).
+    await load(`http://127.0.0.1:${real.port}/health`, WARMUP_S)
+    const healthResult = await measure(real.child, `http://127.0.0.1:${real.port}/health`)
+    await load(clickUrl, WARMUP_S)
+    await askFlush(real.child)
+    const db = new pg.Client({ connectionString: dbUrl.toString() })
+    await db.connect()
+    const before = await countClicks(db)
+    const clickResult = await measure(real.child, clickUrl)
+    const counters = await askFlush(real.child)
+    const recorded = (await countClicks(db)) - before
+    await db.end()
+    await stopServer(real.child)
+
+    const answered = clickResult.statusCodeStats['302']?.count ?? 0
+    const ratio = clickResult.requests.average / bareResult.requests.average
+    console.log(line('bare 302', bareResult))
+    console.log(line('/click', clickResult))
+    console.log(line('app /health', healthResult, '200'))
+    console.log(
+      `ratio ${ratio.toFixed(2)} (target >= 0.6); /click p99 ${clickResult.latency.p99} ms (target < 25); ` +
+        `server CPU ratio ${(bareResult.cpuPerRequest / clickResult.cpuPerRequest).toFixed(2)} (bare µs / click µs)`,
+    )
+    console.log(
+      `clicks answered (302) ${answered}, recorded in PostgreSQL ${recorded}, dropped ${counters.dropped}, ` +
+        `still buffered ${counters.buffered}, at most ${counters.peakBuffered} waiting for a write at once`,
+    )
+    // A request in flight when the run stops is recorded but not counted as answered: recorded may exceed answered.
+    if (recorded < answered) process.exitCode = 1
+  } finally {
+    await admin.query(`drop database if exists ${name} with (force)`)
+    await admin.end()
+  }
+}
+
+const mode = process.argv[2]
+if (mode === 'serve-bare') await serveBare()
+else if (mode === 'serve-click') await serveClick(process.argv[3] as string)
+else await main()

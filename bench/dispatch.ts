@@ -1,0 +1,272 @@
+/**
+ * End to end through the dispatcher: conversions posted to `GET /postback` on PostgreSQL, each firing two
+ * affiliate postbacks to a local sink. Prints deliveries per second and the time from a conversion's
+ * acceptance (its 200 from /postback) to each postback's arrival at the sink, p50/p99, beside the raw
+ * throughput of undici sending straight to the same sink in the same run (same agent settings).
+ * End to end, intake sets the pace; a second phase therefore measures the dispatcher alone: BENCH_BACKLOG
+ * (10,000) deliveries written at once, and how fast they reach the sink.
+ *
+ *   npx tsc -p tsconfig.bench.json && node dist/bench/dispatch.js
+ *   (or, uncompiled: node --import ./node_modules/@tapjs/typescript/dist/esm/import.mjs bench/dispatch.ts)
+ *
+ * The app and the sink each run in a child process; the app on a fresh PostgreSQL database (BENCH_PG_URL,
+ * default postgres://postgres@127.0.0.1:5432/postgres). BENCH_DURATION (10 s) is how long conversions are
+ * posted; BENCH_INTAKE_CONCURRENCY (16) how many /postback requests are in flight: kept under the app's 20
+ * pooled connections, since beyond that intake and dispatcher both queue for a connection and the latency
+ * measured is the pool's; BENCH_POSTBACK_CONCURRENCY (64) the app's POSTBACK_CONCURRENCY.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import http from 'node:http'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+import { Agent, request } from 'undici'
+
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
+const INTAKE_CONCURRENCY = Number(process.env.BENCH_INTAKE_CONCURRENCY ?? 16)
+const POSTBACK_CONCURRENCY = Number(process.env.BENCH_POSTBACK_CONCURRENCY ?? 64)
+const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const ADMIN_KEY = 'bench-admin-key-0123456789'
+/** Far more click ids than a run can use, so every postback creates a conversion. */
+const CLICKS = Number(process.env.BENCH_CLICKS ?? 100_000)
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 10_000)
+
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes on one machine. */
+const now = () => performance.timeOrigin + performance.now()
+
+type SinkReport = { arrivals: [conversionId: number, at: number][]; raw: number }
+
+/** The receiver: answers 200 at once and notes when each postback arrived. */
+async function serveSink(): Promise<void> {
+  const arrivals: [number, number][] = []
+  let raw = 0
+  const server = http.createServer((req, res) => {
+    const at = now()
+    req.resume()
+    req.on('end', () => {
+      const url = req.url ?? ''
+      if (url.startsWith('/raw')) raw++
+      else arrivals.push([Number(/[?&]c=(\d+)/.exec(url)?.[1] ?? 0), at])
+      res.end('ok')
+    })
+  })
+  server.keepAliveTimeout = 60_000
+  server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as { port: number }).port }))
+  process.on('message', (message: string) => {
+    if (message === 'report') process.send?.({ arrivals: arrivals.splice(0), raw } satisfies SinkReport)
+  })
+  process.on('SIGTERM', () => process.exit(0))
+}
+
+async function serveApp(databaseUrl: string): Promise<void> {
+  const { buildApp } = await import('../src/app.js')
+  const { loadConfig } = await import('../src/config.js')
+  const dataDir = mkdtempSync(path.join(tmpdir(), 's2s-bench-'))
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl, ADMIN_API_KEYS: ADMIN_KEY, DATA_DIR: dataDir, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true', POSTBACK_CONCURRENCY: String(POSTBACK_CONCURRENCY),
+  })
+  const app = await buildApp(config)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  process.on('SIGTERM', () => {
+    app.close().finally(() => {
+      rmSync(dataDir, { recursive: true, force: true })
+      process.exit(0)
+    })
+  })
+  process.send?.({ port: (app.server.address() as { port: number }).port })
+}
+
+function startChild(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  })
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)))
+    child.once('message', (message: { port: number }) => resolve({ child, port: message.port }))
+  })
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.removeAllListeners('exit')
+    child.once('exit', () => resolve())
+    child.kill('SIGTERM')
+  })
+}
+
+function sinkReport(sink: ChildProcess): Promise<SinkReport> {
+  return new Promise((resolve) => {
+    sink.once('message', (message: SinkReport) => resolve(message))
+    sink.send('report')
+  })
+}
+
+async function api(port: number, url: string, body: unknown): Promise<{ id: number; status: number }> {
+  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
+    method: 'POST', headers: { 'api-key': ADMIN_KEY, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  })
+  const json = (await res.json()) as { id: number }
+  return { ...json, status: res.status }
+}
+
+/** Through the postbacks API when it is there; else the row it would write. */
+async function createPostback(port: number, db: pg.Client, affiliateId: number, offerId: number, url: string): Promise<void> {
+  const created = await api(port, `/v1/affiliates/${affiliateId}/postbacks`, { offer_id: offerId, url })
+  if (created.status === 201) return
+  if (created.status !== 404) throw new Error(`postback: ${created.status}`)
+  await db.query('insert into postbacks (affiliate_id, offer_id, url) values ($1, $2, $3)', [affiliateId, offerId, url])
+}
+
+async function prepareClicks(db: pg.Client, offerId: number, affiliateId: number): Promise<string[]> {
+  const ids = Array.from({ length: CLICKS }, () => randomBytes(12).toString('hex'))
+  for (let i = 0; i < ids.length; i += 10_000) {
+    await db.query(
+      `insert into clicks (clickid, offer_id, affiliate_id, params, ip, user_agent, created_at)
+       select id, $2, $3, '{"sub1":"aff-123"}', '203.0.113.7', 'BenchAgent/1.0', now() from unnest($1::text[]) as id`,
+      [ids.slice(i, i + 10_000), offerId, affiliateId],
+    )
+  }
+  return ids
+}
+
+/** Runs `worker` on `concurrency` loops until the deadline; returns how many calls completed. */
+async function closedLoop(concurrency: number, seconds: number, worker: () => Promise<void>): Promise<number> {
+  const deadline = now() + seconds * 1000
+  let done = 0
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (now() < deadline) {
+      await worker()
+      done++
+    }
+  }))
+  return done
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number
+}
+
+async function main(): Promise<void> {
+  const name = `s2s_bench_${randomBytes(4).toString('hex')}`
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  const dbUrl = new URL(PG_ADMIN_URL)
+  dbUrl.pathname = `/${name}`
+  const sink = await startChild(['serve-sink'])
+  const sinkOrigin = `http://127.0.0.1:${sink.port}`
+  try {
+    // Raw undici: the same agent settings as the dispatcher's (connections per origin = concurrency / 4).
+    const agent = new Agent({ connections: Math.max(1, Math.ceil(POSTBACK_CONCURRENCY / 4)), keepAliveTimeout: 4_000 })
+    const rawSend = async () => {
+      const res = await request(`${sinkOrigin}/raw?c=0`, { dispatcher: agent, headers: { 'user-agent': 'bench' } })
+      await res.body.dump()
+    }
+    await closedLoop(POSTBACK_CONCURRENCY, 1, rawSend)
+    const rawStarted = now()
+    const rawCount = await closedLoop(POSTBACK_CONCURRENCY, DURATION_S, rawSend)
+    const rawPerSecond = rawCount / ((now() - rawStarted) / 1000)
+    await agent.close()
+
+    const app = await startChild(['serve-app', dbUrl.toString()])
+    const db = new pg.Client({ connectionString: dbUrl.toString() })
+    await db.connect()
+    const advertiser = await api(app.port, '/v1/advertisers', { name: 'Bench' })
+    const offer = await api(app.port, '/v1/offers', {
+      advertiser_id: advertiser.id, title: 'Bench offer', url: 'https://adv.example/land?click={clickid}',
+      goals: [{ value: '1', title: 'Sale', type: 'fixed', revenue: 10, payout: 7.5 }],
+    })
+    const affiliate = await api(app.port, '/v1/affiliates', { name: 'Bench', email: `bench-${name}@example.com` })
+    await createPostback(app.port, db, affiliate.id, offer.id, `${sinkOrigin}/a?c={conversion_id}&click={sub1}&sum={sum}&status={status}`)
+    await createPostback(app.port, db, affiliate.id, offer.id, `${sinkOrigin}/b?c={conversion_id}&tx={transactionid}&date={date}`)
+    const clickids = await prepareClicks(db, offer.id, affiliate.id)
+
+    const intake = new Agent({ connections: INTAKE_CONCURRENCY, keepAliveTimeout: 10_000 })
+    const accepted = new Map<number, number>()
+    let next = 0
+    let rejected = 0
+    const postConversion = async () => {
+      const i = next++
+      const clickid = clickids[i % clickids.length] as string
+      const res = await request(`http://127.0.0.1:${app.port}/postback?clickid=${clickid}&action_id=order-${i}&status=1`, { dispatcher: intake })
+      const body = (await res.body.json()) as { conversion_id?: number }
+      if (res.statusCode === 200 && body.conversion_id !== undefined) accepted.set(body.conversion_id, now())
+      else rejected++
+    }
+    // Warm-up (JIT, pools, connections), then a clean sheet.
+    await closedLoop(INTAKE_CONCURRENCY, 2, postConversion)
+    const warmDeadline = now() + 30_000
+    while (now() < warmDeadline) {
+      const pending = await db.query(`select count(*) as n from postback_deliveries where state = 'pending'`)
+      if (Number(pending.rows[0].n) === 0) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    await sinkReport(sink.child) // discards the warm-up's arrivals
+    accepted.clear()
+
+    const started = now()
+    await closedLoop(INTAKE_CONCURRENCY, DURATION_S, postConversion)
+    const intakeSeconds = (now() - started) / 1000
+    const expected = accepted.size * 2
+    const arrivals: [number, number][] = []
+    const drainDeadline = now() + 60_000
+    while (arrivals.length < expected && now() < drainDeadline) {
+      arrivals.push(...(await sinkReport(sink.child)).arrivals.filter(([c]) => accepted.has(c)))
+      if (arrivals.length < expected) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const lastArrival = Math.max(...arrivals.map(([, at]) => at))
+    const latencies = arrivals.map(([c, at]) => at - (accepted.get(c) as number)).sort((a, b) => a - b)
+    const deliveriesPerSecond = arrivals.length / ((lastArrival - started) / 1000)
+    const failed = await db.query(`select count(*) as n from postback_deliveries where state <> 'delivered'`)
+    await intake.close()
+
+    // The dispatcher alone: a backlog written in one statement (as a burst of intake would leave it).
+    const postbackId = (await db.query('select min(id) as id from postbacks')).rows[0].id as number
+    const backlogStarted = now()
+    await db.query(
+      `insert into postback_deliveries (postback_id, conversion_id, event_id, affiliate_id, method, url, state, next_attempt_at)
+       select $1, 0, -g, $2, 'GET', $3 || g, 'pending', now() from generate_series(1, $4::int) g`,
+      [postbackId, affiliate.id, `${sinkOrigin}/backlog?c=`, BACKLOG],
+    )
+    await db.query(`select pg_notify('s2s_deliveries', '')`)
+    let drained = 0
+    let lastBacklogArrival = backlogStarted
+    const backlogDeadline = now() + 120_000
+    while (drained < BACKLOG && now() < backlogDeadline) {
+      const report = await sinkReport(sink.child)
+      drained += report.arrivals.length
+      for (const [, at] of report.arrivals) lastBacklogArrival = Math.max(lastBacklogArrival, at)
+      if (drained < BACKLOG) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const backlogPerSecond = drained / ((lastBacklogArrival - backlogStarted) / 1000)
+    await db.end()
+    await stopChild(app.child)
+
+    const ratio = deliveriesPerSecond / rawPerSecond
+    const p50 = percentile(latencies, 50)
+    const p99 = percentile(latencies, 99)
+    console.log(`intake: ${INTAKE_CONCURRENCY} /postback requests in flight for ${DURATION_S} s; POSTBACK_CONCURRENCY=${POSTBACK_CONCURRENCY}; 127.0.0.1`)
+    console.log(`raw undici to the sink:   ${rawPerSecond.toFixed(0).padStart(7)} req/s (${POSTBACK_CONCURRENCY} in flight)`)
+    console.log(`conversions accepted:     ${(accepted.size / intakeSeconds).toFixed(0).padStart(7)} /s (${accepted.size}, ${rejected} rejected)`)
+    console.log(`deliveries through the dispatcher: ${deliveriesPerSecond.toFixed(0)} /s (${arrivals.length} of ${expected}; ` +
+      `${failed.rows[0].n} not delivered); ratio to raw undici ${ratio.toFixed(2)} (target >= 0.3)`)
+    console.log(`acceptance to arrival: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies.at(-1)?.toFixed(1)} ms (target p99 < 250 ms)`)
+    console.log(`backlog of ${BACKLOG} drained: ${backlogPerSecond.toFixed(0)} deliveries/s (${drained} arrived); ` +
+      `ratio to raw undici ${(backlogPerSecond / rawPerSecond).toFixed(2)}`)
+    if (arrivals.length < expected || drained < BACKLOG || p99 >= 250) process.exitCode = 1
+  } finally {
+    await stopChild(sink.child)
+    await admin.query(`drop database if exists ${name} with (force)`)
+    await admin.end()
+  }
+}
+
+const mode = process.argv[2]
+if (mode === 'serve-sink') await serveSink()
+else if (mode === 'serve-app') await serveApp(process.argv[3] as string)
+else await main()

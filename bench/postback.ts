@@ -1,0 +1,184 @@
+/**
+ * Conversions accepted per second through `GET /postback` on PostgreSQL, beside a bare Fastify JSON answer
+ * under the same autocannon load, on 127.0.0.1. Every request carries a distinct click id, so each one creates
+ * a conversion, its `created` event and its server-postback log entry (secure code checked, percent payout).
+ *
+ *   npx tsc -p tsconfig.bench.json && node dist/bench/postback.js
+ *   (or, uncompiled: node --import ./node_modules/@tapjs/typescript/dist/esm/import.mjs bench/postback.ts)
+ *
+ * Each server runs in its own child process; the real one uses a fresh PostgreSQL database (BENCH_PG_URL,
+ * default postgres://postgres@127.0.0.1:5432/postgres) and logs at BENCH_LOG_LEVEL (default info: the
+ * production request line) to /dev/null. BENCH_CONNECTIONS (50) and BENCH_DURATION (10 s) shape the load.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon, { type Options, type Result } from 'autocannon'
+import Fastify from 'fastify'
+import pg from 'pg'
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
+const WARMUP_S = 2
+/** Click ids prepared in the database; far more than a run can use, so no request repeats one. */
+const CLICKS = Number(process.env.BENCH_CLICKS ?? 150_000)
+const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const ADMIN_KEY = 'bench-admin-key-0123456789'
+const SECURE = 'bench-secure-code'
+
+async function serveBare(): Promise<void> {
+  const app = Fastify()
+  let id = 0
+  app.get('/postback', async () => ({ status: 1, conversion_id: ++id, conversion_status: 'pending', duplicate: false, status_changed: false }))
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  process.send?.({ port: (app.server.address() as { port: number }).port })
+  process.on('SIGTERM', () => { app.close().then(() => process.exit(0), () => process.exit(1)) })
+}
+
+async function serveApp(databaseUrl: string): Promise<void> {
+  const { buildApp } = await import('../src/app.js')
+  const { loadConfig } = await import('../src/config.js')
+  const dataDir = mkdtempSync(path.join(tmpdir(), 's2s-bench-'))
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl, ADMIN_API_KEYS: ADMIN_KEY, DATA_DIR: dataDir, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+  })
+  const app = await buildApp(config)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  process.on('SIGTERM', () => {
+    app.close().finally(() => {
+      rmSync(dataDir, { recursive: true, force: true })
+      process.exit(0)
+    })
+  })
+  process.send?.({ port: (app.server.address() as { port: number }).port })
+}
+
+function startServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  })
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`server ${args[0]} exited with ${code}`)))
+    child.on('message', (message: { port: number }) => resolve({ child, port: message.port }))
+  })
+}
+
+function stopServer(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.removeAllListeners('exit')
+    child.once('exit', () => resolve())
+    child.kill('SIGTERM')
+  })
+}
+
+/** Autocannon with a fresh path per request, taken from `nextPath`. */
+function load(port: number, duration: number, nextPath: () => string): Promise<Result> {
+  const options = {
+    url: `http://127.0.0.1:${port}`,
+    connections: CONNECTIONS,
+    duration,
+    // autocannon's per-request hook (not in bench/autocannon.d.ts, which covers the click benchmark's needs).
+    requests: [{ method: 'GET', setupRequest: (request: Record<string, unknown>) => ({ ...request, path: nextPath() }) }],
+  }
+  return autocannon(options as unknown as Options)
+}
+
+async function api(port: number, url: string, body: unknown): Promise<{ id: number }> {
+  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
+    method: 'POST', headers: { 'api-key': ADMIN_KEY, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  })
+  if (res.status !== 201) throw new Error(`${url}: ${res.status} ${await res.text()}`)
+  return (await res.json()) as { id: number }
+}
+
+/** Clicks written straight to the table (the click path has its own benchmark); returns their ids. */
+async function prepareClicks(db: pg.Client, offerId: number, affiliateId: number): Promise<string[]> {
+  const ids = Array.from({ length: CLICKS }, () => randomBytes(12).toString('hex'))
+  for (let i = 0; i < ids.length; i += 10_000) {
+    await db.query(
+      `insert into clicks (clickid, offer_id, affiliate_id, params, ip, user_agent, created_at)
+       select id, $2, $3, '{"sub1":"aff-123"}', '203.0.113.7', 'BenchAgent/1.0', now() from unnest($1::text[]) as id`,
+      [ids.slice(i, i + 10_000), offerId, affiliateId],
+    )
+  }
+  return ids
+}
+
+async function count(db: pg.Client, table: string): Promise<number> {
+  return Number((await db.query(`select count(*) as n from ${table}`)).rows[0].n)
+}
+
+/** Totals read in one snapshot, so a commit landing between two counts cannot skew them. */
+async function totals(db: pg.Client): Promise<{ conversions: number; events: number; logged: number }> {
+  const row = (await db.query(`select (select count(*) from conversions) as conversions,
+    (select count(*) from conversion_events) as events, (select count(*) from server_postbacks) as logged`)).rows[0]
+  return { conversions: Number(row.conversions), events: Number(row.events), logged: Number(row.logged) }
+}
+
+function line(name: string, result: Result): string {
+  const ok = result.statusCodeStats['200']?.count ?? 0
+  return `${name.padEnd(14)} ${result.requests.average.toFixed(0).padStart(8)} req/s   p50 ${String(result.latency.p50).padStart(3)} ms   ` +
+    `p99 ${String(result.latency.p99).padStart(3)} ms   200s ${ok}   errors ${result.errors}   non-200 ${result.requests.total - ok}`
+}
+
+async function main(): Promise<void> {
+  const name = `s2s_bench_${randomBytes(4).toString('hex')}`
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  const dbUrl = new URL(PG_ADMIN_URL)
+  dbUrl.pathname = `/${name}`
+  try {
+    console.log(`autocannon: ${CONNECTIONS} connections, ${DURATION_S} s per run (after a ${WARMUP_S} s warm-up), 127.0.0.1`)
+    let n = 0
+    const bare = await startServer(['serve-bare'])
+    const barePath = () => `/postback?clickid=${(n++).toString(16).padStart(24, '0')}&action_id=o${n}&sum=150&secure=${SECURE}`
+    await load(bare.port, WARMUP_S, barePath)
+    const bareResult = await load(bare.port, DURATION_S, barePath)
+    await stopServer(bare.child)
+
+    const real = await startServer(['serve-app', dbUrl.toString()])
+    const advertiser = await api(real.port, '/v1/advertisers', { name: 'Bench', secure_code: SECURE })
+    const offer = await api(real.port, '/v1/offers', {
+      advertiser_id: advertiser.id, title: 'Bench', url: 'https://adv.example/land?click={clickid}',
+      goals: [{ value: '1', title: 'Sale', type: 'percent', revenue: 20, payout: 60 }],
+    })
+    const affiliate = await api(real.port, '/v1/affiliates', { name: 'Bench', email: 'bench@example.com' })
+    const db = new pg.Client({ connectionString: dbUrl.toString() })
+    await db.connect()
+    const clickids = await prepareClicks(db, offer.id, affiliate.id)
+    let next = 0
+    const realPath = () => {
+      const clickid = clickids[next++ % clickids.length] as string
+      return `/postback?clickid=${clickid}&action_id=order-${next}&sum=150&status=2&secure=${SECURE}&ios_idfa=bench`
+    }
+    await load(real.port, WARMUP_S, realPath)
+    const before = await count(db, 'conversions')
+    const result = await load(real.port, DURATION_S, realPath)
+    const created = (await count(db, 'conversions')) - before
+    // Requests still in flight when the run stops finish before the server exits.
+    await stopServer(real.child)
+    const { conversions, events, logged } = await totals(db)
+    await db.end()
+
+    console.log(line('bare JSON', bareResult))
+    console.log(line('/postback', result))
+    const perSecond = created / DURATION_S
+    console.log(`conversions accepted: ${created} in ${DURATION_S} s = ${perSecond.toFixed(0)}/s (target >= 1500); ` +
+      `ratio to bare ${(result.requests.average / bareResult.requests.average).toFixed(2)}`)
+    console.log(`totals: ${conversions} conversions, ${events} events, ${logged} server-postback entries` +
+      (next > clickids.length ? ' (click ids wrapped: later requests were duplicates)' : ''))
+    if (events !== conversions || logged < conversions) process.exitCode = 1
+  } finally {
+    await admin.query(`drop database if exists ${name} with (force)`)
+    await admin.end()
+  }
+}
+
+const mode = process.argv[2]
+if (mode === 'serve-bare') await serveBare()
+else if (mode === 'serve-app') await serveApp(process.argv[3] as string)
+else await main()

@@ -1,0 +1,112 @@
+import type { FastifyInstance } from 'fastify'
+import { conflict, notFound } from '../http/problem.js'
+import { authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
+import { toPage } from '../http/pagination.js'
+import { generateApiKey, hashApiKey } from '../plugins/auth.js'
+import type { AffiliateRow } from '../db/tables.js'
+import type { AffiliateCreate, AffiliatePatch, AffiliateStatus } from './schemas.js'
+import {
+  affiliateReference, deleteAffiliate, findAffiliate, findAffiliateByEmail, insertAffiliate, listAffiliates,
+  replaceAffiliateKey, updateAffiliate,
+} from './repository.js'
+
+const tags = ['Affiliates']
+const security = [{ apiKey: [] }]
+const params = idParams('id')
+const one = { $ref: 'Affiliate#' }
+
+/** The API view of an affiliate: never the key hash. */
+export function affiliateToApi(row: AffiliateRow) {
+  const { id, name, email, status, created_at, updated_at } = row
+  return { id, name, email, status, created_at, updated_at }
+}
+
+const emailTaken = () => conflict('An affiliate with this email already exists')
+
+export default async function affiliateRoutes(fastify: FastifyInstance) {
+  const { db } = fastify
+
+  fastify.post<{ Body: AffiliateCreate }>('/affiliates', {
+    schema: {
+      tags, security, summary: 'Create an affiliate',
+      description: 'The answer carries `api_key`, the only time it is shown. An email already in use (ignoring case) is 409.',
+      body: { $ref: 'AffiliateCreate#' },
+      response: { 201: { $ref: 'AffiliateCreated#' }, ...problemResponses(...authProblems, 409) },
+    },
+  }, async (request, reply) => {
+    if ((await findAffiliateByEmail(db, request.body.email)) !== undefined) throw emailTaken()
+    const apiKey = generateApiKey('aff')
+    const row = await insertAffiliate(db, request.body, hashApiKey(apiKey))
+    return reply.code(201).send({ ...affiliateToApi(row), api_key: apiKey })
+  })
+
+  fastify.get<{ Querystring: ListQuery & { status?: AffiliateStatus } }>('/affiliates', {
+    schema: {
+      tags, security, summary: 'List affiliates',
+      querystring: listQuery({ status: { type: 'string', enum: ['active', 'inactive', 'banned'] } }),
+      response: { 200: listOf('Affiliate'), ...problemResponses(...authProblems) },
+    },
+  }, async (request) => {
+    const rows = await listAffiliates(db, request.query)
+    return toPage(rows, request.query.limit, affiliateToApi, (row) => [row.id])
+  })
+
+  fastify.get<{ Params: { id: number } }>('/affiliates/:id', {
+    schema: {
+      tags, security, summary: 'Read an affiliate', params,
+      response: { 200: one, ...problemResponses(...authProblems, 404) },
+    },
+  }, async (request) => {
+    const row = await findAffiliate(db, request.params.id)
+    if (row === undefined) throw notFound('Affiliate')
+    return affiliateToApi(row)
+  })
+
+  fastify.patch<{ Params: { id: number }; Body: AffiliatePatch }>('/affiliates/:id', {
+    schema: {
+      tags, security, summary: 'Update an affiliate (JSON Merge Patch)', params,
+      description: 'A status other than `active` locks the affiliate out of the panel at once and stops its clicks.',
+      body: { $ref: 'AffiliatePatch#' },
+      response: { 200: one, ...problemResponses(...authProblems, 404, 409) },
+    },
+  }, async (request) => {
+    const { id } = request.params
+    if (request.body.email !== undefined && (await findAffiliateByEmail(db, request.body.email, id)) !== undefined) {
+      if ((await findAffiliate(db, id)) === undefined) throw notFound('Affiliate')
+      throw emailTaken()
+    }
+    const row = await updateAffiliate(db, id, request.body)
+    if (row === undefined) throw notFound('Affiliate')
+    return affiliateToApi(row)
+  })
+
+  fastify.post<{ Params: { id: number } }>('/affiliates/:id/api-key', {
+    schema: {
+      tags, security, summary: 'Issue a new API key for an affiliate',
+      description: 'The old key stops working at once. The new key is shown only in this answer.',
+      params,
+      response: { 200: { $ref: 'AffiliateApiKey#' }, ...problemResponses(...authProblems, 404) },
+    },
+  }, async (request) => {
+    const apiKey = generateApiKey('aff')
+    if (!(await replaceAffiliateKey(db, request.params.id, hashApiKey(apiKey)))) throw notFound('Affiliate')
+    return { api_key: apiKey }
+  })
+
+  fastify.delete<{ Params: { id: number } }>('/affiliates/:id', {
+    schema: {
+      tags, security, summary: 'Delete an affiliate (409 while anything refers to it)', params,
+      description:
+        '409 while tracking links, clicks, conversions or postbacks refer to the affiliate: set its status to ' +
+        '`inactive` or `banned` instead.',
+      response: { 204: { type: 'null', description: 'Deleted' }, ...problemResponses(...authProblems, 404, 409) },
+    },
+  }, async (request, reply) => {
+    const { id } = request.params
+    if ((await findAffiliate(db, id)) === undefined) throw notFound('Affiliate')
+    const reference = await affiliateReference(db, id)
+    if (reference !== null) throw conflict(`Affiliate still has ${reference}; set its status to inactive or banned instead`)
+    if (!(await deleteAffiliate(db, id))) throw notFound('Affiliate')
+    return reply.code(204).send()
+  })
+}

@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, {
+  LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RouteOptions,
+} from 'fastify'
+import fp from 'fastify-plugin'
+import formbody from '@fastify/formbody'
+import type { Config } from './config.js'
+import { buildSerializerCompiler, buildValidatorCompiler } from './http/compiled-schemas.js'
+import { parseQueryString } from './http/query-string.js'
+import { commonSchemas } from './http/schemas.js'
+import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js'
+import errorHandler from './plugins/error-handler.js'
+import database from './plugins/database.js'
+import auth from './plugins/auth.js'
+import openapi from './plugins/openapi.js'
+import operationsRoutes from './operations/routes.js'
+import { advertiserSchemas } from './advertisers/schemas.js'
+import advertiserRoutes from './advertisers/routes.js'
+import { trackingDomainSchemas } from './tracking-domains/schemas.js'
+import trackingDomainRoutes from './tracking-domains/routes.js'
+import { affiliateSchemas } from './affiliates/schemas.js'
+import affiliateRoutes from './affiliates/routes.js'
+import { offerSchemas } from './offers/schemas.js'
+import offerRoutes from './offers/routes.js'
+import { panelSchemas } from './panel/schemas.js'
+import panelRoutes from './panel/routes.js'
+import { trackingLinkSchemas } from './links/schemas.js'
+import trackingLinkRoutes from './links/routes.js'
+import { clickSchemas } from './clicks/schemas.js'
+import clickRecorder from './clicks/recorder.js'
+import clickCache from './clicks/cache.js'
+import clickTrackingRoutes from './clicks/click-routes.js'
+import clickRoutes from './clicks/routes.js'
+import { conversionSchemas } from './conversions/schemas.js'
+import holdExpiry from './conversions/hold-expiry.js'
+import intakeCache from './conversions/intake-cache.js'
+import postbackRoutes from './conversions/routes.js'
+import conversionApiRoutes from './conversions/api-routes.js'
+import dispatcher from './dispatch/plugin.js'
+import { deliverySchemas } from './deliveries/schemas.js'
+import deliveryRoutes from './deliveries/routes.js'
+import { postbackSchemas } from './postbacks/schemas.js'
+import postbackAdminRoutes from './postbacks/admin-routes.js'
+import postbackPanelRoutes from './postbacks/panel-routes.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+  }
+}
+
+/** Unknown query parameters on /v1 are a 400 (contract §1), also on routes that take none. */
+function rejectUnknownQueryParameters(route: RouteOptions) {
+  route.schema ??= {}
+  route.schema.querystring ??= { type: 'object', additionalProperties: false, properties: {} }
+}
+
+/** One log line per request, written when it completes, with the `secure` parameter redacted. */
+class OneLinePerRequest extends LogController {
+  override incomingRequest() {}
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply) {
+    const line = { method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }
+    if (error) reply.log.error({ ...line, err: error }, 'request errored')
+    else reply.log.info(line, 'request')
+  }
+}
+
+export interface BuildOptions {
+  /** Pino options or an instance; tests pass `{ level: 'silent' }`. */
+  logger?: FastifyServerOptions['logger']
+  /** Where the production logger writes instead of stdout (same level and redaction); tests read it. */
+  logStream?: { write(line: string): void }
+}
+
+/**
+ * A hop count trusts the connecting peer and the next n-1 entries of X-Forwarded-For (hop 0 is the
+ * peer). Fastify 5 ignores a bare number (it cannot tell a proxy from a client), but an operator who
+ * sets TRUST_PROXY=2 has said exactly that every request comes through two proxies.
+ */
+function trustProxyOption(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** Strips secrets from the URLs we log: `secure` on /postback, never a key. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&]secure=)[^&#]*/gi, '$1[REDACTED]')
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: { paths: ['req.headers["api-key"]', 'headers["api-key"]', 'api_key', '*.api_key'], censor: '[REDACTED]' },
+      serializers: {
+        req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
+      },
+      ...(options.logStream === undefined ? {} : { stream: options.logStream }),
+    },
+    logController: new OneLinePerRequest(),
+    // Errors answered before routing (an undecodable URL, malformed HTTP) are problem+json too.
+    frameworkErrors,
+    clientErrorHandler,
+    // proxy-addr semantics: the client is the first untrusted hop of X-Forwarded-For from the right.
+    trustProxy: trustProxyOption(config.trustProxy),
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    // Opening the embedded database and applying migrations can outlast Fastify's 10 s default on a busy machine.
+    pluginTimeout: 60_000,
+    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false, querystringParser: parseQueryString },
+    schemaController: { compilersFactory: { buildValidator: buildValidatorCompiler as never, buildSerializer: buildSerializerCompiler as never } },
+    ajv: { customOptions: { removeAdditional: false } },
+  })
+
+  app.decorate('config', config)
+  app.register(fp(async () => {}, { name: 'config' }))
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  // JSON in, JSON out: plain text is refused (415) rather than judged as a string. Merge Patch bodies are JSON.
+  app.removeContentTypeParser('text/plain')
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+  await app.register(formbody, { bodyLimit: 64 * 1024 })
+
+  for (const schema of [...commonSchemas, ...advertiserSchemas, ...trackingDomainSchemas, ...affiliateSchemas, ...offerSchemas, ...panelSchemas, ...trackingLinkSchemas, ...clickSchemas, ...conversionSchemas, ...deliverySchemas, ...postbackSchemas]) app.addSchema(schema)
+
+  await app.register(errorHandler)
+  await app.register(openapi)
+  await app.register(database)
+  await app.register(auth)
+  await app.register(clickRecorder)
+  await app.register(clickCache)
+  await app.register(holdExpiry)
+  await app.register(intakeCache)
+  await app.register(dispatcher)
+
+  await app.register(operationsRoutes)
+  await app.register(clickTrackingRoutes)
+  await app.register(postbackRoutes)
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', v1.authorize)
+      v1.addHook('onRoute', rejectUnknownQueryParameters)
+      await v1.register(advertiserRoutes)
+      await v1.register(trackingDomainRoutes)
+      await v1.register(affiliateRoutes)
+      await v1.register(offerRoutes)
+      await v1.register(panelRoutes)
+      await v1.register(trackingLinkRoutes)
+      await v1.register(clickRoutes)
+      await v1.register(conversionApiRoutes)
+      await v1.register(deliveryRoutes)
+      await v1.register(postbackAdminRoutes)
+      await v1.register(postbackPanelRoutes)
+    },
+    { prefix: '/v1' },
+  )
+
+  return app
+}

@@ -1,0 +1,98 @@
+import { sql } from 'kysely'
+import type { Db } from '../db/database.js'
+import type { ClickRow } from '../db/tables.js'
+import { decodeCursor } from '../http/pagination.js'
+import { badRequest } from '../http/problem.js'
+import type { ListQuery } from '../http/schemas.js'
+
+/** A click as the recorder buffers it, before it reaches the database. */
+export interface ClickRecord {
+  clickid: string
+  offer_id: number
+  affiliate_id: number
+  tracking_link_id: number | null
+  params: Record<string, string>
+  ip: string
+  user_agent: string
+  referrer: string | null
+  created_at: Date
+}
+
+/** The click with this id, or undefined. Conversions use it (and `clickRecorder.findBuffered` for the last instants). */
+export function findClick(db: Db, clickid: string): Promise<ClickRow | undefined> {
+  return db.selectFrom('clicks').selectAll().where('clickid', '=', clickid).executeTakeFirst()
+}
+
+/**
+ * Writes clicks in one statement: the batch travels as one JSON text (JSON.stringify is native and quicker
+ * than building nine PostgreSQL array literals in JavaScript), so the statement is the same for 1 or 500
+ * clicks. A click id written twice (a retry after a lost acknowledgement) is skipped rather than failing the batch.
+ */
+export async function insertClicks(db: Db, clicks: readonly ClickRecord[]): Promise<void> {
+  if (clicks.length === 0) return
+  await sql`
+    insert into clicks (clickid, offer_id, affiliate_id, tracking_link_id, params, ip, user_agent, referrer, created_at)
+    select clickid, offer_id, affiliate_id, tracking_link_id, coalesce(params, '{}'::jsonb), ip, user_agent, referrer, created_at
+    from json_to_recordset(${JSON.stringify(clicks)}::json) as c(
+      clickid text, offer_id int, affiliate_id int, tracking_link_id int, params jsonb,
+      ip text, user_agent text, referrer text, created_at timestamptz)
+    on conflict (clickid) do nothing`.execute(db)
+}
+
+export interface ClickListQuery extends ListQuery {
+  offer_id?: number
+  affiliate_id?: number
+}
+
+/** Newest first by (created_at, clickid); the cursor carries both so equal instants page correctly. */
+export function listClicks(db: Db, query: ClickListQuery) {
+  let q = db.selectFrom('clicks').selectAll()
+  if (query.offer_id !== undefined) q = q.where('offer_id', '=', query.offer_id)
+  if (query.affiliate_id !== undefined) q = q.where('affiliate_id', '=', query.affiliate_id)
+  if (query.created_from !== undefined) q = q.where('created_at', '>=', new Date(query.created_from))
+  if (query.created_to !== undefined) q = q.where('created_at', '<=', new Date(query.created_to))
+  if (query.cursor !== undefined) {
+    const [at, clickid] = decodeCursor(query.cursor, ['string', 'string']) as [string, string]
+    const after = new Date(at)
+    if (Number.isNaN(after.getTime())) throw badRequest('cursor is not a cursor this service issued', '/cursor')
+    q = q.where(({ eb, refTuple, tuple }) => eb(refTuple('created_at', 'clickid'), '<', tuple(after, clickid)))
+  }
+  return q.orderBy('created_at', 'desc').orderBy('clickid', 'desc').limit(query.limit + 1).execute()
+}
+
+/** What click validation needs to know about an offer. */
+export interface OfferForClick {
+  id: number
+  status: 'active' | 'paused' | 'stopped'
+  url: string
+  trafficback_url: string | null
+}
+
+export function findOfferForClick(db: Db, id: number): Promise<OfferForClick | undefined> {
+  return db.selectFrom('offers').select(['id', 'status', 'url', 'trafficback_url']).where('id', '=', id).executeTakeFirst()
+}
+
+export interface AffiliateForClick {
+  id: number
+  status: 'active' | 'inactive' | 'banned'
+}
+
+export function findAffiliateForClick(db: Db, id: number): Promise<AffiliateForClick | undefined> {
+  return db.selectFrom('affiliates').select(['id', 'status']).where('id', '=', id).executeTakeFirst()
+}
+
+/** What a short URL stands for. These fields never change once a link exists, so they cache forever. */
+export interface ShortLinkTarget {
+  id: number
+  offer_id: number
+  affiliate_id: number
+  params: Record<string, string>
+}
+
+export function findShortLinkTarget(db: Db, code: string): Promise<ShortLinkTarget | undefined> {
+  return db
+    .selectFrom('tracking_links')
+    .select(['id', 'offer_id', 'affiliate_id', 'params'])
+    .where('short_code', '=', code)
+    .executeTakeFirst()
+}

@@ -1,0 +1,39 @@
+import { dateTime } from '../http/schemas.js'
+
+export const CLICK_ID_PATTERN = '^[0-9a-f]{24}$'
+
+export const clickSchema = {
+  $id: 'Click',
+  type: 'object',
+  required: ['clickid', 'offer_id', 'affiliate_id', 'tracking_link_id', 'params', 'ip', 'user_agent', 'referrer', 'created_at'],
+  properties: {
+    clickid: { type: 'string', pattern: CLICK_ID_PATTERN, description: '24 lowercase hex characters, unguessable' },
+    offer_id: { type: 'integer' },
+    affiliate_id: { type: 'integer', description: 'The affiliate (`pid`)' },
+    tracking_link_id: {
+      type: ['integer', 'null'],
+      description: 'The generated link the click came through when it used its short URL; null for `/click` URLs, which carry no link identity',
+    },
+    params: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description: 'Every query parameter of the click except `pid` and `offer_id` (`sub1`..`sub8`, `ref_id`, `ext1`..`ext3` and any other); for a short URL, the link\'s stored params plus any extra query parameters',
+    },
+    ip: { type: 'string', description: 'The connection\'s address, or the first untrusted `X-Forwarded-For` hop per `TRUST_PROXY`' },
+    user_agent: { type: 'string', description: 'Empty when the client sent none; at most 2048 characters kept' },
+    referrer: { type: ['string', 'null'], description: 'The `Referer` header; at most 2048 characters kept' },
+    created_at: dateTime,
+  },
+} as const
+
+export const clickSchemas = [clickSchema]
+
+export interface ClickListQueryString {
+  limit: number
+  cursor?: string
+  created_from?: string
+  created_to?: string
+  offer_id?: number
+  affiliate_id?: number
+  pid?: number
+}

@@ -1,0 +1,63 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { approveDueHolds } from './status-change.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    holdExpiry: HoldExpiry
+  }
+}
+
+export interface HoldExpiry {
+  /** Approves every conversion whose hold has run out now; returns how many. */
+  runOnce(): Promise<number>
+}
+
+export interface HoldExpiryOptions {
+  /** How often due holds are looked for. Holds are days long, so a few seconds late is on time. */
+  intervalMs?: number
+}
+
+const DEFAULT_INTERVAL_MS = 2_000
+const BATCH = 200
+
+/** The periodic job that approves conversions at their `hold_until`; stops (and waits for its run) on close. */
+async function holdExpiryPlugin(fastify: FastifyInstance, options: HoldExpiryOptions) {
+  const { db } = fastify
+  const log = fastify.log.child({ component: 'hold-expiry' })
+  let running: Promise<number> | null = null
+
+  async function runAll(): Promise<number> {
+    let total = 0
+    for (;;) {
+      const approved = await approveDueHolds(db, BATCH)
+      total += approved
+      if (approved < BATCH) return total
+    }
+  }
+
+  const runOnce = (): Promise<number> => {
+    // One run at a time per instance; a caller during a run waits for it and then gets its own.
+    const next = (running ?? Promise.resolve(0)).catch(() => 0).then(runAll)
+    running = next
+    void next.finally(() => { if (running === next) running = null }).catch(() => {})
+    return next
+  }
+
+  const timer = setInterval(() => {
+    if (running !== null) return
+    runOnce().then(
+      (approved) => { if (approved > 0) log.info({ approved }, 'approved conversions whose hold ran out') },
+      (err: unknown) => log.warn({ err }, 'approving expired holds failed; retrying on the next tick'),
+    )
+  }, options.intervalMs ?? DEFAULT_INTERVAL_MS)
+  timer.unref()
+
+  fastify.decorate('holdExpiry', { runOnce })
+  fastify.addHook('onClose', async () => {
+    clearInterval(timer)
+    await running?.catch(() => {})
+  })
+}
+
+export default fp(holdExpiryPlugin, { name: 'hold-expiry', dependencies: ['database'] })

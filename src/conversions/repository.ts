@@ -1,0 +1,244 @@
+import { sql, type Transaction } from 'kysely'
+import type { Db } from '../db/database.js'
+import type { ClickRow, ConversionRow, ConversionStatusName, ConversionsTable, ConversionEventsTable, Database } from '../db/tables.js'
+import { amountFromDb } from '../domain/money.js'
+import type { GoalTerms } from '../domain/payout.js'
+import type { Updateable } from 'kysely'
+
+export type Trx = Transaction<Database>
+type Executor = Db | Trx
+
+/** What the intake needs to judge a postback on an offer: its rules, its goals and the secure code in force. */
+export interface IntakeOffer {
+  id: number
+  status: 'active' | 'paused' | 'stopped'
+  currency: string
+  default_conversion_status: 'approved' | 'pending' | 'hold'
+  allow_duplicate_conversions: boolean
+  probabilistic_attribution: boolean
+  hold_period_days: number
+  /** The offer's code, else its advertiser's; null when none applies. */
+  secure_code: string | null
+  goals: (GoalTerms & { value: string })[]
+}
+
+export async function findIntakeOffer(db: Executor, offerId: number): Promise<IntakeOffer | undefined> {
+  const offer = await db.selectFrom('offers as o')
+    .innerJoin('advertisers as a', 'a.id', 'o.advertiser_id')
+    .select([
+      'o.id', 'o.status', 'o.currency', 'o.default_conversion_status', 'o.allow_duplicate_conversions',
+      'o.probabilistic_attribution', 'o.hold_period_days',
+      sql<string | null>`coalesce(o.secure_code, a.secure_code)`.as('secure_code'),
+    ])
+    .where('o.id', '=', offerId)
+    .executeTakeFirst()
+  if (offer === undefined) return undefined
+  const goals = await db.selectFrom('offer_goals').select(['value', 'type', 'revenue', 'payout'])
+    .where('offer_id', '=', offerId).orderBy('position').execute()
+  return {
+    ...offer,
+    goals: goals.map((goal) => ({ value: goal.value, type: goal.type, revenue: amountFromDb(goal.revenue), payout: amountFromDb(goal.payout) })),
+  }
+}
+
+export interface StoredClick {
+  click: ClickRow
+  /** The catalog version read in the same statement (see intake-cache.ts). */
+  catalogVersion: number
+}
+
+/** The stored clicks among these ids, each with the catalog version read in the same statement. */
+export async function findClicksWithCatalogVersion(db: Executor, clickids: readonly string[]): Promise<Map<string, StoredClick>> {
+  const result = await sql<ClickRow & { catalog_version: number }>`
+    select c.*, (select version from intake_catalog_version where id = 1) as catalog_version
+    from clicks c where c.clickid = any(${clickids}::text[])`.execute(db)
+  const found = new Map<string, StoredClick>()
+  for (const { catalog_version: catalogVersion, ...click } of result.rows) found.set(click.clickid, { click, catalogVersion: Number(catalogVersion) })
+  return found
+}
+
+export type AffiliateStatus = 'active' | 'inactive' | 'banned'
+
+export async function findAffiliateStatus(db: Executor, affiliateId: number): Promise<AffiliateStatus | undefined> {
+  const row = await db.selectFrom('affiliates').select('status').where('id', '=', affiliateId).executeTakeFirst()
+  return row?.status
+}
+
+/** The conversion holding a uniqueness key: (offer, goal, action_id) or (offer, goal, click id). */
+export function findConversionByKey(
+  db: Executor,
+  key: { offerId: number; goal: string } & ({ actionId: string } | { clickDedupKey: string }),
+): Promise<ConversionRow | undefined> {
+  let q = db.selectFrom('conversions').selectAll()
+    .where('offer_id', '=', key.offerId)
+    .where(sql<string>`lower(goal)`, '=', key.goal.toLowerCase())
+  q = 'actionId' in key ? q.where('action_id', '=', key.actionId) : q.where('click_dedup_key', '=', key.clickDedupKey)
+  return q.executeTakeFirst()
+}
+
+export function findConversion(db: Executor, id: number): Promise<ConversionRow | undefined> {
+  return db.selectFrom('conversions').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+export interface ServerPostbackEntry {
+  method: string
+  params: Record<string, string>
+  offerId: number | null
+  clickid: string | null
+}
+
+export interface ServerPostbackResult {
+  result: 'accepted' | 'rejected'
+  httpStatus: number
+  detail: string | null
+  conversionId: number | null
+}
+
+export async function insertServerPostback(db: Executor, entry: ServerPostbackEntry, outcome: ServerPostbackResult): Promise<void> {
+  await db.insertInto('server_postbacks').values({
+    method: entry.method,
+    params: JSON.stringify(entry.params),
+    result: outcome.result,
+    http_status: outcome.httpStatus,
+    detail: outcome.detail,
+    conversion_id: outcome.conversionId,
+    offer_id: entry.offerId,
+    clickid: entry.clickid,
+  }).execute()
+}
+
+/** A conversion ready to insert: JSON columns as text, money as numeric(18,4) text. */
+export interface NewConversion {
+  clickid: string | null
+  offer_id: number
+  affiliate_id: number
+  goal: string
+  action_id: string | null
+  click_dedup_key: string | null
+  status: ConversionStatusName
+  integration_method: 'default' | 'probabilistic'
+  sum: string | null
+  revenue: string
+  payout: string
+  currency: string
+  order_currency: string | null
+  ip: string | null
+  user_agent: string | null
+  comment: string | null
+  custom_fields: string
+  country: string | null
+  click_params: string
+  click_created_at: Date | null
+  hold_until: Date | null
+}
+
+export interface NewConversionEntry {
+  values: NewConversion
+  log: ServerPostbackEntry
+}
+
+export interface CreatedConversion {
+  conversion: ConversionRow
+  eventId: number
+}
+
+/** Identifies a conversion by the uniqueness key it would hold; null when none applies (duplicates allowed). */
+export function conversionKey(row: { offer_id: number; goal: string; action_id: string | null; click_dedup_key: string | null }): string | null {
+  if (row.action_id !== null) return `${row.offer_id}\u0000${row.goal.toLowerCase()}\u0000a\u0000${row.action_id}`
+  if (row.click_dedup_key !== null) return `${row.offer_id}\u0000${row.goal.toLowerCase()}\u0000c\u0000${row.click_dedup_key}`
+  return null
+}
+
+function column<T>(entries: readonly NewConversionEntry[], pick: (entry: NewConversionEntry) => T): T[] {
+  return entries.map(pick)
+}
+
+/**
+ * Inserts conversions, each with its `created` event and its server-postback log entry, in one statement.
+ * A conversion whose uniqueness key already holds is skipped (the caller re-reads and re-judges it). The
+ * entries must hold distinct keys (or none): the result is matched back to them by key, undefined when skipped.
+ */
+export async function insertConversions(trx: Trx, entries: readonly NewConversionEntry[]): Promise<(CreatedConversion | undefined)[]> {
+  const v = (pick: (values: NewConversion) => unknown) => column(entries, (entry) => pick(entry.values))
+  const date = (value: Date | null) => (value === null ? null : value.toISOString())
+  const result = await sql<ConversionRow & { event_id: number }>`
+    with input as (
+      select * from unnest(
+        ${v((c) => c.clickid)}::text[], ${v((c) => c.offer_id)}::int[], ${v((c) => c.affiliate_id)}::int[], ${v((c) => c.goal)}::text[],
+        ${v((c) => c.action_id)}::text[], ${v((c) => c.click_dedup_key)}::text[], ${v((c) => c.status)}::text[],
+        ${v((c) => c.integration_method)}::text[], ${v((c) => c.sum)}::numeric[], ${v((c) => c.revenue)}::numeric[],
+        ${v((c) => c.payout)}::numeric[], ${v((c) => c.currency)}::text[], ${v((c) => c.order_currency)}::text[], ${v((c) => c.ip)}::text[],
+        ${v((c) => c.user_agent)}::text[], ${v((c) => c.comment)}::text[], ${v((c) => c.custom_fields)}::jsonb[], ${v((c) => c.country)}::text[],
+        ${v((c) => c.click_params)}::jsonb[], ${v((c) => date(c.click_created_at))}::timestamptz[], ${v((c) => date(c.hold_until))}::timestamptz[],
+        ${column(entries, (e) => e.log.method)}::text[], ${column(entries, (e) => JSON.stringify(e.log.params))}::jsonb[],
+        ${column(entries, (e) => e.log.clickid)}::text[])
+      with ordinality as i(clickid, offer_id, affiliate_id, goal, action_id, click_dedup_key, status, integration_method, sum, revenue,
+        payout, currency, order_currency, ip, user_agent, comment, custom_fields, country, click_params, click_created_at, hold_until,
+        log_method, log_params, log_clickid, n)),
+    c as (
+      insert into conversions (clickid, offer_id, affiliate_id, goal, action_id, click_dedup_key, status, integration_method,
+        sum, revenue, payout, currency, order_currency, ip, user_agent, comment, custom_fields, country, click_params,
+        click_created_at, hold_until)
+      select clickid, offer_id, affiliate_id, goal, action_id, click_dedup_key, status, integration_method, sum, revenue, payout,
+        currency, order_currency, ip, user_agent, comment, custom_fields, country, click_params, click_created_at, hold_until
+      from input order by n
+      on conflict do nothing
+      returning *),
+    e as (
+      insert into conversion_events (conversion_id, kind, from_status, to_status, source)
+      select id, 'created', null, status, 'advertiser' from c
+      returning id, conversion_id),
+    l as (
+      insert into server_postbacks (method, params, result, http_status, detail, conversion_id, offer_id, clickid)
+      select i.log_method, i.log_params, 'accepted', 200, null, c.id, c.offer_id, i.log_clickid
+      from c join input i on i.offer_id = c.offer_id and lower(i.goal) = lower(c.goal)
+        and i.action_id is not distinct from c.action_id and i.click_dedup_key is not distinct from c.click_dedup_key)
+    select c.*, e.id as event_id from c join e on e.conversion_id = c.id`.execute(trx)
+  const created = new Map<string | null, CreatedConversion>()
+  for (const { event_id: eventId, ...conversion } of result.rows) created.set(conversionKey(conversion), { conversion, eventId })
+  if (entries.length === 1) {
+    const only = result.rows[0]
+    if (only === undefined) return [undefined]
+    const { event_id: eventId, ...conversion } = only
+    return [{ conversion, eventId }]
+  }
+  return entries.map((entry) => created.get(conversionKey(entry.values)))
+}
+
+/**
+ * Compare-and-set: applies the change only while the conversion still has `expected` status. Returns the
+ * new row, or undefined when another change won (the caller re-reads and re-judges).
+ */
+export function updateConversionIf(
+  trx: Trx,
+  id: number,
+  expected: ConversionStatusName,
+  changes: Updateable<ConversionsTable>,
+): Promise<ConversionRow | undefined> {
+  return trx.updateTable('conversions')
+    .set({ ...changes, updated_at: sql`now()` })
+    .where('id', '=', id)
+    .where('status', '=', expected)
+    .returningAll()
+    .executeTakeFirst()
+}
+
+export async function insertStatusEvent(
+  trx: Trx,
+  event: { conversionId: number; from: ConversionStatusName; to: ConversionStatusName; source: ConversionEventsTable['source'] },
+): Promise<number> {
+  const row = await trx.insertInto('conversion_events').values({
+    conversion_id: event.conversionId, kind: 'status_changed', from_status: event.from, to_status: event.to, source: event.source,
+  }).returning('id').executeTakeFirstOrThrow()
+  return row.id
+}
+
+export function holdPeriodDays(db: Executor, offerId: number): Promise<number | undefined> {
+  return db.selectFrom('offers').select('hold_period_days').where('id', '=', offerId).executeTakeFirst().then((row) => row?.hold_period_days)
+}
+
+/** `hold_until` for a conversion entering hold now, or null when the offer holds indefinitely. */
+export function holdUntil(periodDays: number | undefined, now: Date = new Date()): Date | null {
+  if (periodDays === undefined || periodDays <= 0) return null
+  return new Date(now.getTime() + periodDays * 86_400_000)
+}

@@ -1,0 +1,147 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { HttpProblem } from '../http/problem.js'
+import { problemResponses } from '../http/schemas.js'
+import { collectParameters, CUSTOM_FIELD_NAMES, parsePostback } from './intake.js'
+import { ClickLookup } from './click-lookup.js'
+import { ConversionWriter } from './conversion-writer.js'
+import { applyPostback, type IntakeDeps } from './postback.js'
+import { insertServerPostback, type ServerPostbackEntry } from './repository.js'
+
+const tags = ['Tracking']
+
+const text = (description: string) => ({ type: 'string', maxLength: 255, description }) as const
+
+/** The parameters as documented. Validation happens in code, so that every refusal is also logged. */
+const postbackParameters = {
+  type: 'object',
+  properties: {
+    clickid: text('The click id (24 hex characters) the advertiser received in the offer URL\'s `{clickid}`'),
+    click_id: text('Alias of `clickid`'),
+    action_id: text('The advertiser\'s unique id for the conversion (free text, e.g. an order id or a timestamp)'),
+    goal: text('The goal value, matched ignoring case; default `1`'),
+    sum: text('The conversion amount (non-negative decimal, at most 4 decimals); required for percent goals'),
+    status: text('`1` approved (also `approved`, `confirmed`), `2` pending, `3` declined, `5` hold; default: the offer\'s `default_conversion_status`'),
+    secure: text('The secure code, required when the offer (or else its advertiser) has one; never logged or stored'),
+    ip: text('The converting user\'s IP address; default: the click\'s'),
+    country: text('ISO 3166 alpha-2 country code'),
+    order_currency: text('ISO 4217 currency of `sum`, kept as sent'),
+    comment: text('Free text'),
+    ...Object.fromEntries(CUSTOM_FIELD_NAMES.map((name) => [name, text('Free text, passed to affiliate postbacks')])),
+    offer_id: text('Probabilistic attribution (no click id): the offer id'),
+    pid: text('Probabilistic attribution (no click id): the affiliate id'),
+  },
+  additionalProperties: { type: 'string', description: 'Any other parameter is accepted and kept in the server-postback log' },
+} as const
+
+const description =
+  'The advertiser\'s server-to-server conversion postback (Affise parameters). No API key: the offer\'s (else the ' +
+  'advertiser\'s) secure code, when set, must come as `secure`. Parameters come in the query string, or for POST in a ' +
+  'form-encoded or JSON body as well (the query string wins for a name given in both; a repeated parameter keeps its ' +
+  'first value; an empty value counts as absent). A click id is matched ignoring case. Without a click id, `offer_id` + ' +
+  '`pid` + `action_id` make a probabilistic-attribution conversion on offers that allow it. Errors are judged in this ' +
+  'order: 400 (`Missing mandatory parameter clickid/click_id`, `Broken clickid`, a malformed parameter), 404 (click, ' +
+  'offer or affiliate not found; an unknown click is looked up again after the click flush interval, as another ' +
+  'instance may be about to write it), 403 `Access denied`, 422 `Offer disabled` / `Affiliate disabled` (new ' +
+  'conversions only) / `Probabilistic attribution disabled`, 422 `Goal not found` / `Sum required`, 409 `Conversion ' +
+  'exists` / `Conversion status is not pending`. A postback matching an existing conversion answers `duplicate: true`; ' +
+  'a new status on a pending conversion changes it (`status_changed: true`), updating `sum` (percent payouts are ' +
+  'recomputed), `order_currency`, `comment` and the custom fields it carries. Every call is kept in the server-postback log.'
+
+const responses = {
+  200: { $ref: 'PostbackAccepted#' },
+  ...problemResponses(400, 403, 404, 409, 422),
+}
+
+/** The public intake: `GET`/`POST /postback` at the root, no API key. */
+export default async function postbackRoutes(fastify: FastifyInstance) {
+  const deps: IntakeDeps = {
+    db: fastify.db,
+    get clickRecorder() { return fastify.hasDecorator('clickRecorder') ? fastify.clickRecorder : undefined },
+    clickFlushIntervalMs: fastify.config.clickFlushIntervalMs,
+    cache: fastify.intakeCache,
+    clicks: new ClickLookup(fastify.db),
+    writer: new ConversionWriter(fastify.db),
+  }
+  // Requests whose log entry is written (or being written) by the handler; the onError hook logs the others.
+  const logged = new WeakSet<FastifyRequest>()
+
+  async function writeLog(request: FastifyRequest, entry: ServerPostbackEntry, status: number, detail: string) {
+    try {
+      await insertServerPostback(fastify.db, entry, { result: 'rejected', httpStatus: status, detail, conversionId: null })
+    } catch (err) {
+      request.log.warn({ err }, 'could not write the server-postback log entry')
+    }
+  }
+
+  async function handle(request: FastifyRequest, reply: FastifyReply) {
+    logged.add(request)
+    const parsed = parsePostback(collectParameters(request.query, request.body))
+    const entry: ServerPostbackEntry = {
+      method: request.method,
+      params: parsed.logParams,
+      offerId: null,
+      clickid: parsed.ok ? parsed.request.clickid : parsed.clickid,
+    }
+    try {
+      if (!parsed.ok) throw parsed.problem
+      const outcome = await applyPostback(deps, parsed.request, entry)
+      return reply.send({
+        status: 1,
+        conversion_id: outcome.conversion.id,
+        conversion_status: outcome.conversion.status,
+        duplicate: outcome.duplicate,
+        status_changed: outcome.statusChanged,
+      })
+    } catch (err) {
+      if (err instanceof HttpProblem) await writeLog(request, entry, err.status, err.message)
+      else await writeLog(request, entry, 500, 'Internal error')
+      throw err
+    }
+  }
+
+  // A body that cannot be parsed never reaches the handler; it is still an intake call, so it is logged.
+  async function logUnhandled(request: FastifyRequest, _reply: FastifyReply, error: Error & { statusCode?: number }) {
+    if (logged.has(request)) return
+    logged.add(request)
+    const parsed = parsePostback(collectParameters(request.query))
+    const entry = { method: request.method, params: parsed.logParams, offerId: null, clickid: parsed.ok ? parsed.request.clickid : parsed.clickid }
+    await writeLog(request, entry, error.statusCode ?? 500, error.message)
+  }
+
+  const acceptAnything = () => () => true
+
+  fastify.get('/postback', {
+    exposeHeadRoute: false,
+    validatorCompiler: acceptAnything,
+    onError: logUnhandled,
+    schema: { tags, summary: 'Advertiser conversion postback (S2S)', description, querystring: postbackParameters, response: responses },
+  }, handle)
+
+  fastify.post('/postback', {
+    validatorCompiler: acceptAnything,
+    onError: logUnhandled,
+    schema: {
+      tags,
+      summary: 'Advertiser conversion postback (S2S), parameters in a form or JSON body',
+      description,
+      consumes: ['application/x-www-form-urlencoded', 'application/json'],
+      querystring: postbackParameters,
+      body: postbackParameters,
+      response: { ...responses, ...problemResponses(413, 415) },
+    },
+  }, handle)
+
+  fastify.route({
+    method: ['HEAD', 'PUT', 'PATCH', 'DELETE'],
+    url: '/postback',
+    schema: {
+      tags,
+      summary: 'Other methods on /postback: 405',
+      description: 'Only GET and POST carry postbacks; `HEAD` (link scanners) and the rest get 405 with `Allow: GET, POST` and are not logged.',
+      response: problemResponses(405),
+    },
+    handler: async () => {
+      throw new HttpProblem('method-not-allowed', 'Use GET or POST for /postback', { headers: { allow: 'GET, POST' } })
+    },
+  })
+}

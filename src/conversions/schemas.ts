@@ -1,0 +1,180 @@
+import { bigIdParam, currencyCode, dateTime, idParam, listQuery, money, nullableDateTime } from '../http/schemas.js'
+
+const statusName = {
+  type: 'string',
+  enum: ['approved', 'pending', 'declined', 'hold'],
+  description: 'Advertiser postbacks send these as numbers 1, 2, 3, 5 (or names); the API always uses the names',
+} as const
+const amount = { type: 'number', minimum: 0 } as const
+const nullableText = { type: ['string', 'null'] } as const
+
+const statusHistory = {
+  type: 'array',
+  description: 'Every creation and status change, oldest first',
+  items: {
+    type: 'object',
+    required: ['from', 'to', 'source', 'at'],
+    properties: {
+      from: { type: ['string', 'null'], enum: ['approved', 'pending', 'declined', 'hold', null], description: 'null for the creation' },
+      to: statusName,
+      source: { type: 'string', enum: ['advertiser', 'admin', 'hold_expiry'] },
+      at: dateTime,
+    },
+  },
+} as const
+
+const conversionProperties = {
+  id: { type: 'integer' },
+  clickid: { type: ['string', 'null'], description: 'null for a probabilistic-attribution conversion' },
+  offer_id: { type: 'integer' },
+  affiliate_id: { type: 'integer' },
+  goal: { type: 'string', description: 'The offer goal\'s value, as the offer spells it' },
+  action_id: { ...nullableText, description: 'The advertiser\'s id for the conversion (`{transactionid}` in affiliate postbacks)' },
+  status: statusName,
+  integration_method: { type: 'string', enum: ['default', 'probabilistic'] },
+  sum: { type: ['number', 'null'], minimum: 0, description: 'The amount the advertiser reported (`sum=`), in `order_currency`' },
+  revenue: { ...amount, description: 'What the advertiser pays, in `currency`' },
+  payout: { ...amount, description: 'What the affiliate earns, in `currency`' },
+  currency: { ...currencyCode, description: 'The offer\'s currency' },
+  order_currency: { type: ['string', 'null'], description: 'The currency of `sum`, as the advertiser sent it' },
+  ip: { ...nullableText, description: 'The postback\'s `ip`, else the click\'s' },
+  user_agent: { ...nullableText, description: 'The click\'s user agent' },
+  comment: nullableText,
+  custom_fields: {
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description: '`custom_field1`..`custom_field15` as the advertiser sent them',
+  },
+  country: { ...nullableText, description: 'ISO 3166 alpha-2, from the postback\'s `country`' },
+  hold_until: { ...nullableDateTime, description: 'Set while the conversion is on hold and the offer has a hold period: it is approved then' },
+  created_at: dateTime,
+  updated_at: dateTime,
+  status_history: statusHistory,
+} as const
+
+const { revenue: _revenue, ...panelProperties } = conversionProperties
+
+export const conversionSchema = {
+  $id: 'Conversion',
+  type: 'object',
+  required: Object.keys(conversionProperties),
+  properties: conversionProperties,
+} as const
+
+export const affiliateConversionSchema = {
+  $id: 'AffiliateConversion',
+  type: 'object',
+  description: 'A conversion as its affiliate sees it: without `revenue`',
+  required: Object.keys(panelProperties),
+  properties: panelProperties,
+} as const
+
+export const conversionPatchSchema = {
+  $id: 'ConversionPatch',
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'JSON Merge Patch. An admin may move any status to any other (an `admin` event, which fires affiliate postbacks); ' +
+    'entering `hold` sets `hold_until` from the offer\'s hold period, leaving it clears `hold_until`. `revenue` and ' +
+    '`payout` are amounts in the offer\'s currency (at most 4 decimals); `comment: null` clears the comment.',
+  properties: {
+    status: statusName,
+    revenue: money,
+    payout: money,
+    comment: { type: ['string', 'null'], maxLength: 255 },
+  },
+} as const
+
+export const postbackAcceptedSchema = {
+  $id: 'PostbackAccepted',
+  type: 'object',
+  required: ['status', 'conversion_id', 'conversion_status', 'duplicate', 'status_changed'],
+  properties: {
+    status: { type: 'integer', const: 1 },
+    conversion_id: { type: 'integer' },
+    conversion_status: statusName,
+    duplicate: { type: 'boolean', description: 'The postback matched an existing conversion' },
+    status_changed: { type: 'boolean', description: 'It changed that conversion\'s status (and fired its postbacks)' },
+  },
+} as const
+
+export const serverPostbackSchema = {
+  $id: 'ServerPostback',
+  type: 'object',
+  required: ['id', 'received_at', 'method', 'params', 'result', 'http_status', 'detail', 'conversion_id'],
+  properties: {
+    id: { type: 'integer' },
+    received_at: dateTime,
+    method: { type: 'string', enum: ['GET', 'POST'] },
+    params: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description: 'The parameters as received (query string, then body), never `secure`; at most 50 unknown ones, each value cut at 255 characters',
+    },
+    result: { type: 'string', enum: ['accepted', 'rejected'] },
+    http_status: { type: 'integer' },
+    detail: { ...nullableText, description: 'Why it was rejected (Affise\'s wording), null when accepted' },
+    conversion_id: { type: ['integer', 'null'] },
+  },
+} as const
+
+export const conversionSchemas = [conversionSchema, affiliateConversionSchema, conversionPatchSchema, postbackAcceptedSchema, serverPostbackSchema]
+
+const panelFilters = {
+  offer_id: { ...idParam, description: 'Only this offer\'s conversions' },
+  status: statusName,
+  clickid: { type: 'string', pattern: '^[0-9a-f]{24}$', description: 'Only conversions of this click' },
+  action_id: { type: 'string', minLength: 1, maxLength: 255, description: 'Only conversions with this advertiser action id' },
+  updated_since: {
+    ...dateTime,
+    description:
+      'Only conversions changed at or after this instant, listed OLDEST CHANGE FIRST (by `updated_at`, then `id`) ' +
+      'so a client can sync by passing the last `updated_at` it saw (or following `next_cursor`).',
+  },
+} as const
+
+export const conversionListQuery = listQuery({ ...panelFilters, affiliate_id: { ...idParam, description: 'Only this affiliate\'s conversions' } })
+export const panelConversionListQuery = listQuery(panelFilters)
+
+export const serverPostbackListQuery = listQuery({
+  offer_id: { ...idParam, description: 'Only postbacks attributed to this offer' },
+  clickid: { type: 'string', minLength: 1, maxLength: 255, description: 'Only postbacks that named this click id (as sent, also a broken one)' },
+  result: { type: 'string', enum: ['accepted', 'rejected'] },
+})
+
+export const conversionIdParams = {
+  type: 'object',
+  required: ['id'],
+  additionalProperties: false,
+  properties: { id: bigIdParam },
+} as const
+
+export interface ConversionListQuery {
+  limit: number
+  cursor?: string
+  created_from?: string
+  created_to?: string
+  offer_id?: number
+  affiliate_id?: number
+  status?: 'approved' | 'pending' | 'declined' | 'hold'
+  clickid?: string
+  action_id?: string
+  updated_since?: string
+}
+
+export interface ServerPostbackListQuery {
+  limit: number
+  cursor?: string
+  created_from?: string
+  created_to?: string
+  offer_id?: number
+  clickid?: string
+  result?: 'accepted' | 'rejected'
+}
+
+export interface ConversionPatch {
+  status?: 'approved' | 'pending' | 'declined' | 'hold'
+  revenue?: number
+  payout?: number
+  comment?: string | null
+}

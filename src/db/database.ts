@@ -1,0 +1,148 @@
+import { mkdirSync } from 'node:fs'
+import { PGlite } from '@electric-sql/pglite'
+import { Kysely, PostgresDialect, type LogEvent } from 'kysely'
+import { PGliteDialect } from 'kysely-pglite-dialect'
+import pg from 'pg'
+import type { FastifyBaseLogger as Logger } from 'fastify'
+import type { Database } from './tables.js'
+
+export type Db = Kysely<Database>
+
+/**
+ * The database handle plus the two things Kysely does not abstract: LISTEN/NOTIFY (cache invalidation
+ * and dispatcher wake-ups across instances) and which engine runs underneath.
+ */
+export interface DatabaseHandle {
+  db: Db
+  engine: 'postgres' | 'pglite'
+  /** Subscribes to a notification channel; returns an unsubscribe function. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>
+  close(): Promise<void>
+}
+
+const INT8_OID = 20
+const POOL_SIZE = 20
+
+function queryLogger(log: Logger) {
+  return (event: LogEvent) => {
+    if (event.level === 'error') {
+      log.debug({ err: event.error, sql: event.query.sql, ms: event.queryDurationMillis }, 'query failed')
+    } else if (log.level === 'trace') {
+      log.trace({ sql: event.query.sql, ms: event.queryDurationMillis }, 'query')
+    }
+  }
+}
+
+export async function openDatabase(
+  options: { databaseUrl: string | null; dataDir: string | null },
+  log: Logger,
+): Promise<DatabaseHandle> {
+  if (options.databaseUrl !== null) return openPostgres(options.databaseUrl, log)
+  return openPglite(options.dataDir, log)
+}
+
+async function openPostgres(connectionString: string, log: Logger): Promise<DatabaseHandle> {
+  // Ids fit in a JS number (2^53); numeric stays a string so money is never a float.
+  const types = {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  }
+  const pool = new pg.Pool({ connectionString, max: POOL_SIZE, types })
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection failed'))
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLogger(log) })
+
+  let listener: pg.Client | null = null
+  const handlers = new Map<string, Set<(payload: string) => void>>()
+  let closed = false
+
+  async function connectListener(): Promise<void> {
+    const client = new pg.Client({ connectionString })
+    client.on('notification', (message) => {
+      for (const handler of handlers.get(message.channel) ?? []) handler(message.payload ?? '')
+    })
+    client.on('error', (err) => {
+      if (listener !== client) return
+      log.warn({ err }, 'LISTEN connection failed; reconnecting')
+      listener = null
+      client.end().catch(() => {})
+      reconnect(1)
+    })
+    await client.connect()
+    try {
+      for (const channel of handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+    } catch (err) {
+      await client.end().catch(() => {})
+      throw err
+    }
+    listener = client
+  }
+
+  /**
+   * Keeps trying (backing off to 30 s) for as long as the service runs. Notifications sent while the
+   * listener was away are lost, so every handler then hears "*": drop whatever you cached, look again.
+   */
+  function reconnect(attempt: number): void {
+    if (closed) return
+    const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))
+    setTimeout(() => {
+      if (closed) return
+      connectListener().then(
+        () => {
+          log.info({ attempt }, 'LISTEN connection restored')
+          for (const set of handlers.values()) for (const handler of set) handler('*')
+        },
+        (err: unknown) => {
+          log.warn({ err, attempt }, 'LISTEN reconnection failed; retrying')
+          reconnect(attempt + 1)
+        },
+      )
+    }, delay).unref()
+  }
+
+  return {
+    db,
+    engine: 'postgres',
+    async listen(channel, onPayload) {
+      let set = handlers.get(channel)
+      if (set === undefined) {
+        set = new Set()
+        handlers.set(channel, set)
+        if (listener === null) await connectListener()
+        else await listener.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+      }
+      set.add(onPayload)
+      return async () => {
+        set.delete(onPayload)
+      }
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      await listener?.end().catch(() => {})
+      await db.destroy()
+    },
+  }
+}
+
+async function openPglite(dataDir: string | null, log: Logger): Promise<DatabaseHandle> {
+  if (dataDir !== null) mkdirSync(dataDir, { recursive: true })
+  const pglite = new PGlite({ dataDir: dataDir ?? undefined, parsers: { [INT8_OID]: (value: string) => Number(value) } })
+  await pglite.waitReady
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), log: queryLogger(log) })
+  let closed = false
+  return {
+    db,
+    engine: 'pglite',
+    async listen(channel, onPayload) {
+      const unsubscribe = await pglite.listen(channel, onPayload)
+      return unsubscribe
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      // Destroying the Kysely driver closes PGlite as well.
+      await db.destroy()
+    },
+  }
+}

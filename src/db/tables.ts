@@ -1,0 +1,237 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+// One interface per table. Money columns are numeric(18,4) and travel as strings ("30.0000"):
+// convert with src/domain/money.ts, never with parseFloat.
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>
+type Json<T> = ColumnType<T, string, string>
+type Numeric = ColumnType<string, string, string>
+/** A NOT NULL column with a database default: optional on insert. */
+type Default<T> = ColumnType<T, T | undefined, T>
+type JsonDefault<T> = ColumnType<T, string | undefined, string>
+
+export interface AdminApiKeysTable {
+  id: Generated<number>
+  key_hash: string
+  created_at: CreatedAt
+}
+
+export interface AdvertisersTable {
+  id: Generated<number>
+  name: string
+  status: Default<'active' | 'inactive'>
+  secure_code: string | null
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
+export interface TrackingDomainsTable {
+  id: Generated<number>
+  hostname: string
+  allow_http: Default<boolean>
+  allow_https: Default<boolean>
+  is_default: Default<boolean>
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
+export interface OffersTable {
+  id: Generated<number>
+  advertiser_id: number
+  title: string
+  url: string
+  trafficback_url: string | null
+  status: Default<'active' | 'paused' | 'stopped'>
+  tracking_domain_id: number | null
+  currency: Default<string>
+  default_conversion_status: Default<'approved' | 'pending' | 'hold'>
+  allow_duplicate_conversions: Default<boolean>
+  probabilistic_attribution: Default<boolean>
+  secure_code: string | null
+  hold_period_days: Default<number>
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
+export interface OfferGoalsTable {
+  offer_id: number
+  position: number
+  value: string
+  title: string
+  type: 'fixed' | 'percent'
+  revenue: Numeric
+  payout: Numeric
+}
+
+export interface AffiliatesTable {
+  id: Generated<number>
+  name: string
+  email: string
+  status: Default<'active' | 'inactive' | 'banned'>
+  api_key_hash: string
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
+export interface TrackingLinksTable {
+  id: Generated<number>
+  offer_id: number
+  affiliate_id: number
+  tracking_domain_id: number | null
+  use_ssl: boolean
+  params: JsonDefault<Record<string, string>>
+  params_key: string
+  url: string
+  short_code: string | null
+  sent_at: Date | null
+  created_at: CreatedAt
+}
+
+export interface ClicksTable {
+  clickid: string
+  offer_id: number
+  affiliate_id: number
+  tracking_link_id: number | null
+  params: JsonDefault<Record<string, string>>
+  ip: string
+  user_agent: Default<string>
+  referrer: string | null
+  created_at: Date
+}
+
+export type ConversionStatusName = 'approved' | 'pending' | 'declined' | 'hold'
+
+export interface ConversionsTable {
+  id: Generated<number>
+  clickid: string | null
+  offer_id: number
+  affiliate_id: number
+  goal: string
+  action_id: string | null
+  click_dedup_key: string | null
+  status: ConversionStatusName
+  integration_method: Default<'default' | 'probabilistic'>
+  sum: Numeric | null
+  revenue: Numeric
+  payout: Numeric
+  currency: string
+  order_currency: string | null
+  ip: string | null
+  user_agent: string | null
+  comment: string | null
+  custom_fields: JsonDefault<Record<string, string>>
+  country: string | null
+  click_params: JsonDefault<Record<string, string>>
+  click_created_at: Date | null
+  hold_until: Date | null
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
+export interface ConversionEventsTable {
+  id: Generated<number>
+  conversion_id: number
+  kind: 'created' | 'status_changed'
+  from_status: ConversionStatusName | null
+  to_status: ConversionStatusName
+  source: 'advertiser' | 'admin' | 'hold_expiry'
+  created_at: CreatedAt
+}
+
+export interface ServerPostbacksTable {
+  id: Generated<number>
+  received_at: CreatedAt
+  method: string
+  params: JsonDefault<Record<string, string>>
+  result: 'accepted' | 'rejected'
+  http_status: number
+  detail: string | null
+  conversion_id: number | null
+  offer_id: number | null
+  clickid: string | null
+}
+
+export interface PostbacksTable {
+  id: Generated<number>
+  affiliate_id: number
+  offer_id: number | null
+  url: string
+  method: Default<'GET' | 'POST'>
+  status: Default<'any' | 'created' | 'approved' | 'pending' | 'declined' | 'hold'>
+  goal: string | null
+  integration_method: Default<'all' | 'default' | 'probabilistic'>
+  force_global: Default<boolean>
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
+export interface PostbackDeliveriesTable {
+  id: Generated<number>
+  postback_id: number
+  conversion_id: number
+  event_id: number
+  affiliate_id: number
+  method: 'GET' | 'POST'
+  url: string
+  body: string | null
+  state: Default<'pending' | 'delivered' | 'failed' | 'cancelled'>
+  attempts: Generated<number>
+  last_http_code: number | null
+  last_error: string | null
+  next_attempt_at: Date | null
+  locked_until: Date | null
+  locked_by: string | null
+  created_at: CreatedAt
+  updated_at: Timestamp
+  delivered_at: Date | null
+}
+
+export interface PostbackAttemptsTable {
+  id: Generated<number>
+  delivery_id: number
+  n: number
+  at: Date
+  http_code: number | null
+  duration_ms: number
+  response_body: string
+  error: string | null
+}
+
+/** One row; bumped by triggers whenever offers, goals, advertisers or affiliates change (intake cache). */
+export interface IntakeCatalogVersionTable {
+  id: number
+  version: number
+}
+
+export interface Database {
+  admin_api_keys: AdminApiKeysTable
+  advertisers: AdvertisersTable
+  tracking_domains: TrackingDomainsTable
+  offers: OffersTable
+  offer_goals: OfferGoalsTable
+  affiliates: AffiliatesTable
+  tracking_links: TrackingLinksTable
+  clicks: ClicksTable
+  conversions: ConversionsTable
+  conversion_events: ConversionEventsTable
+  server_postbacks: ServerPostbacksTable
+  postbacks: PostbacksTable
+  postback_deliveries: PostbackDeliveriesTable
+  postback_attempts: PostbackAttemptsTable
+  intake_catalog_version: IntakeCatalogVersionTable
+}
+
+export type AdvertiserRow = Selectable<AdvertisersTable>
+export type TrackingDomainRow = Selectable<TrackingDomainsTable>
+export type OfferRow = Selectable<OffersTable>
+export type OfferGoalRow = Selectable<OfferGoalsTable>
+export type AffiliateRow = Selectable<AffiliatesTable>
+export type TrackingLinkRow = Selectable<TrackingLinksTable>
+export type ClickRow = Selectable<ClicksTable>
+export type NewClick = Insertable<ClicksTable>
+export type ConversionRow = Selectable<ConversionsTable>
+export type ConversionUpdate = Updateable<ConversionsTable>
+export type ConversionEventRow = Selectable<ConversionEventsTable>
+export type PostbackRow = Selectable<PostbacksTable>
+export type PostbackDeliveryRow = Selectable<PostbackDeliveriesTable>
+export type PostbackAttemptRow = Selectable<PostbackAttemptsTable>

@@ -1,0 +1,125 @@
+import type { FastifyInstance } from 'fastify'
+import type { PostbackDeliveryRow } from '../db/tables.js'
+import { conflict, notFound } from '../http/problem.js'
+import { toPage } from '../http/pagination.js'
+import { authProblems, bigIdParam, idParams, listOf, problemResponses } from '../http/schemas.js'
+import { panelAffiliateId } from '../plugins/auth.js'
+import { findDelivery, findPostback, listAttempts, listDeliveries } from './repository.js'
+import {
+  deliveryListQuery, panelDeliveryListQuery,
+  type DeliveryListQuery, type PostbackTestRequest,
+} from './schemas.js'
+import { testFire } from './test-fire.js'
+
+const tags = ['Postback deliveries']
+const security = [{ apiKey: [] }]
+const deliveryParams = {
+  type: 'object', required: ['id'], additionalProperties: false, properties: { id: bigIdParam },
+} as const
+
+export function deliveryToApi(row: PostbackDeliveryRow) {
+  return {
+    id: row.id,
+    postback_id: row.postback_id,
+    conversion_id: row.conversion_id,
+    event_id: row.event_id,
+    method: row.method,
+    url: row.url,
+    body: row.body,
+    state: row.state,
+    attempts: row.attempts,
+    last_http_code: row.last_http_code,
+    last_error: row.last_error,
+    next_attempt_at: row.next_attempt_at,
+    created_at: row.created_at,
+    delivered_at: row.delivered_at,
+  }
+}
+
+const retryDescription =
+  'Makes one more attempt now, outside the retry schedule, whatever the state (also delivered, failed or cancelled), ' +
+  'and answers when it is done with the delivery as it now stands. The delivery ends `delivered` (2xx) or `failed` by ' +
+  'this attempt, with no further scheduled retries; `attempts` keeps counting and the same `X-Postback-Delivery-Id` is sent. ' +
+  '409 while another attempt of this delivery is in flight. The SSRF guard applies.'
+
+const testDescription =
+  'Renders the postback exactly as a delivery would and sends it once, through the same agent and SSRF guard ' +
+  '(a refused destination comes back as `error`, not as a problem). Nothing is recorded: no delivery, no attempt. ' +
+  'The request carries `X-Postback-Test: true` instead of `X-Postback-Delivery-Id`. The answer always has status 200; ' +
+  'the receiver\'s verdict is in `http_code` and `error`. An empty body or `{}` uses a sample conversion.'
+
+/** The delivery log, manual resend and test fire (admin), and the affiliate's own deliveries (panel). All in /v1. */
+export default async function deliveryRoutes(fastify: FastifyInstance) {
+  const { db, dispatcher } = fastify
+
+  async function detail(row: PostbackDeliveryRow) {
+    const attempts = await listAttempts(db, row.id)
+    return { ...deliveryToApi(row), attempt_log: attempts }
+  }
+
+  fastify.get<{ Querystring: DeliveryListQuery }>('/postback-deliveries', {
+    schema: {
+      tags, security, summary: 'List postback deliveries',
+      description: 'Newest first. Filters combine with AND.',
+      querystring: deliveryListQuery,
+      response: { 200: listOf('PostbackDelivery'), ...problemResponses(...authProblems) },
+    },
+  }, async (request) => {
+    const rows = await listDeliveries(db, request.query)
+    return toPage(rows, request.query.limit, deliveryToApi, (row) => [row.id])
+  })
+
+  fastify.get<{ Params: { id: number } }>('/postback-deliveries/:id', {
+    schema: {
+      tags, security, summary: 'Read a postback delivery with its attempt log', params: deliveryParams,
+      response: { 200: { $ref: 'PostbackDeliveryDetail#' }, ...problemResponses(...authProblems, 404) },
+    },
+  }, async (request) => {
+    const row = await findDelivery(db, request.params.id)
+    if (row === undefined) throw notFound('Postback delivery')
+    return detail(row)
+  })
+
+  fastify.post<{ Params: { id: number } }>('/postback-deliveries/:id/retry', {
+    schema: {
+      tags, security, summary: 'Resend a postback delivery now', description: retryDescription, params: deliveryParams,
+      response: { 200: { $ref: 'PostbackDeliveryDetail#' }, ...problemResponses(...authProblems, 404, 409) },
+    },
+  }, async (request) => {
+    const result = await dispatcher.resend(request.params.id)
+    if (result === 'missing') throw notFound('Postback delivery')
+    if (result === 'busy') throw conflict('An attempt of this delivery is in flight; try again when it has finished')
+    const row = await findDelivery(db, request.params.id)
+    if (row === undefined) throw notFound('Postback delivery')
+    return detail(row)
+  })
+
+  fastify.post<{ Params: { id: number }; Body: PostbackTestRequest | undefined }>('/postbacks/:id/test', {
+    schema: {
+      tags: ['Postbacks'], security, summary: 'Test-fire a postback', description: testDescription, params: idParams('id'),
+      body: { $ref: 'PostbackTestRequest#' },
+      response: { 200: { $ref: 'PostbackTestResult#' }, ...problemResponses(...authProblems, 404, 422) },
+    },
+    // No body at all means "a sample conversion", like `{}`.
+    preValidation: async (request) => {
+      request.body ??= {}
+    },
+  }, async (request) => {
+    const postback = await findPostback(db, request.params.id)
+    if (postback === undefined) throw notFound('Postback')
+    return testFire(db, dispatcher.sender, postback, request.body?.conversion_id)
+  })
+
+  fastify.get<{ Querystring: Omit<DeliveryListQuery, 'affiliate_id'> }>('/affiliate/postback-deliveries', {
+    schema: {
+      tags: ['Affiliate panel'], security, summary: 'List my postback deliveries',
+      description: 'The calling affiliate\'s deliveries only, newest first.',
+      querystring: panelDeliveryListQuery,
+      response: { 200: listOf('PostbackDelivery'), ...problemResponses(...authProblems) },
+    },
+  }, async (request) => {
+    const query = { ...request.query, affiliate_id: panelAffiliateId(request) }
+    const rows = await listDeliveries(db, query)
+    return toPage(rows, request.query.limit, deliveryToApi, (row) => [row.id])
+  })
+}

@@ -1,0 +1,115 @@
+import { bigIdParam, dateTime, idParam, listQuery, nullableDateTime, type ListQuery } from '../http/schemas.js'
+
+const nullableString = { type: ['string', 'null'] } as const
+const state = {
+  type: 'string',
+  enum: ['pending', 'delivered', 'failed', 'cancelled'],
+  description:
+    '`pending`: waiting for its next attempt (`next_attempt_at`); `delivered`: a 2xx came back; `failed`: every ' +
+    'attempt of the schedule failed, the destination was refused, or a manual resend failed; `cancelled`: its postback was deleted before it was delivered',
+} as const
+
+const deliveryProperties = {
+  id: { type: 'integer', description: 'Stable across attempts; sent as `X-Postback-Delivery-Id` for receiver-side de-duplication' },
+  postback_id: { type: 'integer' },
+  conversion_id: { type: 'integer' },
+  event_id: { type: 'integer', description: 'The conversion event (creation or status change) that fired it' },
+  method: { type: 'string', enum: ['GET', 'POST'] },
+  url: { type: 'string', description: 'The request URL, rendered once when the event happened; every attempt sends exactly this' },
+  body: { ...nullableString, description: 'POST only: the `application/x-www-form-urlencoded` body; null for GET' },
+  state,
+  attempts: { type: 'integer', description: 'Attempts made so far, scheduled and manual alike' },
+  last_http_code: { type: ['integer', 'null'], description: 'Status of the last answer; null when none came (timeout, refused, network error)' },
+  last_error: { ...nullableString, description: 'Why the last attempt failed; null after a success' },
+  next_attempt_at: { ...nullableDateTime, description: 'When the next scheduled attempt is due; null unless `pending`' },
+  created_at: dateTime,
+  delivered_at: nullableDateTime,
+} as const
+
+const deliveryRequired = Object.keys(deliveryProperties)
+
+export const postbackDeliverySchema = {
+  $id: 'PostbackDelivery',
+  type: 'object',
+  description: 'One (event, postback) pair: enqueued exactly once in the event\'s transaction, delivered at least once',
+  required: deliveryRequired,
+  properties: deliveryProperties,
+} as const
+
+export const postbackAttemptSchema = {
+  $id: 'PostbackAttempt',
+  type: 'object',
+  required: ['n', 'at', 'http_code', 'duration_ms', 'response_body', 'error'],
+  properties: {
+    n: { type: 'integer', description: '1 for the first attempt' },
+    at: { ...dateTime, description: 'When the attempt started' },
+    http_code: { type: ['integer', 'null'] },
+    duration_ms: { type: 'integer' },
+    response_body: { type: 'string', description: 'The first 4 KiB of the answer (UTF-8); empty when none came' },
+    error: { ...nullableString, description: 'null on a 2xx; else e.g. `HTTP 500`, a timeout, a refused destination' },
+  },
+} as const
+
+export const postbackDeliveryDetailSchema = {
+  $id: 'PostbackDeliveryDetail',
+  type: 'object',
+  required: [...deliveryRequired, 'attempt_log'],
+  properties: {
+    ...deliveryProperties,
+    attempt_log: { type: 'array', items: { $ref: 'PostbackAttempt#' }, description: 'Every attempt, oldest first' },
+  },
+} as const
+
+export const postbackTestRequestSchema = {
+  $id: 'PostbackTestRequest',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    conversion_id: {
+      ...bigIdParam,
+      description:
+        'Render for this conversion. It must belong to the postback\'s affiliate, and to its offer for a local postback (422 otherwise). ' +
+        'Left out: a sample conversion (the postback\'s offer when local, offer id 0 for a global one; goal, sums and subs filled with sample values)',
+    },
+  },
+} as const
+
+export const postbackTestResultSchema = {
+  $id: 'PostbackTestResult',
+  type: 'object',
+  required: ['method', 'url', 'body', 'http_code', 'response_body', 'duration_ms', 'error'],
+  properties: {
+    method: { type: 'string', enum: ['GET', 'POST'] },
+    url: { type: 'string' },
+    body: nullableString,
+    http_code: { type: ['integer', 'null'] },
+    response_body: { type: 'string', description: 'The first 4 KiB of the answer' },
+    duration_ms: { type: 'integer' },
+    error: { ...nullableString, description: 'null on a 2xx' },
+  },
+} as const
+
+export const deliverySchemas = [
+  postbackDeliverySchema, postbackAttemptSchema, postbackDeliveryDetailSchema, postbackTestRequestSchema, postbackTestResultSchema,
+]
+
+const filters = {
+  conversion_id: bigIdParam,
+  postback_id: idParam,
+  state: { type: 'string', enum: state.enum },
+} as const
+
+export const deliveryListQuery = listQuery({ ...filters, affiliate_id: idParam })
+export const panelDeliveryListQuery = listQuery(filters)
+
+export interface DeliveryFilters {
+  conversion_id?: number
+  postback_id?: number
+  affiliate_id?: number
+  state?: 'pending' | 'delivered' | 'failed' | 'cancelled'
+}
+export type DeliveryListQuery = ListQuery & DeliveryFilters
+
+export interface PostbackTestRequest {
+  conversion_id?: number
+}

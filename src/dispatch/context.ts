@@ -1,0 +1,58 @@
+import type { ConversionStatusName } from '../db/tables.js'
+import { amountFromDb } from '../domain/money.js'
+import type { PostbackContext } from '../domain/postback-render.js'
+
+/** The conversion columns (alias `c`) and offer title (alias `o`) a postback renders from. */
+export const CONTEXT_COLUMNS = [
+  'c.id', 'c.clickid', 'c.offer_id', 'c.affiliate_id', 'c.goal', 'c.action_id', 'c.integration_method', 'c.status',
+  'c.sum', 'c.payout', 'c.currency', 'c.order_currency', 'c.ip', 'c.user_agent', 'c.country', 'c.comment',
+  'c.custom_fields', 'c.click_params', 'c.click_created_at', 'c.created_at', 'o.title as offer_title',
+] as const
+
+export interface ContextRow {
+  id: number
+  clickid: string | null
+  offer_id: number
+  affiliate_id: number
+  goal: string
+  action_id: string | null
+  sum: string | null
+  payout: string
+  currency: string
+  order_currency: string | null
+  ip: string | null
+  user_agent: string | null
+  country: string | null
+  comment: string | null
+  custom_fields: Record<string, string>
+  click_params: Record<string, string>
+  click_created_at: Date | null
+  created_at: Date
+  offer_title: string
+}
+
+/** Macro context of a conversion as it stands, with the status the event moved it to. */
+export function conversionContext(row: ContextRow, status: ConversionStatusName): PostbackContext {
+  return {
+    conversionId: row.id,
+    clickid: row.clickid,
+    pid: row.affiliate_id,
+    offerId: row.offer_id,
+    offerName: row.offer_title,
+    goal: row.goal,
+    actionId: row.action_id,
+    payout: amountFromDb(row.payout),
+    currency: row.currency,
+    sum: row.sum === null ? null : amountFromDb(row.sum),
+    orderCurrency: row.order_currency,
+    status,
+    conversionTime: row.created_at,
+    clickTime: row.click_created_at,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    country: row.country,
+    comment: row.comment,
+    customFields: row.custom_fields,
+    clickParams: row.click_params,
+  }
+}

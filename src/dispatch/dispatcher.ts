@@ -1,0 +1,305 @@
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import PQueue from 'p-queue'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Db } from '../db/database.js'
+import { retryDelayMs } from '../domain/retry.js'
+import { OriginGate } from './origin-gate.js'
+import { AttemptRecorder } from './recorder.js'
+import type { AttemptOutcome, PostbackSender } from './sender.js'
+import {
+  claimDue, leaseOne, originKey, releaseClaims, type AttemptDecision, type ClaimedDelivery,
+} from './repository.js'
+
+export interface DispatcherSettings {
+  timeoutMs: number
+  retryScheduleMs: readonly number[]
+  concurrency: number
+  /** Fallback poll: finds retries that came due and leases that expired (the sweeper). */
+  pollIntervalMs: number
+}
+
+type Lane = 'first' | 'retry'
+interface Claimed {
+  row: ClaimedDelivery
+  lane: Lane
+  origin: string
+}
+
+/** Claims that skip crowded receivers scan past their rows: at most one such claim per interval. */
+const SKIPPING_CLAIM_INTERVAL_MS = 100
+/** Rows per claim statement at most. */
+const MAX_CLAIM = 200
+
+/**
+ * The delivery engine: claims due deliveries from the database under a lease, sends them through the
+ * shared agent, records every attempt and schedules the next. Several instances share one database.
+ *
+ * Slots: POSTBACK_CONCURRENCY requests in flight; half of them at most to one receiver (with a short
+ * parked queue behind, see OriginGate) and half at most for retries, so neither a slow receiver nor a
+ * backlog of retries keeps first attempts to other receivers waiting.
+ */
+export class Dispatcher {
+  readonly instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  /**
+   * Longer than a claimed row can take: up to two timeouts parked behind its receiver's bound, then
+   * its own attempt, plus a margin. A live holder never loses its lease; a dead one's rows come back.
+   */
+  readonly leaseMs: number
+  readonly sender: PostbackSender
+
+  readonly #db: Db
+  readonly #log: FastifyBaseLogger
+  readonly #settings: DispatcherSettings
+  readonly #queue: PQueue
+  readonly #perOrigin: number
+  readonly #retryCap: number
+  /** Claimed by this instance and not yet recorded: parked, sending, or being written. Released at shutdown. */
+  readonly #held = new Set<number>()
+  readonly #gate: OriginGate<Claimed>
+  readonly #recorder: AttemptRecorder
+  readonly #shutdown = new AbortController()
+  #sending = 0
+  /** Retries parked or sending. */
+  #retriesActive = 0
+  #lastSkippingClaimAt = 0
+  #retriesMaybeDue = true
+  #pumping = false
+  #pumpAgain = false
+  #started = false
+  #stopping = false
+  #pollTimer: NodeJS.Timeout | null = null
+  #wake: { at: number; timer: NodeJS.Timeout } | null = null
+
+  constructor(deps: { db: Db; log: FastifyBaseLogger; sender: PostbackSender; settings: DispatcherSettings }) {
+    this.#db = deps.db
+    this.#log = deps.log
+    this.sender = deps.sender
+    this.#settings = deps.settings
+    this.leaseMs = 3 * deps.settings.timeoutMs + 30_000
+    const { concurrency } = deps.settings
+    this.#queue = new PQueue({ concurrency })
+    this.#perOrigin = Dispatcher.connectionsPerOrigin(concurrency)
+    this.#retryCap = Math.max(1, Math.floor(concurrency / 2))
+    // A parked row waits at most two timeouts' worth of sending to its receiver: well within the lease.
+    this.#gate = new OriginGate(this.#perOrigin, 2 * this.#perOrigin)
+    this.#recorder = new AttemptRecorder(deps.db)
+  }
+
+  /** Connections per origin for the shared agent: the same bound the claim loop applies. */
+  static connectionsPerOrigin(concurrency: number): number {
+    return Math.max(1, Math.ceil(concurrency / 2))
+  }
+
+  start(): void {
+    if (this.#started || this.#stopping) return
+    this.#started = true
+    this.#pollTimer = setInterval(() => this.#tick(), this.#settings.pollIntervalMs)
+    this.#pollTimer.unref()
+    this.nudge()
+  }
+
+  /** The poll and wake-ups: retries may have come due and leases may have expired. */
+  #tick(): void {
+    this.#retriesMaybeDue = true
+    this.nudge()
+  }
+
+  /** Look for due work now (a NOTIFY arrived, a slot freed, a retry came due). Cheap to call often. */
+  nudge(): void {
+    if (!this.#started || this.#stopping) return
+    if (this.#pumping) {
+      this.#pumpAgain = true
+      return
+    }
+    void this.#pump()
+  }
+
+  /** Attempts being sent right now: at most POSTBACK_CONCURRENCY. */
+  get inFlight(): number {
+    return this.#sending
+  }
+
+  /** Deliveries this instance holds a lease on: parked, being sent, or being recorded. */
+  get held(): number {
+    return this.#held.size
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true
+    try {
+      do {
+        this.#pumpAgain = false
+        while (!this.#stopping && (await this.#claimOnce())) { /* claim while lanes come back full */ }
+      } while (this.#pumpAgain && !this.#stopping)
+    } catch (err) {
+      // The database is away: the poll tries again; claimed rows stay leased and come back after the lease.
+      this.#log.error({ err }, 'claiming postback deliveries failed')
+    } finally {
+      this.#pumping = false
+    }
+  }
+
+  /** One claim per lane; true when a lane came back full and all of it went out, so more may be waiting. */
+  async #claimOnce(): Promise<boolean> {
+    const skipOrigins = this.#gate.crowded()
+    if (skipOrigins.length > 0) {
+      const wait = this.#lastSkippingClaimAt + SKIPPING_CLAIM_INTERVAL_MS - Date.now()
+      if (wait > 0) {
+        this.#wakeIn(wait)
+        return false
+      }
+      this.#lastSkippingClaimAt = Date.now()
+    }
+    let more = false
+    const overflow: number[] = []
+    for (const lane of ['first', 'retry'] as const) {
+      // Retries come due on the clock: look for them on the poll, a wake-up, or while they keep coming.
+      if (lane === 'retry' && !this.#retriesMaybeDue) continue
+      const laneRoom = lane === 'first' ? this.#free() : Math.min(this.#free(), this.#retryCap - this.#retriesActive)
+      const room = Math.min(laneRoom, this.#gate.claimRoom(), MAX_CLAIM)
+      if (room <= 0 || this.#stopping) continue
+      const rows = await claimDue(this.#db, { holder: this.instanceId, leaseMs: this.leaseMs, limit: room, lane, skipOrigins })
+      if (lane === 'retry') this.#retriesMaybeDue = rows.length === room
+      let allStarted = true
+      for (const row of rows) {
+        const admitted = this.#admit(row, lane)
+        if (admitted === 'overflow') overflow.push(row.id)
+        allStarted &&= admitted === 'start'
+      }
+      more ||= rows.length === room && allStarted
+    }
+    // More than the receiver's share: back to the database untouched, for a later pass or another instance.
+    if (overflow.length > 0) await releaseClaims(this.#db, this.instanceId, overflow)
+    return more && this.#free() > 0
+  }
+
+  #free(): number {
+    return this.#settings.concurrency - this.#sending
+  }
+
+  #admit(row: ClaimedDelivery, lane: Lane): 'start' | 'park' | 'overflow' {
+    if (row.previous_holder !== null) {
+      this.#log.warn({ deliveryId: row.id, previousHolder: row.previous_holder }, 'recovered a postback delivery whose lease expired')
+    }
+    const claimed: Claimed = { row, lane, origin: originKey(row.url) }
+    const admitted = this.#gate.admit(claimed.origin, claimed)
+    if (admitted === 'overflow') return admitted
+    this.#held.add(row.id)
+    if (lane === 'retry') this.#retriesActive += 1
+    if (admitted === 'start') this.#send(claimed)
+    return admitted
+  }
+
+  #send(claimed: Claimed): void {
+    this.#sending += 1
+    // First attempts jump ahead of retries should the queue ever hold both.
+    void this.#queue.add(() => this.#attempt(claimed), { priority: claimed.lane === 'first' ? 1 : 0 })
+  }
+
+  async #attempt({ row, lane, origin }: Claimed): Promise<void> {
+    const outcome = await this.sender.send({ method: row.method, url: row.url, body: row.body, deliveryId: row.id }, this.#shutdown.signal)
+    this.#sending -= 1
+    if (lane === 'retry') this.#retriesActive -= 1
+    // The receiver's slot frees as soon as it answered: a parked row to it takes the slot at once.
+    const next = this.#gate.finish(origin, !this.#stopping)
+    if (next.item !== undefined) this.#send(next.item)
+    this.nudge()
+    // Cut short by shutdown, it is no answer from the receiver: it stays held, and close() releases it.
+    if (this.#shutdown.signal.aborted && !outcome.ok) return
+
+    const decision = this.#decide(outcome, row.attempts + 1)
+    try {
+      const result = await this.#recorder.record({ deliveryId: row.id, holder: this.instanceId, outcome, decision })
+      if (!result.recorded) this.#log.warn({ deliveryId: row.id }, 'postback attempt finished after its lease was taken over')
+      this.#logOutcome(row.id, outcome, decision, result.n)
+      if (decision.retryInMs !== null) this.#wakeIn(decision.retryInMs)
+    } catch (err) {
+      // Still leased: the lease expiry brings it back, at least once.
+      this.#log.error({ err, deliveryId: row.id }, 'recording a postback attempt failed')
+    } finally {
+      this.#held.delete(row.id)
+    }
+  }
+
+  #decide(outcome: AttemptOutcome, attemptsMade: number): AttemptDecision {
+    if (outcome.ok) return { state: 'delivered', retryInMs: null, keepCancelled: true }
+    if (outcome.refused) return { state: 'failed', retryInMs: null, keepCancelled: true }
+    const delay = retryDelayMs(this.#settings.retryScheduleMs, attemptsMade)
+    return delay === null
+      ? { state: 'failed', retryInMs: null, keepCancelled: true }
+      : { state: 'pending', retryInMs: delay, keepCancelled: true }
+  }
+
+  #logOutcome(deliveryId: number, outcome: AttemptOutcome, decision: AttemptDecision, n: number): void {
+    const fields = { deliveryId, attempt: n, httpCode: outcome.httpCode, ms: outcome.durationMs, error: outcome.error ?? undefined }
+    if (decision.state === 'failed') this.#log.warn(fields, 'postback delivery failed for good')
+    else this.#log.debug({ ...fields, state: decision.state, retryInMs: decision.retryInMs ?? undefined }, 'postback attempt')
+  }
+
+  /** Retries sooner than the poll (short schedules) should not wait for it. */
+  #wakeIn(ms: number): void {
+    if (this.#stopping || ms >= this.#settings.pollIntervalMs) return
+    const at = Date.now() + ms
+    if (this.#wake !== null && this.#wake.at <= at) return
+    if (this.#wake !== null) clearTimeout(this.#wake.timer)
+    const timer = setTimeout(() => {
+      this.#wake = null
+      this.#tick()
+    }, ms + 5)
+    timer.unref()
+    this.#wake = { at, timer }
+  }
+
+  /**
+   * A manual resend: one attempt now, whatever the state, outside the schedule and the claim loop.
+   * It takes the lease itself, so it never runs beside a scheduled attempt (`busy` instead).
+   */
+  async resend(deliveryId: number): Promise<'missing' | 'busy' | 'done'> {
+    const holder = `${this.instanceId}/resend/${randomUUID().slice(0, 8)}`
+    const leased = await leaseOne(this.#db, deliveryId, holder, this.leaseMs)
+    if (leased === 'missing' || leased === 'busy') return leased
+    const outcome = await this.sender.send({ method: leased.method, url: leased.url, body: leased.body, deliveryId: leased.id })
+    const decision: AttemptDecision = { state: outcome.ok ? 'delivered' : 'failed', retryInMs: null, keepCancelled: false }
+    const result = await this.#recorder.record({ deliveryId, holder, outcome, decision })
+    this.#logOutcome(deliveryId, outcome, decision, result.n)
+    return 'done'
+  }
+
+  /**
+   * Stops claiming, lets attempts in flight finish within `graceMs`, cuts the rest short and gives
+   * every unfinished claim back so another instance (or the next start) sends it at once.
+   */
+  async close(graceMs: number): Promise<void> {
+    if (this.#stopping) return
+    this.#stopping = true
+    if (this.#pollTimer !== null) clearInterval(this.#pollTimer)
+    if (this.#wake !== null) clearTimeout(this.#wake.timer)
+    const finished = await settleWithin(this.#queue.onIdle(), graceMs)
+    if (!finished) {
+      this.#shutdown.abort()
+      await settleWithin(this.#queue.onIdle(), 2_000)
+    }
+    await settleWithin(this.#recorder.idle(), 5_000)
+    const unfinished = [...this.#held]
+    if (unfinished.length > 0) {
+      try {
+        const released = await releaseClaims(this.#db, this.instanceId, unfinished)
+        this.#log.info({ released }, 'released unfinished postback deliveries for another instance')
+      } catch (err) {
+        this.#log.error({ err, unfinished: unfinished.length }, 'could not release postback claims; they return when their lease expires')
+      }
+    }
+    if (!(await settleWithin(this.sender.close().catch(() => {}), 1_000))) await this.sender.agent.destroy().catch(() => {})
+  }
+}
+
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms) })
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,51 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { Dispatcher } from './dispatcher.js'
+import { DELIVERIES_CHANNEL } from './enqueue.js'
+import { PostbackSender } from './sender.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    dispatcher: Dispatcher
+  }
+}
+
+const POLL_INTERVAL_MS = 1_000
+const MAX_SHUTDOWN_GRACE_MS = 10_000
+
+/**
+ * The postback delivery engine. Starts once the app is ready; wakes on NOTIFY from any instance's
+ * intake, on freed capacity, and on a one-second poll that also recovers expired leases.
+ */
+async function dispatcherPlugin(fastify: FastifyInstance) {
+  const { config } = fastify
+  const sender = new PostbackSender({
+    timeoutMs: config.postbackTimeoutMs,
+    allowPrivateNetworks: config.postbackAllowPrivateNetworks,
+    connectionsPerOrigin: Dispatcher.connectionsPerOrigin(config.postbackConcurrency),
+  })
+  const dispatcher = new Dispatcher({
+    db: fastify.db,
+    log: fastify.log.child({ component: 'dispatcher' }),
+    sender,
+    settings: {
+      timeoutMs: config.postbackTimeoutMs,
+      retryScheduleMs: config.postbackRetryScheduleMs,
+      concurrency: config.postbackConcurrency,
+      pollIntervalMs: POLL_INTERVAL_MS,
+    },
+  })
+  fastify.decorate('dispatcher', dispatcher)
+
+  let unlisten: (() => Promise<void>) | null = null
+  fastify.addHook('onReady', async () => {
+    unlisten = await fastify.database.listen(DELIVERIES_CHANNEL, () => dispatcher.nudge())
+    dispatcher.start()
+  })
+  fastify.addHook('onClose', async () => {
+    await unlisten?.().catch(() => {})
+    await dispatcher.close(Math.min(config.postbackTimeoutMs, MAX_SHUTDOWN_GRACE_MS))
+  })
+}
+
+export default fp(dispatcherPlugin, { name: 'dispatcher', dependencies: ['database'] })

@@ -1,0 +1,177 @@
+import { sql, type Kysely } from 'kysely'
+import type { Database, PostbackDeliveryRow } from '../db/tables.js'
+import type { AttemptOutcome } from './sender.js'
+
+type Executor = Kysely<Database>
+
+/** A delivery as the dispatcher holds it while its lease runs. */
+export interface ClaimedDelivery {
+  id: number
+  method: 'GET' | 'POST'
+  url: string
+  body: string | null
+  attempts: number
+  /** Set when the row was taken over from a holder whose lease expired (a crash, a stall). */
+  previous_holder: string | null
+}
+
+/**
+ * The receiver a URL points at (its authority, lower-cased), as the per-origin bound counts it. Cheap on
+ * purpose: claims may filter on its SQL twin below, row by row.
+ */
+export function originKey(url: string): string {
+  return (url.split('/', 3)[2] ?? '').toLowerCase()
+}
+
+const ORIGIN_SQL = sql`lower(split_part(url, '/', 3))`
+
+/**
+ * Joined into the dispatcher's own writes: their commit does not wait for the WAL flush. Losing one in
+ * a database crash only means a lease that never was (the row is claimable again) or an attempt sent
+ * again after the crash, which at-least-once delivery allows. Intake's writes stay fully durable.
+ */
+const ASYNC_COMMIT = sql`(select set_config('synchronous_commit', 'off', true)) as async_commit`
+
+export interface ClaimOptions {
+  holder: string
+  leaseMs: number
+  limit: number
+  lane: 'first' | 'retry'
+  /** Origins this instance already holds its share of: their rows wait for another pass. */
+  skipOrigins: readonly string[]
+}
+
+/**
+ * Takes due pending deliveries under a lease. SKIP LOCKED lets instances claim side by side without
+ * waiting on each other; the lease (not the row lock, which ends with this statement) keeps a claimed
+ * row from being claimed again, and an expired lease makes it claimable: that is the sweeper.
+ */
+export async function claimDue(db: Executor, options: ClaimOptions): Promise<ClaimedDelivery[]> {
+  const lane = options.lane === 'first' ? sql`attempts = 0` : sql`attempts > 0`
+  const origins = options.skipOrigins.length === 0
+    ? sql``
+    : sql`and ${ORIGIN_SQL} not in (${sql.join(options.skipOrigins.map((o) => sql`${o}`))})`
+  const result = await sql<ClaimedDelivery>`
+    update postback_deliveries d
+    set locked_until = now() + ${options.leaseMs}::int * interval '1 millisecond', locked_by = ${options.holder}
+    from (
+      select id, locked_by as previous_holder from postback_deliveries
+      where state = 'pending' and next_attempt_at <= now()
+        and (locked_until is null or locked_until < now())
+        and ${lane} ${origins}
+      order by next_attempt_at, id
+      limit ${options.limit}
+      for update skip locked
+    ) due
+    , ${ASYNC_COMMIT}
+    where d.id = due.id
+    returning d.id, d.method, d.url, d.body, d.attempts, due.previous_holder`.execute(db)
+  return result.rows
+}
+
+/** What the attempt decides for the delivery. */
+export interface AttemptDecision {
+  state: 'pending' | 'delivered' | 'failed'
+  /** Only for `pending`: when to try again. */
+  retryInMs: number | null
+  /** A scheduled attempt leaves a cancelled delivery cancelled; a manual resend decides the state. */
+  keepCancelled: boolean
+}
+
+/** One finished attempt to write. */
+export interface AttemptRecord {
+  deliveryId: number
+  /** The lease holder that made the attempt. */
+  holder: string
+  outcome: AttemptOutcome
+  decision: AttemptDecision
+}
+
+/** The attempt's number, and whether its holder still had the lease (else only log and count were written). */
+export interface RecordResult {
+  recorded: boolean
+  n: number
+}
+
+function recordValues(r: AttemptRecord) {
+  const { outcome: o, decision: d } = r
+  return sql`(${r.deliveryId}::bigint, ${r.holder}::text, ${o.at}::timestamptz, ${o.httpCode}::int, ${o.durationMs}::int,
+    ${o.responseBody}::text, ${o.error}::text, ${d.state}::text, ${d.retryInMs}::int, ${d.keepCancelled}::boolean)`
+}
+
+const RECORD_COLUMNS = sql`(id, holder, at, http_code, duration_ms, response_body, error, state, retry_ms, keep_cancelled)`
+
+/**
+ * Records attempts and applies their decisions, releasing the leases, in one statement (so one
+ * transaction) for the whole batch: under load, attempts finishing together share a round trip.
+ * Guarded by the lease holder: a worker whose lease expired and was taken over only adds its attempt
+ * to the log and the count, and leaves state and schedule to the new holder.
+ */
+export async function recordAttempts(db: Executor, records: readonly AttemptRecord[]): Promise<Map<number, RecordResult>> {
+  const results = new Map<number, RecordResult>()
+  if (records.length === 0) return results
+  const guarded = await sql<{ id: number; n: number }>`
+    with input ${RECORD_COLUMNS} as (values ${sql.join(records.map(recordValues))}),
+    decided as (
+      select i.*, case when i.keep_cancelled and d.state = 'cancelled' then 'cancelled' else i.state end as new_state
+      from postback_deliveries d join input i on i.id = d.id
+      where d.locked_by = i.holder
+    ),
+    updated as (
+      update postback_deliveries d set
+        attempts = d.attempts + 1, last_http_code = x.http_code, last_error = x.error, state = x.new_state,
+        next_attempt_at = case when x.new_state = 'pending' then now() + x.retry_ms * interval '1 millisecond' end,
+        delivered_at = case when x.state = 'delivered' then coalesce(d.delivered_at, now()) else d.delivered_at end,
+        locked_until = null, locked_by = null, updated_at = now()
+      from decided x, ${ASYNC_COMMIT}
+      where d.id = x.id
+      returning d.id, d.attempts
+    )
+    insert into postback_attempts (delivery_id, n, at, http_code, duration_ms, response_body, error)
+    select u.id, u.attempts, i.at, i.http_code, i.duration_ms, i.response_body, i.error from updated u join input i on i.id = u.id
+    returning delivery_id as id, n`.execute(db)
+  for (const row of guarded.rows) results.set(Number(row.id), { recorded: true, n: row.n })
+
+  for (const lost of records.filter((r) => !results.has(r.deliveryId))) {
+    const o = lost.outcome
+    const counted = await sql<{ n: number }>`
+      with updated as (
+        update postback_deliveries set attempts = attempts + 1, updated_at = now() where id = ${lost.deliveryId} returning id, attempts
+      )
+      insert into postback_attempts (delivery_id, n, at, http_code, duration_ms, response_body, error)
+      select id, attempts, ${o.at}::timestamptz, ${o.httpCode}::int, ${o.durationMs}::int, ${o.responseBody}::text, ${o.error}::text from updated
+      returning n`.execute(db)
+    results.set(lost.deliveryId, { recorded: false, n: counted.rows[0]?.n ?? 0 })
+  }
+  return results
+}
+
+/** Gives claims back (shutdown): another instance, or the next start, takes them at once. */
+export async function releaseClaims(db: Executor, holder: string, ids: readonly number[]): Promise<number> {
+  if (ids.length === 0) return 0
+  const result = await db
+    .updateTable('postback_deliveries')
+    .set({ locked_until: null, locked_by: null })
+    .where('id', 'in', ids)
+    .where('locked_by', '=', holder)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}
+
+/**
+ * Takes the lease on one delivery whatever its state (a manual resend). `busy` while another holder's
+ * lease is live: an attempt is in flight or about to be.
+ */
+export async function leaseOne(
+  db: Executor, deliveryId: number, holder: string, leaseMs: number,
+): Promise<PostbackDeliveryRow | 'missing' | 'busy'> {
+  const result = await sql<PostbackDeliveryRow>`
+    update postback_deliveries
+    set locked_until = now() + ${leaseMs}::int * interval '1 millisecond', locked_by = ${holder}
+    where id = ${deliveryId} and (locked_until is null or locked_until < now())
+    returning *`.execute(db)
+  const row = result.rows[0]
+  if (row !== undefined) return row
+  const exists = await db.selectFrom('postback_deliveries').select('id').where('id', '=', deliveryId).executeTakeFirst()
+  return exists === undefined ? 'missing' : 'busy'
+}

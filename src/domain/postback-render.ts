@@ -1,0 +1,103 @@
+// Affiliate postback rendering (contract §5.3, §5.5).
+import { randomUUID } from 'node:crypto'
+import { formatAmountPlain, type Amount } from './money.js'
+import { own, renderTemplate } from './macros.js'
+import { statusNumber, type ConversionStatus } from './statuses.js'
+
+export const CUSTOM_FIELD_COUNT = 15
+const CLICK_PARAM_MACROS = ['sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'sub6', 'sub7', 'sub8', 'ref_id', 'ext1', 'ext2', 'ext3']
+
+export interface PostbackContext {
+  conversionId: number
+  clickid: string | null
+  pid: number
+  offerId: number
+  offerName: string
+  goal: string
+  actionId: string | null
+  /** The affiliate's payout: `{sum}` and `{payout}`. */
+  payout: Amount
+  currency: string
+  /** The advertiser's reported sum: `{order_sum}`. */
+  sum: Amount | null
+  orderCurrency: string | null
+  status: ConversionStatus
+  conversionTime: Date
+  clickTime: Date | null
+  ip: string | null
+  userAgent: string | null
+  country: string | null
+  comment: string | null
+  /** Keyed `custom_field1`..`custom_field15`, as the advertiser's postback names them. */
+  customFields: Record<string, string>
+  clickParams: Record<string, string>
+}
+
+export interface RenderedPostback {
+  method: 'GET' | 'POST'
+  url: string
+  /** POST only: the form body (`application/x-www-form-urlencoded`). */
+  body: string | null
+}
+
+/** Affise's date format, in UTC: `YYYY-MM-DD HH:MM:SS`. */
+export function formatAffiseDate(d: Date): string {
+  return d.toISOString().slice(0, 19).replace('T', ' ')
+}
+
+/** Every macro of §5.3, raw; renderTemplate encodes them. Absent values are empty strings. */
+export function postbackMacroValues(ctx: PostbackContext): Record<string, string> {
+  const payout = formatAmountPlain(ctx.payout)
+  const offerId = String(ctx.offerId)
+  const status = String(statusNumber(ctx.status))
+  const values: Record<string, string> = {
+    clickid: ctx.clickid ?? '',
+    conversion_id: String(ctx.conversionId),
+    pid: String(ctx.pid),
+    offerid: offerId,
+    offer_id: offerId,
+    offer_name: ctx.offerName,
+    goal: ctx.goal,
+    transactionid: ctx.actionId ?? '',
+    sum: payout,
+    payout,
+    currency: ctx.currency,
+    order_sum: ctx.sum === null ? '' : formatAmountPlain(ctx.sum),
+    order_currency: ctx.orderCurrency ?? '',
+    status,
+    status_name: ctx.status,
+    date: formatAffiseDate(ctx.conversionTime),
+    timestamp: String(Math.floor(ctx.conversionTime.getTime() / 1000)),
+    click_date: ctx.clickTime === null ? '' : formatAffiseDate(ctx.clickTime),
+    ip: ctx.ip ?? '',
+    uagent: ctx.userAgent ?? '',
+    geo: ctx.country ?? '',
+    comment: ctx.comment ?? '',
+    rand: randomUUID(),
+  }
+  for (const name of CLICK_PARAM_MACROS) values[name] = own(ctx.clickParams, name)
+  for (let i = 1; i <= CUSTOM_FIELD_COUNT; i++) {
+    const name = `custom_field${i}`
+    values[name] = own(ctx.customFields, name)
+  }
+  return values
+}
+
+/**
+ * GET sends the rendered URL. POST sends the same fields as a form: the query string moves into the
+ * body and the fragment, never sent by HTTP clients anyway, is dropped. Values are percent-encoded
+ * by then, so the first `?` and `#` can only be the template's own.
+ */
+export function renderPostbackRequest(
+  url: string,
+  method: 'GET' | 'POST',
+  values: Readonly<Record<string, string | undefined>>,
+): RenderedPostback {
+  const rendered = renderTemplate(url, values)
+  if (method === 'GET') return { method, url: rendered, body: null }
+  const hash = rendered.indexOf('#')
+  const withoutFragment = hash === -1 ? rendered : rendered.slice(0, hash)
+  const query = withoutFragment.indexOf('?')
+  if (query === -1) return { method, url: withoutFragment, body: '' }
+  return { method, url: withoutFragment.slice(0, query), body: withoutFragment.slice(query + 1) }
+}

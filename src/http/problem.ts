@@ -1,0 +1,78 @@
+/**
+ * Every error a client can see is one of these kinds. `type` URIs are stable: clients branch on them.
+ * The list is published in the OpenAPI document (components.schemas.Problem).
+ */
+export const PROBLEM_BASE = 'https://s2s-tracker.dev/problems/'
+
+export const PROBLEM_KINDS = {
+  'bad-request': { status: 400, title: 'Bad request' },
+  'validation-error': { status: 400, title: 'Invalid request' },
+  unauthorized: { status: 401, title: 'Unauthorized' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  'access-denied': { status: 403, title: 'Access denied' },
+  'not-found': { status: 404, title: 'Not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'Conflict' },
+  'payload-too-large': { status: 413, title: 'Payload too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'rule-violation': { status: 422, title: 'Unprocessable request' },
+  'rate-limited': { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Internal server error' },
+  unavailable: { status: 503, title: 'Service unavailable' },
+} as const
+
+export type ProblemKind = keyof typeof PROBLEM_KINDS
+
+export interface ProblemFieldError {
+  path: string
+  message: string
+}
+
+/** A typed error that the one error handler turns into problem+json. */
+export class HttpProblem extends Error {
+  readonly kind: ProblemKind
+  readonly status: number
+  readonly errors: ProblemFieldError[] | undefined
+  readonly headers: Record<string, string> | undefined
+
+  constructor(
+    kind: ProblemKind,
+    detail: string,
+    options: { errors?: ProblemFieldError[]; headers?: Record<string, string>; status?: number } = {},
+  ) {
+    super(detail)
+    this.name = 'HttpProblem'
+    this.kind = kind
+    this.status = options.status ?? PROBLEM_KINDS[kind].status
+    this.errors = options.errors
+    this.headers = options.headers
+  }
+}
+
+export const notFound = (what: string): HttpProblem => new HttpProblem('not-found', `${what} not found`)
+export const conflict = (detail: string): HttpProblem => new HttpProblem('conflict', detail)
+export const ruleViolation = (detail: string, path?: string): HttpProblem =>
+  new HttpProblem('rule-violation', detail, path === undefined ? {} : { errors: [{ path, message: detail }] })
+export const badRequest = (detail: string, path?: string): HttpProblem =>
+  new HttpProblem('validation-error', detail, path === undefined ? {} : { errors: [{ path, message: detail }] })
+
+export interface ProblemBody {
+  type: string
+  title: string
+  status: number
+  detail: string
+  request_id: string
+  errors?: ProblemFieldError[]
+}
+
+export function problemBody(
+  kind: ProblemKind,
+  detail: string,
+  requestId: string,
+  errors?: ProblemFieldError[],
+  status: number = PROBLEM_KINDS[kind].status,
+): ProblemBody {
+  const body: ProblemBody = { type: PROBLEM_BASE + kind, title: PROBLEM_KINDS[kind].title, status, detail, request_id: requestId }
+  if (errors !== undefined && errors.length > 0) body.errors = errors
+  return body
+}

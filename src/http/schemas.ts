@@ -1,0 +1,125 @@
+import { PROBLEM_BASE, PROBLEM_KINDS } from './problem.js'
+
+// Shared, named schemas ($id) referenced by every feature's routes; the OpenAPI components come from here.
+
+export const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  description:
+    'RFC 9457 problem details. `type` is stable per kind of problem; clients branch on it. Kinds: ' +
+    Object.entries(PROBLEM_KINDS).map(([kind, { status }]) => `\`${PROBLEM_BASE}${kind}\` (${status})`).join(', ') + '.',
+  required: ['type', 'title', 'status', 'detail', 'request_id'],
+  properties: {
+    type: { type: 'string', format: 'uri' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    request_id: { type: 'string' },
+    errors: {
+      type: 'array',
+      description: 'Validation failures; `path` is a JSON Pointer (RFC 6901) into the body or query string.',
+      items: {
+        type: 'object',
+        required: ['path', 'message'],
+        properties: { path: { type: 'string' }, message: { type: 'string' } },
+      },
+    },
+  },
+} as const
+
+export const commonSchemas = [problemSchema]
+
+export const problemRef = { $ref: 'Problem#' } as const
+
+/** Response entries for the given error statuses, all problem+json. */
+export function problemResponses(...statuses: number[]): Record<number, unknown> {
+  const out: Record<number, unknown> = {}
+  for (const status of statuses) {
+    out[status] = {
+      description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
+      content: { 'application/problem+json': { schema: problemRef } },
+    }
+  }
+  return out
+}
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'Malformed or invalid input',
+  401: 'Missing or unknown API key',
+  403: 'The key may not use this route',
+  404: 'Not found',
+  405: 'Method not allowed',
+  409: 'Conflict with the current state',
+  422: 'Well-formed but breaks a rule',
+  503: 'Not ready',
+}
+
+/** Errors every authenticated /v1 route can answer. */
+export const authProblems = [400, 401, 403] as const
+
+export const idParam = { type: 'integer', minimum: 1, maximum: 2147483647 } as const
+export const bigIdParam = { type: 'integer', minimum: 1, maximum: 9007199254740991 } as const
+
+export function idParams(...names: string[]) {
+  return {
+    type: 'object',
+    required: names,
+    additionalProperties: false,
+    properties: Object.fromEntries(names.map((name) => [name, idParam])),
+  } as const
+}
+
+export const dateTime = { type: 'string', format: 'date-time' } as const
+export const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const
+
+/** Query members every list accepts (contract §1 Lists). */
+export const listQueryProperties = {
+  limit: { type: 'integer', minimum: 1, maximum: 500, default: 50, description: 'Page size, 1..500' },
+  cursor: { type: 'string', maxLength: 200, description: 'Opaque cursor from the previous page\'s `next_cursor`' },
+  created_from: { ...dateTime, description: 'Only items created at or after this instant (ISO 8601)' },
+  created_to: { ...dateTime, description: 'Only items created at or before this instant (ISO 8601)' },
+} as const
+
+export interface ListQuery {
+  limit: number
+  cursor?: string
+  created_from?: string
+  created_to?: string
+}
+
+export function listQuery(extra: Record<string, unknown> = {}) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: { ...listQueryProperties, ...extra },
+  } as const
+}
+
+/** `{ data: [...], next_cursor }`, newest first. */
+export function listOf(itemRef: string, description = 'A page of results, newest first') {
+  return {
+    description,
+    type: 'object',
+    required: ['data', 'next_cursor'],
+    properties: {
+      data: { type: 'array', items: { $ref: `${itemRef}#` } },
+      next_cursor: { type: ['string', 'null'] },
+    },
+  } as const
+}
+
+export const httpUrl = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 2048,
+  pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+[^\\s]*$',
+} as const
+
+export const currencyCode = { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' } as const
+
+export const money = {
+  type: 'number',
+  minimum: 0,
+  maximum: 99999999999999.9999,
+  description: 'Amount, at most 4 decimals, stored exactly',
+} as const

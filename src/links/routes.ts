@@ -1,0 +1,209 @@
+import type { FastifyInstance } from 'fastify'
+import type { Db } from '../db/database.js'
+import type { TrackingDomainRow, TrackingLinkRow } from '../db/tables.js'
+import { buildShortUrl, buildTrackingUrl, canonicalParamsKey, generateShortCode, orderLinkParams } from '../domain/links.js'
+import { notFound, ruleViolation } from '../http/problem.js'
+import { toPage } from '../http/pagination.js'
+import { authProblems, idParam, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
+import { panelAffiliateId } from '../plugins/auth.js'
+import {
+  findAffiliateForLink, findDefaultDomainForLink, findDomainForLink, findLink, findLinkByIdentity, findOfferForLink,
+  insertLinkIfNew, isUniqueViolation, listLinks, markLinkSent, setShortCodeIfMissing, updateLink, type NewLink,
+} from './repository.js'
+import type { TrackingLinkCreate } from './schemas.js'
+
+const tags = ['Tracking links']
+const security = [{ apiKey: [] }]
+const one = { $ref: 'TrackingLink#' }
+const SHORT_CODE_ATTEMPTS = 5
+
+function schemeBase(useSsl: boolean, hostname: string): string {
+  return `${useSsl ? 'https' : 'http'}://${hostname}`
+}
+
+function isHttps(url: string): boolean {
+  return /^https:/i.test(url)
+}
+
+/** The scheme, host and path a stored link starts with: its url up to `/click?pid=` (values there are encoded). */
+function linkBase(url: string): string {
+  const end = url.indexOf('/click?pid=')
+  return end === -1 ? url : url.slice(0, end)
+}
+
+/**
+ * As generated: a link already handed to an affiliate keeps its text when its domain is renamed (a repeat of
+ * the generating request refreshes it). The short URL shares the link's scheme and host.
+ */
+export function linkToApi(link: TrackingLinkRow) {
+  return {
+    id: link.id,
+    offer_id: link.offer_id,
+    affiliate_id: link.affiliate_id,
+    tracking_domain_id: link.tracking_domain_id,
+    use_ssl: link.use_ssl,
+    params: Object.fromEntries(orderLinkParams(link.params)),
+    url: link.url,
+    short_url: link.short_code === null ? null : buildShortUrl(linkBase(link.url), link.short_code),
+    sent_at: link.sent_at,
+    created_at: link.created_at,
+  }
+}
+
+/**
+ * Where a link points: the domain and protocol, after the contract's 422 rules. `allows` and `baseFor` let a
+ * repeat without `use_ssl` keep the existing link's protocol while the domain still allows it.
+ */
+async function resolveTarget(db: Db, body: TrackingLinkCreate, offerDomainId: number | null, publicUrl: string) {
+  let domain: TrackingDomainRow | undefined
+  if (body.tracking_domain_id !== undefined && body.tracking_domain_id !== null) {
+    domain = await findDomainForLink(db, body.tracking_domain_id)
+    if (domain === undefined) {
+      throw ruleViolation(`Tracking domain ${body.tracking_domain_id} does not exist`, '/tracking_domain_id')
+    }
+  } else if (offerDomainId !== null) {
+    domain = await findDomainForLink(db, offerDomainId)
+  }
+  domain ??= await findDefaultDomainForLink(db)
+
+  if (domain === undefined) {
+    const https = isHttps(publicUrl)
+    const useSsl = body.use_ssl ?? https
+    if (useSsl !== https) {
+      throw ruleViolation(
+        `No tracking domain exists, so links use PUBLIC_URL, which is ${https ? 'https' : 'http'} only`, '/use_ssl',
+      )
+    }
+    return { domainId: null, useSsl, allows: (ssl: boolean) => ssl === https, baseFor: () => publicUrl }
+  }
+  const useSsl = body.use_ssl ?? domain.allow_https
+  if (useSsl && !domain.allow_https) {
+    throw ruleViolation(`Tracking domain ${domain.hostname} does not allow https`, '/use_ssl')
+  }
+  if (!useSsl && !domain.allow_http) {
+    throw ruleViolation(`Tracking domain ${domain.hostname} does not allow http`, '/use_ssl')
+  }
+  const { hostname, allow_http: allowHttp, allow_https: allowHttps } = domain
+  return {
+    domainId: domain.id, useSsl,
+    allows: (ssl: boolean) => (ssl ? allowHttps : allowHttp),
+    baseFor: (ssl: boolean) => schemeBase(ssl, hostname),
+  }
+}
+
+/** Runs `write` with fresh short codes until one is not taken (a collision among 62^10 codes is rare, not impossible). */
+async function withShortCode<T>(wanted: boolean, write: (code: string | null) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write(wanted ? generateShortCode() : null)
+    } catch (err) {
+      if (!wanted || !isUniqueViolation(err) || attempt >= SHORT_CODE_ATTEMPTS) throw err
+    }
+  }
+}
+
+export default async function trackingLinkRoutes(fastify: FastifyInstance) {
+  const { db, config } = fastify
+
+  fastify.post<{ Params: { offer_id: number }; Body: TrackingLinkCreate }>('/offers/:offer_id/tracking-links', {
+    schema: {
+      tags, security, summary: 'Generate a tracking link for an affiliate',
+      description:
+        'A link is identified by (offer, affiliate, tracking domain, params): the first request creates it (201), the ' +
+        'same request again answers the same link, id and short code (200), applying `send` and `shortlink` when new. ' +
+        'A repeat that asks for the other protocol (`use_ssl`) switches the link\'s protocol, since the protocol is not ' +
+        'part of its identity (a repeat without `use_ssl` keeps the link\'s protocol); a repeat after the domain was ' +
+        'renamed refreshes `url`, which otherwise keeps the text it was generated with. Domain: the body\'s, else the offer\'s, else the default, else `PUBLIC_URL` verbatim. ' +
+        'Unknown offer: 404. Unknown or inactive affiliate, unknown domain, inactive offer, a protocol the domain does ' +
+        'not allow: 422. Params break the naming, size or count rules: 400.',
+      params: idParams('offer_id'),
+      body: { $ref: 'TrackingLinkCreate#' },
+      response: {
+        200: { ...one, description: 'The existing link with the same identity' },
+        201: { ...one, description: 'A new link' },
+        ...problemResponses(...authProblems, 404, 422),
+      },
+    },
+  }, async (request, reply) => {
+    const body = request.body
+    const offer = await findOfferForLink(db, request.params.offer_id)
+    if (offer === undefined) throw notFound('Offer')
+    const affiliate = await findAffiliateForLink(db, body.affiliate_id)
+    if (affiliate === undefined) throw ruleViolation(`Affiliate ${body.affiliate_id} does not exist`, '/affiliate_id')
+    if (affiliate.status !== 'active') throw ruleViolation(`Affiliate ${affiliate.id} is ${affiliate.status}`, '/affiliate_id')
+    if (offer.status !== 'active') throw ruleViolation(`Offer ${offer.id} is ${offer.status}`)
+    const target = await resolveTarget(db, body, offer.tracking_domain_id, config.publicUrl)
+
+    const params = body.params ?? {}
+    const identity = {
+      offer_id: offer.id, affiliate_id: affiliate.id, tracking_domain_id: target.domainId, params_key: canonicalParamsKey(params),
+    }
+    const url = buildTrackingUrl(target.baseFor(target.useSsl), affiliate.id, offer.id, params)
+    const newLink = (code: string | null): NewLink => ({
+      ...identity, use_ssl: target.useSsl, params, url, short_code: code, sent_at: body.send ? new Date() : null,
+    })
+    const createdId = await withShortCode(body.shortlink, (code) => insertLinkIfNew(db, newLink(code)))
+    if (createdId !== undefined) {
+      return reply.code(201).send(linkToApi((await findLink(db, createdId)) as TrackingLinkRow))
+    }
+
+    const existing = await findLinkByIdentity(db, identity)
+    // Deleted between the insert and this read (only if something deletes links): answer as if new next time.
+    if (existing === undefined) throw notFound('Tracking link')
+    // The protocol is not part of the identity: a repeat asking for the other one switches the link to it,
+    // one that does not say keeps the link's. The url is rebuilt in case the domain was renamed.
+    const useSsl = body.use_ssl === undefined && target.allows(existing.use_ssl) ? existing.use_ssl : target.useSsl
+    const currentUrl = buildTrackingUrl(target.baseFor(useSsl), affiliate.id, offer.id, params)
+    if (existing.use_ssl !== useSsl || existing.url !== currentUrl) {
+      await updateLink(db, existing.id, { use_ssl: useSsl, url: currentUrl })
+    }
+    if (body.send) await markLinkSent(db, existing.id)
+    if (body.shortlink && existing.short_code === null) {
+      await withShortCode(true, (code) => setShortCodeIfMissing(db, existing.id, code as string))
+    }
+    return reply.code(200).send(linkToApi((await findLink(db, existing.id)) as TrackingLinkRow))
+  })
+
+  fastify.get<{ Params: { offer_id: number }; Querystring: ListQuery & { affiliate_id?: number } }>('/offers/:offer_id/tracking-links', {
+    schema: {
+      tags, security, summary: 'List an offer\'s generated tracking links',
+      params: idParams('offer_id'),
+      querystring: listQuery({ affiliate_id: { ...idParam, description: 'Only this affiliate\'s links' } }),
+      response: { 200: listOf('TrackingLink'), ...problemResponses(...authProblems, 404) },
+    },
+  }, async (request) => {
+    if ((await findOfferForLink(db, request.params.offer_id)) === undefined) throw notFound('Offer')
+    const { affiliate_id: affiliateId, ...query } = request.query
+    const rows = await listLinks(db, { offer_id: request.params.offer_id, affiliate_id: affiliateId }, query)
+    return toPage(rows, query.limit, linkToApi, (row) => [row.id])
+  })
+
+  fastify.post<{ Params: { id: number } }>('/tracking-links/:id/send', {
+    schema: {
+      tags, security, summary: 'Send a link to its affiliate ("Confirm & send")',
+      description: 'Marks the link sent; the affiliate then sees it in its panel. Sending again keeps the first `sent_at`.',
+      params: idParams('id'),
+      response: { 200: one, ...problemResponses(...authProblems, 404) },
+    },
+  }, async (request) => {
+    await markLinkSent(db, request.params.id)
+    const link = await findLink(db, request.params.id)
+    if (link === undefined) throw notFound('Tracking link')
+    return linkToApi(link)
+  })
+
+  fastify.get<{ Params: { offer_id: number }; Querystring: ListQuery }>('/affiliate/offers/:offer_id/tracking-links', {
+    schema: {
+      tags: ['Affiliate panel'], security, summary: 'The tracking links sent to me for an offer',
+      description: 'Only links that were sent (`send: true` or `POST /v1/tracking-links/{id}/send`) to the calling affiliate.',
+      params: idParams('offer_id'),
+      querystring: listQuery(),
+      response: { 200: listOf('TrackingLink'), ...problemResponses(...authProblems, 404) },
+    },
+  }, async (request) => {
+    const affiliateId = panelAffiliateId(request)
+    if ((await findOfferForLink(db, request.params.offer_id)) === undefined) throw notFound('Offer')
+    const rows = await listLinks(db, { offer_id: request.params.offer_id, affiliate_id: affiliateId, sentOnly: true }, request.query)
+    return toPage(rows, request.query.limit, linkToApi, (row) => [row.id])
+  })
+}

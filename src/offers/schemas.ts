@@ -1,0 +1,199 @@
+import { currencyCode, dateTime, httpUrl, money } from '../http/schemas.js'
+
+const title = { type: 'string', minLength: 1, maxLength: 255 } as const
+const url = {
+  ...httpUrl,
+  description:
+    'The advertiser\'s tracking URL (http or https) the click redirects to. May hold macros (`{clickid}`, ' +
+    '`{pid}`, `{sub1}`, ...); stored and expanded verbatim, never normalised.',
+} as const
+const trafficbackUrl = {
+  ...httpUrl,
+  type: ['string', 'null'],
+  description: 'Where invalid clicks (and clicks while the offer is not active) go; null falls back to TRAFFICBACK_URL',
+} as const
+const status = {
+  type: 'string',
+  enum: ['active', 'paused', 'stopped'],
+  description:
+    '`active`: clicks and conversions flow. `paused`: clicks go to trafficback, conversions for earlier clicks ' +
+    'are accepted. `stopped`: clicks go to trafficback, new conversions get 422 `Offer disabled`.',
+} as const
+const trackingDomainId = {
+  type: ['integer', 'null'],
+  minimum: 1,
+  maximum: 2147483647,
+  description: 'The domain its links use; null means the default domain (or PUBLIC_URL when there is none). Unknown: 422.',
+} as const
+const advertiserId = { type: 'integer', minimum: 1, maximum: 2147483647, description: 'Unknown: 422' } as const
+const defaultConversionStatus = {
+  type: 'string',
+  enum: ['approved', 'pending', 'hold'],
+  description: 'The status of a new conversion whose postback carries no `status`',
+} as const
+const secureCode = {
+  type: ['string', 'null'],
+  minLength: 1,
+  maxLength: 255,
+  description: 'When set, conversion postbacks must carry `secure=<code>`; replaces the advertiser\'s code. Never shown in the affiliate panel.',
+} as const
+const holdPeriodDays = {
+  type: 'integer',
+  minimum: 0,
+  maximum: 3650,
+  description: 'A conversion entering `hold` is approved this many days later; 0 keeps it on hold until changed',
+} as const
+
+const goalValue = {
+  type: 'string',
+  pattern: '^(?!0$)[A-Za-z0-9_-]{1,64}$',
+  description: 'What the advertiser sends as `goal=`: letters, digits, `_` and `-`, 1-64 characters, not `0`; unique per offer ignoring case (422)',
+} as const
+const goalType = {
+  type: 'string',
+  enum: ['fixed', 'percent'],
+  description: '`fixed`: revenue and payout are amounts. `percent`: both are percentages (0-100) of the `sum` the advertiser reports.',
+} as const
+const revenue = { ...money, description: 'What the advertiser pays: an amount (at most 4 decimals), or a percentage 0-100 for `percent` goals' } as const
+const payout = { ...money, description: 'What the affiliate earns: an amount (at most 4 decimals), or a percentage 0-100 for `percent` goals' } as const
+
+export const offerGoalSchema = {
+  $id: 'OfferGoal',
+  type: 'object',
+  required: ['value', 'title', 'type', 'revenue', 'payout'],
+  properties: { value: goalValue, title, type: goalType, revenue, payout },
+} as const
+
+export const offerGoalInputSchema = {
+  $id: 'OfferGoalInput',
+  type: 'object',
+  additionalProperties: false,
+  required: ['value'],
+  description: 'A goal. Left out: `title` is the value, `type` is `fixed`, `revenue` and `payout` are 0.',
+  properties: {
+    value: goalValue,
+    title,
+    type: { ...goalType, default: 'fixed' },
+    revenue: { ...revenue, default: 0 },
+    payout: { ...payout, default: 0 },
+  },
+} as const
+
+const goalsInput = { type: 'array', maxItems: 100, items: { $ref: 'OfferGoalInput#' } } as const
+
+export const offerSchema = {
+  $id: 'Offer',
+  type: 'object',
+  required: [
+    'id', 'advertiser_id', 'title', 'url', 'trafficback_url', 'status', 'tracking_domain_id', 'currency',
+    'default_conversion_status', 'allow_duplicate_conversions', 'probabilistic_attribution', 'secure_code',
+    'hold_period_days', 'goals', 'advertiser_postback_url', 'created_at', 'updated_at',
+  ],
+  properties: {
+    id: { type: 'integer' },
+    advertiser_id: { type: 'integer' },
+    title,
+    url,
+    trafficback_url: trafficbackUrl,
+    status,
+    tracking_domain_id: trackingDomainId,
+    currency: currencyCode,
+    default_conversion_status: defaultConversionStatus,
+    allow_duplicate_conversions: { type: 'boolean' },
+    probabilistic_attribution: { type: 'boolean' },
+    secure_code: secureCode,
+    hold_period_days: holdPeriodDays,
+    goals: { type: 'array', items: { $ref: 'OfferGoal#' } },
+    advertiser_postback_url: {
+      type: 'string',
+      readOnly: true,
+      description:
+        'The postback URL to hand the advertiser: on the offer\'s tracking domain (else the default domain, else ' +
+        'PUBLIC_URL), https when the domain allows it; `&secure=<code>` is added when the offer or its advertiser has a code.',
+    },
+    created_at: dateTime,
+    updated_at: dateTime,
+  },
+} as const
+
+const writableProperties = {
+  advertiser_id: advertiserId,
+  title,
+  url,
+  trafficback_url: trafficbackUrl,
+  status,
+  tracking_domain_id: trackingDomainId,
+  currency: currencyCode,
+  default_conversion_status: defaultConversionStatus,
+  allow_duplicate_conversions: { type: 'boolean', description: 'Lifts the (offer, goal, click id) uniqueness key; the action_id key always holds' },
+  probabilistic_attribution: { type: 'boolean', description: 'Allows conversions without a click (`offer_id` + `pid` + `action_id`)' },
+  secure_code: secureCode,
+  hold_period_days: holdPeriodDays,
+} as const
+
+export const offerCreateSchema = {
+  $id: 'OfferCreate',
+  type: 'object',
+  additionalProperties: false,
+  required: ['advertiser_id', 'title', 'url'],
+  properties: {
+    ...writableProperties,
+    status: { ...status, default: 'active' },
+    currency: { ...currencyCode, default: 'USD' },
+    default_conversion_status: { ...defaultConversionStatus, default: 'pending' },
+    allow_duplicate_conversions: { ...writableProperties.allow_duplicate_conversions, default: false },
+    probabilistic_attribution: { ...writableProperties.probabilistic_attribution, default: false },
+    hold_period_days: { ...holdPeriodDays, default: 0 },
+    goals: {
+      ...goalsInput,
+      description:
+        'Up to 100 goals. Left out or empty: the offer gets one goal `{ value: "1", title: "Default", type: "fixed", revenue: 0, payout: 0 }`.',
+    },
+  },
+} as const
+
+export const offerPatchSchema = {
+  $id: 'OfferPatch',
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'JSON Merge Patch: fields left out stay; `null` clears `trafficback_url`, `tracking_domain_id` and `secure_code`. ' +
+    '`goals` is replaced whole (1-100 items); dropping a goal value that a postback of this offer uses is 409.',
+  properties: { ...writableProperties, goals: { ...goalsInput, minItems: 1 } },
+} as const
+
+export const offerSchemas = [offerGoalSchema, offerGoalInputSchema, offerSchema, offerCreateSchema, offerPatchSchema]
+
+export type OfferStatus = 'active' | 'paused' | 'stopped'
+export type GoalType = 'fixed' | 'percent'
+
+export interface OfferGoalInput {
+  value: string
+  title?: string
+  type: GoalType
+  revenue: number
+  payout: number
+}
+
+export interface OfferCreate {
+  advertiser_id: number
+  title: string
+  url: string
+  trafficback_url?: string | null
+  status: OfferStatus
+  tracking_domain_id?: number | null
+  currency: string
+  default_conversion_status: 'approved' | 'pending' | 'hold'
+  allow_duplicate_conversions: boolean
+  probabilistic_attribution: boolean
+  secure_code?: string | null
+  hold_period_days: number
+  goals?: OfferGoalInput[]
+}
+
+export type OfferPatch = Partial<OfferCreate>
+
+export interface OfferListQuery {
+  status?: OfferStatus
+  advertiser_id?: number
+}

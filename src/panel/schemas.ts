@@ -1,0 +1,29 @@
+import { currencyCode } from '../http/schemas.js'
+
+export const panelOfferGoalSchema = {
+  $id: 'PanelOfferGoal',
+  type: 'object',
+  required: ['value', 'title', 'type', 'payout'],
+  properties: {
+    value: { type: 'string', description: 'The goal value conversions carry (`{goal}` in postbacks)' },
+    title: { type: 'string' },
+    type: { type: 'string', enum: ['fixed', 'percent'], description: '`percent`: payout is a percentage of the advertiser\'s sum' },
+    payout: { type: 'number', minimum: 0, description: 'What the affiliate earns: an amount in the offer\'s currency, or a percentage' },
+  },
+} as const
+
+export const panelOfferSchema = {
+  $id: 'PanelOffer',
+  type: 'object',
+  description: 'An active offer as an affiliate sees it: never the advertiser\'s URL, revenue or secure code',
+  required: ['id', 'title', 'status', 'currency', 'goals'],
+  properties: {
+    id: { type: 'integer' },
+    title: { type: 'string' },
+    status: { type: 'string', enum: ['active'] },
+    currency: currencyCode,
+    goals: { type: 'array', items: { $ref: 'PanelOfferGoal#' } },
+  },
+} as const
+
+export const panelSchemas = [panelOfferGoalSchema, panelOfferSchema]

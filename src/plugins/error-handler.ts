@@ -1,0 +1,94 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { HttpProblem, problemBody, type ProblemFieldError, type ProblemKind } from '../http/problem.js'
+
+interface AjvError {
+  instancePath: string
+  keyword: string
+  message?: string
+  params: Record<string, unknown>
+}
+
+function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1')
+}
+
+/** Turns ajv errors into JSON Pointer paths that name the offending member itself. */
+function toFieldErrors(errors: AjvError[], context: string | undefined): ProblemFieldError[] {
+  const seen = new Set<string>()
+  const result: ProblemFieldError[] = []
+  for (const error of errors) {
+    let path = error.instancePath
+    let message = error.message ?? 'is invalid'
+    if (error.keyword === 'required') {
+      path += '/' + escapePointer(String(error.params.missingProperty))
+      message = 'is required'
+    } else if (error.keyword === 'additionalProperties') {
+      path += '/' + escapePointer(String(error.params.additionalProperty))
+      message = context === 'querystring' ? 'is not a known query parameter' : 'is not an allowed field'
+    } else if (error.keyword === 'enum' && Array.isArray(error.params.allowedValues)) {
+      message = `must be one of: ${error.params.allowedValues.join(', ')}`
+    }
+    const key = `${path}\u0000${message}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    result.push({ path, message })
+  }
+  return result
+}
+
+const PG_CODES: Record<string, { kind: ProblemKind; detail: string }> = {
+  '23505': { kind: 'conflict', detail: 'A resource with the same unique value already exists' },
+  '23503': { kind: 'conflict', detail: 'The resource is referenced by other resources' },
+  '22P02': { kind: 'validation-error', detail: 'A value has an invalid format' },
+  '22003': { kind: 'validation-error', detail: 'A number is out of range' },
+  '22001': { kind: 'validation-error', detail: 'A value is too long' },
+  '22021': { kind: 'validation-error', detail: 'A value is not valid UTF-8' },
+  '54000': { kind: 'validation-error', detail: 'A value is too large' },
+}
+
+function send(reply: FastifyReply, request: FastifyRequest, kind: ProblemKind, detail: string, errors?: ProblemFieldError[], status?: number) {
+  return reply
+    .code(status ?? problemBody(kind, detail, request.id).status)
+    .type('application/problem+json')
+    .send(problemBody(kind, detail, request.id, errors, status))
+}
+
+/** The one error boundary: every error becomes RFC 9457 problem+json; 5xx details stay in the log. */
+async function errorHandler(fastify: FastifyInstance) {
+  fastify.setErrorHandler((error: FastifyError & { code?: string }, request, reply) => {
+    if (error instanceof HttpProblem) {
+      if (error.headers !== undefined) reply.headers(error.headers)
+      return send(reply, request, error.kind, error.message, error.errors, error.status)
+    }
+    if (error.validation !== undefined) {
+      const context = error.validationContext
+      const errors = toFieldErrors(error.validation as AjvError[], context)
+      const where = context === 'body' ? 'body' : context === 'querystring' ? 'query string' : context === 'params' ? 'path' : 'request'
+      const first = errors[0]
+      const detail = first === undefined ? `Invalid ${where}` : `Invalid ${where}: ${first.path || '/'} ${first.message}`
+      return send(reply, request, 'validation-error', detail, errors)
+    }
+    const pg = typeof error.code === 'string' ? PG_CODES[error.code] : undefined
+    if (pg !== undefined) {
+      request.log.info({ err: error }, 'database rejected the request')
+      return send(reply, request, pg.kind, pg.detail)
+    }
+    const status = error.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      const kind: ProblemKind =
+        status === 413 ? 'payload-too-large' : status === 415 ? 'unsupported-media-type' : status === 404 ? 'not-found'
+          : status === 405 ? 'method-not-allowed' : status === 429 ? 'rate-limited' : 'bad-request'
+      return send(reply, request, kind, error.message, undefined, status)
+    }
+    request.log.error({ err: error }, 'request failed')
+    if (status === 503) return send(reply, request, 'unavailable', 'The service is temporarily unavailable')
+    return send(reply, request, 'internal', 'An unexpected error occurred; quote the request_id when reporting it')
+  })
+
+  fastify.setNotFoundHandler((request, reply) =>
+    send(reply, request, 'not-found', `No route for ${request.method} ${request.url.split('?')[0]}`),
+  )
+}
+
+export default fp(errorHandler, { name: 'error-handler' })

@@ -1,0 +1,136 @@
+import type { Db } from '../db/database.js'
+import type { PostbackRow } from '../db/tables.js'
+import { HttpProblem, notFound, type ProblemFieldError } from '../http/problem.js'
+import { isTrackingDomainHost, lockAffiliate, lockOfferFacts, lockPostback, insertPostback, updatePostback, type OfferFacts, type Owner } from './repository.js'
+import { comparableHost, hasPublicOrigin, judgeScopeRules, parsePostbackUrl } from './rules.js'
+import type { PostbackPatch, PostbackSettings } from './schemas.js'
+
+// Creating and changing a postback, the same way from every place (contract §5.2): only where the
+// affiliate and offer ids come from differs, and with it whether an unknown one is 404 or 422.
+
+/** Where an id came from: the path (unknown: 404), the body (unknown: 422) or the caller's key. */
+export type IdSource = 'path' | 'body' | 'key'
+
+export interface PostbackPlace {
+  affiliate: { id: number; from: IdSource }
+  offer: { id: number | null; from: 'path' | 'body' }
+  /** The affiliate panel may attach a local postback only to an offer that is `active`. */
+  panel: boolean
+}
+
+export function postbackToApi(row: PostbackRow) {
+  return {
+    id: row.id,
+    affiliate_id: row.affiliate_id,
+    offer_id: row.offer_id,
+    scope: row.offer_id === null ? 'global' as const : 'local' as const,
+    url: row.url,
+    method: row.method,
+    status: row.status,
+    goal: row.goal,
+    integration_method: row.integration_method,
+    force_global: row.force_global,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  }
+}
+
+function ruleViolations(errors: ProblemFieldError[]): HttpProblem {
+  return new HttpProblem('rule-violation', errors.map((error) => error.message).join('; '), { errors })
+}
+
+/** 422 when the URL would feed this service's own intake: a tracking domain's host or PUBLIC_URL's origin. */
+async function selfUrlErrors(trx: Db, url: URL, publicUrl: string): Promise<ProblemFieldError[]> {
+  if (hasPublicOrigin(url, publicUrl)) {
+    return [{ path: '/url', message: 'url points at this service itself (the origin of PUBLIC_URL); a postback must go to the affiliate\'s own server' }]
+  }
+  const host = comparableHost(url)
+  if (await isTrackingDomainHost(trx, host)) {
+    return [{ path: '/url', message: `url points at this service itself (${host} is one of its tracking domains); a postback must go to the affiliate's own server` }]
+  }
+  return []
+}
+
+function offerNotUsable(offerId: number, panel: boolean): string {
+  return panel ? `Offer ${offerId} not found among active offers` : `Offer ${offerId} not found`
+}
+
+/** Loads (and share-locks) the target offer; a path id that names nothing usable is 404, a body id 422. */
+async function resolveOffer(trx: Db, offerId: number, from: 'path' | 'body', panel: boolean, errors: ProblemFieldError[]) {
+  const offer = await lockOfferFacts(trx, offerId)
+  const usable = offer !== undefined && (!panel || offer.status === 'active')
+  if (usable) return offer
+  if (from === 'path') throw notFound('Offer')
+  errors.push({ path: '/offer_id', message: offerNotUsable(offerId, panel) })
+  return undefined
+}
+
+export async function createPostback(db: Db, publicUrl: string, place: PostbackPlace, settings: PostbackSettings): Promise<PostbackRow> {
+  const url = parsePostbackUrl(settings.url)
+  return db.transaction().execute(async (trx) => {
+    const errors: ProblemFieldError[] = []
+    // Path ids first: an unknown one is 404 whatever else is wrong.
+    const affiliateKnown = await lockAffiliate(trx, place.affiliate.id)
+    if (!affiliateKnown && place.affiliate.from !== 'body') throw notFound('Affiliate')
+    let offer: OfferFacts | undefined
+    if (place.offer.id !== null && place.offer.from === 'path') offer = await resolveOffer(trx, place.offer.id, 'path', place.panel, errors)
+    if (!affiliateKnown) errors.push({ path: '/affiliate_id', message: `Affiliate ${place.affiliate.id} not found` })
+    if (place.offer.id !== null && place.offer.from === 'body') offer = await resolveOffer(trx, place.offer.id, 'body', place.panel, errors)
+
+    const goal = settings.goal ?? null
+    const judged = judgeScopeRules({ offerId: place.offer.id, goal, forceGlobal: settings.force_global }, offer)
+    errors.push(...(await selfUrlErrors(trx, url, publicUrl)), ...judged.errors)
+    if (errors.length > 0) throw ruleViolations(errors)
+
+    return insertPostback(trx, {
+      affiliate_id: place.affiliate.id,
+      offer_id: place.offer.id,
+      url: settings.url,
+      method: settings.method,
+      status: settings.status,
+      goal: judged.goal,
+      integration_method: settings.integration_method,
+      force_global: settings.force_global,
+    })
+  })
+}
+
+/**
+ * JSON Merge Patch. The rules judge the state after the patch: moving local ↔ global re-judges `goal` and
+ * `force_global`, and a goal kept while moving to another offer must be one of that offer's goals.
+ */
+export async function patchPostback(
+  db: Db, publicUrl: string, id: number, owner: Owner & { panel: boolean }, patch: PostbackPatch,
+): Promise<PostbackRow> {
+  const url = patch.url === undefined ? undefined : parsePostbackUrl(patch.url)
+  return db.transaction().execute(async (trx) => {
+    const current = await lockPostback(trx, id, owner)
+    if (current === undefined) throw notFound('Postback')
+    if (Object.keys(patch).length === 0) return current
+
+    const errors: ProblemFieldError[] = []
+    const offerId = patch.offer_id === undefined ? current.offer_id : patch.offer_id
+    const offerChanged = offerId !== current.offer_id
+    let offer: OfferFacts | undefined
+    if (offerId !== null) {
+      // Active-only applies when attaching: a postback on an offer paused since keeps its other settings editable.
+      offer = await resolveOffer(trx, offerId, 'body', owner.panel && offerChanged, errors)
+    }
+    const goal = patch.goal === undefined ? current.goal : patch.goal
+    const forceGlobal = patch.force_global ?? current.force_global
+    const judged = judgeScopeRules({ offerId, goal, forceGlobal }, offer)
+    if (url !== undefined) errors.push(...(await selfUrlErrors(trx, url, publicUrl)))
+    errors.push(...judged.errors)
+    if (errors.length > 0) throw ruleViolations(errors)
+
+    return updatePostback(trx, id, {
+      offer_id: offerId,
+      ...(patch.url === undefined ? {} : { url: patch.url }),
+      ...(patch.method === undefined ? {} : { method: patch.method }),
+      ...(patch.status === undefined ? {} : { status: patch.status }),
+      ...(patch.integration_method === undefined ? {} : { integration_method: patch.integration_method }),
+      goal: judged.goal,
+      force_global: forceGlobal,
+    })
+  })
+}

@@ -1,0 +1,120 @@
+import { sql, type Insertable, type Updateable } from 'kysely'
+import type { Db } from '../db/database.js'
+import { listWindow } from '../db/list.js'
+import type { ListQuery } from '../http/schemas.js'
+import type { PostbacksTable } from '../db/tables.js'
+import type { PostbackListFilters } from './schemas.js'
+
+/** Whose postbacks a query may see: `affiliateId` narrows to one affiliate (the panel). */
+export interface Owner {
+  affiliateId?: number
+}
+
+export function findPostback(db: Db, id: number, owner: Owner = {}) {
+  let q = db.selectFrom('postbacks').selectAll().where('id', '=', id)
+  if (owner.affiliateId !== undefined) q = q.where('affiliate_id', '=', owner.affiliateId)
+  return q.executeTakeFirst()
+}
+
+/** The postback, row-locked for the rest of the transaction, so two patches judge one after the other. */
+export function lockPostback(trx: Db, id: number, owner: Owner = {}) {
+  let q = trx.selectFrom('postbacks').selectAll().where('id', '=', id)
+  if (owner.affiliateId !== undefined) q = q.where('affiliate_id', '=', owner.affiliateId)
+  return q.forUpdate().executeTakeFirst()
+}
+
+export function listPostbacks(db: Db, query: ListQuery & PostbackListFilters) {
+  let q = db.selectFrom('postbacks').selectAll()
+  if (query.affiliate_id !== undefined) q = q.where('affiliate_id', '=', query.affiliate_id)
+  if (query.offer_id !== undefined) q = q.where('offer_id', '=', query.offer_id)
+  if (query.scope === 'global') q = q.where('offer_id', 'is', null)
+  if (query.scope === 'local') q = q.where('offer_id', 'is not', null)
+  return listWindow(q, 'postbacks', query).execute()
+}
+
+export function insertPostback(trx: Db, values: Insertable<PostbacksTable>) {
+  return trx.insertInto('postbacks').values(values).returningAll().executeTakeFirstOrThrow()
+}
+
+export function updatePostback(trx: Db, id: number, values: Updateable<PostbacksTable>) {
+  return trx
+    .updateTable('postbacks')
+    .set({ ...values, updated_at: new Date() })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+const CANCEL_CHUNK = 10_000
+
+/**
+ * Deletes the postbacks that match and, in the same transaction, cancels their deliveries still pending.
+ * Delivered, failed and cancelled rows, and every attempt, stay for the log. Two statements on purpose:
+ * the cancelling one takes a fresh snapshot, so it also sees deliveries that an event transaction holding
+ * the postback row committed while the delete waited for it. Returns how many postbacks went.
+ */
+export async function deletePostbacks(db: Db, where: { id?: number; affiliateId?: number }): Promise<number> {
+  if (where.id === undefined && where.affiliateId === undefined) throw new Error('deletePostbacks needs a filter')
+  return db.transaction().execute(async (trx) => {
+    let q = trx.deleteFrom('postbacks')
+    if (where.id !== undefined) q = q.where('id', '=', where.id)
+    if (where.affiliateId !== undefined) q = q.where('affiliate_id', '=', where.affiliateId)
+    const ids = (await q.returning('id').execute()).map((row) => row.id)
+    for (let i = 0; i < ids.length; i += CANCEL_CHUNK) {
+      await cancelPendingDeliveries(trx, ids.slice(i, i + CANCEL_CHUNK))
+    }
+    return ids.length
+  })
+}
+
+/** `pending` → `cancelled`, off the schedule; an attempt already in flight records its result but leaves it cancelled. */
+function cancelPendingDeliveries(trx: Db, postbackIds: number[]) {
+  return trx
+    .updateTable('postback_deliveries')
+    .set({ state: 'cancelled', next_attempt_at: null, updated_at: sql<Date>`now()` })
+    .where('postback_id', 'in', postbackIds)
+    .where('state', '=', 'pending')
+    .execute()
+}
+
+export interface OfferFacts {
+  id: number
+  status: 'active' | 'paused' | 'stopped'
+  goals: string[]
+}
+
+/**
+ * The offer's status and goal values, share-locked until the transaction ends: an offer PATCH that would
+ * drop a goal a postback names (it locks the offer for update) waits, then sees this postback.
+ */
+export async function lockOfferFacts(trx: Db, id: number): Promise<OfferFacts | undefined> {
+  const offer = await trx.selectFrom('offers').select(['id', 'status']).where('id', '=', id).forShare().executeTakeFirst()
+  if (offer === undefined) return undefined
+  const goals = await trx.selectFrom('offer_goals').select('value').where('offer_id', '=', id).orderBy('position').execute()
+  return { ...offer, goals: goals.map((goal) => goal.value) }
+}
+
+/** Share-locks the affiliate so it cannot be deleted under a postback being written; false when unknown. */
+export async function lockAffiliate(trx: Db, id: number): Promise<boolean> {
+  const row = await trx.selectFrom('affiliates').select('id').where('id', '=', id).forShare().executeTakeFirst()
+  return row !== undefined
+}
+
+export async function affiliateExists(db: Db, id: number): Promise<boolean> {
+  return (await db.selectFrom('affiliates').select('id').where('id', '=', id).executeTakeFirst()) !== undefined
+}
+
+export function findOfferStatus(db: Db, id: number) {
+  return db.selectFrom('offers').select(['id', 'status']).where('id', '=', id).executeTakeFirst()
+}
+
+/** Whether a tracking domain has this hostname (stored lower-case, compared ignoring case). */
+export async function isTrackingDomainHost(db: Db, hostname: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('tracking_domains')
+    .select('id')
+    .where(sql<string>`lower(hostname)`, '=', hostname.toLowerCase())
+    .limit(1)
+    .executeTakeFirst()
+  return row !== undefined
+}

@@ -1,0 +1,58 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.js'
+import { buildApp } from '../src/app.js'
+
+t.test('defaults', async (t) => {
+  const config = loadConfig({})
+  t.match(config, {
+    port: 3000, host: '0.0.0.0', databaseUrl: null, dataDir: './data', adminApiKeys: null,
+    publicUrl: 'http://localhost:3000', trafficbackUrl: null, trustProxy: false, postbackTimeoutMs: 10000,
+    postbackConcurrency: 64, postbackAllowPrivateNetworks: false, logLevel: 'info',
+  })
+  t.same(config.postbackRetryScheduleMs, [10_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000])
+  t.ok(Object.isFrozen(config))
+})
+
+t.test('parses every variable', async (t) => {
+  const config = loadConfig({
+    PORT: '8080', HOST: '127.0.0.1', DATABASE_URL: 'postgres://u@h/db', DATA_DIR: '/var/lib/s2s',
+    ADMIN_API_KEYS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb', PUBLIC_URL: 'https://track.example/t/',
+    TRAFFICBACK_URL: 'https://fallback.example', TRUST_PROXY: '10.0.0.0/8,127.0.0.1', POSTBACK_TIMEOUT_MS: '5000',
+    POSTBACK_RETRY_SCHEDULE: '1s, 500ms', POSTBACK_CONCURRENCY: '8', POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true', LOG_LEVEL: 'debug',
+  })
+  t.match(config, {
+    port: 8080, host: '127.0.0.1', databaseUrl: 'postgres://u@h/db', dataDir: '/var/lib/s2s',
+    adminApiKeys: ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'], publicUrl: 'https://track.example/t',
+    trafficbackUrl: 'https://fallback.example', trustProxy: ['10.0.0.0/8', '127.0.0.1'], postbackTimeoutMs: 5000,
+    postbackRetryScheduleMs: [1000, 500], postbackConcurrency: 8, postbackAllowPrivateNetworks: true, logLevel: 'debug',
+  })
+  t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+  t.equal(loadConfig({ PORT: '4000' }).publicUrl, 'http://localhost:4000')
+})
+
+t.test('refuses bad values, naming the variable', async (t) => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
+    [{ PUBLIC_URL: 'ftp://x' }, /PUBLIC_URL/],
+    [{ TRAFFICBACK_URL: 'nope' }, /TRAFFICBACK_URL/],
+    [{ TRUST_PROXY: 'yes please' }, /TRUST_PROXY/],
+    [{ POSTBACK_TIMEOUT_MS: '-1' }, /POSTBACK_TIMEOUT_MS/],
+    [{ POSTBACK_RETRY_SCHEDULE: '10 parsecs' }, /POSTBACK_RETRY_SCHEDULE/],
+    [{ POSTBACK_CONCURRENCY: '0' }, /POSTBACK_CONCURRENCY/],
+    [{ POSTBACK_ALLOW_PRIVATE_NETWORKS: 'maybe' }, /POSTBACK_ALLOW_PRIVATE_NETWORKS/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ ADMIN_API_KEYS: 'short' }, /ADMIN_API_KEYS/],
+  ]
+  for (const [env, pattern] of cases) {
+    t.throws(() => loadConfig(env), pattern, JSON.stringify(env))
+    t.throws(() => loadConfig(env), ConfigError)
+  }
+})
+
+t.test('the app refuses to start on an unreachable database', async (t) => {
+  const config = loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing', ADMIN_API_KEYS: 'x'.repeat(16), LOG_LEVEL: 'silent' })
+  await t.rejects(buildApp(config).then((app) => app.ready()))
+})
