@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto'
-import { hostname } from 'node:os'
 import PQueue from 'p-queue'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Db } from '../db/database.js'
 import { retryDelayMs } from '../domain/retry.js'
+import { HOST_PREFIX, isGoneLocalHolder, newHolderId } from './holder.js'
 import { OriginGate } from './origin-gate.js'
 import { AttemptRecorder } from './recorder.js'
 import type { AttemptOutcome, PostbackSender } from './sender.js'
 import {
-  claimDue, leaseOne, originKey, releaseClaims, type AttemptDecision, type ClaimedDelivery,
+  claimDue, leaseOne, liveHoldersWithPrefix, originKey, releaseClaims, releaseHolders, type AttemptDecision, type ClaimedDelivery,
 } from './repository.js'
 
 export interface DispatcherSettings {
@@ -40,7 +40,7 @@ const MAX_CLAIM = 200
  * backlog of retries keeps first attempts to other receivers waiting.
  */
 export class Dispatcher {
-  readonly instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  readonly instanceId = newHolderId()
   /**
    * Longer than a claimed row can take: up to two timeouts parked behind its receiver's bound, then
    * its own attempt, plus a margin. A live holder never loses its lease; a dead one's rows come back.
@@ -96,7 +96,22 @@ export class Dispatcher {
     this.#started = true
     this.#pollTimer = setInterval(() => this.#tick(), this.#settings.pollIntervalMs)
     this.#pollTimer.unref()
-    this.nudge()
+    void this.#recoverLocalCrash().finally(() => this.nudge())
+  }
+
+  /**
+   * A process of this host that died holding leases (a crash, a SIGKILL, a restarted container) would
+   * keep its rows until the leases expire, a minute by default; it is known to be gone, so they come
+   * back now. What it had in flight may arrive twice: delivery is at least once.
+   */
+  async #recoverLocalCrash(): Promise<void> {
+    try {
+      const gone = (await liveHoldersWithPrefix(this.#db, HOST_PREFIX)).filter((holder) => isGoneLocalHolder(holder))
+      const released = await releaseHolders(this.#db, gone)
+      if (released > 0) this.#log.warn({ released, holders: gone }, 'took back postback deliveries from a process of this host that is gone')
+    } catch (err) {
+      this.#log.warn({ err }, 'could not look for leases of gone processes; they return when the leases expire')
+    }
   }
 
   /** The poll and wake-ups: retries may have come due and leases may have expired. */

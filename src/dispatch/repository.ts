@@ -158,6 +158,25 @@ export async function releaseClaims(db: Executor, holder: string, ids: readonly 
   return Number(result.numUpdatedRows)
 }
 
+/** Holders of live leases on pending deliveries whose id starts with `prefix` (this host's). */
+export async function liveHoldersWithPrefix(db: Executor, prefix: string): Promise<string[]> {
+  const rows = await sql<{ locked_by: string }>`
+    select distinct locked_by from postback_deliveries
+    where state = 'pending' and locked_until > now() and starts_with(locked_by, ${prefix})`.execute(db)
+  return rows.rows.map((row) => row.locked_by)
+}
+
+/** Gives back every lease of these holders (processes known to be gone). */
+export async function releaseHolders(db: Executor, holders: readonly string[]): Promise<number> {
+  if (holders.length === 0) return 0
+  const result = await db
+    .updateTable('postback_deliveries')
+    .set({ locked_until: null, locked_by: null })
+    .where('locked_by', 'in', holders)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
+}
+
 /**
  * Takes the lease on one delivery whatever its state (a manual resend). `busy` while another holder's
  * lease is live: an attempt is in flight or about to be.
