@@ -96,9 +96,8 @@ export class ConversionWriter {
   private writeTogether(entries: NewConversionEntry[]): Promise<(CreatedConversion | undefined)[]> {
     return this.db.transaction().execute(async (trx) => {
       const results = await insertConversions(trx, entries)
-      for (const created of results) {
-        if (created !== undefined) await enqueueDeliveries(trx, { id: created.eventId, conversionId: created.conversion.id })
-      }
+      const events = results.flatMap((created) => (created === undefined ? [] : [{ id: created.eventId, conversionId: created.conversion.id }]))
+      await enqueueDeliveries(trx, events)
       return results
     })
   }

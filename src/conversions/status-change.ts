@@ -71,7 +71,7 @@ export async function approveDueHolds(db: Db, batchSize = 200): Promise<number> 
       })))
       .returning(['id', 'conversion_id'])
       .execute()
-    for (const event of events) await enqueueDeliveries(trx, { id: event.id, conversionId: event.conversion_id })
+    await enqueueDeliveries(trx, events.map((event) => ({ id: event.id, conversionId: event.conversion_id })))
     return approved.rows.length
   })
 }

@@ -16,53 +16,76 @@ function toCandidate(row: PostbackRow): Candidate {
   }
 }
 
+/** An event whose deliveries are to be written: its id and its conversion's. */
+export interface EnqueueEvent {
+  id: number
+  conversionId: number
+}
+
 /**
- * Writes the deliveries an event fires, in the event's own transaction, rendered once (§5.3). Runs on
- * the intake hot path, so it is four statements: the event with its conversion, the affiliate's
- * postbacks, one multi-row insert, and a NOTIFY that PostgreSQL delivers at commit. The unique
- * (event_id, postback_id) makes a second call for the same event a no-op. Returns how many were written.
+ * Writes the deliveries events fire, in the events' own transaction, rendered once (§5.3). Runs on the
+ * intake hot path, so however many events there are (a batch of new conversions) it is four statements:
+ * the events with their conversions, the affiliates' postbacks, one multi-row insert, and a NOTIFY that
+ * PostgreSQL delivers at commit. The unique (event_id, postback_id) makes a second call for the same
+ * event a no-op. Returns how many deliveries were written.
  */
-export async function enqueueDeliveries(trx: Transaction<Database>, event: { id: number; conversionId: number }): Promise<number> {
+export async function enqueueDeliveries(trx: Transaction<Database>, events: EnqueueEvent | readonly EnqueueEvent[]): Promise<number> {
+  const list = Array.isArray(events) ? events as readonly EnqueueEvent[] : [events as EnqueueEvent]
+  if (list.length === 0) return 0
   const found = await trx
     .selectFrom('conversion_events as e')
     .innerJoin('conversions as c', 'c.id', 'e.conversion_id')
     .innerJoin('offers as o', 'o.id', 'c.offer_id')
-    .select(['e.kind', 'e.to_status', ...CONTEXT_COLUMNS])
-    .where('e.id', '=', event.id)
-    .where('e.conversion_id', '=', event.conversionId)
-    .executeTakeFirst()
-  if (found === undefined) return 0
+    .select(['e.id as event_id', 'e.conversion_id as event_conversion_id', 'e.kind', 'e.to_status', ...CONTEXT_COLUMNS])
+    .where('e.id', 'in', list.map((event) => event.id))
+    .orderBy('e.id')
+    .execute()
+  const wanted = new Set(list.map((event) => `${event.id}:${event.conversionId}`))
+  const rows = found.filter((row) => wanted.has(`${row.event_id}:${row.event_conversion_id}`))
+  if (rows.length === 0) return 0
 
+  const affiliateIds = [...new Set(rows.map((row) => row.affiliate_id))]
+  const offerIds = [...new Set(rows.map((row) => row.offer_id))]
   const postbacks = await trx
     .selectFrom('postbacks')
     .selectAll()
-    .where('affiliate_id', '=', found.affiliate_id)
-    .where((eb) => eb.or([eb('offer_id', '=', found.offer_id), eb('offer_id', 'is', null)]))
+    .where('affiliate_id', 'in', affiliateIds)
+    .where((eb) => eb.or([eb('offer_id', 'in', offerIds), eb('offer_id', 'is', null)]))
     .orderBy('id')
     // Holds off a concurrent delete until this transaction commits, so its cancelling sees our deliveries.
     .forKeyShare()
     .execute()
-  const candidates = postbacks.map(toCandidate)
-  const firing = resolveFiringPostbacks(
-    { kind: found.kind, status: found.to_status, goal: found.goal, integrationMethod: found.integration_method },
-    candidates.filter((c) => c.offerId !== null),
-    candidates.filter((c) => c.offerId === null),
-  )
-  if (firing.length === 0) return 0
+  if (postbacks.length === 0) return 0
+  const byAffiliate = new Map<number, Candidate[]>()
+  for (const postback of postbacks) {
+    const own = byAffiliate.get(postback.affiliate_id) ?? []
+    own.push(toCandidate(postback))
+    byAffiliate.set(postback.affiliate_id, own)
+  }
 
-  const context = conversionContext(found, found.to_status)
-  const rows = firing.map(({ row }) => {
-    // Macro values per postback: `{rand}` is a fresh UUID in each.
-    const rendered = renderPostbackRequest(row.url, row.method, postbackMacroValues(context))
-    return {
-      postback_id: row.id, conversion_id: found.id, event_id: event.id, affiliate_id: found.affiliate_id,
-      method: rendered.method, url: rendered.url, body: rendered.body, state: 'pending' as const,
-      next_attempt_at: sql<Date>`now()`,
-    }
+  const deliveries = rows.flatMap((row) => {
+    const candidates = byAffiliate.get(row.affiliate_id) ?? []
+    const firing = resolveFiringPostbacks(
+      { kind: row.kind, status: row.to_status, goal: row.goal, integrationMethod: row.integration_method },
+      candidates.filter((c) => c.offerId === row.offer_id),
+      candidates.filter((c) => c.offerId === null),
+    )
+    if (firing.length === 0) return []
+    const context = conversionContext(row, row.to_status)
+    return firing.map(({ row: postback }) => {
+      // Macro values per postback: `{rand}` is a fresh UUID in each.
+      const rendered = renderPostbackRequest(postback.url, postback.method, postbackMacroValues(context))
+      return {
+        postback_id: postback.id, conversion_id: row.id, event_id: row.event_id, affiliate_id: row.affiliate_id,
+        method: rendered.method, url: rendered.url, body: rendered.body, state: 'pending' as const,
+        next_attempt_at: sql<Date>`now()`,
+      }
+    })
   })
+  if (deliveries.length === 0) return 0
   const inserted = await trx
     .insertInto('postback_deliveries')
-    .values(rows)
+    .values(deliveries)
     .onConflict((oc) => oc.columns(['event_id', 'postback_id']).doNothing())
     .returning('id')
     .execute()
