@@ -8,7 +8,7 @@
  *
  * Each server runs in its own child process; the real one uses a fresh PostgreSQL database (BENCH_PG_URL,
  * default postgres://postgres@127.0.0.1:5432/postgres) and logs at BENCH_LOG_LEVEL (default info: the
- * production request line) to /dev/null. BENCH_CONNECTIONS (50) and BENCH_DURATION (10 s) shape the load.
+ * production request line) to /dev/null. BENCH_CONNECTIONS (50) and BENCH_DURATION (10 s) shape the load; BENCH_NODE_OPTIONS is passed to the servers.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -57,7 +57,9 @@ async function serveApp(databaseUrl: string): Promise<void> {
 }
 
 function startServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
+  // BENCH_NODE_OPTIONS reaches the servers only (e.g. --cpu-prof to see where a postback's time goes).
+  const extra = (process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((arg) => arg !== '')
+  const child = spawn(process.execPath, [...process.execArgv, ...extra, fileURLToPath(import.meta.url), ...args], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })
   return new Promise((resolve, reject) => {
