@@ -81,7 +81,9 @@ async function serveApp(databaseUrl: string): Promise<void> {
 }
 
 function startChild(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
+  // BENCH_NODE_OPTIONS reaches the app and the sink only (e.g. --cpu-prof).
+  const extra = (process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((arg) => arg !== '')
+  const child = spawn(process.execPath, [...process.execArgv, ...extra, fileURLToPath(import.meta.url), ...args], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })
   return new Promise((resolve, reject) => {

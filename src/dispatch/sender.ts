@@ -95,15 +95,20 @@ export class PostbackSender {
     else headers['x-postback-test'] = 'true'
     if (postback.method === 'POST') headers['content-type'] = 'application/x-www-form-urlencoded'
 
+    // One controller per attempt, for the whole-answer timeout and shutdown. Not AbortSignal.any: every
+    // signal it derives from the long-lived shutdown signal stays referenced by it, per attempt, and it
+    // and AbortSignal.timeout were a visible share of the dispatcher's CPU.
+    const abort = new AbortController()
+    const timer = setTimeout(() => abort.abort(new DOMException('The answer took too long', 'TimeoutError')), this.#options.timeoutMs)
+    const onCancel = () => abort.abort(cancel?.reason)
+    cancel?.addEventListener('abort', onCancel, { once: true })
     try {
       const response = await request(postback.url, {
         dispatcher: this.agent,
         method: postback.method,
         headers,
         body: postback.method === 'POST' ? (postback.body ?? '') : null,
-        signal: cancel === undefined
-          ? AbortSignal.timeout(this.#options.timeoutMs)
-          : AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), cancel]),
+        signal: abort.signal,
       })
       const responseBody = await readHead(response.body)
       const code = response.statusCode
@@ -119,6 +124,9 @@ export class PostbackSender {
       if (isRefusal(err)) return finish({ error: clean(errorMessage(err)), refused: true })
       if (cancel?.aborted === true) return finish({ error: 'aborted: the service is shutting down' })
       return finish({ error: clean(describeFailure(err, this.#options.timeoutMs)) })
+    } finally {
+      clearTimeout(timer)
+      cancel?.removeEventListener('abort', onCancel)
     }
   }
 
