@@ -50,6 +50,12 @@ async function openPostgres(connectionString: string, log: Logger): Promise<Data
   const pool = new pg.Pool({ connectionString, max: POOL_SIZE, types })
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection failed'))
+  // A checked-out client whose connection breaks between two queries (a server restart, a terminated
+  // backend) emits 'error' with no query to fail; unhandled, that would end the process. Its next query
+  // fails instead and the pool discards it.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log.warn({ err }, 'PostgreSQL connection failed'))
+  })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLogger(log) })
 
   let listener: pg.Client | null = null
