@@ -9,21 +9,16 @@
  * at BENCH_LOG_LEVEL (default info: the production request line) to /dev/null.
  * BENCH_CONNECTIONS (50) and BENCH_DURATION (10 s) shape the load; BENCH_NODE_OPTIONS is passed to the servers.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import autocannon, { type Result } from 'autocannon'
 import Fastify from 'fastify'
 import pg from 'pg'
+import { create, PG_ADMIN_URL, serveApp, startChild, stopChild } from './children.js'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
 const WARMUP_S = 2
-const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-const ADMIN_KEY = 'bench-admin-key-0123456789'
 const OFFER_URL = 'https://adv.example/land?click={clickid}&pid={pid}&s1={sub1}&s2={sub2}'
 
 type ToParent =
@@ -57,53 +52,23 @@ async function serveBare(): Promise<void> {
 }
 
 async function serveClick(databaseUrl: string): Promise<void> {
-  const { buildApp } = await import('../src/app.js')
-  const { loadConfig } = await import('../src/config.js')
-  const dataDir = mkdtempSync(path.join(tmpdir(), 's2s-bench-'))
-  const config = loadConfig({
-    DATABASE_URL: databaseUrl, ADMIN_API_KEYS: ADMIN_KEY, DATA_DIR: dataDir, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-  })
-  const app = await buildApp(config)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  answerCpuQueries()
-  process.on('message', (message: ToChild) => {
-    if (!('flush' in message)) return
-    app.clickRecorder.flush().then(() => {
-      const { recorded, dropped, buffered, peakBuffered } = app.clickRecorder
-      send({ flushed: true, recorded, dropped, buffered, peakBuffered })
-    }, () => {})
-  })
-  process.on('SIGTERM', () => {
-    app.close().finally(() => {
-      rmSync(dataDir, { recursive: true, force: true })
-      process.exit(0)
-    })
-  })
-  send({ port: (app.server.address() as { port: number }).port })
-}
-
-/** Starts this file again as a server; resolves with the child and its port. */
-function startServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  // BENCH_NODE_OPTIONS reaches the servers only (e.g. --cpu-prof to see where a click's time goes).
-  const extra = (process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((arg) => arg !== '')
-  const child = spawn(process.execPath, [...process.execArgv, ...extra, fileURLToPath(import.meta.url), ...args], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  })
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`server ${args[0]} exited with ${code}`)))
-    child.on('message', (message: ToParent) => {
-      if ('port' in message) resolve({ child, port: message.port })
-    })
+  await serveApp(databaseUrl, {
+    logLevel: 'info',
+    setup: (app) => {
+      answerCpuQueries()
+      process.on('message', (message: ToChild) => {
+        if (!('flush' in message)) return
+        app.clickRecorder.flush().then(() => {
+          const { recorded, dropped, buffered, peakBuffered } = app.clickRecorder
+          send({ flushed: true, recorded, dropped, buffered, peakBuffered })
+        }, () => {})
+      })
+    },
   })
 }
 
-function stopServer(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.removeAllListeners('exit')
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-  })
-}
+const startServer = (args: string[]) => startChild(import.meta.url, args)
+const stopServer = stopChild
 
 function askCpu(child: ChildProcess): Promise<number> {
   return new Promise((resolve) => {
@@ -143,14 +108,6 @@ function load(url: string, duration: number): Promise<Result> {
   return autocannon({ url, connections: CONNECTIONS, duration })
 }
 
-async function api(port: number, url: string, body: unknown): Promise<{ id: number }> {
-  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
-    method: 'POST', headers: { 'api-key': ADMIN_KEY, 'content-type': 'application/json' }, body: JSON.stringify(body),
-  })
-  if (res.status !== 201) throw new Error(`${url}: ${res.status} ${await res.text()}`)
-  return (await res.json()) as { id: number }
-}
-
 async function countClicks(client: pg.Client): Promise<number> {
   return Number((await client.query('select count(*) as n from clicks')).rows[0].n)
 }
@@ -179,9 +136,9 @@ async function main(): Promise<void> {
     await stopServer(bare.child)
 
     const real = await startServer(['serve-click', dbUrl.toString()])
-    const advertiser = await api(real.port, '/v1/advertisers', { name: 'Bench' })
-    const offer = await api(real.port, '/v1/offers', { advertiser_id: advertiser.id, title: 'Bench', url: OFFER_URL })
-    const affiliate = await api(real.port, '/v1/affiliates', { name: 'Bench', email: 'bench@example.com' })
+    const advertiser = await create(real.port, '/v1/advertisers', { name: 'Bench' })
+    const offer = await create(real.port, '/v1/offers', { advertiser_id: advertiser.id, title: 'Bench', url: OFFER_URL })
+    const affiliate = await create(real.port, '/v1/affiliates', { name: 'Bench', email: 'bench@example.com' })
     const clickUrl = `http://127.0.0.1:${real.port}/click?pid=${affiliate.id}&offer_id=${offer.id}&sub1=abc&sub2=def`
     // The app's floor: the same server answering /health (hooks, request id, the request log line, no click work).
     await load(`http://127.0.0.1:${real.port}/health`, WARMUP_S)

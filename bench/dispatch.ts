@@ -15,21 +15,16 @@
  * pooled connections, since beyond that intake and dispatcher both queue for a connection and the latency
  * measured is the pool's; BENCH_POSTBACK_CONCURRENCY (64) the app's POSTBACK_CONCURRENCY.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { api, PG_ADMIN_URL, serveApp, startChild, stopChild } from './children.js'
 import { Agent, request } from 'undici'
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
 const INTAKE_CONCURRENCY = Number(process.env.BENCH_INTAKE_CONCURRENCY ?? 16)
 const POSTBACK_CONCURRENCY = Number(process.env.BENCH_POSTBACK_CONCURRENCY ?? 64)
-const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-const ADMIN_KEY = 'bench-admin-key-0123456789'
 /** Far more click ids than a run can use, so every postback creates a conversion. */
 const CLICKS = Number(process.env.BENCH_CLICKS ?? 100_000)
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 10_000)
@@ -61,58 +56,13 @@ async function serveSink(): Promise<void> {
   process.on('SIGTERM', () => process.exit(0))
 }
 
-async function serveApp(databaseUrl: string): Promise<void> {
-  const { buildApp } = await import('../src/app.js')
-  const { loadConfig } = await import('../src/config.js')
-  const dataDir = mkdtempSync(path.join(tmpdir(), 's2s-bench-'))
-  const config = loadConfig({
-    DATABASE_URL: databaseUrl, ADMIN_API_KEYS: ADMIN_KEY, DATA_DIR: dataDir, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-    POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true', POSTBACK_CONCURRENCY: String(POSTBACK_CONCURRENCY),
-  })
-  const app = await buildApp(config)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  process.on('SIGTERM', () => {
-    app.close().finally(() => {
-      rmSync(dataDir, { recursive: true, force: true })
-      process.exit(0)
-    })
-  })
-  process.send?.({ port: (app.server.address() as { port: number }).port })
-}
-
-function startChild(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  // BENCH_NODE_OPTIONS reaches the app and the sink only (e.g. --cpu-prof).
-  const extra = (process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((arg) => arg !== '')
-  const child = spawn(process.execPath, [...process.execArgv, ...extra, fileURLToPath(import.meta.url), ...args], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  })
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)))
-    child.once('message', (message: { port: number }) => resolve({ child, port: message.port }))
-  })
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.removeAllListeners('exit')
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-  })
-}
+const startChildOfThis = (args: string[]) => startChild(import.meta.url, args)
 
 function sinkReport(sink: ChildProcess): Promise<SinkReport> {
   return new Promise((resolve) => {
     sink.once('message', (message: SinkReport) => resolve(message))
     sink.send('report')
   })
-}
-
-async function api(port: number, url: string, body: unknown): Promise<{ id: number; status: number }> {
-  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
-    method: 'POST', headers: { 'api-key': ADMIN_KEY, 'content-type': 'application/json' }, body: JSON.stringify(body),
-  })
-  const json = (await res.json()) as { id: number }
-  return { ...json, status: res.status }
 }
 
 /** Through the postbacks API when it is there; else the row it would write. */
@@ -160,7 +110,7 @@ async function main(): Promise<void> {
   await admin.query(`create database ${name}`)
   const dbUrl = new URL(PG_ADMIN_URL)
   dbUrl.pathname = `/${name}`
-  const sink = await startChild(['serve-sink'])
+  const sink = await startChildOfThis(['serve-sink'])
   const sinkOrigin = `http://127.0.0.1:${sink.port}`
   try {
     // Raw undici: the same agent settings as the dispatcher's (connections per origin = concurrency / 4).
@@ -175,7 +125,7 @@ async function main(): Promise<void> {
     const rawPerSecond = rawCount / ((now() - rawStarted) / 1000)
     await agent.close()
 
-    const app = await startChild(['serve-app', dbUrl.toString()])
+    const app = await startChildOfThis(['serve-app', dbUrl.toString()])
     const db = new pg.Client({ connectionString: dbUrl.toString() })
     await db.connect()
     const advertiser = await api(app.port, '/v1/advertisers', { name: 'Bench' })
@@ -270,5 +220,10 @@ async function main(): Promise<void> {
 
 const mode = process.argv[2]
 if (mode === 'serve-sink') await serveSink()
-else if (mode === 'serve-app') await serveApp(process.argv[3] as string)
+else if (mode === 'serve-app') {
+  await serveApp(process.argv[3] as string, {
+    logLevel: 'warn',
+    env: { POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true', POSTBACK_CONCURRENCY: String(POSTBACK_CONCURRENCY) },
+  })
+}
 else await main()

@@ -10,23 +10,17 @@
  * default postgres://postgres@127.0.0.1:5432/postgres) and logs at BENCH_LOG_LEVEL (default info: the
  * production request line) to /dev/null. BENCH_CONNECTIONS (50) and BENCH_DURATION (10 s) shape the load; BENCH_NODE_OPTIONS is passed to the servers.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import autocannon, { type Options, type Result } from 'autocannon'
 import Fastify from 'fastify'
 import pg from 'pg'
+import { create, PG_ADMIN_URL, serveApp, startChild, stopChild } from './children.js'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
 const WARMUP_S = 2
 /** Click ids prepared in the database; far more than a run can use, so no request repeats one. */
 const CLICKS = Number(process.env.BENCH_CLICKS ?? 150_000)
-const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-const ADMIN_KEY = 'bench-admin-key-0123456789'
 const SECURE = 'bench-secure-code'
 
 async function serveBare(): Promise<void> {
@@ -38,43 +32,8 @@ async function serveBare(): Promise<void> {
   process.on('SIGTERM', () => { app.close().then(() => process.exit(0), () => process.exit(1)) })
 }
 
-async function serveApp(databaseUrl: string): Promise<void> {
-  const { buildApp } = await import('../src/app.js')
-  const { loadConfig } = await import('../src/config.js')
-  const dataDir = mkdtempSync(path.join(tmpdir(), 's2s-bench-'))
-  const config = loadConfig({
-    DATABASE_URL: databaseUrl, ADMIN_API_KEYS: ADMIN_KEY, DATA_DIR: dataDir, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-  })
-  const app = await buildApp(config)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  process.on('SIGTERM', () => {
-    app.close().finally(() => {
-      rmSync(dataDir, { recursive: true, force: true })
-      process.exit(0)
-    })
-  })
-  process.send?.({ port: (app.server.address() as { port: number }).port })
-}
-
-function startServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  // BENCH_NODE_OPTIONS reaches the servers only (e.g. --cpu-prof to see where a postback's time goes).
-  const extra = (process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((arg) => arg !== '')
-  const child = spawn(process.execPath, [...process.execArgv, ...extra, fileURLToPath(import.meta.url), ...args], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  })
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`server ${args[0]} exited with ${code}`)))
-    child.on('message', (message: { port: number }) => resolve({ child, port: message.port }))
-  })
-}
-
-function stopServer(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.removeAllListeners('exit')
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-  })
-}
+const startServer = (args: string[]) => startChild(import.meta.url, args)
+const stopServer = stopChild
 
 /** Autocannon with a fresh path per request, taken from `nextPath`. */
 function load(port: number, duration: number, nextPath: () => string): Promise<Result> {
@@ -86,14 +45,6 @@ function load(port: number, duration: number, nextPath: () => string): Promise<R
     requests: [{ method: 'GET', setupRequest: (request: Record<string, unknown>) => ({ ...request, path: nextPath() }) }],
   }
   return autocannon(options as unknown as Options)
-}
-
-async function api(port: number, url: string, body: unknown): Promise<{ id: number }> {
-  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
-    method: 'POST', headers: { 'api-key': ADMIN_KEY, 'content-type': 'application/json' }, body: JSON.stringify(body),
-  })
-  if (res.status !== 201) throw new Error(`${url}: ${res.status} ${await res.text()}`)
-  return (await res.json()) as { id: number }
 }
 
 /** Clicks written straight to the table (the click path has its own benchmark); returns their ids. */
@@ -143,12 +94,12 @@ async function main(): Promise<void> {
     await stopServer(bare.child)
 
     const real = await startServer(['serve-app', dbUrl.toString()])
-    const advertiser = await api(real.port, '/v1/advertisers', { name: 'Bench', secure_code: SECURE })
-    const offer = await api(real.port, '/v1/offers', {
+    const advertiser = await create(real.port, '/v1/advertisers', { name: 'Bench', secure_code: SECURE })
+    const offer = await create(real.port, '/v1/offers', {
       advertiser_id: advertiser.id, title: 'Bench', url: 'https://adv.example/land?click={clickid}',
       goals: [{ value: '1', title: 'Sale', type: 'percent', revenue: 20, payout: 60 }],
     })
-    const affiliate = await api(real.port, '/v1/affiliates', { name: 'Bench', email: 'bench@example.com' })
+    const affiliate = await create(real.port, '/v1/affiliates', { name: 'Bench', email: 'bench@example.com' })
     const db = new pg.Client({ connectionString: dbUrl.toString() })
     await db.connect()
     const clickids = await prepareClicks(db, offer.id, affiliate.id)
@@ -182,5 +133,5 @@ async function main(): Promise<void> {
 
 const mode = process.argv[2]
 if (mode === 'serve-bare') await serveBare()
-else if (mode === 'serve-app') await serveApp(process.argv[3] as string)
+else if (mode === 'serve-app') await serveApp(process.argv[3] as string, { logLevel: 'info' })
 else await main()

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { rmSync } from 'node:fs'
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
@@ -86,6 +87,27 @@ function migratedTemplate(): Promise<string> {
 
 const silentLogger = pino({ level: 'silent' })
 
+let pgliteTemplate: Promise<string> | undefined
+
+/**
+ * An embedded database with the current migrations, made once per test process and copied for each
+ * test: a fresh PGlite with migrations takes ~5 s to start, a copy ~1 s.
+ */
+function migratedPgliteTemplate(): Promise<string> {
+  pgliteTemplate ??= (async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 's2s-pglite-template-'))
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+    const handle = await openDatabase({ databaseUrl: null, dataDir: dir }, silentLogger)
+    try {
+      await migrateToLatest(handle.db, silentLogger)
+    } finally {
+      await handle.close()
+    }
+    return dir
+  })()
+  return pgliteTemplate
+}
+
 /** A fresh data directory for the embedded database or generated files; removed on teardown. */
 export async function createDataDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 's2s-test-'))
@@ -111,9 +133,14 @@ export interface TestApp {
 
 /** Builds the real app on a fresh database (PostgreSQL unless TEST_DATABASE=pglite) and closes it on teardown. */
 export async function build(t: TestContext, overrides: BuildOverrides = {}): Promise<TestApp> {
-  const dataDir = overrides.dataDir ?? (await createDataDir(t))
+  const engine = overrides.engine ?? TEST_ENGINE
+  let dataDir = overrides.dataDir
+  if (dataDir === undefined) {
+    dataDir = await createDataDir(t)
+    if (engine === 'pglite' && overrides.databaseUrl === undefined) await cp(await migratedPgliteTemplate(), dataDir, { recursive: true })
+  }
   let databaseUrl = overrides.databaseUrl
-  if (databaseUrl === undefined && (overrides.engine ?? TEST_ENGINE) === 'postgres') databaseUrl = await createTestDatabase(t)
+  if (databaseUrl === undefined && engine === 'postgres') databaseUrl = await createTestDatabase(t)
   const config = loadConfig({
     ADMIN_API_KEYS: ADMIN_KEY,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

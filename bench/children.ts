@@ -1,0 +1,84 @@
+/**
+ * What the benchmarks share: starting their servers as child processes of the same script (the load
+ * generator must not share an event loop with what it measures), stopping them, and the real app in a child.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { FastifyInstance } from 'fastify'
+
+export const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+export const ADMIN_KEY = 'bench-admin-key-0123456789'
+
+/**
+ * Runs `script` (a benchmark's own `import.meta.url`) again with `args` and resolves once the child
+ * reports its port. BENCH_NODE_OPTIONS reaches the children only (e.g. `--cpu-prof`).
+ */
+export function startChild(script: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const extra = (process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((arg) => arg !== '')
+  const child = spawn(process.execPath, [...process.execArgv, ...extra, fileURLToPath(script), ...args], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  })
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)))
+    const onMessage = (message: unknown) => {
+      if (message === null || typeof message !== 'object' || !('port' in message)) return
+      child.off('message', onMessage)
+      resolve({ child, port: (message as { port: number }).port })
+    }
+    child.on('message', onMessage)
+  })
+}
+
+export function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.removeAllListeners('exit')
+    child.once('exit', () => resolve())
+    child.kill('SIGTERM')
+  })
+}
+
+/**
+ * In a child: the real app on `databaseUrl`, on a loopback port it reports to the parent once `setup`
+ * (extra IPC handlers) has run; SIGTERM closes it. Logs at BENCH_LOG_LEVEL, else `logLevel`, to stdout
+ * (which the parent discards).
+ */
+export async function serveApp(
+  databaseUrl: string, options: { logLevel: string; env?: Record<string, string>; setup?: (app: FastifyInstance) => void },
+): Promise<void> {
+  const { buildApp } = await import('../src/app.js')
+  const { loadConfig } = await import('../src/config.js')
+  const dataDir = mkdtempSync(path.join(tmpdir(), 's2s-bench-'))
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl, ADMIN_API_KEYS: ADMIN_KEY, DATA_DIR: dataDir, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? options.logLevel,
+    ...options.env,
+  })
+  const app = await buildApp(config)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  process.on('SIGTERM', () => {
+    app.close().finally(() => {
+      rmSync(dataDir, { recursive: true, force: true })
+      process.exit(0)
+    })
+  })
+  options.setup?.(app)
+  process.send?.({ port: (app.server.address() as { port: number }).port })
+}
+
+/** A POST to the app's admin API; the answer's JSON with its HTTP status. */
+export async function api(port: number, url: string, body: unknown): Promise<{ id: number; status: number }> {
+  const res = await fetch(`http://127.0.0.1:${port}${url}`, {
+    method: 'POST', headers: { 'api-key': ADMIN_KEY, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  })
+  const json = (await res.json()) as { id: number }
+  return { ...json, status: res.status }
+}
+
+/** `api`, failing unless the object was created. */
+export async function create(port: number, url: string, body: unknown): Promise<{ id: number }> {
+  const created = await api(port, url, body)
+  if (created.status !== 201) throw new Error(`${url}: ${created.status} ${JSON.stringify(created)}`)
+  return created
+}
