@@ -140,6 +140,8 @@ export interface NewConversionEntry {
 export interface CreatedConversion {
   conversion: ConversionRow
   eventId: number
+  /** The offer's title, which postbacks render as `{offer_name}`. */
+  offerTitle: string
 }
 
 /** Identifies a conversion by the uniqueness key it would hold; null when none applies (duplicates allowed). */
@@ -161,7 +163,7 @@ function column<T>(entries: readonly NewConversionEntry[], pick: (entry: NewConv
 export async function insertConversions(trx: Trx, entries: readonly NewConversionEntry[]): Promise<(CreatedConversion | undefined)[]> {
   const v = (pick: (values: NewConversion) => unknown) => column(entries, (entry) => pick(entry.values))
   const date = (value: Date | null) => (value === null ? null : value.toISOString())
-  const result = await sql<ConversionRow & { event_id: number }>`
+  const result = await sql<ConversionRow & { event_id: number; offer_title: string }>`
     with input as (
       select * from unnest(
         ${v((c) => c.clickid)}::text[], ${v((c) => c.offer_id)}::int[], ${v((c) => c.affiliate_id)}::int[], ${v((c) => c.goal)}::text[],
@@ -193,14 +195,16 @@ export async function insertConversions(trx: Trx, entries: readonly NewConversio
       select i.log_method, i.log_params, 'accepted', 200, null, c.id, c.offer_id, i.log_clickid
       from c join input i on i.offer_id = c.offer_id and lower(i.goal) = lower(c.goal)
         and i.action_id is not distinct from c.action_id and i.click_dedup_key is not distinct from c.click_dedup_key)
-    select c.*, e.id as event_id from c join e on e.conversion_id = c.id`.execute(trx)
+    select c.*, e.id as event_id, o.title as offer_title from c join e on e.conversion_id = c.id join offers o on o.id = c.offer_id`.execute(trx)
   const created = new Map<string | null, CreatedConversion>()
-  for (const { event_id: eventId, ...conversion } of result.rows) created.set(conversionKey(conversion), { conversion, eventId })
+  for (const { event_id: eventId, offer_title: offerTitle, ...conversion } of result.rows) {
+    created.set(conversionKey(conversion), { conversion, eventId, offerTitle })
+  }
   if (entries.length === 1) {
     const only = result.rows[0]
     if (only === undefined) return [undefined]
-    const { event_id: eventId, ...conversion } = only
-    return [{ conversion, eventId }]
+    const { event_id: eventId, offer_title: offerTitle, ...conversion } = only
+    return [{ conversion, eventId, offerTitle }]
   }
   return entries.map((entry) => created.get(conversionKey(entry.values)))
 }

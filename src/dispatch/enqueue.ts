@@ -1,8 +1,8 @@
 import { sql, type Transaction } from 'kysely'
-import type { Database, PostbackRow } from '../db/tables.js'
+import type { ConversionEventRow, ConversionRow, ConversionStatusName, Database, PostbackRow } from '../db/tables.js'
 import { resolveFiringPostbacks, type FiringCandidate } from '../domain/firing.js'
 import { postbackMacroValues, renderPostbackRequest } from '../domain/postback-render.js'
-import { CONTEXT_COLUMNS, conversionContext } from './context.js'
+import { CONTEXT_COLUMNS, conversionContext, type ContextRow } from './context.js'
 
 /** The channel every instance's dispatcher LISTENs on; a notification means "new work is due". */
 export const DELIVERIES_CHANNEL = 's2s_deliveries'
@@ -41,9 +41,23 @@ export async function enqueueDeliveries(trx: Transaction<Database>, events: Enqu
     .orderBy('e.id')
     .execute()
   const wanted = new Set(list.map((event) => `${event.id}:${event.conversionId}`))
-  const rows = found.filter((row) => wanted.has(`${row.event_id}:${row.event_conversion_id}`))
-  if (rows.length === 0) return 0
+  return enqueueForEvents(trx, found.filter((row) => wanted.has(`${row.event_id}:${row.event_conversion_id}`)))
+}
 
+/** An event with the conversion it concerns, as it stands after the event. */
+export interface EventWithContext extends ContextRow {
+  event_id: number
+  kind: ConversionEventRow['kind']
+  to_status: ConversionStatusName
+  integration_method: ConversionRow['integration_method']
+}
+
+/**
+ * `enqueueDeliveries` for a caller that already holds the events and their conversions (the writer of
+ * new conversions has them from its insert): the affiliates' postbacks, one insert and the NOTIFY.
+ */
+export async function enqueueForEvents(trx: Transaction<Database>, rows: readonly EventWithContext[]): Promise<number> {
+  if (rows.length === 0) return 0
   const affiliateIds = [...new Set(rows.map((row) => row.affiliate_id))]
   const offerIds = [...new Set(rows.map((row) => row.offer_id))]
   const postbacks = await trx
