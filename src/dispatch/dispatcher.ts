@@ -171,7 +171,11 @@ export class Dispatcher {
     for (const lane of ['first', 'retry'] as const) {
       // Retries come due on the clock: look for them on the poll, a wake-up, or while they keep coming.
       if (lane === 'retry' && !this.#retriesMaybeDue) continue
-      const laneRoom = lane === 'first' ? this.#free() : Math.min(this.#free(), this.#retryCap - this.#retriesActive)
+      // First attempts: enough for the free slots and the parked queues behind them, so a slot that frees
+      // takes a parked row at once instead of waiting on a claim's round trip (the gate bounds what parks).
+      const laneRoom = lane === 'first'
+        ? 2 * this.#settings.concurrency - this.#held.size
+        : Math.min(this.#free(), this.#retryCap - this.#retriesActive)
       const room = Math.min(laneRoom, this.#gate.claimRoom(), MAX_CLAIM)
       if (room <= 0 || this.#stopping) continue
       const rows = await claimDue(this.#db, { holder: this.instanceId, leaseMs: this.leaseMs, limit: room, lane, skipOrigins })
