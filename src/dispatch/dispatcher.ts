@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import PQueue from 'p-queue'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Db } from '../db/database.js'
@@ -84,6 +85,8 @@ export class Dispatcher {
     // A parked row waits at most two timeouts' worth of sending to its receiver: well within the lease.
     this.#gate = new OriginGate(this.#perOrigin, 2 * this.#perOrigin)
     this.#recorder = new AttemptRecorder(deps.db)
+    // Every attempt in flight listens for shutdown on this signal (and stops listening when it ends).
+    setMaxListeners(concurrency + 16, this.#shutdown.signal)
   }
 
   /** Connections per origin for the shared agent: the same bound the claim loop applies. */
