@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js'
-import { enqueueForEvents } from '../dispatch/enqueue.js'
+import { writeDeliveries } from '../dispatch/enqueue.js'
 import { conversionKey, insertConversions, type CreatedConversion, type NewConversionEntry } from './repository.js'
 
 export interface ConversionWriterOptions {
@@ -95,11 +95,11 @@ export class ConversionWriter {
 
   private writeTogether(entries: NewConversionEntry[]): Promise<(CreatedConversion | undefined)[]> {
     return this.db.transaction().execute(async (trx) => {
-      const results = await insertConversions(trx, entries)
-      // The insert returned everything the postbacks render from: no need to read the events back.
-      await enqueueForEvents(trx, results.flatMap((created) => created === undefined ? [] : [{
+      const { created: results, postbacks } = await insertConversions(trx, entries)
+      // The insert returned everything the postbacks render from, and the postbacks themselves.
+      await writeDeliveries(trx, results.flatMap((created) => created === undefined ? [] : [{
         ...created.conversion, offer_title: created.offerTitle, event_id: created.eventId, kind: 'created' as const, to_status: created.conversion.status,
-      }]))
+      }]), postbacks)
       return results
     })
   }

@@ -7,9 +7,13 @@ import { CONTEXT_COLUMNS, conversionContext, type ContextRow } from './context.j
 /** The channel every instance's dispatcher LISTENs on; a notification means "new work is due". */
 export const DELIVERIES_CHANNEL = 's2s_deliveries'
 
-type Candidate = FiringCandidate & { row: PostbackRow }
+/** The columns of a postback that firing and rendering need. */
+export type FiringPostback = Pick<PostbackRow, 'id' | 'affiliate_id' | 'offer_id' | 'url' | 'method' | 'status' | 'goal' | 'integration_method' | 'force_global'>
+export const FIRING_POSTBACK_COLUMNS = ['id', 'affiliate_id', 'offer_id', 'url', 'method', 'status', 'goal', 'integration_method', 'force_global'] as const
 
-function toCandidate(row: PostbackRow): Candidate {
+type Candidate = FiringCandidate & { row: FiringPostback }
+
+function toCandidate(row: FiringPostback): Candidate {
   return {
     id: row.id, offerId: row.offer_id, status: row.status, goal: row.goal,
     integrationMethod: row.integration_method, forceGlobal: row.force_global, row,
@@ -53,8 +57,8 @@ export interface EventWithContext extends ContextRow {
 }
 
 /**
- * `enqueueDeliveries` for a caller that already holds the events and their conversions (the writer of
- * new conversions has them from its insert): the affiliates' postbacks, one insert and the NOTIFY.
+ * `enqueueDeliveries` for a caller that already holds the events and their conversions: the affiliates'
+ * postbacks, one insert and the NOTIFY.
  */
 export async function enqueueForEvents(trx: Transaction<Database>, rows: readonly EventWithContext[]): Promise<number> {
   if (rows.length === 0) return 0
@@ -62,14 +66,24 @@ export async function enqueueForEvents(trx: Transaction<Database>, rows: readonl
   const offerIds = [...new Set(rows.map((row) => row.offer_id))]
   const postbacks = await trx
     .selectFrom('postbacks')
-    .selectAll()
+    .select(FIRING_POSTBACK_COLUMNS)
     .where('affiliate_id', 'in', affiliateIds)
     .where((eb) => eb.or([eb('offer_id', 'in', offerIds), eb('offer_id', 'is', null)]))
     .orderBy('id')
     // Holds off a concurrent delete until this transaction commits, so its cancelling sees our deliveries.
     .forKeyShare()
     .execute()
-  if (postbacks.length === 0) return 0
+  return writeDeliveries(trx, rows, postbacks)
+}
+
+/**
+ * Fires `postbacks` (every postback of the events' affiliates that is global or on the events' offers,
+ * read FOR KEY SHARE in this transaction) for the events: renders and inserts the deliveries, then NOTIFY.
+ */
+export async function writeDeliveries(
+  trx: Transaction<Database>, rows: readonly EventWithContext[], postbacks: readonly FiringPostback[],
+): Promise<number> {
+  if (rows.length === 0 || postbacks.length === 0) return 0
   const byAffiliate = new Map<number, Candidate[]>()
   for (const postback of postbacks) {
     const own = byAffiliate.get(postback.affiliate_id) ?? []
