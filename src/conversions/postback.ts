@@ -214,7 +214,7 @@ async function applyToExisting(
     const row = await updateConversionIf(trx, existing.id, 'pending', changes)
     if (row === undefined) return undefined
     const eventId = await insertStatusEvent(trx, { conversionId: row.id, from: 'pending', to: row.status, source: 'advertiser' })
-    await enqueueDeliveries(trx, { id: eventId, conversionId: row.id })
+    await enqueueDeliveries(trx, [{ id: eventId, conversionId: row.id }])
     await insertServerPostback(trx, log, { result: 'accepted', httpStatus: 200, detail: null, conversionId: row.id })
     return row
   })

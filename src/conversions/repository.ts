@@ -200,7 +200,7 @@ export async function insertConversions(
       from c join input i on i.offer_id = c.offer_id and lower(i.goal) = lower(c.goal)
         and i.action_id is not distinct from c.action_id and i.click_dedup_key is not distinct from c.click_dedup_key),
     -- The postbacks the new conversions may fire, read in the same statement (one round trip less per batch)
-    -- and locked as enqueueForEvents locks them, against a concurrent delete.
+    -- and locked as enqueueDeliveries locks them, against a concurrent delete.
     pb as materialized (
       select ${sql.join(FIRING_POSTBACK_COLUMNS.map((name) => sql.ref(`p.${name}`)))} from postbacks p
       where p.affiliate_id in (select affiliate_id from input) and (p.offer_id is null or p.offer_id in (select offer_id from input))

@@ -39,7 +39,7 @@ export async function patchConversion(db: Db, id: number, patch: ConversionPatch
       const row = await updateConversionIf(trx, id, current.status, changes)
       if (row === undefined || to === null) return row
       const eventId = await insertStatusEvent(trx, { conversionId: id, from: current.status, to, source: 'admin' })
-      await enqueueDeliveries(trx, { id: eventId, conversionId: id })
+      await enqueueDeliveries(trx, [{ id: eventId, conversionId: id }])
       return row
     })
     if (updated !== undefined) return updated

@@ -33,19 +33,29 @@ export interface EnqueueEvent {
  * PostgreSQL delivers at commit. The unique (event_id, postback_id) makes a second call for the same
  * event a no-op. Returns how many deliveries were written.
  */
-export async function enqueueDeliveries(trx: Transaction<Database>, events: EnqueueEvent | readonly EnqueueEvent[]): Promise<number> {
-  const list = Array.isArray(events) ? events as readonly EnqueueEvent[] : [events as EnqueueEvent]
-  if (list.length === 0) return 0
+export async function enqueueDeliveries(trx: Transaction<Database>, events: readonly EnqueueEvent[]): Promise<number> {
+  if (events.length === 0) return 0
   const found = await trx
     .selectFrom('conversion_events as e')
     .innerJoin('conversions as c', 'c.id', 'e.conversion_id')
     .innerJoin('offers as o', 'o.id', 'c.offer_id')
     .select(['e.id as event_id', 'e.conversion_id as event_conversion_id', 'e.kind', 'e.to_status', ...CONTEXT_COLUMNS])
-    .where('e.id', 'in', list.map((event) => event.id))
+    .where('e.id', 'in', events.map((event) => event.id))
     .orderBy('e.id')
     .execute()
-  const wanted = new Set(list.map((event) => `${event.id}:${event.conversionId}`))
-  return enqueueForEvents(trx, found.filter((row) => wanted.has(`${row.event_id}:${row.event_conversion_id}`)))
+  const wanted = new Set(events.map((event) => `${event.id}:${event.conversionId}`))
+  const rows = found.filter((row) => wanted.has(`${row.event_id}:${row.event_conversion_id}`))
+  if (rows.length === 0) return 0
+  const postbacks = await trx
+    .selectFrom('postbacks')
+    .select(FIRING_POSTBACK_COLUMNS)
+    .where('affiliate_id', 'in', [...new Set(rows.map((row) => row.affiliate_id))])
+    .where((eb) => eb.or([eb('offer_id', 'in', [...new Set(rows.map((row) => row.offer_id))]), eb('offer_id', 'is', null)]))
+    .orderBy('id')
+    // Holds off a concurrent delete until this transaction commits, so its cancelling sees our deliveries.
+    .forKeyShare()
+    .execute()
+  return writeDeliveries(trx, rows, postbacks)
 }
 
 /** An event with the conversion it concerns, as it stands after the event. */
@@ -54,26 +64,6 @@ export interface EventWithContext extends ContextRow {
   kind: ConversionEventRow['kind']
   to_status: ConversionStatusName
   integration_method: ConversionRow['integration_method']
-}
-
-/**
- * `enqueueDeliveries` for a caller that already holds the events and their conversions: the affiliates'
- * postbacks, one insert and the NOTIFY.
- */
-export async function enqueueForEvents(trx: Transaction<Database>, rows: readonly EventWithContext[]): Promise<number> {
-  if (rows.length === 0) return 0
-  const affiliateIds = [...new Set(rows.map((row) => row.affiliate_id))]
-  const offerIds = [...new Set(rows.map((row) => row.offer_id))]
-  const postbacks = await trx
-    .selectFrom('postbacks')
-    .select(FIRING_POSTBACK_COLUMNS)
-    .where('affiliate_id', 'in', affiliateIds)
-    .where((eb) => eb.or([eb('offer_id', 'in', offerIds), eb('offer_id', 'is', null)]))
-    .orderBy('id')
-    // Holds off a concurrent delete until this transaction commits, so its cancelling sees our deliveries.
-    .forKeyShare()
-    .execute()
-  return writeDeliveries(trx, rows, postbacks)
 }
 
 /**

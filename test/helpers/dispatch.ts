@@ -109,7 +109,7 @@ export async function seedConversion(app: FastifyInstance, scene: FiringScene, s
       .values({ conversion_id: conversion.id, kind: 'created', from_status: null, to_status: status, source: 'advertiser' })
       .returning('id')
       .executeTakeFirstOrThrow()
-    await enqueueDeliveries(trx, { id: event.id, conversionId: conversion.id })
+    await enqueueDeliveries(trx, [{ id: event.id, conversionId: conversion.id }])
     return conversion.id
   })
 }
