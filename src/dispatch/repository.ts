@@ -17,13 +17,11 @@ export interface ClaimedDelivery {
 
 /**
  * The receiver a URL points at (its authority, lower-cased), as the per-origin bound counts it. Cheap on
- * purpose: claims may filter on its SQL twin below, row by row.
+ * purpose: its SQL twin in `claim_postback_deliveries` (migrations) filters claims on it row by row.
  */
 export function originKey(url: string): string {
   return (url.split('/', 3)[2] ?? '').toLowerCase()
 }
-
-const ORIGIN_SQL = sql`lower(split_part(url, '/', 3))`
 
 /**
  * Joined into the dispatcher's own writes: their commit does not wait for the WAL flush. Losing one in
@@ -44,28 +42,14 @@ export interface ClaimOptions {
 /**
  * Takes due pending deliveries under a lease. SKIP LOCKED lets instances claim side by side without
  * waiting on each other; the lease (not the row lock, which ends with this statement) keeps a claimed
- * row from being claimed again, and an expired lease makes it claimable: that is the sweeper.
+ * row from being claimed again, and an expired lease makes it claimable: that is the sweeper. The
+ * statement lives in a database function whose plan is pinned to the due index (see its migration).
  */
 export async function claimDue(db: Executor, options: ClaimOptions): Promise<ClaimedDelivery[]> {
-  const lane = options.lane === 'first' ? sql`attempts = 0` : sql`attempts > 0`
-  const origins = options.skipOrigins.length === 0
-    ? sql``
-    : sql`and ${ORIGIN_SQL} not in (${sql.join(options.skipOrigins.map((o) => sql`${o}`))})`
   const result = await sql<ClaimedDelivery>`
-    update postback_deliveries d
-    set locked_until = now() + ${options.leaseMs}::int * interval '1 millisecond', locked_by = ${options.holder}
-    from (
-      select id, locked_by as previous_holder from postback_deliveries
-      where state = 'pending' and next_attempt_at <= now()
-        and (locked_until is null or locked_until < now())
-        and ${lane} ${origins}
-      order by next_attempt_at, id
-      limit ${options.limit}
-      for update skip locked
-    ) due
-    , ${ASYNC_COMMIT}
-    where d.id = due.id
-    returning d.id, d.method, d.url, d.body, d.attempts, due.previous_holder`.execute(db)
+    select c.* from claim_postback_deliveries(
+      ${options.holder}, ${options.leaseMs}::int, ${options.limit}::int, ${options.lane === 'retry'}, ${[...options.skipOrigins]}::text[]
+    ) c, ${ASYNC_COMMIT}`.execute(db)
   return result.rows
 }
 
