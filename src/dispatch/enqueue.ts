@@ -93,20 +93,24 @@ export async function writeDeliveries(
     return firing.map(({ row: postback }) => {
       // Macro values per postback: `{rand}` is a fresh UUID in each.
       const rendered = renderPostbackRequest(postback.url, postback.method, postbackMacroValues(context))
-      return {
-        postback_id: postback.id, conversion_id: row.id, event_id: row.event_id, affiliate_id: row.affiliate_id,
-        method: rendered.method, url: rendered.url, body: rendered.body, state: 'pending' as const,
-        next_attempt_at: sql<Date>`now()`,
-      }
+      return { postbackId: postback.id, conversionId: row.id, eventId: row.event_id, affiliateId: row.affiliate_id, ...rendered }
     })
   })
   if (deliveries.length === 0) return 0
-  const inserted = await trx
-    .insertInto('postback_deliveries')
-    .values(deliveries)
-    .onConflict((oc) => oc.columns(['event_id', 'postback_id']).doNothing())
-    .returning('id')
-    .execute()
-  if (inserted.length > 0) await sql`select pg_notify(${DELIVERIES_CHANNEL}, '')`.execute(trx)
-  return inserted.length
+  const column = <T>(pick: (delivery: (typeof deliveries)[number]) => T) => deliveries.map(pick)
+  // One statement, one round trip: the insert (one array per column, so its text does not grow with the
+  // batch) and, when anything was new, the NOTIFY that PostgreSQL delivers at commit.
+  const result = await sql<{ inserted: number }>`
+    with inserted as (
+      insert into postback_deliveries (postback_id, conversion_id, event_id, affiliate_id, method, url, body, state, next_attempt_at)
+      select postback_id, conversion_id, event_id, affiliate_id, method, url, body, 'pending', now()
+      from unnest(
+        ${column((d) => d.postbackId)}::int[], ${column((d) => d.conversionId)}::bigint[], ${column((d) => d.eventId)}::bigint[],
+        ${column((d) => d.affiliateId)}::int[], ${column((d) => d.method)}::text[], ${column((d) => d.url)}::text[], ${column((d) => d.body)}::text[]
+      ) as d(postback_id, conversion_id, event_id, affiliate_id, method, url, body)
+      on conflict (event_id, postback_id) do nothing
+      returning id),
+    notified as (select pg_notify(${DELIVERIES_CHANNEL}, '') from (select from inserted limit 1) as any_inserted)
+    select (select count(*) from inserted)::int as inserted, (select count(*) from notified) as notified`.execute(trx)
+  return result.rows[0]?.inserted ?? 0
 }

@@ -77,13 +77,19 @@ export interface RecordResult {
   n: number
 }
 
-function recordValues(r: AttemptRecord) {
-  const { outcome: o, decision: d } = r
-  return sql`(${r.deliveryId}::bigint, ${r.holder}::text, ${o.at}::timestamptz, ${o.httpCode}::int, ${o.durationMs}::int,
-    ${o.responseBody}::text, ${o.error}::text, ${d.state}::text, ${d.retryInMs}::int, ${d.keepCancelled}::boolean)`
+/**
+ * The batch as one array per column: the statement's text is the same for 1 or 200 attempts, so neither
+ * side builds or parses a statement that grows with the batch.
+ */
+function recordInput(records: readonly AttemptRecord[]) {
+  const column = <T>(pick: (r: AttemptRecord) => T) => records.map(pick)
+  return sql`select * from unnest(
+    ${column((r) => r.deliveryId)}::bigint[], ${column((r) => r.holder)}::text[], ${column((r) => r.outcome.at.toISOString())}::timestamptz[],
+    ${column((r) => r.outcome.httpCode)}::int[], ${column((r) => r.outcome.durationMs)}::int[], ${column((r) => r.outcome.responseBody)}::text[],
+    ${column((r) => r.outcome.error)}::text[], ${column((r) => r.decision.state)}::text[], ${column((r) => r.decision.retryInMs)}::int[],
+    ${column((r) => r.decision.keepCancelled)}::boolean[]
+  ) as i(id, holder, at, http_code, duration_ms, response_body, error, state, retry_ms, keep_cancelled)`
 }
-
-const RECORD_COLUMNS = sql`(id, holder, at, http_code, duration_ms, response_body, error, state, retry_ms, keep_cancelled)`
 
 /**
  * Records attempts and applies their decisions, releasing the leases, in one statement (so one
@@ -95,7 +101,7 @@ export async function recordAttempts(db: Executor, records: readonly AttemptReco
   const results = new Map<number, RecordResult>()
   if (records.length === 0) return results
   const guarded = await sql<{ id: number; n: number }>`
-    with input ${RECORD_COLUMNS} as (values ${sql.join(records.map(recordValues))}),
+    with input as (${recordInput(records)}),
     decided as (
       select i.*, case when i.keep_cancelled and d.state = 'cancelled' then 'cancelled' else i.state end as new_state
       from postback_deliveries d join input i on i.id = d.id
