@@ -3,6 +3,7 @@ import type { PostbackRow } from '../db/tables.js'
 import { HttpProblem, notFound, type ProblemFieldError } from '../http/problem.js'
 import { isTrackingDomainHost, lockAffiliate, lockOfferFacts, lockPostback, insertPostback, updatePostback, type OfferFacts, type Owner } from './repository.js'
 import { comparableHost, hasPublicOrigin, judgeScopeRules, parsePostbackUrl } from './rules.js'
+import { lockTrackingDomainsShared } from '../tracking-domains/repository.js'
 import type { PostbackPatch, PostbackSettings } from './schemas.js'
 
 // Creating and changing a postback, the same way from every place (contract §5.2): only where the
@@ -45,6 +46,7 @@ async function selfUrlErrors(trx: Db, url: URL, publicUrl: string): Promise<Prob
     return [{ path: '/url', message: 'url points at this service itself (the origin of PUBLIC_URL); a postback must go to the affiliate\'s own server' }]
   }
   const host = comparableHost(url)
+  await lockTrackingDomainsShared(trx)
   if (await isTrackingDomainHost(trx, host)) {
     return [{ path: '/url', message: `url points at this service itself (${host} is one of its tracking domains); a postback must go to the affiliate's own server` }]
   }

@@ -4,6 +4,7 @@ import { listWindow } from '../db/list.js'
 import type { ListQuery } from '../http/schemas.js'
 import type { PostbacksTable } from '../db/tables.js'
 import type { PostbackListFilters } from './schemas.js'
+import { comparableHost } from './rules.js'
 
 /** Whose postbacks a query may see: `affiliateId` narrows to one affiliate (the panel). */
 export interface Owner {
@@ -106,6 +107,26 @@ export async function affiliateExists(db: Db, id: number): Promise<boolean> {
 
 export function findOfferStatus(db: Db, id: number) {
   return db.selectFrom('offers').select(['id', 'status']).where('id', '=', id).executeTakeFirst()
+}
+
+/**
+ * Postbacks whose URL's host is `hostname` (lower-case), by id: a tracking domain of that name would make
+ * them feed the service's own intake. The text search only narrows; each URL's host is judged exactly.
+ */
+export async function postbacksSendingTo(db: Db, hostname: string): Promise<number[]> {
+  const rows = await db.selectFrom('postbacks').select(['id', 'url'])
+    .where(sql<number>`strpos(lower(url), ${hostname})`, '>', 0)
+    .orderBy('id')
+    .execute()
+  return rows.filter((row) => hostOf(row.url) === hostname).map((row) => row.id)
+}
+
+function hostOf(url: string): string | null {
+  try {
+    return comparableHost(new URL(url))
+  } catch {
+    return null
+  }
 }
 
 /** Whether a tracking domain has this hostname (stored lower-case, compared ignoring case). */

@@ -4,12 +4,18 @@ import { listWindow } from '../db/list.js'
 import type { ListQuery } from '../http/schemas.js'
 import type { TrackingDomainRow } from '../db/tables.js'
 
-// Writes that can move the default flag are serialised by this advisory lock (per transaction), so two
-// racing creations never both see "no default yet" and the partial unique index never has to refuse one.
-const DEFAULT_FLAG_LOCK = 7_310_002
+// Writes to tracking domains are serialised by this advisory lock (per transaction): two racing creations
+// never both see "no default yet" (so the partial unique index never has to refuse one), and a postback
+// write, which holds it shared while it judges its URL against the hostnames, never races a new hostname.
+const TRACKING_DOMAINS_LOCK = 7_310_002
 
-export function lockDefaultFlag(trx: Db) {
-  return sql`select pg_advisory_xact_lock(${DEFAULT_FLAG_LOCK})`.execute(trx)
+export function lockTrackingDomains(trx: Db) {
+  return sql`select pg_advisory_xact_lock(${TRACKING_DOMAINS_LOCK})`.execute(trx)
+}
+
+/** Held by postback writes: hostnames cannot change until their transaction ends. */
+export function lockTrackingDomainsShared(trx: Db) {
+  return sql`select pg_advisory_xact_lock_shared(${TRACKING_DOMAINS_LOCK})`.execute(trx)
 }
 
 export function findTrackingDomain(db: Db, id: number) {

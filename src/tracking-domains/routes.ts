@@ -7,9 +7,11 @@ import type { TrackingDomainRow } from '../db/tables.js'
 import type { TrackingDomainCreate, TrackingDomainPatch } from './schemas.js'
 import {
   clearDefaultFlag, deleteTrackingDomain, findDefaultTrackingDomain, findTrackingDomain, findTrackingDomainByHostname,
-  insertTrackingDomain, listTrackingDomains, lockDefaultFlag, promoteOldestToDefault, trackingDomainReference,
+  insertTrackingDomain, listTrackingDomains, lockTrackingDomains, promoteOldestToDefault, trackingDomainReference,
   updateTrackingDomain,
 } from './repository.js'
+import { postbacksSendingTo } from '../postbacks/repository.js'
+import type { Db } from '../db/database.js'
 
 const tags = ['Tracking domains']
 const security = [{ apiKey: [] }]
@@ -35,13 +37,25 @@ function requireAProtocol(allowHttp: boolean, allowHttps: boolean) {
   })
 }
 
+/** 409 when saved postbacks send to `hostname`: as a tracking domain it would make them feed our own intake. */
+async function refuseHostOfPostbacks(trx: Db, hostname: string) {
+  const ids = await postbacksSendingTo(trx, hostname)
+  if (ids.length === 0) return
+  const shown = ids.slice(0, 10).join(', ') + (ids.length > 10 ? ` and ${ids.length - 10} more` : '')
+  throw conflict(
+    `Postbacks send to ${hostname} (${ids.length === 1 ? 'id' : 'ids'} ${shown}); as a tracking domain it would make them ` +
+      'feed this service\'s own intake. Change their URLs first',
+  )
+}
+
 export default async function trackingDomainRoutes(fastify: FastifyInstance) {
   const { db } = fastify
 
   fastify.post<{ Body: TrackingDomainCreate }>('/tracking-domains', {
     schema: {
       tags, security, summary: 'Create a tracking domain',
-      description: 'The first domain created becomes the default. A hostname already in use (ignoring case) is 409.',
+      description: 'The first domain created becomes the default. A hostname already in use (ignoring case) is 409, and so is the host ' +
+        'of a saved postback URL: the postback would then feed this service\'s own intake (contract §5.1); change it first.',
       body: { $ref: 'TrackingDomainCreate#' },
       response: { 201: one, ...problemResponses(...authProblems, 409, 422) },
     },
@@ -50,10 +64,11 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
     const hostname = checkedHostname(body.hostname)
     requireAProtocol(body.allow_http, body.allow_https)
     const row = await db.transaction().execute(async (trx) => {
-      await lockDefaultFlag(trx)
+      await lockTrackingDomains(trx)
       if ((await findTrackingDomainByHostname(trx, hostname)) !== undefined) {
         throw conflict(`A tracking domain with hostname ${hostname} already exists`)
       }
+      await refuseHostOfPostbacks(trx, hostname)
       const current = await findDefaultTrackingDomain(trx)
       if (current !== undefined && body.is_default) await clearDefaultFlag(trx)
       return insertTrackingDomain(trx, {
@@ -90,7 +105,8 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
       tags, security, summary: 'Update a tracking domain (JSON Merge Patch)', params,
       description:
         '`is_default: true` moves the default flag here. `is_default: false` on the current default is 422 ' +
-        '(there must always be one default; make another domain the default instead). Links already generated keep their URL.',
+        '(there must always be one default; make another domain the default instead). Links already generated keep their URL. ' +
+        'A new hostname that is the host of a saved postback URL is 409, as on creation.',
       body: { $ref: 'TrackingDomainPatch#' },
       response: { 200: one, ...problemResponses(...authProblems, 404, 409, 422) },
     },
@@ -99,12 +115,13 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
     const patch = request.body
     const hostname = patch.hostname === undefined ? undefined : checkedHostname(patch.hostname)
     const row = await db.transaction().execute(async (trx) => {
-      await lockDefaultFlag(trx)
+      await lockTrackingDomains(trx)
       const existing = await findTrackingDomain(trx, id)
       if (existing === undefined) throw notFound('Tracking domain')
       if (hostname !== undefined && (await findTrackingDomainByHostname(trx, hostname, id)) !== undefined) {
         throw conflict(`A tracking domain with hostname ${hostname} already exists`)
       }
+      if (hostname !== undefined && hostname !== existing.hostname) await refuseHostOfPostbacks(trx, hostname)
       requireAProtocol(patch.allow_http ?? existing.allow_http, patch.allow_https ?? existing.allow_https)
       if (patch.is_default === false && existing.is_default) {
         throw ruleViolation(
@@ -129,7 +146,7 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
   }, async (request, reply) => {
     const { id } = request.params
     await db.transaction().execute(async (trx) => {
-      await lockDefaultFlag(trx)
+      await lockTrackingDomains(trx)
       const existing = await findTrackingDomain(trx, id)
       if (existing === undefined) throw notFound('Tracking domain')
       const reference = await trackingDomainReference(trx, id)

@@ -2,6 +2,7 @@ import t from 'tap'
 import { build, inject } from '../helpers/build.js'
 import { createAffiliate, createOffer } from '../helpers/fixtures.js'
 import { collectIds, createTrackingDomain, insertTrackingLinkRow, mergePatch } from '../helpers/catalog.js'
+import { createPostback } from '../helpers/dispatch.js'
 
 async function defaults(app: Parameters<typeof collectIds>[0]) {
   const res = await inject(app, { method: 'GET', url: '/v1/tracking-domains?limit=500' })
@@ -164,4 +165,35 @@ t.test('tracking domains: delete refused while offers or tracking links use it',
   t.equal(byLink.statusCode, 409)
   t.match(byLink.json().detail, /tracking links/)
   t.equal((await inject(app, { method: 'GET', url: `/v1/tracking-domains/${domain.id}` })).json().is_default, true)
+})
+
+t.test('tracking domains: a hostname that saved postbacks send to is refused, so they never feed our own intake', async (t) => {
+  const { app } = await build(t)
+  const affiliate = await createAffiliate(app)
+  const first = await createPostback(app, { affiliate_id: affiliate.id, url: 'https://Partner.Example.net./pb?c={clickid}' })
+  const second = await createPostback(app, { affiliate_id: affiliate.id, url: 'http://user@partner.example.net:8080/other', method: 'POST' })
+  // Hosts that only contain the name, or carry it in the path or query, are not the same host.
+  await createPostback(app, { affiliate_id: affiliate.id, url: 'https://sub.partner.example.net/pb?h=partner.example.net' })
+
+  const created = await inject(app, { method: 'POST', url: '/v1/tracking-domains', payload: { hostname: 'PARTNER.example.net' } })
+  t.equal(created.statusCode, 409)
+  t.match(created.json(), { status: 409, detail: `Postbacks send to partner.example.net (ids ${first.id}, ${second.id}); as a tracking domain it would make them feed this service's own intake. Change their URLs first` })
+
+  const other = await createTrackingDomain(app, { hostname: 'track.example.com' })
+  const renamed = await mergePatch(app, `/v1/tracking-domains/${other.id}`, { hostname: 'partner.example.net' })
+  t.equal(renamed.statusCode, 409)
+  t.match(renamed.json().detail, /^Postbacks send to partner\.example\.net/)
+  t.equal((await inject(app, { method: 'GET', url: `/v1/tracking-domains/${other.id}` })).json().hostname, 'track.example.com', 'the rename did not happen')
+  t.equal((await mergePatch(app, `/v1/tracking-domains/${other.id}`, { hostname: 'track.example.com', allow_http: false })).statusCode, 200, 'keeping the name is fine')
+
+  // Once the postbacks go elsewhere, the hostname is free.
+  for (const postback of [first, second]) {
+    const moved = await mergePatch(app, `/v1/postbacks/${postback.id}`, { url: 'https://affiliate.example.org/pb' })
+    t.equal(moved.statusCode, 200)
+  }
+  const now = await inject(app, { method: 'POST', url: '/v1/tracking-domains', payload: { hostname: 'partner.example.net' } })
+  t.equal(now.statusCode, 201)
+  // And from then on, the postback side refuses the host (contract §5.1).
+  const refused = await inject(app, { method: 'POST', url: `/v1/affiliates/${affiliate.id}/postbacks`, payload: { url: 'https://partner.example.net/pb' } })
+  t.equal(refused.statusCode, 422)
 })
