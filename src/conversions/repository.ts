@@ -3,7 +3,7 @@ import type { Db } from '../db/database.js'
 import type { ClickRow, ConversionRow, ConversionStatusName, ConversionsTable, ConversionEventsTable, Database } from '../db/tables.js'
 import { amountFromDb } from '../domain/money.js'
 import type { GoalTerms } from '../domain/payout.js'
-import { FIRING_POSTBACK_COLUMNS, type FiringPostback } from '../dispatch/enqueue.js'
+import { firingPostbacks, type FiringPostback } from '../dispatch/enqueue.js'
 import type { Updateable } from 'kysely'
 
 export type Trx = Transaction<Database>
@@ -199,12 +199,8 @@ export async function insertConversions(
       select i.log_method, i.log_params, 'accepted', 200, null, c.id, c.offer_id, i.log_clickid
       from c join input i on i.offer_id = c.offer_id and lower(i.goal) = lower(c.goal)
         and i.action_id is not distinct from c.action_id and i.click_dedup_key is not distinct from c.click_dedup_key),
-    -- The postbacks the new conversions may fire, read in the same statement (one round trip less per batch)
-    -- and locked as enqueueDeliveries locks them, against a concurrent delete.
-    pb as materialized (
-      select ${sql.join(FIRING_POSTBACK_COLUMNS.map((name) => sql.ref(`p.${name}`)))} from postbacks p
-      where p.affiliate_id in (select affiliate_id from input) and (p.offer_id is null or p.offer_id in (select offer_id from input))
-      for key share of p)
+    -- The postbacks the new conversions may fire, read (and locked) in the same statement: one round trip less per batch.
+    pb as materialized (${firingPostbacks(sql`select affiliate_id from input`, sql`select offer_id from input`)})
     select c.*, e.id as event_id, o.title as offer_title,
       (select coalesce(jsonb_agg(to_jsonb(pb) order by pb.id), '[]'::jsonb) from pb) as postbacks
     from c join e on e.conversion_id = c.id join offers o on o.id = c.offer_id`.execute(trx)

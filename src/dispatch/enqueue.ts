@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely'
+import { sql, type RawBuilder, type Transaction } from 'kysely'
 import type { ConversionEventRow, ConversionRow, ConversionStatusName, Database, PostbackRow } from '../db/tables.js'
 import { resolveFiringPostbacks, type FiringCandidate } from '../domain/firing.js'
 import { postbackMacroValues, renderPostbackRequest } from '../domain/postback-render.js'
@@ -9,7 +9,7 @@ export const DELIVERIES_CHANNEL = 's2s_deliveries'
 
 /** The columns of a postback that firing and rendering need. */
 export type FiringPostback = Pick<PostbackRow, 'id' | 'affiliate_id' | 'offer_id' | 'url' | 'method' | 'status' | 'goal' | 'integration_method' | 'force_global'>
-export const FIRING_POSTBACK_COLUMNS = ['id', 'affiliate_id', 'offer_id', 'url', 'method', 'status', 'goal', 'integration_method', 'force_global'] as const
+const FIRING_POSTBACK_COLUMNS = ['id', 'affiliate_id', 'offer_id', 'url', 'method', 'status', 'goal', 'integration_method', 'force_global'] as const
 
 type Candidate = FiringCandidate & { row: FiringPostback }
 
@@ -20,6 +20,20 @@ function toCandidate(row: FiringPostback): Candidate {
   }
 }
 
+/**
+ * The postbacks that events of these affiliates on these offers may fire (each affiliate's global ones and
+ * its ones on those offers), as a query for a transaction or a statement's CTE: the one place this rule is
+ * written. FOR KEY SHARE holds off a concurrent delete until the transaction commits, so the delete's
+ * cancelling sees the deliveries written meanwhile.
+ */
+export function firingPostbacks(affiliateIds: RawBuilder<unknown>, offerIds: RawBuilder<unknown>): RawBuilder<FiringPostback> {
+  return sql<FiringPostback>`
+    select ${sql.join(FIRING_POSTBACK_COLUMNS.map((name) => sql.ref(`p.${name}`)))} from postbacks p
+    where p.affiliate_id in (${affiliateIds}) and (p.offer_id is null or p.offer_id in (${offerIds}))
+    order by p.id
+    for key share of p`
+}
+
 /** An event whose deliveries are to be written: its id and its conversion's. */
 export interface EnqueueEvent {
   id: number
@@ -28,9 +42,9 @@ export interface EnqueueEvent {
 
 /**
  * Writes the deliveries events fire, in the events' own transaction, rendered once (§5.3). Runs on the
- * intake hot path, so however many events there are (a batch of new conversions) it is four statements:
- * the events with their conversions, the affiliates' postbacks, one multi-row insert, and a NOTIFY that
- * PostgreSQL delivers at commit. The unique (event_id, postback_id) makes a second call for the same
+ * intake hot path, so however many events there are it is three statements: the events with their
+ * conversions, the affiliates' postbacks, and one insert that also sends the NOTIFY PostgreSQL delivers
+ * at commit. The unique (event_id, postback_id) makes a second call for the same
  * event a no-op. Returns how many deliveries were written.
  */
 export async function enqueueDeliveries(trx: Transaction<Database>, events: readonly EnqueueEvent[]): Promise<number> {
@@ -46,16 +60,10 @@ export async function enqueueDeliveries(trx: Transaction<Database>, events: read
   const wanted = new Set(events.map((event) => `${event.id}:${event.conversionId}`))
   const rows = found.filter((row) => wanted.has(`${row.event_id}:${row.event_conversion_id}`))
   if (rows.length === 0) return 0
-  const postbacks = await trx
-    .selectFrom('postbacks')
-    .select(FIRING_POSTBACK_COLUMNS)
-    .where('affiliate_id', 'in', [...new Set(rows.map((row) => row.affiliate_id))])
-    .where((eb) => eb.or([eb('offer_id', 'in', [...new Set(rows.map((row) => row.offer_id))]), eb('offer_id', 'is', null)]))
-    .orderBy('id')
-    // Holds off a concurrent delete until this transaction commits, so its cancelling sees our deliveries.
-    .forKeyShare()
-    .execute()
-  return writeDeliveries(trx, rows, postbacks)
+  const postbacks = await firingPostbacks(
+    sql.join([...new Set(rows.map((row) => row.affiliate_id))]), sql.join([...new Set(rows.map((row) => row.offer_id))]),
+  ).execute(trx)
+  return writeDeliveries(trx, rows, postbacks.rows)
 }
 
 /** An event with the conversion it concerns, as it stands after the event. */
