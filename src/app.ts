@@ -3,6 +3,7 @@ import Fastify, {
   LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RouteOptions,
 } from 'fastify'
 import fp from 'fastify-plugin'
+import pino from 'pino'
 import formbody from '@fastify/formbody'
 import type { Config } from './config.js'
 import { buildSerializerCompiler, buildValidatorCompiler } from './http/compiled-schemas.js'
@@ -65,6 +66,16 @@ class OneLinePerRequest extends LogController {
   }
 }
 
+/**
+ * Standard output, written asynchronously: a line logged while a write is under way joins the next write,
+ * so a busy service pays one write per batch of lines instead of a system call per request (about as much
+ * CPU as the rest of a click on a small machine). Idle, each line still goes out at once. Pino flushes what
+ * is left when the process exits; what exceeds 16 MiB while stdout is blocked is dropped, not held.
+ */
+function standardOutput() {
+  return pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 })
+}
+
 export interface BuildOptions {
   /** Pino options or an instance; tests pass `{ level: 'silent' }`. */
   logger?: FastifyServerOptions['logger']
@@ -96,7 +107,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       serializers: {
         req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
       },
-      ...(options.logStream === undefined ? {} : { stream: options.logStream }),
+      stream: options.logStream ?? standardOutput(),
     },
     logController: new OneLinePerRequest(),
     // Errors answered before routing (an undecodable URL, malformed HTTP) are problem+json too.
