@@ -254,6 +254,8 @@ export class Dispatcher {
   }
 
   #logOutcome(deliveryId: number, outcome: AttemptOutcome, decision: AttemptDecision, n: number): void {
+    // Most attempts log at debug: skip building their fields when nobody reads them.
+    if (decision.state !== 'failed' && this.#log.level !== 'debug' && this.#log.level !== 'trace') return
     const fields = { deliveryId, attempt: n, httpCode: outcome.httpCode, ms: outcome.durationMs, error: outcome.error ?? undefined }
     if (decision.state === 'failed') this.#log.warn(fields, 'postback delivery failed for good')
     else this.#log.debug({ ...fields, state: decision.state, retryInMs: decision.retryInMs ?? undefined }, 'postback attempt')
