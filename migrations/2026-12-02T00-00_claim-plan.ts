@@ -7,8 +7,8 @@ import { sql, type Kysely } from 'kysely'
 // 60,000 pending instead of ~0.5 ms. Without bitmap scans and sorts, the only plan left walks the
 // `postback_deliveries_due` index in order and stops after `lim` rows, whatever the statistics say.
 //
-// The caller turns synchronous_commit off for its own transaction: a SET LOCAL made inside a function with
-// SET clauses would be undone when the function returns.
+// The caller turns synchronous_commit off for its transaction (set_config in the same statement), as for
+// the dispatcher's other writes; this function is only the claim.
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     create function claim_postback_deliveries(holder text, lease_ms int, lim int, retry_lane boolean, skip_origins text[])

@@ -73,7 +73,14 @@ class OneLinePerRequest extends LogController {
  * is left when the process exits; what exceeds 16 MiB while stdout is blocked is dropped, not held.
  */
 function standardOutput() {
-  return pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 })
+  const destination = pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 })
+  let lastDropNotice = 0
+  destination.on('drop', () => {
+    if (Date.now() - lastDropNotice < 60_000) return
+    lastDropNotice = Date.now()
+    process.stderr.write('log lines are being dropped: standard output is not keeping up (over 16 MiB waiting)\n')
+  })
+  return destination
 }
 
 export interface BuildOptions {

@@ -40,13 +40,15 @@ function ruleViolations(errors: ProblemFieldError[]): HttpProblem {
   return new HttpProblem('rule-violation', errors.map((error) => error.message).join('; '), { errors })
 }
 
-/** 422 when the URL would feed this service's own intake: a tracking domain's host or PUBLIC_URL's origin. */
+/**
+ * 422 when the URL would feed this service's own intake: a tracking domain's host or PUBLIC_URL's origin.
+ * The caller holds the tracking-domains lock shared, so no hostname appears between this check and commit.
+ */
 async function selfUrlErrors(trx: Db, url: URL, publicUrl: string): Promise<ProblemFieldError[]> {
   if (hasPublicOrigin(url, publicUrl)) {
     return [{ path: '/url', message: 'url points at this service itself (the origin of PUBLIC_URL); a postback must go to the affiliate\'s own server' }]
   }
   const host = comparableHost(url)
-  await lockTrackingDomainsShared(trx)
   if (await isTrackingDomainHost(trx, host)) {
     return [{ path: '/url', message: `url points at this service itself (${host} is one of its tracking domains); a postback must go to the affiliate's own server` }]
   }
@@ -70,6 +72,8 @@ async function resolveOffer(trx: Db, offerId: number, from: 'path' | 'body', pan
 export async function createPostback(db: Db, publicUrl: string, place: PostbackPlace, settings: PostbackSettings): Promise<PostbackRow> {
   const url = parsePostbackUrl(settings.url)
   return db.transaction().execute(async (trx) => {
+    // Before any row lock: a wait here behind a tracking-domain write must not hold locks intake needs.
+    await lockTrackingDomainsShared(trx)
     const errors: ProblemFieldError[] = []
     // Path ids first: an unknown one is 404 whatever else is wrong.
     const affiliateKnown = await lockAffiliate(trx, place.affiliate.id)
@@ -106,6 +110,8 @@ export async function patchPostback(
 ): Promise<PostbackRow> {
   const url = patch.url === undefined ? undefined : parsePostbackUrl(patch.url)
   return db.transaction().execute(async (trx) => {
+    // Before the postback's row lock, which intake's statement would otherwise wait on (see createPostback).
+    if (url !== undefined) await lockTrackingDomainsShared(trx)
     const current = await lockPostback(trx, id, owner)
     if (current === undefined) throw notFound('Postback')
     if (Object.keys(patch).length === 0) return current

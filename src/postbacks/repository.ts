@@ -111,13 +111,17 @@ export function findOfferStatus(db: Db, id: number) {
 
 /**
  * Postbacks whose URL's host is `hostname` (lower-case), by id: a tracking domain of that name would make
- * them feed the service's own intake. The text search only narrows; each URL's host is judged exactly.
+ * them feed the service's own intake. Every URL is judged as the sender will read it (WHATWG parsing, so
+ * `%2E`, full-width dots and Unicode hosts count), not by text: this runs only when a hostname is added.
  */
 export async function postbacksSendingTo(db: Db, hostname: string): Promise<number[]> {
-  const rows = await db.selectFrom('postbacks').select(['id', 'url'])
-    .where(sql<number>`strpos(lower(url), ${hostname})`, '>', 0)
-    .orderBy('id')
-    .execute()
+  const rows = await db.selectFrom('postbacks').select(['id', 'url']).orderBy('id').execute()
+  return rows.filter((row) => hostOf(row.url) === hostname).map((row) => row.id)
+}
+
+/** Deliveries still to be sent (rendered URLs, as sent) whose host is `hostname`, by id. */
+export async function pendingDeliveriesSendingTo(db: Db, hostname: string): Promise<number[]> {
+  const rows = await db.selectFrom('postback_deliveries').select(['id', 'url']).where('state', '=', 'pending').orderBy('id').execute()
   return rows.filter((row) => hostOf(row.url) === hostname).map((row) => row.id)
 }
 

@@ -10,7 +10,7 @@ import {
   insertTrackingDomain, listTrackingDomains, lockTrackingDomains, promoteOldestToDefault, trackingDomainReference,
   updateTrackingDomain,
 } from './repository.js'
-import { postbacksSendingTo } from '../postbacks/repository.js'
+import { pendingDeliveriesSendingTo, postbacksSendingTo } from '../postbacks/repository.js'
 import type { Db } from '../db/database.js'
 
 const tags = ['Tracking domains']
@@ -37,15 +37,23 @@ function requireAProtocol(allowHttp: boolean, allowHttps: boolean) {
   })
 }
 
-/** 409 when saved postbacks send to `hostname`: as a tracking domain it would make them feed our own intake. */
+/**
+ * 409 while postbacks, or deliveries still to be sent, go to `hostname`: as a tracking domain it would make
+ * them feed our own intake. The caller holds the tracking-domains lock, so no postback URL changes meanwhile.
+ */
 async function refuseHostOfPostbacks(trx: Db, hostname: string) {
-  const ids = await postbacksSendingTo(trx, hostname)
-  if (ids.length === 0) return
-  const shown = ids.slice(0, 10).join(', ') + (ids.length > 10 ? ` and ${ids.length - 10} more` : '')
-  throw conflict(
-    `Postbacks send to ${hostname} (${ids.length === 1 ? 'id' : 'ids'} ${shown}); as a tracking domain it would make them ` +
-      'feed this service\'s own intake. Change their URLs first',
-  )
+  const postbacks = await postbacksSendingTo(trx, hostname)
+  const deliveries = await pendingDeliveriesSendingTo(trx, hostname)
+  if (postbacks.length === 0 && deliveries.length === 0) return
+  const reasons = [
+    ...(postbacks.length === 0 ? [] : [`postbacks send to ${hostname} (${idList(postbacks)}): change their URLs first`]),
+    ...(deliveries.length === 0 ? [] : [`deliveries still to be sent go to ${hostname} (${idList(deliveries)}): let them finish or fail first`]),
+  ]
+  throw conflict(`As a tracking domain, ${hostname} would make postbacks feed this service's own intake: ${reasons.join('; ')}`)
+}
+
+function idList(ids: readonly number[]): string {
+  return (ids.length === 1 ? 'id ' : 'ids ') + ids.slice(0, 10).join(', ') + (ids.length > 10 ? ` and ${ids.length - 10} more` : '')
 }
 
 export default async function trackingDomainRoutes(fastify: FastifyInstance) {
@@ -55,7 +63,7 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
     schema: {
       tags, security, summary: 'Create a tracking domain',
       description: 'The first domain created becomes the default. A hostname already in use (ignoring case) is 409, and so is the host ' +
-        'of a saved postback URL: the postback would then feed this service\'s own intake (contract §5.1); change it first.',
+        'of a saved postback URL or of a delivery still to be sent: they would then feed this service\'s own intake (contract §5.1).',
       body: { $ref: 'TrackingDomainCreate#' },
       response: { 201: one, ...problemResponses(...authProblems, 409, 422) },
     },
@@ -106,7 +114,7 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
       description:
         '`is_default: true` moves the default flag here. `is_default: false` on the current default is 422 ' +
         '(there must always be one default; make another domain the default instead). Links already generated keep their URL. ' +
-        'A new hostname that is the host of a saved postback URL is 409, as on creation.',
+        'A new hostname that postbacks or pending deliveries send to is 409, as on creation.',
       body: { $ref: 'TrackingDomainPatch#' },
       response: { 200: one, ...problemResponses(...authProblems, 404, 409, 422) },
     },
