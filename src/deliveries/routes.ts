@@ -40,7 +40,9 @@ const retryDescription =
   'Makes one more attempt now, outside the retry schedule, whatever the state (also delivered, failed or cancelled), ' +
   'and answers when it is done with the delivery as it now stands. The delivery ends `delivered` (2xx) or `failed` by ' +
   'this attempt, with no further scheduled retries; `attempts` keeps counting and the same `X-Postback-Delivery-Id` is sent. ' +
-  '409 while another attempt of this delivery is in flight. The SSRF guard applies.'
+  '409 while another attempt of this delivery is in flight. The SSRF guard applies, and so does the rule that a postback ' +
+  'never feeds this service\'s own intake: a delivery rendered before its host became a tracking domain (or to the origin ' +
+  'of `PUBLIC_URL`) is not sent; the attempt is recorded as refused and the delivery ends `failed`.'
 
 const testDescription =
   'Renders the postback exactly as a delivery would and sends it once, through the same agent and SSRF guard ' +

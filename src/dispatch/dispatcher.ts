@@ -6,6 +6,8 @@ import type { Db } from '../db/database.js'
 import { retryDelayMs } from '../domain/retry.js'
 import { HOST_PREFIX, isGoneLocalHolder, newHolderId } from './holder.js'
 import { OriginGate } from './origin-gate.js'
+import { isTrackingDomainHost } from '../postbacks/repository.js'
+import { comparableHost, hasPublicOrigin } from '../postbacks/rules.js'
 import { AttemptRecorder } from './recorder.js'
 import type { AttemptOutcome, PostbackSender } from './sender.js'
 import {
@@ -18,6 +20,8 @@ export interface DispatcherSettings {
   concurrency: number
   /** Fallback poll: finds retries that came due and leases that expired (the sweeper). */
   pollIntervalMs: number
+  /** The service's own origin: a manual resend never goes there (see `resend`). */
+  publicUrl: string
 }
 
 type Lane = 'first' | 'retry'
@@ -283,11 +287,32 @@ export class Dispatcher {
     const holder = `${this.instanceId}/resend/${randomUUID().slice(0, 8)}`
     const leased = await leaseOne(this.#db, deliveryId, holder, this.leaseMs)
     if (leased === 'missing' || leased === 'busy') return leased
-    const outcome = await this.sender.send({ method: leased.method, url: leased.url, body: leased.body, deliveryId: leased.id })
+    const selfFeed = await this.#selfFeed(leased.url)
+    const outcome = selfFeed === null
+      ? await this.sender.send({ method: leased.method, url: leased.url, body: leased.body, deliveryId: leased.id })
+      : refusedOutcome(selfFeed)
     const decision: AttemptDecision = { state: outcome.ok ? 'delivered' : 'failed', retryInMs: null, keepCancelled: false }
     const result = await this.#recorder.record({ deliveryId, holder, outcome, decision })
     this.#logOutcome(deliveryId, outcome, decision, result.n)
     return 'done'
+  }
+
+  /**
+   * Why a delivery's URL would feed this service's own intake, or null. Postbacks and pending deliveries
+   * never point here (their writes and tracking-domain writes refuse it), but a delivered or failed one
+   * rendered before a tracking domain took its host can still be resent by hand: that attempt is refused.
+   */
+  async #selfFeed(raw: string): Promise<string | null> {
+    let url: URL
+    try {
+      url = new URL(raw)
+    } catch {
+      return null // the sender refuses it as an invalid URL
+    }
+    if (hasPublicOrigin(url, this.#settings.publicUrl)) return 'refused: the URL points at this service itself (the origin of PUBLIC_URL)'
+    const host = comparableHost(url)
+    if (await isTrackingDomainHost(this.#db, host)) return `refused: ${host} is a tracking domain of this service; a postback must not feed its own intake`
+    return null
   }
 
   /**
@@ -316,6 +341,11 @@ export class Dispatcher {
     }
     if (!(await settleWithin(this.sender.close().catch(() => {}), 1_000))) await this.sender.agent.destroy().catch(() => {})
   }
+}
+
+/** An attempt refused before any connection: recorded like the SSRF guard's refusals, never retried. */
+function refusedOutcome(error: string): AttemptOutcome {
+  return { at: new Date(), httpCode: null, durationMs: 0, responseBody: '', error, ok: false, refused: true }
 }
 
 async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {

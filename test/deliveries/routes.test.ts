@@ -2,7 +2,8 @@ import t from 'tap'
 import { build, eventually, inject } from '../helpers/build.js'
 import { asAffiliate, createAffiliate, createOffer } from '../helpers/fixtures.js'
 import { startSink } from '../helpers/sink.js'
-import { convert, createPostback, firingScene, getDelivery, listDeliveries, seedConversion, settled, type Delivery } from '../helpers/dispatch.js'
+import { convert, createPostback, firingScene, getDelivery, insertDelivery, listDeliveries, seedConversion, settled, type Delivery } from '../helpers/dispatch.js'
+import { mergePatch } from '../helpers/catalog.js'
 
 function retry(app: Parameters<typeof inject>[0], id: number) {
   return inject(app, { method: 'POST', url: `/v1/postback-deliveries/${id}/retry` })
@@ -201,4 +202,29 @@ t.test('test fire and resend obey the SSRF guard', async (t) => {
   const resent = await retry(app, delivery!.id)
   t.match(resent.json(), { state: 'failed', attempts: 2, last_error: /^refused/ })
   t.equal(sink.requests.length, 0)
+})
+
+t.test('manual resend never feeds our own intake: a host that became a tracking domain, or PUBLIC_URL, is refused', async (t) => {
+  const { app } = await build(t, { env: { POSTBACK_RETRY_SCHEDULE: '1h' } })
+  const scene = await firingScene(app)
+  const postback = await createPostback(app, { affiliate_id: scene.affiliate.id, url: 'https://loop.example.net/pb?c={clickid}' })
+  // Rendered while the host was the affiliate's; it failed, so it does not keep the hostname from becoming ours.
+  const old = await insertDelivery(app, scene, { postbackId: postback.id, url: 'https://loop.example.net/pb?c=abc', attempts: 1 })
+  await app.db.updateTable('postback_deliveries').set({ state: 'failed', next_attempt_at: null }).where('id', '=', old).execute()
+  t.equal((await mergePatch(app, `/v1/postbacks/${postback.id}`, { url: 'https://affiliate.example.org/pb' })).statusCode, 200)
+  t.equal((await inject(app, { method: 'POST', url: '/v1/tracking-domains', payload: { hostname: 'Loop.Example.net' } })).statusCode, 201)
+
+  const resent = await retry(app, old)
+  t.equal(resent.statusCode, 200)
+  t.match(resent.json(), {
+    id: old, state: 'failed', attempts: 2, last_http_code: null,
+    last_error: 'refused: loop.example.net is a tracking domain of this service; a postback must not feed its own intake',
+  })
+  // The helper wrote the first attempt's count, not its log entry: the log holds the refused one alone.
+  t.same(resent.json().attempt_log.map((a: { n: number }) => a.n), [2])
+
+  const toPublicUrl = await insertDelivery(app, scene, { postbackId: postback.id, url: `${app.config.publicUrl}/postback?clickid=abc`, attempts: 1 })
+  await app.db.updateTable('postback_deliveries').set({ state: 'failed', next_attempt_at: null }).where('id', '=', toPublicUrl).execute()
+  const refused = await retry(app, toPublicUrl)
+  t.match(refused.json(), { state: 'failed', attempts: 2, last_error: /^refused: the URL points at this service itself/ })
 })
