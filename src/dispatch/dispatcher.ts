@@ -6,8 +6,7 @@ import type { Db } from '../db/database.js'
 import { retryDelayMs } from '../domain/retry.js'
 import { HOST_PREFIX, isGoneLocalHolder, newHolderId } from './holder.js'
 import { OriginGate } from './origin-gate.js'
-import { isTrackingDomainHost } from '../postbacks/repository.js'
-import { comparableHost, hasPublicOrigin } from '../postbacks/rules.js'
+import { selfFeedTarget } from '../postbacks/repository.js'
 import { AttemptRecorder } from './recorder.js'
 import type { AttemptOutcome, PostbackSender } from './sender.js'
 import {
@@ -309,11 +308,13 @@ export class Dispatcher {
     } catch {
       return null // the sender refuses it as an invalid URL
     }
-    if (hasPublicOrigin(url, this.#settings.publicUrl)) return 'refused: the URL points at this service itself (the origin of PUBLIC_URL)'
-    const host = comparableHost(url)
-    if (await isTrackingDomainHost(this.#db, host)) return `refused: ${host} is a tracking domain of this service; a postback must not feed its own intake`
-    return null
+    const target = await selfFeedTarget(this.#db, url, this.#settings.publicUrl)
+    if (target === null) return null
+    return target.kind === 'public-url'
+      ? 'refused: the URL points at this service itself (the origin of PUBLIC_URL)'
+      : `refused: ${target.host} is a tracking domain of this service; a postback must not feed its own intake`
   }
+
 
   /**
    * Stops claiming, lets attempts in flight finish within `graceMs`, cuts the rest short and gives

@@ -8,8 +8,8 @@ import { CONTEXT_COLUMNS, conversionContext, type ContextRow } from './context.j
 export const DELIVERIES_CHANNEL = 's2s_deliveries'
 
 /** The columns of a postback that firing and rendering need. */
-export type FiringPostback = Pick<PostbackRow, 'id' | 'affiliate_id' | 'offer_id' | 'url' | 'method' | 'status' | 'goal' | 'integration_method' | 'force_global'>
 const FIRING_POSTBACK_COLUMNS = ['id', 'affiliate_id', 'offer_id', 'url', 'method', 'status', 'goal', 'integration_method', 'force_global'] as const
+export type FiringPostback = Pick<PostbackRow, (typeof FIRING_POSTBACK_COLUMNS)[number]>
 
 type Candidate = FiringCandidate & { row: FiringPostback }
 

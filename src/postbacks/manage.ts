@@ -1,8 +1,8 @@
 import type { Db } from '../db/database.js'
 import type { PostbackRow } from '../db/tables.js'
 import { HttpProblem, notFound, type ProblemFieldError } from '../http/problem.js'
-import { isTrackingDomainHost, lockAffiliate, lockOfferFacts, lockPostback, insertPostback, updatePostback, type OfferFacts, type Owner } from './repository.js'
-import { comparableHost, hasPublicOrigin, judgeScopeRules, parsePostbackUrl } from './rules.js'
+import { selfFeedTarget, lockAffiliate, lockOfferFacts, lockPostback, insertPostback, updatePostback, type OfferFacts, type Owner } from './repository.js'
+import { judgeScopeRules, parsePostbackUrl } from './rules.js'
 import { lockTrackingDomainsShared } from '../tracking-domains/repository.js'
 import type { PostbackPatch, PostbackSettings } from './schemas.js'
 
@@ -45,14 +45,10 @@ function ruleViolations(errors: ProblemFieldError[]): HttpProblem {
  * The caller holds the tracking-domains lock shared, so no hostname appears between this check and commit.
  */
 async function selfUrlErrors(trx: Db, url: URL, publicUrl: string): Promise<ProblemFieldError[]> {
-  if (hasPublicOrigin(url, publicUrl)) {
-    return [{ path: '/url', message: 'url points at this service itself (the origin of PUBLIC_URL); a postback must go to the affiliate\'s own server' }]
-  }
-  const host = comparableHost(url)
-  if (await isTrackingDomainHost(trx, host)) {
-    return [{ path: '/url', message: `url points at this service itself (${host} is one of its tracking domains); a postback must go to the affiliate's own server` }]
-  }
-  return []
+  const target = await selfFeedTarget(trx, url, publicUrl)
+  if (target === null) return []
+  const where = target.kind === 'public-url' ? 'the origin of PUBLIC_URL' : `${target.host} is one of its tracking domains`
+  return [{ path: '/url', message: `url points at this service itself (${where}); a postback must go to the affiliate's own server` }]
 }
 
 function offerNotUsable(offerId: number, panel: boolean): string {

@@ -4,7 +4,7 @@ import { listWindow } from '../db/list.js'
 import type { ListQuery } from '../http/schemas.js'
 import type { PostbacksTable } from '../db/tables.js'
 import type { PostbackListFilters } from './schemas.js'
-import { comparableHost } from './rules.js'
+import { comparableHost, hasPublicOrigin } from './rules.js'
 
 /** Whose postbacks a query may see: `affiliateId` narrows to one affiliate (the panel). */
 export interface Owner {
@@ -109,20 +109,25 @@ export function findOfferStatus(db: Db, id: number) {
   return db.selectFrom('offers').select(['id', 'status']).where('id', '=', id).executeTakeFirst()
 }
 
-/**
- * Postbacks whose URL's host is `hostname` (lower-case), by id: a tracking domain of that name would make
- * them feed the service's own intake. Every URL is judged as the sender will read it (WHATWG parsing, so
- * `%2E`, full-width dots and Unicode hosts count), not by text: this runs only when a hostname is added.
- */
-export async function postbacksSendingTo(db: Db, hostname: string): Promise<number[]> {
-  const rows = await db.selectFrom('postbacks').select(['id', 'url']).orderBy('id').execute()
-  return rows.filter((row) => hostOf(row.url) === hostname).map((row) => row.id)
-}
+/** Rows read per page while scanning URLs for a host: memory stays bounded however many there are. */
+const HOST_SCAN_PAGE = 5_000
 
-/** Deliveries still to be sent (rendered URLs, as sent) whose host is `hostname`, by id. */
-export async function pendingDeliveriesSendingTo(db: Db, hostname: string): Promise<number[]> {
-  const rows = await db.selectFrom('postback_deliveries').select(['id', 'url']).where('state', '=', 'pending').orderBy('id').execute()
-  return rows.filter((row) => hostOf(row.url) === hostname).map((row) => row.id)
+/**
+ * Ids of the rows whose URL's host is `hostname` (lower-case): postbacks, or deliveries still to be sent
+ * (rendered URLs, as sent). Every URL is judged as the sender will read it (WHATWG parsing, so `%2E`,
+ * full-width dots and Unicode hosts count), not by text; this runs only when a hostname is added.
+ */
+export async function idsSendingTo(db: Db, source: 'postbacks' | 'pending deliveries', hostname: string): Promise<number[]> {
+  const ids: number[] = []
+  for (let after = 0; ;) {
+    const page = source === 'postbacks'
+      ? await db.selectFrom('postbacks').select(['id', 'url']).where('id', '>', after).orderBy('id').limit(HOST_SCAN_PAGE).execute()
+      : await db.selectFrom('postback_deliveries').select(['id', 'url']).where('state', '=', 'pending').where('id', '>', after)
+        .orderBy('id').limit(HOST_SCAN_PAGE).execute()
+    for (const row of page) if (hostOf(row.url) === hostname) ids.push(row.id)
+    if (page.length < HOST_SCAN_PAGE) return ids
+    after = (page.at(-1) as { id: number }).id
+  }
 }
 
 function hostOf(url: string): string | null {
@@ -131,6 +136,18 @@ function hostOf(url: string): string | null {
   } catch {
     return null
   }
+}
+
+/**
+ * How `url` would feed this service's own intake: PUBLIC_URL's origin, or a tracking domain's host; null
+ * when it does not. Postback writes (422) and manual resends (a refused attempt) word it each their way.
+ */
+export async function selfFeedTarget(
+  db: Db, url: URL, publicUrl: string,
+): Promise<{ kind: 'public-url' } | { kind: 'tracking-domain'; host: string } | null> {
+  if (hasPublicOrigin(url, publicUrl)) return { kind: 'public-url' }
+  const host = comparableHost(url)
+  return (await isTrackingDomainHost(db, host)) ? { kind: 'tracking-domain', host } : null
 }
 
 /** Whether a tracking domain has this hostname (stored lower-case, compared ignoring case). */

@@ -10,7 +10,7 @@ import {
   insertTrackingDomain, listTrackingDomains, lockTrackingDomains, promoteOldestToDefault, trackingDomainReference,
   updateTrackingDomain,
 } from './repository.js'
-import { pendingDeliveriesSendingTo, postbacksSendingTo } from '../postbacks/repository.js'
+import { idsSendingTo } from '../postbacks/repository.js'
 import type { Db } from '../db/database.js'
 
 const tags = ['Tracking domains']
@@ -42,8 +42,8 @@ function requireAProtocol(allowHttp: boolean, allowHttps: boolean) {
  * them feed our own intake. The caller holds the tracking-domains lock, so no postback URL changes meanwhile.
  */
 async function refuseHostOfPostbacks(trx: Db, hostname: string) {
-  const postbacks = await postbacksSendingTo(trx, hostname)
-  const deliveries = await pendingDeliveriesSendingTo(trx, hostname)
+  const postbacks = await idsSendingTo(trx, 'postbacks', hostname)
+  const deliveries = await idsSendingTo(trx, 'pending deliveries', hostname)
   if (postbacks.length === 0 && deliveries.length === 0) return
   const reasons = [
     ...(postbacks.length === 0 ? [] : [`postbacks send to ${hostname} (${idList(postbacks)}): change their URLs first`]),
