@@ -3,7 +3,7 @@
  * generator must not share an event loop with what it measures), stopping them, and the real app in a child.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -81,4 +81,60 @@ export async function create(port: number, url: string, body: unknown): Promise<
   const created = await api(port, url, body)
   if (created.status !== 201) throw new Error(`${url}: ${created.status} ${JSON.stringify(created)}`)
   return created
+}
+
+/**
+ * CPU time is a steadier measure than throughput on a shared machine: a server answers the parent's
+ * `{ cpu: true }` with its own user + system time in microseconds.
+ */
+export function answerCpuQueries(): void {
+  process.on('message', (message: unknown) => {
+    if (message !== null && typeof message === 'object' && 'cpu' in message) {
+      const { user, system } = process.cpuUsage()
+      process.send?.({ cpuMicros: user + system })
+    }
+  })
+}
+
+/** A child's CPU time so far (it must call `answerCpuQueries`), in microseconds. */
+export function askCpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown) => {
+      if (message !== null && typeof message === 'object' && 'cpuMicros' in message) {
+        child.off('message', onMessage)
+        resolve((message as { cpuMicros: number }).cpuMicros)
+      }
+    }
+    child.on('message', onMessage)
+    child.send({ cpu: true })
+  })
+}
+
+/**
+ * CPU time of every PostgreSQL process on this machine (backends, WAL writer, autovacuum...), in
+ * microseconds, from /proc; null where /proc cannot tell (not Linux). The benchmarks' server is local.
+ */
+export function postgresCpuMicros(): number | null {
+  let ticks = 0
+  let found = false
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return null
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
+      if (!stat.includes('(postgres)')) continue
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+      found = true
+    } catch {
+      // gone since the listing
+    }
+  }
+  // USER_HZ is 100 on every Linux this runs on.
+  return found ? ticks * 10_000 : null
 }

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto'
 import autocannon, { type Result } from 'autocannon'
 import Fastify from 'fastify'
 import pg from 'pg'
-import { create, PG_ADMIN_URL, serveApp, startChild, stopChild } from './children.js'
+import { answerCpuQueries, askCpu, create, PG_ADMIN_URL, serveApp, startChild, stopChild } from './children.js'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
@@ -23,22 +23,11 @@ const OFFER_URL = 'https://adv.example/land?click={clickid}&pid={pid}&s1={sub1}&
 
 type ToParent =
   | { port: number }
-  | { cpuMicros: number }
   | { flushed: true; recorded: number; dropped: number; buffered: number; peakBuffered: number }
-type ToChild = { flush: true } | { cpu: true }
+type ToChild = { flush: true }
 
 function send(message: ToParent): void {
   process.send?.(message)
-}
-
-/** Server CPU time is a steadier measure than req/s on a shared machine: the parent asks before and after a run. */
-function answerCpuQueries(): void {
-  process.on('message', (message: ToChild) => {
-    if ('cpu' in message) {
-      const { user, system } = process.cpuUsage()
-      send({ cpuMicros: user + system })
-    }
-  })
 }
 
 async function serveBare(): Promise<void> {
@@ -57,7 +46,7 @@ async function serveClick(databaseUrl: string): Promise<void> {
     setup: (app) => {
       answerCpuQueries()
       process.on('message', (message: ToChild) => {
-        if (!('flush' in message)) return
+        if (message === null || typeof message !== 'object' || !('flush' in message)) return
         app.clickRecorder.flush().then(() => {
           const { recorded, dropped, buffered, peakBuffered } = app.clickRecorder
           send({ flushed: true, recorded, dropped, buffered, peakBuffered })
@@ -69,19 +58,6 @@ async function serveClick(databaseUrl: string): Promise<void> {
 
 const startServer = (args: string[]) => startChild(import.meta.url, args)
 const stopServer = stopChild
-
-function askCpu(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    const onMessage = (message: ToParent) => {
-      if ('cpuMicros' in message) {
-        child.off('message', onMessage)
-        resolve(message.cpuMicros)
-      }
-    }
-    child.on('message', onMessage)
-    child.send({ cpu: true } satisfies ToChild)
-  })
-}
 
 /** A run's result plus the server's CPU time per answered request. */
 async function measure(child: ChildProcess, url: string): Promise<Result & { cpuPerRequest: number }> {

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto'
 import autocannon, { type Options, type Result } from 'autocannon'
 import Fastify from 'fastify'
 import pg from 'pg'
-import { create, PG_ADMIN_URL, serveApp, startChild, stopChild } from './children.js'
+import { answerCpuQueries, askCpu, create, PG_ADMIN_URL, postgresCpuMicros, serveApp, startChild, stopChild } from './children.js'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
@@ -110,7 +110,11 @@ async function main(): Promise<void> {
     }
     await load(real.port, WARMUP_S, realPath)
     const before = await count(db, 'conversions')
+    const appCpuBefore = await askCpu(real.child)
+    const pgCpuBefore = postgresCpuMicros()
     const result = await load(real.port, DURATION_S, realPath)
+    const appCpu = (await askCpu(real.child)) - appCpuBefore
+    const pgCpuAfter = postgresCpuMicros()
     const created = (await count(db, 'conversions')) - before
     // Requests still in flight when the run stops finish before the server exits.
     await stopServer(real.child)
@@ -122,6 +126,9 @@ async function main(): Promise<void> {
     const perSecond = created / DURATION_S
     console.log(`conversions accepted: ${created} in ${DURATION_S} s = ${perSecond.toFixed(0)}/s (target >= 1500); ` +
       `ratio to bare ${(result.requests.average / bareResult.requests.average).toFixed(2)}`)
+    const pgCpu = pgCpuBefore === null || pgCpuAfter === null ? 'n/a' : `${((pgCpuAfter - pgCpuBefore) / Math.max(1, created)).toFixed(0)} µs`
+    // CPU per conversion moves less than throughput on a shared machine.
+    console.log(`CPU per conversion: app ${(appCpu / Math.max(1, created)).toFixed(0)} µs, PostgreSQL ${pgCpu} (all its processes)`)
     console.log(`totals: ${conversions} conversions, ${events} events, ${logged} server-postback entries` +
       (next > clickids.length ? ' (click ids wrapped: later requests were duplicates)' : ''))
     if (events !== conversions || logged < conversions) process.exitCode = 1
@@ -133,5 +140,5 @@ async function main(): Promise<void> {
 
 const mode = process.argv[2]
 if (mode === 'serve-bare') await serveBare()
-else if (mode === 'serve-app') await serveApp(process.argv[3] as string, { logLevel: 'info' })
+else if (mode === 'serve-app') await serveApp(process.argv[3] as string, { logLevel: 'info', setup: answerCpuQueries })
 else await main()

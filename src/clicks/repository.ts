@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { Db } from '../db/database.js'
+import { PREPARED, type Db } from '../db/database.js'
 import type { ClickRow } from '../db/tables.js'
 import { decodeCursor } from '../http/pagination.js'
 import { badRequest } from '../http/problem.js'
@@ -30,7 +30,7 @@ export function findClick(db: Db, clickid: string): Promise<ClickRow | undefined
  */
 export async function insertClicks(db: Db, clicks: readonly ClickRecord[]): Promise<void> {
   if (clicks.length === 0) return
-  await sql`
+  await sql`${PREPARED}
     insert into clicks (clickid, offer_id, affiliate_id, tracking_link_id, params, ip, user_agent, referrer, created_at)
     select clickid, offer_id, affiliate_id, tracking_link_id, coalesce(params, '{}'::jsonb), ip, user_agent, referrer, created_at
     from json_to_recordset(${JSON.stringify(clicks)}::json) as c(

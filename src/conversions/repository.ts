@@ -1,5 +1,5 @@
 import { sql, type Transaction } from 'kysely'
-import type { Db } from '../db/database.js'
+import { PREPARED, type Db } from '../db/database.js'
 import type { ClickRow, ConversionRow, ConversionStatusName, ConversionsTable, ConversionEventsTable, Database } from '../db/tables.js'
 import { amountFromDb } from '../domain/money.js'
 import type { GoalTerms } from '../domain/payout.js'
@@ -167,7 +167,7 @@ export async function insertConversions(
 ): Promise<{ created: (CreatedConversion | undefined)[]; postbacks: FiringPostback[] }> {
   const v = (pick: (values: NewConversion) => unknown) => column(entries, (entry) => pick(entry.values))
   const date = (value: Date | null) => (value === null ? null : value.toISOString())
-  const result = await sql<ConversionRow & { event_id: number; offer_title: string; postbacks: FiringPostback[] }>`
+  const result = await sql<ConversionRow & { event_id: number; offer_title: string; postbacks: FiringPostback[] }>`${PREPARED}
     with input as (
       select * from unnest(
         ${v((c) => c.clickid)}::text[], ${v((c) => c.offer_id)}::int[], ${v((c) => c.affiliate_id)}::int[], ${v((c) => c.goal)}::text[],

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely'
 import type { ConversionEventRow, ConversionRow, ConversionStatusName, Database, PostbackRow } from '../db/tables.js'
+import { PREPARED } from '../db/database.js'
 import { resolveFiringPostbacks, type FiringCandidate } from '../domain/firing.js'
 import { postbackMacroValues, renderPostbackRequest } from '../domain/postback-render.js'
 import { CONTEXT_COLUMNS, conversionContext, type ContextRow } from './context.js'
@@ -108,7 +109,7 @@ export async function writeDeliveries(
   const column = <T>(pick: (delivery: (typeof deliveries)[number]) => T) => deliveries.map(pick)
   // One statement, one round trip: the insert (one array per column, so its text does not grow with the
   // batch) and, when anything was new, the NOTIFY that PostgreSQL delivers at commit.
-  const result = await sql<{ inserted: number }>`
+  const result = await sql<{ inserted: number }>`${PREPARED}
     with inserted as (
       insert into postback_deliveries (postback_id, conversion_id, event_id, affiliate_id, method, url, body, state, next_attempt_at)
       select postback_id, conversion_id, event_id, affiliate_id, method, url, body, 'pending', now()

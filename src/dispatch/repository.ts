@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database, PostbackDeliveryRow } from '../db/tables.js'
+import { PREPARED } from '../db/database.js'
 import type { AttemptOutcome } from './sender.js'
 
 type Executor = Kysely<Database>
@@ -46,7 +47,7 @@ export interface ClaimOptions {
  * statement lives in a database function whose plan is pinned to the due index (see its migration).
  */
 export async function claimDue(db: Executor, options: ClaimOptions): Promise<ClaimedDelivery[]> {
-  const result = await sql<ClaimedDelivery>`
+  const result = await sql<ClaimedDelivery>`${PREPARED}
     select c.* from claim_postback_deliveries(
       ${options.holder}, ${options.leaseMs}::int, ${options.limit}::int, ${options.lane === 'retry'}, ${[...options.skipOrigins]}::text[]
     ) c, ${ASYNC_COMMIT}`.execute(db)
@@ -78,48 +79,23 @@ export interface RecordResult {
 }
 
 /**
- * The batch as one array per column: the statement's text is the same for 1 or 200 attempts, so neither
- * side builds or parses a statement that grows with the batch.
- */
-function recordInput(records: readonly AttemptRecord[]) {
-  const column = <T>(pick: (r: AttemptRecord) => T) => records.map(pick)
-  return sql`select * from unnest(
-    ${column((r) => r.deliveryId)}::bigint[], ${column((r) => r.holder)}::text[], ${column((r) => r.outcome.at.toISOString())}::timestamptz[],
-    ${column((r) => r.outcome.httpCode)}::int[], ${column((r) => r.outcome.durationMs)}::int[], ${column((r) => r.outcome.responseBody)}::text[],
-    ${column((r) => r.outcome.error)}::text[], ${column((r) => r.decision.state)}::text[], ${column((r) => r.decision.retryInMs)}::int[],
-    ${column((r) => r.decision.keepCancelled)}::boolean[]
-  ) as i(id, holder, at, http_code, duration_ms, response_body, error, state, retry_ms, keep_cancelled)`
-}
-
-/**
  * Records attempts and applies their decisions, releasing the leases, in one statement (so one
- * transaction) for the whole batch: under load, attempts finishing together share a round trip.
+ * transaction) for the whole batch: under load, attempts finishing together share a round trip. The
+ * batch travels as one array per column to `record_postback_attempts` (its migration says why a function).
  * Guarded by the lease holder: a worker whose lease expired and was taken over only adds its attempt
  * to the log and the count, and leaves state and schedule to the new holder.
  */
 export async function recordAttempts(db: Executor, records: readonly AttemptRecord[]): Promise<Map<number, RecordResult>> {
   const results = new Map<number, RecordResult>()
   if (records.length === 0) return results
-  const guarded = await sql<{ id: number; n: number }>`
-    with input as (${recordInput(records)}),
-    decided as (
-      select i.*, case when i.keep_cancelled and d.state = 'cancelled' then 'cancelled' else i.state end as new_state
-      from postback_deliveries d join input i on i.id = d.id
-      where d.locked_by = i.holder
-    ),
-    updated as (
-      update postback_deliveries d set
-        attempts = d.attempts + 1, last_http_code = x.http_code, last_error = x.error, state = x.new_state,
-        next_attempt_at = case when x.new_state = 'pending' then now() + x.retry_ms * interval '1 millisecond' end,
-        delivered_at = case when x.state = 'delivered' then coalesce(d.delivered_at, now()) else d.delivered_at end,
-        locked_until = null, locked_by = null, updated_at = now()
-      from decided x, ${ASYNC_COMMIT}
-      where d.id = x.id
-      returning d.id, d.attempts
-    )
-    insert into postback_attempts (delivery_id, n, at, http_code, duration_ms, response_body, error)
-    select u.id, u.attempts, i.at, i.http_code, i.duration_ms, i.response_body, i.error from updated u join input i on i.id = u.id
-    returning delivery_id as id, n`.execute(db)
+  const column = <T>(pick: (r: AttemptRecord) => T) => records.map(pick)
+  const guarded = await sql<{ id: number; n: number }>`${PREPARED}
+    select r.* from record_postback_attempts(
+      ${column((r) => r.deliveryId)}::bigint[], ${column((r) => r.holder)}::text[], ${column((r) => r.outcome.at.toISOString())}::timestamptz[],
+      ${column((r) => r.outcome.httpCode)}::int[], ${column((r) => r.outcome.durationMs)}::int[], ${column((r) => r.outcome.responseBody)}::text[],
+      ${column((r) => r.outcome.error)}::text[], ${column((r) => r.decision.state)}::text[], ${column((r) => r.decision.retryInMs)}::int[],
+      ${column((r) => r.decision.keepCancelled)}::boolean[]
+    ) r, ${ASYNC_COMMIT}`.execute(db)
   for (const row of guarded.rows) results.set(Number(row.id), { recorded: true, n: row.n })
 
   for (const lost of records.filter((r) => !results.has(r.deliveryId))) {
