@@ -8,7 +8,7 @@ import { HOST_PREFIX, isGoneLocalHolder, newHolderId } from './holder.js'
 import { OriginGate } from './origin-gate.js'
 import { selfFeedTarget } from '../postbacks/repository.js'
 import { AttemptRecorder } from './recorder.js'
-import type { AttemptOutcome, PostbackSender } from './sender.js'
+import { OWN_ORIGIN_REFUSAL, type AttemptOutcome, type PostbackSender } from './sender.js'
 import {
   claimDue, leaseOne, liveHoldersWithPrefix, originKey, releaseClaims, releaseHolders, type AttemptDecision, type ClaimedDelivery,
 } from './repository.js'
@@ -311,7 +311,7 @@ export class Dispatcher {
     const target = await selfFeedTarget(this.#db, url, this.#settings.publicUrl)
     if (target === null) return null
     return target.kind === 'public-url'
-      ? 'refused: the URL points at this service itself (the origin of PUBLIC_URL)'
+      ? OWN_ORIGIN_REFUSAL
       : `refused: ${target.host} is a tracking domain of this service; a postback must not feed its own intake`
   }
 

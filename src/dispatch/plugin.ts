@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { Dispatcher } from './dispatcher.js'
 import { DELIVERIES_CHANNEL } from './enqueue.js'
 import { PostbackSender } from './sender.js'
+import { publicOrigin } from '../postbacks/rules.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,6 +24,7 @@ async function dispatcherPlugin(fastify: FastifyInstance) {
     timeoutMs: config.postbackTimeoutMs,
     allowPrivateNetworks: config.postbackAllowPrivateNetworks,
     connectionsPerOrigin: Dispatcher.connectionsPerOrigin(config.postbackConcurrency),
+    ownOrigin: publicOrigin(config.publicUrl),
   })
   const dispatcher = new Dispatcher({
     db: fastify.db,

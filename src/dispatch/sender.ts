@@ -2,6 +2,7 @@ import dns from 'node:dns'
 import { isIP, type LookupFunction } from 'node:net'
 import { Agent, request } from 'undici'
 import { privateNetworkReason } from '../domain/network.js'
+import { comparableOrigin } from '../postbacks/rules.js'
 import { VERSION } from '../version.js'
 
 /** What one HTTP attempt produced; exactly what `postback_attempts` records. */
@@ -30,11 +31,15 @@ export interface SenderOptions {
   allowPrivateNetworks: boolean
   /** Connections kept per origin: one slow receiver can hold at most this many. */
   connectionsPerOrigin: number
+  /** The service's own origin (PUBLIC_URL's, see `publicOrigin`): never a destination. */
+  ownOrigin: string | null
 }
 
 const RESPONSE_BODY_LIMIT = 4096
 const USER_AGENT = `s2s-tracker/${VERSION}`
 const REFUSED = 'ERR_S2S_DESTINATION_REFUSED'
+/** Why an attempt to the service's own origin is refused (it would feed the service's own intake). */
+export const OWN_ORIGIN_REFUSAL = 'refused: the URL points at this service itself (the origin of PUBLIC_URL)'
 
 class DestinationRefused extends Error {
   readonly code = REFUSED
@@ -134,7 +139,11 @@ export class PostbackSender {
     return this.agent.close()
   }
 
-  /** An IP literal never reaches the lookup, so it is judged here; so is a URL undici would reject. */
+  /**
+   * An IP literal never reaches the lookup, so it is judged here; so is a URL undici would reject, and
+   * one to the service's own origin: saved postbacks are refused that origin, but a delivery rendered
+   * before PUBLIC_URL changed can still point there, guard or no guard.
+   */
   #refusalBeforeConnect(url: string): string | null {
     let parsed: URL
     try {
@@ -143,6 +152,7 @@ export class PostbackSender {
       return 'invalid URL'
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `unsupported scheme ${parsed.protocol}`
+    if (this.#options.ownOrigin !== null && comparableOrigin(parsed) === this.#options.ownOrigin) return OWN_ORIGIN_REFUSAL
     if (this.#options.allowPrivateNetworks) return null
     const host = parsed.hostname.replace(/^\[|\]$/g, '')
     if (isIP(host) === 0) return null

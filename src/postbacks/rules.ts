@@ -37,19 +37,23 @@ export function comparableHost(url: URL): string {
   return url.hostname.toLowerCase().replace(/\.$/, '')
 }
 
-function originKey(url: URL): string {
+/** Scheme, comparable host and port (default ports made explicit): `HTTPS://A.example.:443` is `https://a.example:443`. */
+export function comparableOrigin(url: URL): string {
   return `${url.protocol}//${comparableHost(url)}:${url.port === '' ? DEFAULT_PORTS[url.protocol] ?? '' : url.port}`
+}
+
+/** PUBLIC_URL's comparable origin, or null when it does not parse (config validates it; no match then). */
+export function publicOrigin(publicUrl: string): string | null {
+  try {
+    return comparableOrigin(new URL(publicUrl))
+  } catch {
+    return null
+  }
 }
 
 /** Whether `url` has PUBLIC_URL's origin (scheme, host and port, default ports made explicit). */
 export function hasPublicOrigin(url: URL, publicUrl: string): boolean {
-  let base: URL
-  try {
-    base = new URL(publicUrl)
-  } catch {
-    return false
-  }
-  return originKey(url) === originKey(base)
+  return comparableOrigin(url) === publicOrigin(publicUrl)
 }
 
 /** The state a postback will have once written: what the rules judge. */

@@ -143,3 +143,21 @@ t.test('a lease that expired (a crashed instance) is recovered by the sweeper; a
   const held = await app.db.selectFrom('postback_deliveries').select(['state', 'attempts', 'locked_by']).where('id', '=', busy).executeTakeFirstOrThrow()
   t.same(held, { state: 'pending', attempts: 0, locked_by: 'live-instance' })
 })
+
+t.test('a pending delivery to the service\'s own origin (PUBLIC_URL changed since it was rendered) is refused at send time', async (t) => {
+  const { app } = await build(t, { env: FAST_RETRIES })
+  const sink = await startSink(t)
+  const scene = await firingScene(app)
+  const postback = await createPostback(app, { affiliate_id: scene.affiliate.id, url: `${sink.origin}/pb` })
+  const own = new URL(app.config.publicUrl)
+  // The same origin written differently: upper-case host, explicit default port.
+  const url = `${own.protocol}//${own.hostname.toUpperCase()}:${own.port || (own.protocol === 'https:' ? '443' : '80')}/postback?clickid=abc`
+  const id = await insertDelivery(app, scene, { postbackId: postback.id, url })
+  const delivery = await settled(app, id)
+  t.match(delivery, {
+    state: 'failed', attempts: 1, last_http_code: null,
+    last_error: 'refused: the URL points at this service itself (the origin of PUBLIC_URL)',
+  })
+  t.equal(delivery.attempt_log!.length, 1, 'refused once, never retried')
+  t.equal(sink.requests.length, 0)
+})
