@@ -96,11 +96,16 @@ export function answerCpuQueries(): void {
   })
 }
 
-/** A child's CPU time so far (it must call `answerCpuQueries`), in microseconds. */
+/** A child's CPU time so far (it must call `answerCpuQueries`), in microseconds; NaN if it does not answer in 10 s. */
 export function askCpu(child: ChildProcess): Promise<number> {
   return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMessage)
+      resolve(NaN)
+    }, 10_000)
     const onMessage = (message: unknown) => {
       if (message !== null && typeof message === 'object' && 'cpuMicros' in message) {
+        clearTimeout(timer)
         child.off('message', onMessage)
         resolve((message as { cpuMicros: number }).cpuMicros)
       }
@@ -112,7 +117,9 @@ export function askCpu(child: ChildProcess): Promise<number> {
 
 /**
  * CPU time of every PostgreSQL process on this machine (backends, WAL writer, autovacuum...), in
- * microseconds, from /proc; null where /proc cannot tell (not Linux). The benchmarks' server is local.
+ * microseconds, from /proc; null where /proc cannot tell (not Linux). The benchmarks' server is local and
+ * otherwise idle; whatever else uses it counts too, and a backend that exits between two readings takes
+ * its time with it (the benchmarks' pooled connections live through the measured phase).
  */
 export function postgresCpuMicros(): number | null {
   let ticks = 0

@@ -19,7 +19,10 @@ import { fileURLToPath } from 'node:url'
 
 const ALL = ['click', 'postback', 'dispatch']
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-/** VmHWM is a high-water mark: sampling only has to catch each process once before it exits. */
+/**
+ * VmHWM is a high-water mark, so a process's peak is read whenever it is sampled; only growth in its last
+ * half second before exiting goes unseen (the servers exit after their measured phase, idle).
+ */
 const SAMPLE_MS = 500
 
 interface Row {
@@ -78,8 +81,9 @@ export function parseLine(bench: string, line: string): Row[] {
 
 /**
  * Every live process below `root` (children, grandchildren, ...), with its command line. Walks the
- * process tree through each main thread's `children` file rather than scanning all of /proc: the
- * scan, ten times a second, took a quarter of a core from the very processes being measured.
+ * process tree through each main thread's `children` file (Linux with CONFIG_PROC_CHILDREN, as every
+ * mainstream kernel has; without it only the script's own peak is shown) rather than scanning all of
+ * /proc: the scan, ten times a second, took a quarter of a core from the very processes being measured.
  */
 async function descendants(root: number): Promise<{ pid: number; args: string[] }[]> {
   const found: number[] = [root]

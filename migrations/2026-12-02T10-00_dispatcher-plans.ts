@@ -75,9 +75,11 @@ export async function up(db: Kysely<any>): Promise<void> {
           locked_until = null, locked_by = null, updated_at = now()
         from input i
         where d.id = i.id and d.locked_by = i.holder
-        returning d.id, d.attempts)
+        -- The attempt's own fields come back with the row: joining input again, without hash joins, would
+        -- compare every pair.
+        returning d.id, d.attempts, i.at, i.http_code, i.duration_ms, i.response_body, i.error)
       insert into postback_attempts (delivery_id, n, at, http_code, duration_ms, response_body, error)
-      select u.id, u.attempts, i.at, i.http_code, i.duration_ms, i.response_body, i.error from updated u join input i on i.id = u.id
+      select u.id, u.attempts, u.at, u.http_code, u.duration_ms, u.response_body, u.error from updated u
       returning postback_attempts.delivery_id, postback_attempts.n;
     end
     $$`.execute(db)

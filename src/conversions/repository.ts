@@ -152,6 +152,19 @@ export function conversionKey(row: { offer_id: number; goal: string; action_id: 
   return null
 }
 
+/**
+ * Every column of a conversion, named: the batch insert is a prepared statement, and PostgreSQL refuses to
+ * run a prepared statement whose result changed shape, as `returning *` would the moment a newer
+ * instance's migration adds a column while this one runs.
+ */
+const CONVERSION_COLUMNS = [
+  'id', 'clickid', 'offer_id', 'affiliate_id', 'goal', 'action_id', 'click_dedup_key', 'status', 'integration_method', 'sum',
+  'revenue', 'payout', 'currency', 'order_currency', 'ip', 'user_agent', 'comment', 'custom_fields', 'country', 'click_params',
+  'click_created_at', 'hold_until', 'created_at', 'updated_at',
+] as const satisfies readonly (keyof ConversionRow)[]
+// A column added to ConversionRow but not to the list fails to compile here.
+const everyConversionColumn: Exclude<keyof ConversionRow, (typeof CONVERSION_COLUMNS)[number]> extends never ? true : never = true
+
 function column<T>(entries: readonly NewConversionEntry[], pick: (entry: NewConversionEntry) => T): T[] {
   return entries.map(pick)
 }
@@ -189,7 +202,7 @@ export async function insertConversions(
         currency, order_currency, ip, user_agent, comment, custom_fields, country, click_params, click_created_at, hold_until
       from input order by n
       on conflict do nothing
-      returning *),
+      returning ${sql.join(CONVERSION_COLUMNS.map((name) => sql.ref(name)))}),
     e as (
       insert into conversion_events (conversion_id, kind, from_status, to_status, source)
       select id, 'created', null, status, 'advertiser' from c
@@ -201,7 +214,7 @@ export async function insertConversions(
         and i.action_id is not distinct from c.action_id and i.click_dedup_key is not distinct from c.click_dedup_key),
     -- The postbacks the new conversions may fire, read (and locked) in the same statement: one round trip less per batch.
     pb as materialized (${firingPostbacks(sql`select affiliate_id from input`, sql`select offer_id from input`)})
-    select c.*, e.id as event_id, o.title as offer_title,
+    select ${sql.join(CONVERSION_COLUMNS.map((name) => sql.ref(`c.${name}`)))}, e.id as event_id, o.title as offer_title,
       (select coalesce(jsonb_agg(to_jsonb(pb) order by pb.id), '[]'::jsonb) from pb) as postbacks
     from c join e on e.conversion_id = c.id join offers o on o.id = c.offer_id`.execute(trx)
   const postbacks = result.rows[0]?.postbacks ?? []

@@ -35,11 +35,13 @@ const preparedNames = new Map<string, string>()
  * Planning the intake's batch statement took about as much of the server's CPU as running it.
  *
  * Only for statements whose text never varies (arrays as parameters, not lists of values): each distinct
- * text stays prepared on every pooled connection. And only where no table's size can change the right
- * plan: after five runs PostgreSQL may keep one generic plan until the table is next analyzed, so a plan
- * made while a table was small (a sequential scan) would be kept while a burst grows it. Inserts that
- * read nothing big qualify; a lookup or an update of a growing table does not (the dispatcher's claim
- * pins its plan in a function instead). A comment to any other engine (PGlite ignores it).
+ * text stays prepared on every pooled connection. Only where no table's size can change the right plan:
+ * after five runs PostgreSQL may keep one generic plan until the table is next analyzed, so a plan made
+ * while a table was small (a sequential scan) would be kept while a burst grows it. Inserts that read
+ * only configuration tables (offers, postbacks) qualify; a lookup or an update of a growing table does not
+ * (the dispatcher pins its plans in functions instead). And only with named result columns, never `*`:
+ * PostgreSQL refuses to run a prepared statement whose result changed shape, as it would when a newer
+ * instance's migration adds a column. A comment to any other engine (PGlite ignores it).
  */
 export const PREPARED = sql.raw(PREPARED_MARK)
 
@@ -56,10 +58,12 @@ function preparedName(text: string): string | undefined {
 class PreparingClient extends pg.Client {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override query(...args: any[]): any {
-    const [text, values, callback] = args as [unknown, unknown[] | undefined, undefined]
+    const [text, second, third] = args as [unknown, unknown, unknown]
     if (typeof text === 'string' && text.startsWith(PREPARED_MARK)) {
       const name = preparedName(text)
-      if (name !== undefined) return super.query({ name, text, values }, callback)
+      // query(text, callback) as well as query(text, values[, callback]).
+      const [values, callback] = typeof second === 'function' ? [undefined, second] : [second, third]
+      if (name !== undefined) return super.query({ name, text, values: values as unknown[] | undefined }, callback as never)
     }
     return (super.query as (...forwarded: unknown[]) => unknown)(...args)
   }

@@ -150,14 +150,18 @@ t.test('a pending delivery to the service\'s own origin (PUBLIC_URL changed sinc
   const scene = await firingScene(app)
   const postback = await createPostback(app, { affiliate_id: scene.affiliate.id, url: `${sink.origin}/pb` })
   const own = new URL(app.config.publicUrl)
-  // The same origin written differently: upper-case host, explicit default port.
-  const url = `${own.protocol}//${own.hostname.toUpperCase()}:${own.port || (own.protocol === 'https:' ? '443' : '80')}/postback?clickid=abc`
-  const id = await insertDelivery(app, scene, { postbackId: postback.id, url })
-  const delivery = await settled(app, id)
-  t.match(delivery, {
-    state: 'failed', attempts: 1, last_http_code: null,
-    last_error: 'refused: the URL points at this service itself (the origin of PUBLIC_URL)',
-  })
-  t.equal(delivery.attempt_log!.length, 1, 'refused once, never retried')
+  const port = own.port || (own.protocol === 'https:' ? '443' : '80')
+  // The same origin written differently: upper-case host and an explicit default port; a trailing dot.
+  for (const url of [
+    `${own.protocol}//${own.hostname.toUpperCase()}:${port}/postback?clickid=abc`,
+    `${own.protocol}//${own.hostname}.:${port}/postback?clickid=abc`,
+  ]) {
+    const delivery = await settled(app, await insertDelivery(app, scene, { postbackId: postback.id, url }))
+    t.match(delivery, {
+      state: 'failed', attempts: 1, last_http_code: null,
+      last_error: 'refused: the URL points at this service itself (the origin of PUBLIC_URL)',
+    }, url)
+    t.equal(delivery.attempt_log!.length, 1, 'refused once, never retried')
+  }
   t.equal(sink.requests.length, 0)
 })
