@@ -6,7 +6,8 @@ const state = {
   enum: ['pending', 'delivered', 'failed', 'cancelled'],
   description:
     '`pending`: waiting for its next attempt (`next_attempt_at`); `delivered`: a 2xx came back; `failed`: every ' +
-    'attempt of the schedule failed, the destination was refused, or a manual resend failed; `cancelled`: its postback was deleted before it was delivered',
+    'attempt of the schedule failed, the destination was refused (the SSRF guard, or the origin of `PUBLIC_URL`, which no ' +
+    'attempt is ever sent to), or a manual resend failed; `cancelled`: its postback was deleted before it was delivered',
 } as const
 
 const deliveryProperties = {
