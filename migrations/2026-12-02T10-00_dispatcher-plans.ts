@@ -1,4 +1,6 @@
 import { sql, type Kysely } from 'kysely'
+// Down goes back to the claim as the previous migration wrote it.
+import { up as createPreviousClaim } from './2026-12-02T00-00_claim-plan.js'
 
 // The dispatcher's two statements, as functions with pinned plans: the claim and the record of attempts.
 //
@@ -88,26 +90,5 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`drop function record_postback_attempts(bigint[], text[], timestamptz[], int[], int[], text[], text[], text[], int[], boolean[])`.execute(db)
   await sql`drop function claim_postback_deliveries(text, int, int, boolean, text[])`.execute(db)
-  await sql`
-    create function claim_postback_deliveries(holder text, lease_ms int, lim int, retry_lane boolean, skip_origins text[])
-    returns table (id bigint, method text, url text, body text, attempts int, previous_holder text)
-    language sql volatile
-    set enable_bitmapscan = off
-    set enable_sort = off
-    as $$
-      update postback_deliveries d
-      set locked_until = now() + lease_ms * interval '1 millisecond', locked_by = holder
-      from (
-        select p.id, p.locked_by as previous_holder from postback_deliveries p
-        where p.state = 'pending' and p.next_attempt_at <= now()
-          and (p.locked_until is null or p.locked_until < now())
-          and (p.attempts > 0) = retry_lane
-          and lower(split_part(p.url, '/', 3)) <> all (skip_origins)
-        order by p.next_attempt_at, p.id
-        limit lim
-        for update skip locked
-      ) due
-      where d.id = due.id
-      returning d.id, d.method, d.url, d.body, d.attempts, due.previous_holder
-    $$`.execute(db)
+  await createPreviousClaim(db)
 }

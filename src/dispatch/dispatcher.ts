@@ -6,9 +6,10 @@ import type { Db } from '../db/database.js'
 import { retryDelayMs } from '../domain/retry.js'
 import { HOST_PREFIX, isGoneLocalHolder, newHolderId } from './holder.js'
 import { OriginGate } from './origin-gate.js'
-import { selfFeedTarget } from '../postbacks/repository.js'
+import { isTrackingDomainHost } from '../postbacks/repository.js'
+import { comparableHost } from '../postbacks/rules.js'
 import { AttemptRecorder } from './recorder.js'
-import { OWN_ORIGIN_REFUSAL, type AttemptOutcome, type PostbackSender } from './sender.js'
+import type { AttemptOutcome, PostbackSender } from './sender.js'
 import {
   claimDue, leaseOne, liveHoldersWithPrefix, originKey, releaseClaims, releaseHolders, type AttemptDecision, type ClaimedDelivery,
 } from './repository.js'
@@ -19,8 +20,6 @@ export interface DispatcherSettings {
   concurrency: number
   /** Fallback poll: finds retries that came due and leases that expired (the sweeper). */
   pollIntervalMs: number
-  /** The service's own origin: a manual resend never goes there (see `resend`). */
-  publicUrl: string
 }
 
 type Lane = 'first' | 'retry'
@@ -297,9 +296,10 @@ export class Dispatcher {
   }
 
   /**
-   * Why a delivery's URL would feed this service's own intake, or null. Postbacks and pending deliveries
-   * never point here (their writes and tracking-domain writes refuse it), but a delivered or failed one
-   * rendered before a tracking domain took its host can still be resent by hand: that attempt is refused.
+   * Why a delivery's URL would feed this service's own intake through a tracking domain, or null. Postbacks
+   * and pending deliveries never point there (their writes and tracking-domain writes refuse it), but a
+   * delivered or failed one rendered before a tracking domain took its host can still be resent by hand:
+   * that attempt is refused. PUBLIC_URL's origin the sender refuses for every attempt.
    */
   async #selfFeed(raw: string): Promise<string | null> {
     let url: URL
@@ -308,13 +308,11 @@ export class Dispatcher {
     } catch {
       return null // the sender refuses it as an invalid URL
     }
-    const target = await selfFeedTarget(this.#db, url, this.#settings.publicUrl)
-    if (target === null) return null
-    return target.kind === 'public-url'
-      ? OWN_ORIGIN_REFUSAL
-      : `refused: ${target.host} is a tracking domain of this service; a postback must not feed its own intake`
+    const host = comparableHost(url)
+    return (await isTrackingDomainHost(this.#db, host))
+      ? `refused: ${host} is a tracking domain of this service; a postback must not feed its own intake`
+      : null
   }
-
 
   /**
    * Stops claiming, lets attempts in flight finish within `graceMs`, cuts the rest short and gives

@@ -35,7 +35,6 @@ async function dispatcherPlugin(fastify: FastifyInstance) {
       retryScheduleMs: config.postbackRetryScheduleMs,
       concurrency: config.postbackConcurrency,
       pollIntervalMs: POLL_INTERVAL_MS,
-      publicUrl: config.publicUrl,
     },
   })
   fastify.decorate('dispatcher', dispatcher)

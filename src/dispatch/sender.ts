@@ -39,7 +39,7 @@ const RESPONSE_BODY_LIMIT = 4096
 const USER_AGENT = `s2s-tracker/${VERSION}`
 const REFUSED = 'ERR_S2S_DESTINATION_REFUSED'
 /** Why an attempt to the service's own origin is refused (it would feed the service's own intake). */
-export const OWN_ORIGIN_REFUSAL = 'refused: the URL points at this service itself (the origin of PUBLIC_URL)'
+const OWN_ORIGIN_REFUSAL = 'refused: the URL points at this service itself (the origin of PUBLIC_URL)'
 
 class DestinationRefused extends Error {
   readonly code = REFUSED
