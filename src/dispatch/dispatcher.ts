@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { setMaxListeners } from 'node:events'
 import PQueue from 'p-queue'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Db } from '../db/database.js'
@@ -9,7 +8,7 @@ import { OriginGate } from './origin-gate.js'
 import { isTrackingDomainHost } from '../postbacks/repository.js'
 import { comparableHost } from '../postbacks/rules.js'
 import { AttemptRecorder } from './recorder.js'
-import type { AttemptOutcome, PostbackSender } from './sender.js'
+import { refusedOutcome, type AttemptOutcome, type InFlightAttempt, type PostbackSender } from './sender.js'
 import {
   claimDue, leaseOne, liveHoldersWithPrefix, originKey, releaseClaims, releaseHolders, type AttemptDecision, type ClaimedDelivery,
 } from './repository.js'
@@ -61,7 +60,9 @@ export class Dispatcher {
   readonly #held = new Set<number>()
   readonly #gate: OriginGate<Claimed>
   readonly #recorder: AttemptRecorder
-  readonly #shutdown = new AbortController()
+  /** Attempts under way, cut short if they outlast the shutdown grace. */
+  readonly #inFlight = new Set<InFlightAttempt>()
+  #cutShort = false
   #sending = 0
   /** Retries parked or sending. */
   #retriesActive = 0
@@ -87,8 +88,6 @@ export class Dispatcher {
     // A parked row waits at most two timeouts' worth of sending to its receiver: well within the lease.
     this.#gate = new OriginGate(this.#perOrigin, 2 * this.#perOrigin)
     this.#recorder = new AttemptRecorder(deps.db)
-    // Every attempt in flight listens for shutdown on this signal (and stops listening when it ends).
-    setMaxListeners(concurrency + 16, this.#shutdown.signal)
   }
 
   /** Connections per origin for the shared agent: the same bound the claim loop applies. */
@@ -222,7 +221,7 @@ export class Dispatcher {
   }
 
   async #attempt({ row, lane, origin }: Claimed): Promise<void> {
-    const outcome = await this.sender.send({ method: row.method, url: row.url, body: row.body, deliveryId: row.id }, this.#shutdown.signal)
+    const outcome = await this.sender.send({ method: row.method, url: row.url, body: row.body, deliveryId: row.id }, this.#inFlight)
     this.#sending -= 1
     if (lane === 'retry') this.#retriesActive -= 1
     // The receiver's slot frees as soon as it answered: a parked row to it takes the slot at once.
@@ -230,7 +229,7 @@ export class Dispatcher {
     if (next.item !== undefined) this.#send(next.item)
     this.nudge()
     // Cut short by shutdown, it is no answer from the receiver: it stays held, and close() releases it.
-    if (this.#shutdown.signal.aborted && !outcome.ok) return
+    if (this.#cutShort && !outcome.ok) return
 
     const decision = this.#decide(outcome, row.attempts + 1)
     try {
@@ -288,7 +287,7 @@ export class Dispatcher {
     const selfFeed = await this.#selfFeed(leased.url)
     const outcome = selfFeed === null
       ? await this.sender.send({ method: leased.method, url: leased.url, body: leased.body, deliveryId: leased.id })
-      : refusedOutcome(selfFeed)
+      : refusedOutcome(new Date(), performance.now(), selfFeed)
     const decision: AttemptDecision = { state: outcome.ok ? 'delivered' : 'failed', retryInMs: null, keepCancelled: false }
     const result = await this.#recorder.record({ deliveryId, holder, outcome, decision })
     this.#logOutcome(deliveryId, outcome, decision, result.n)
@@ -325,7 +324,8 @@ export class Dispatcher {
     if (this.#wake !== null) clearTimeout(this.#wake.timer)
     const finished = await settleWithin(this.#queue.onIdle(), graceMs)
     if (!finished) {
-      this.#shutdown.abort()
+      this.#cutShort = true
+      for (const attempt of this.#inFlight) attempt.cancel()
       await settleWithin(this.#queue.onIdle(), 2_000)
     }
     await settleWithin(this.#recorder.idle(), 5_000)
@@ -340,11 +340,6 @@ export class Dispatcher {
     }
     if (!(await settleWithin(this.sender.close().catch(() => {}), 1_000))) await this.sender.agent.destroy().catch(() => {})
   }
-}
-
-/** An attempt refused before any connection: recorded like the SSRF guard's refusals, never retried. */
-function refusedOutcome(error: string): AttemptOutcome {
-  return { at: new Date(), httpCode: null, durationMs: 0, responseBody: '', error, ok: false, refused: true }
 }
 
 async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {

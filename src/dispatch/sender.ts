@@ -1,6 +1,6 @@
 import dns from 'node:dns'
 import { isIP, type LookupFunction } from 'node:net'
-import { Agent, request } from 'undici'
+import { Agent, type Dispatcher } from 'undici'
 import { privateNetworkReason } from '../domain/network.js'
 import { comparableOrigin } from '../postbacks/rules.js'
 import { VERSION } from '../version.js'
@@ -83,56 +83,42 @@ export class PostbackSender {
     })
   }
 
-  /** Sends once and reports what happened; never throws. `cancel` aborts early (shutdown). */
-  async send(postback: OutgoingPostback, cancel?: AbortSignal): Promise<AttemptOutcome> {
+  /**
+   * Sends once and reports what happened; never throws. While it runs the attempt sits in `inFlight`
+   * (the dispatcher's), so shutdown can cut it short with `cancel`.
+   */
+  send(postback: OutgoingPostback, inFlight?: Set<InFlightAttempt>): Promise<AttemptOutcome> {
     const at = new Date()
     const started = performance.now()
-    const finish = (fields: Partial<AttemptOutcome>): AttemptOutcome => ({
-      at, httpCode: null, responseBody: '', error: null, ok: false, refused: false,
-      durationMs: Math.round(performance.now() - started), ...fields,
-    })
-
-    const refusal = this.#refusalBeforeConnect(postback.url)
-    if (refusal !== null) return finish({ error: refusal, refused: true })
+    let url: URL
+    try {
+      url = new URL(postback.url)
+    } catch {
+      return Promise.resolve(refusedOutcome(at, started, 'invalid URL'))
+    }
+    const refusal = this.#refusalBeforeConnect(url)
+    if (refusal !== null) return Promise.resolve(refusedOutcome(at, started, refusal))
 
     const headers: Record<string, string> = { 'user-agent': USER_AGENT }
     if (postback.deliveryId !== null) headers['x-postback-delivery-id'] = String(postback.deliveryId)
     else headers['x-postback-test'] = 'true'
     if (postback.method === 'POST') headers['content-type'] = 'application/x-www-form-urlencoded'
 
-    // One controller per attempt, for the whole-answer timeout and shutdown. Not AbortSignal.any: every
-    // signal it derives from the long-lived shutdown signal stays referenced by it, per attempt, and it
-    // and AbortSignal.timeout were a visible share of the dispatcher's CPU.
-    const abort = new AbortController()
-    const timer = setTimeout(() => abort.abort(new DOMException('The answer took too long', 'TimeoutError')), this.#options.timeoutMs)
-    const onCancel = () => abort.abort(cancel?.reason)
-    cancel?.addEventListener('abort', onCancel, { once: true })
-    try {
-      const response = await request(postback.url, {
-        dispatcher: this.agent,
+    return new Promise((resolve) => {
+      const attempt = new Attempt(at, started, this.#options.timeoutMs, (outcome) => {
+        inFlight?.delete(attempt)
+        resolve(outcome)
+      })
+      inFlight?.add(attempt)
+      // The same split of the URL undici's request() makes: origin, then path and query as parsed.
+      this.agent.dispatch({
+        origin: url.origin,
+        path: url.pathname + url.search,
         method: postback.method,
         headers,
         body: postback.method === 'POST' ? (postback.body ?? '') : null,
-        signal: abort.signal,
-      })
-      const responseBody = await readHead(response.body)
-      const code = response.statusCode
-      const ok = code >= 200 && code < 300
-      let error: string | null = null
-      if (!ok) {
-        error = code >= 300 && code < 400
-          ? `HTTP ${code}: redirects are not followed${locationOf(response.headers)}`
-          : `HTTP ${code}`
-      }
-      return finish({ httpCode: code, responseBody, ok, error })
-    } catch (err) {
-      if (isRefusal(err)) return finish({ error: clean(errorMessage(err)), refused: true })
-      if (cancel?.aborted === true) return finish({ error: 'aborted: the service is shutting down' })
-      return finish({ error: clean(describeFailure(err, this.#options.timeoutMs)) })
-    } finally {
-      clearTimeout(timer)
-      cancel?.removeEventListener('abort', onCancel)
-    }
+      }, attempt)
+    })
   }
 
   close(): Promise<void> {
@@ -144,13 +130,7 @@ export class PostbackSender {
    * one to the service's own origin: saved postbacks are refused that origin, but a delivery rendered
    * before PUBLIC_URL changed can still point there, guard or no guard.
    */
-  #refusalBeforeConnect(url: string): string | null {
-    let parsed: URL
-    try {
-      parsed = new URL(url)
-    } catch {
-      return 'invalid URL'
-    }
+  #refusalBeforeConnect(parsed: URL): string | null {
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `unsupported scheme ${parsed.protocol}`
     if (this.#options.ownOrigin !== null && comparableOrigin(parsed) === this.#options.ownOrigin) return OWN_ORIGIN_REFUSAL
     if (this.#options.allowPrivateNetworks) return null
@@ -161,32 +141,113 @@ export class PostbackSender {
   }
 }
 
-/**
- * At most 4 KiB of the answer; the rest is not read (the connection is dropped instead). The status
- * line is the receiver's verdict, so a body that stalls or breaks off only shortens what is kept.
- */
-async function readHead(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  try {
-    for await (const chunk of body) {
-      chunks.push(chunk)
-      size += chunk.length
-      if (size >= RESPONSE_BODY_LIMIT) {
-        body.destroy()
-        break
-      }
-    }
-  } catch {
-    // keep what arrived
-  }
-  return clean(Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8'))
+/** An attempt under way, as the dispatcher holds it to cut it short at shutdown. */
+export interface InFlightAttempt {
+  cancel(): void
 }
 
-function locationOf(headers: Record<string, string | string[] | undefined>): string {
-  const location = headers.location
-  const value = Array.isArray(location) ? location[0] : location
-  return value === undefined ? '' : ` (Location: ${value.slice(0, 500)})`
+/**
+ * One attempt, as undici's dispatch handler: the status line, at most 4 KiB of the answer (the rest is not
+ * read: the connection is dropped instead), the whole attempt bounded by the timeout. The status line is
+ * the receiver's verdict, so a body that stalls, breaks off or is cut short only shortens what is kept.
+ * Cheaper than `request()`, which wraps every answer in a Readable stream and needs a signal per attempt
+ * to abort it: the dispatcher makes thousands of attempts a second.
+ */
+class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
+  readonly #at: Date
+  readonly #started: number
+  readonly #timeoutMs: number
+  readonly #done: (outcome: AttemptOutcome) => void
+  readonly #timer: NodeJS.Timeout
+  #controller: Dispatcher.DispatchController | null = null
+  #statusCode: number | null = null
+  #location: string | undefined
+  #chunks: Buffer[] = []
+  #size = 0
+  /** Set once the outcome is known; later callbacks (the abort's own error) change nothing. */
+  #settled = false
+
+  constructor(at: Date, started: number, timeoutMs: number, done: (outcome: AttemptOutcome) => void) {
+    this.#at = at
+    this.#started = started
+    this.#timeoutMs = timeoutMs
+    this.#done = done
+    this.#timer = setTimeout(() => this.#stop(`timeout: no complete answer within ${timeoutMs} ms`), timeoutMs)
+  }
+
+  cancel(): void {
+    this.#stop('aborted: the service is shutting down')
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    // Stopped while it waited for a connection: it must not go out now.
+    if (this.#settled) controller.abort(new Error('attempt already over'))
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200) return // 1xx: the answer is still to come
+    this.#statusCode = statusCode
+    const location = headers.location
+    this.#location = Array.isArray(location) ? location[0] : location
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#settled) return
+    this.#chunks.push(chunk)
+    this.#size += chunk.length
+    if (this.#size >= RESPONSE_BODY_LIMIT) this.#stop(null)
+  }
+
+  onResponseEnd(): void {
+    this.#settle(this.#answer())
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.#settled) return
+    if (this.#statusCode !== null) return this.#settle(this.#answer())
+    if (isRefusal(err)) return this.#settle(this.#outcome({ error: clean(errorMessage(err)), refused: true }))
+    this.#settle(this.#outcome({ error: clean(describeFailure(err, this.#timeoutMs)) }))
+  }
+
+  /** Ends the attempt now: with the answer if its status line came, else with `error`; drops the connection. */
+  #stop(error: string | null): void {
+    if (this.#settled) return
+    this.#settle(this.#statusCode !== null || error === null ? this.#answer() : this.#outcome({ error }))
+    this.#controller?.abort(new Error('attempt over'))
+  }
+
+  #answer(): AttemptOutcome {
+    const code = this.#statusCode as number
+    const ok = code >= 200 && code < 300
+    let error: string | null = null
+    if (!ok) {
+      error = code >= 300 && code < 400
+        ? `HTTP ${code}: redirects are not followed${this.#location === undefined ? '' : ` (Location: ${this.#location.slice(0, 500)})`}`
+        : `HTTP ${code}`
+    }
+    const body = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks)
+    return this.#outcome({ httpCode: code, responseBody: clean(body.subarray(0, RESPONSE_BODY_LIMIT).toString('utf8')), ok, error })
+  }
+
+  #outcome(fields: Partial<AttemptOutcome>): AttemptOutcome {
+    return {
+      at: this.#at, httpCode: null, responseBody: '', error: null, ok: false, refused: false,
+      durationMs: Math.round(performance.now() - this.#started), ...fields,
+    }
+  }
+
+  #settle(outcome: AttemptOutcome): void {
+    if (this.#settled) return
+    this.#settled = true
+    clearTimeout(this.#timer)
+    this.#done(outcome)
+  }
+}
+
+/** An attempt refused before any connection (the SSRF guard, an unusable URL): recorded with the reason, never retried. */
+export function refusedOutcome(at: Date, started: number, error: string): AttemptOutcome {
+  return { at, httpCode: null, durationMs: Math.round(performance.now() - started), responseBody: '', error, ok: false, refused: true }
 }
 
 function isRefusal(err: unknown): boolean {

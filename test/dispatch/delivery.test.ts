@@ -73,6 +73,30 @@ t.test('a receiver that does not answer within POSTBACK_TIMEOUT_MS: a timed-out 
   t.ok(timedOut.duration_ms >= 290 && timedOut.duration_ms < 2000, `gave up after the timeout (${timedOut.duration_ms} ms)`)
 })
 
+t.test('an answer whose body stalls: the status line decides, what arrived is kept, the attempt ends at the timeout', async (t) => {
+  const { app } = await build(t, { env: { POSTBACK_TIMEOUT_MS: '300', POSTBACK_RETRY_SCHEDULE: '100ms' } })
+  const sink = await startSink(t)
+  sink.on('/stalls-ok', { status: 200, stallAfter: 'accepted' })
+  sink.on('/stalls-500', { status: 500, stallAfter: 'overloaded' })
+  const scene = await firingScene(app)
+  await createPostback(app, { affiliate_id: scene.affiliate.id, url: `${sink.origin}/stalls-ok` })
+  await createPostback(app, { affiliate_id: scene.affiliate.id, url: `${sink.origin}/stalls-500` })
+  const conversionId = await seedConversion(app, scene)
+  const deliveries = await eventually(async () => {
+    const list = await listDeliveries(app, `?conversion_id=${conversionId}`)
+    return list.length === 2 ? list : undefined
+  }, 2000, 'both deliveries')
+  const byPath = new Map<string, Awaited<ReturnType<typeof settled>>>()
+  for (const d of deliveries) byPath.set(new URL(d.url).pathname, await settled(app, d.id))
+  const ok = byPath.get('/stalls-ok')!
+  t.match(ok, { state: 'delivered', attempts: 1, last_http_code: 200, last_error: null })
+  t.match(ok.attempt_log, [{ n: 1, http_code: 200, response_body: 'accepted', error: null }])
+  t.ok(ok.attempt_log![0]!.duration_ms >= 290, `held until the timeout (${ok.attempt_log![0]!.duration_ms} ms)`)
+  const failing = byPath.get('/stalls-500')!
+  t.match(failing, { state: 'failed', attempts: 2, last_http_code: 500, last_error: 'HTTP 500' })
+  t.match(failing.attempt_log, [{ n: 1, response_body: 'overloaded' }, { n: 2, response_body: 'overloaded' }])
+})
+
 t.test('a refused connection is a failed attempt with the reason', async (t) => {
   const { app } = await build(t, { env: FAST_RETRIES })
   const port = await closedPort()

@@ -21,6 +21,8 @@ export type SinkBehaviour =
   | { status?: number; body?: string; delayMs?: number; headers?: Record<string, string> }
   | { redirect: string; status?: number }
   | { hang: true }
+  /** The status line and the start of a longer body, then nothing more. */
+  | { stallAfter: string; status?: number }
 
 export interface Sink {
   /** `http://127.0.0.1:<port>` */
@@ -60,6 +62,10 @@ export async function startSink(t: TestContext): Promise<Sink> {
       const configured = behaviours.get(parsed.pathname)
       const behaviour = typeof configured === 'function' ? configured(call) : configured ?? {}
       if ('hang' in behaviour) return
+      if ('stallAfter' in behaviour) {
+        res.writeHead(behaviour.status ?? 200, { 'content-length': String(behaviour.stallAfter.length + 1000) }).write(behaviour.stallAfter)
+        return
+      }
       if ('redirect' in behaviour) {
         res.writeHead(behaviour.status ?? 302, { location: behaviour.redirect }).end()
         return
