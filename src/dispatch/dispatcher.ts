@@ -32,6 +32,14 @@ interface Claimed {
 const SKIPPING_CLAIM_INTERVAL_MS = 100
 /** Rows per claim statement at most. */
 const MAX_CLAIM = 200
+/**
+ * While this many attempts are in flight (or a quarter of POSTBACK_CONCURRENCY, if fewer), a claim waits
+ * a moment for room for this many rows. Claiming as soon as one slot freed made claims of one or two rows;
+ * batches of 16 or more cut the CPU per delivery by about a seventh, in the app and in PostgreSQL alike
+ * (backlog bench, runs interleaved).
+ */
+const MIN_CLAIM = 16
+const SMALL_CLAIM_WAIT_MS = 5
 
 /**
  * The delivery engine: claims due deliveries from the database under a lease, sends them through the
@@ -56,6 +64,7 @@ export class Dispatcher {
   readonly #queue: PQueue
   readonly #perOrigin: number
   readonly #retryCap: number
+  readonly #minClaim: number
   /** Claimed by this instance and not yet recorded: parked, sending, or being written. Released at shutdown. */
   readonly #held = new Set<number>()
   readonly #gate: OriginGate<Claimed>
@@ -67,6 +76,8 @@ export class Dispatcher {
   /** Retries parked or sending. */
   #retriesActive = 0
   #lastSkippingClaimAt = 0
+  /** Since when a claim too small to be worth it has been put off; null when none is. */
+  #smallClaimSince: number | null = null
   #retriesMaybeDue = true
   #pumping = false
   #pumpAgain = false
@@ -85,6 +96,7 @@ export class Dispatcher {
     this.#queue = new PQueue({ concurrency })
     this.#perOrigin = Dispatcher.connectionsPerOrigin(concurrency)
     this.#retryCap = Math.max(1, Math.floor(concurrency / 2))
+    this.#minClaim = Math.min(MIN_CLAIM, Math.ceil(concurrency / 4))
     // A parked row waits at most two timeouts' worth of sending to its receiver: well within the lease.
     this.#gate = new OriginGate(this.#perOrigin, 2 * this.#perOrigin)
     this.#recorder = new AttemptRecorder(deps.db)
@@ -182,6 +194,7 @@ export class Dispatcher {
         : Math.min(this.#free(), this.#retryCap - this.#retriesActive)
       const room = Math.min(laneRoom, this.#gate.claimRoom(), MAX_CLAIM)
       if (room <= 0 || this.#stopping) continue
+      if (this.#deferSmallClaim(room)) continue
       const rows = await claimDue(this.#db, { holder: this.instanceId, leaseMs: this.leaseMs, limit: room, lane, skipOrigins })
       if (lane === 'retry') this.#retriesMaybeDue = rows.length === room
       let allStarted = true
@@ -195,6 +208,26 @@ export class Dispatcher {
     // More than the receiver's share: back to the database untouched, for a later pass or another instance.
     if (overflow.length > 0) await releaseClaims(this.#db, this.instanceId, overflow)
     return more && this.#free() > 0
+  }
+
+  /**
+   * A claim costs about as much for one row as for twenty. While enough attempts are in flight to keep
+   * sending (each one's end looks again), a small claim waits for room for a batch, but never longer than
+   * SMALL_CLAIM_WAIT_MS: the attempts in flight may all be stuck on a slow receiver.
+   */
+  #deferSmallClaim(room: number): boolean {
+    if (room >= this.#minClaim || this.#sending < this.#minClaim) {
+      this.#smallClaimSince = null
+      return false
+    }
+    const now = Date.now()
+    this.#smallClaimSince ??= now
+    if (now - this.#smallClaimSince >= SMALL_CLAIM_WAIT_MS) {
+      this.#smallClaimSince = null
+      return false
+    }
+    this.#wakeIn(SMALL_CLAIM_WAIT_MS - (now - this.#smallClaimSince))
+    return true
   }
 
   #free(): number {
