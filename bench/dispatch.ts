@@ -227,7 +227,8 @@ async function main(): Promise<void> {
     console.log(`deliveries through the dispatcher: ${deliveriesPerSecond.toFixed(0)} /s (${arrivals.length} of ${expected}; ` +
       `${failed.rows[0].n} not delivered); ratio to raw undici ${ratio.toFixed(2)} (intake sets this pace: two per conversion accepted)`)
     console.log(`acceptance to arrival: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies.at(-1)?.toFixed(1)} ms (target p99 < 250 ms)`)
-    console.log(`backlog of ${BACKLOG} (written in ${insertMs.toFixed(0)} ms, then) drained: ${backlogPerSecond.toFixed(0)} deliveries/s (${drained} arrived); ` +
+    console.log(`backlog written in one statement in ${insertMs.toFixed(0)} ms; its clock starts once committed`)
+    console.log(`backlog of ${BACKLOG} drained: ${backlogPerSecond.toFixed(0)} deliveries/s (${drained} arrived); ` +
       `ratio to raw undici ${(backlogPerSecond / rawPerSecond).toFixed(2)} (target >= 0.3)`)
     // CPU per delivery moves less than throughput on a shared machine.
     console.log(`backlog CPU per delivery: app ${appCpuPerDelivery.toFixed(0)} µs, PostgreSQL ` +
