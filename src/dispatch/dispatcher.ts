@@ -78,6 +78,7 @@ export class Dispatcher {
   #lastSkippingClaimAt = 0
   /** Since when a claim too small to be worth it has been put off; null when none is. */
   #smallClaimSince: number | null = null
+  #smallClaimTimer: NodeJS.Timeout | null = null
   #retriesMaybeDue = true
   #pumping = false
   #pumpAgain = false
@@ -194,7 +195,7 @@ export class Dispatcher {
         : Math.min(this.#free(), this.#retryCap - this.#retriesActive)
       const room = Math.min(laneRoom, this.#gate.claimRoom(), MAX_CLAIM)
       if (room <= 0 || this.#stopping) continue
-      if (this.#deferSmallClaim(room)) continue
+      if (lane === 'first' && this.#deferSmallClaim(room)) continue
       const rows = await claimDue(this.#db, { holder: this.instanceId, leaseMs: this.leaseMs, limit: room, lane, skipOrigins })
       if (lane === 'retry') this.#retriesMaybeDue = rows.length === room
       let allStarted = true
@@ -211,9 +212,10 @@ export class Dispatcher {
   }
 
   /**
-   * A claim costs about as much for one row as for twenty. While enough attempts are in flight to keep
-   * sending (each one's end looks again), a small claim waits for room for a batch, but never longer than
-   * SMALL_CLAIM_WAIT_MS: the attempts in flight may all be stuck on a slow receiver.
+   * A claim of first attempts costs about as much for one row as for twenty. While enough attempts are in
+   * flight to keep sending (each one's end looks again), a small claim waits for room for a batch, but
+   * never longer than SMALL_CLAIM_WAIT_MS: the attempts in flight may all be stuck on a slow receiver.
+   * Retries are claimed as before: they take free slots at once.
    */
   #deferSmallClaim(room: number): boolean {
     if (room >= this.#minClaim || this.#sending < this.#minClaim) {
@@ -222,11 +224,19 @@ export class Dispatcher {
     }
     const now = Date.now()
     this.#smallClaimSince ??= now
-    if (now - this.#smallClaimSince >= SMALL_CLAIM_WAIT_MS) {
+    const waited = now - this.#smallClaimSince
+    if (waited >= SMALL_CLAIM_WAIT_MS) {
       this.#smallClaimSince = null
       return false
     }
-    this.#wakeIn(SMALL_CLAIM_WAIT_MS - (now - this.#smallClaimSince))
+    // Its own timer: the retry wake-up (#wakeIn) also looks for due retries and must not be pushed back.
+    if (this.#smallClaimTimer === null) {
+      this.#smallClaimTimer = setTimeout(() => {
+        this.#smallClaimTimer = null
+        this.nudge()
+      }, SMALL_CLAIM_WAIT_MS - waited)
+      this.#smallClaimTimer.unref()
+    }
     return true
   }
 
@@ -355,6 +365,7 @@ export class Dispatcher {
     this.#stopping = true
     if (this.#pollTimer !== null) clearInterval(this.#pollTimer)
     if (this.#wake !== null) clearTimeout(this.#wake.timer)
+    if (this.#smallClaimTimer !== null) clearTimeout(this.#smallClaimTimer)
     const finished = await settleWithin(this.#queue.onIdle(), graceMs)
     if (!finished) {
       this.#cutShort = true

@@ -166,6 +166,8 @@ class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
   #size = 0
   /** Set once the outcome is known; later callbacks (the abort's own error) change nothing. */
   #settled = false
+  /** The whole answer arrived: the connection is fit for the next request. */
+  #ended = false
 
   constructor(at: Date, started: number, timeoutMs: number, done: (outcome: AttemptOutcome) => void) {
     this.#at = at
@@ -196,10 +198,17 @@ class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
     if (this.#settled) return
     this.#chunks.push(chunk)
     this.#size += chunk.length
-    if (this.#size >= RESPONSE_BODY_LIMIT) this.#stop(null)
+    if (this.#size < RESPONSE_BODY_LIMIT) return
+    this.#settle(this.#answer())
+    // Enough kept. An answer that ends in the packets already read keeps its connection; only one still
+    // coming is cut off (aborting here, inside the parser, would drop the connection in either case).
+    setImmediate(() => {
+      if (!this.#ended) this.#controller?.abort(new Error('attempt over'))
+    })
   }
 
   onResponseEnd(): void {
+    this.#ended = true
     this.#settle(this.#answer())
   }
 
@@ -210,10 +219,10 @@ class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
     this.#settle(this.#outcome({ error: clean(describeFailure(err, this.#timeoutMs)) }))
   }
 
-  /** Ends the attempt now: with the answer if its status line came, else with `error`; drops the connection. */
-  #stop(error: string | null): void {
+  /** Ends the attempt now (timeout, shutdown): with the answer if its status line came, else with `error`. */
+  #stop(error: string): void {
     if (this.#settled) return
-    this.#settle(this.#statusCode !== null || error === null ? this.#answer() : this.#outcome({ error }))
+    this.#settle(this.#statusCode !== null ? this.#answer() : this.#outcome({ error }))
     this.#controller?.abort(new Error('attempt over'))
   }
 
@@ -241,6 +250,8 @@ class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
     if (this.#settled) return
     this.#settled = true
     clearTimeout(this.#timer)
+    // undici may hold the handler a while longer (an aborted request waits in its queue for a connection).
+    this.#chunks = []
     this.#done(outcome)
   }
 }

@@ -48,6 +48,24 @@ t.test('every attempt fails: failed after the schedule runs out (schedule length
   t.equal(sink.to('/down').length, 3)
 })
 
+t.test('an answer longer than 4 KiB: the first 4 KiB are kept, and a complete answer keeps its connection', async (t) => {
+  // One slot, one connection: every attempt goes out on the same connection unless one was dropped.
+  const { app } = await build(t, { env: { POSTBACK_CONCURRENCY: '1' } })
+  const sink = await startSink(t)
+  const page = 'ok:' + 'x'.repeat(6000)
+  sink.on('/big', { status: 200, body: page })
+  const scene = await firingScene(app)
+  await createPostback(app, { affiliate_id: scene.affiliate.id, url: `${sink.origin}/big?c={conversion_id}` })
+  for (let i = 0; i < 3; i++) {
+    const delivery = await settled(app, (await oneDelivery(app, await seedConversion(app, scene))).id)
+    t.match(delivery, { state: 'delivered', attempts: 1, last_http_code: 200 })
+    t.equal(delivery.attempt_log![0]!.response_body, page.slice(0, 4096))
+  }
+  const ports = new Set(sink.to('/big').map((r) => r.remotePort))
+  t.equal(sink.to('/big').length, 3)
+  t.equal(ports.size, 1, 'all three attempts went out on one kept-alive connection')
+})
+
 t.test('a redirect is a failed attempt and is not followed', async (t) => {
   const { app } = await build(t, { env: FAST_RETRIES })
   const sink = await startSink(t)

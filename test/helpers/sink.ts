@@ -12,6 +12,8 @@ export interface SinkRequest {
   headers: http.IncomingHttpHeaders
   body: string
   at: number
+  /** The client's port: requests on one kept-alive connection share it. */
+  remotePort: number
   /** When the answer was finished; undefined while it is pending (or never sent). */
   answeredAt?: number
 }
@@ -55,7 +57,7 @@ export async function startSink(t: TestContext): Promise<Sink> {
       calls.set(parsed.pathname, call)
       const received: SinkRequest = {
         method: req.method ?? '', path: parsed.pathname, url: target, query: parsed.searchParams,
-        headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now(),
+        headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now(), remotePort: req.socket.remotePort ?? 0,
       }
       requests.push(received)
       res.on('finish', () => { received.answeredAt = Date.now() })
