@@ -136,8 +136,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('config', config)
   app.register(fp(async () => {}, { name: 'config' }))
 
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: no promise to settle on every request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    done()
   })
 
   // JSON in, JSON out: plain text is refused (415) rather than judged as a string. Merge Patch bodies are JSON.
