@@ -3,14 +3,37 @@
  * generator must not share an event loop with what it measures), stopping them, and the real app in a child.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
+import pg from 'pg'
 
 export const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 export const ADMIN_KEY = 'bench-admin-key-0123456789'
+
+/** A fresh database on PG_ADMIN_URL's server for one run; `drop()` removes it, connections and all. */
+export async function freshDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = `s2s_bench_${randomBytes(4).toString('hex')}`
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  const url = new URL(PG_ADMIN_URL)
+  url.pathname = `/${name}`
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      try {
+        await admin.query(`drop database if exists ${name} with (force)`)
+      } finally {
+        await admin.end()
+      }
+    },
+  }
+}
 
 /**
  * Runs `script` (a benchmark's own `import.meta.url`) again with `args` and resolves once the child

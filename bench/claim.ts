@@ -11,13 +11,12 @@
  * once it leaves the held window. BENCH_CLAIM_SQL names a file of SQL run before the backlog is written (to
  * try a variant: `alter table postback_deliveries reset (fillfactor)`). BENCH_PG_URL as for the others.
  */
-import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import pg from 'pg'
 import pino from 'pino'
 import { openDatabase } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrator.js'
-import { PG_ADMIN_URL } from './children.js'
+import { freshDatabase } from './children.js'
 
 const DELIVERIES = Number(process.env.BENCH_CLAIM_DELIVERIES ?? 20_000)
 const HELD = Number(process.env.BENCH_CLAIM_HELD ?? 125)
@@ -42,16 +41,11 @@ const record = {
 }
 
 async function main(): Promise<void> {
-  const name = `s2s_bench_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
-  await admin.connect()
-  await admin.query(`create database ${name}`)
-  const url = new URL(PG_ADMIN_URL)
-  url.pathname = `/${name}`
-  const client = new pg.Client({ connectionString: url.toString() })
+  const database = await freshDatabase()
+  const client = new pg.Client({ connectionString: database.url })
   try {
     const log = pino({ level: 'silent' })
-    const handle = await openDatabase({ databaseUrl: url.toString(), dataDir: null }, log)
+    const handle = await openDatabase({ databaseUrl: database.url, dataDir: null }, log)
     await migrateToLatest(handle.db, log)
     await handle.close()
 
@@ -92,8 +86,7 @@ async function main(): Promise<void> {
     console.log(`BENCH_ROW ${JSON.stringify({ measure: 'wall time per delivery (one connection)', value: (wallMicros / DELIVERIES).toFixed(1), unit: 'µs' })}`)
   } finally {
     await client.end().catch(() => {})
-    await admin.query(`drop database if exists ${name} with (force)`)
-    await admin.end()
+    await database.drop()
   }
 }
 

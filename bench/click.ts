@@ -10,11 +10,10 @@
  * BENCH_CONNECTIONS (50) and BENCH_DURATION (10 s) shape the load; BENCH_NODE_OPTIONS is passed to the servers.
  */
 import type { ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import autocannon, { type Result } from 'autocannon'
 import Fastify from 'fastify'
 import pg from 'pg'
-import { answerCpuQueries, askCpu, create, PG_ADMIN_URL, serveApp, startChild, stopChild } from './children.js'
+import { answerCpuQueries, askCpu, create, freshDatabase, serveApp, startChild, stopChild } from './children.js'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
@@ -96,12 +95,7 @@ function line(name: string, result: Result & { cpuPerRequest: number }, status =
 }
 
 async function main(): Promise<void> {
-  const name = `s2s_bench_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
-  await admin.connect()
-  await admin.query(`create database ${name}`)
-  const dbUrl = new URL(PG_ADMIN_URL)
-  dbUrl.pathname = `/${name}`
+  const database = await freshDatabase()
   try {
     console.log(`autocannon: ${CONNECTIONS} connections, ${DURATION_S} s per run (after a ${WARMUP_S} s warm-up), 127.0.0.1`)
 
@@ -111,7 +105,7 @@ async function main(): Promise<void> {
     const bareResult = await measure(bare.child, bareUrl)
     await stopServer(bare.child)
 
-    const real = await startServer(['serve-click', dbUrl.toString()])
+    const real = await startServer(['serve-click', database.url])
     const advertiser = await create(real.port, '/v1/advertisers', { name: 'Bench' })
     const offer = await create(real.port, '/v1/offers', { advertiser_id: advertiser.id, title: 'Bench', url: OFFER_URL })
     const affiliate = await create(real.port, '/v1/affiliates', { name: 'Bench', email: 'bench@example.com' })
@@ -121,7 +115,7 @@ async function main(): Promise<void> {
     const healthResult = await measure(real.child, `http://127.0.0.1:${real.port}/health`)
     await load(clickUrl, WARMUP_S)
     await askFlush(real.child)
-    const db = new pg.Client({ connectionString: dbUrl.toString() })
+    const db = new pg.Client({ connectionString: database.url })
     await db.connect()
     const before = await countClicks(db)
     const clickResult = await measure(real.child, clickUrl)
@@ -146,8 +140,7 @@ async function main(): Promise<void> {
     // A request in flight when the run stops is recorded but not counted as answered: recorded may exceed answered.
     if (recorded < answered) process.exitCode = 1
   } finally {
-    await admin.query(`drop database if exists ${name} with (force)`)
-    await admin.end()
+    await database.drop()
   }
 }
 

@@ -19,7 +19,7 @@ import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import pg from 'pg'
-import { answerCpuQueries, api, askCpu, PG_ADMIN_URL, postgresCpuMicros, serveApp, startChild, stopChild } from './children.js'
+import { answerCpuQueries, api, askCpu, freshDatabase, postgresCpuMicros, serveApp, startChild, stopChild } from './children.js'
 import { Agent, request } from 'undici'
 import { Dispatcher } from '../src/dispatch/dispatcher.js'
 
@@ -105,12 +105,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const name = `s2s_bench_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
-  await admin.connect()
-  await admin.query(`create database ${name}`)
-  const dbUrl = new URL(PG_ADMIN_URL)
-  dbUrl.pathname = `/${name}`
+  const database = await freshDatabase()
   const sink = await startChildOfThis(['serve-sink'])
   const sinkOrigin = `http://127.0.0.1:${sink.port}`
   try {
@@ -132,15 +127,15 @@ async function main(): Promise<void> {
     }
     const rawBefore = await measureRaw()
 
-    const app = await startChildOfThis(['serve-app', dbUrl.toString()])
-    const db = new pg.Client({ connectionString: dbUrl.toString() })
+    const app = await startChildOfThis(['serve-app', database.url])
+    const db = new pg.Client({ connectionString: database.url })
     await db.connect()
     const advertiser = await api(app.port, '/v1/advertisers', { name: 'Bench' })
     const offer = await api(app.port, '/v1/offers', {
       advertiser_id: advertiser.id, title: 'Bench offer', url: 'https://adv.example/land?click={clickid}',
       goals: [{ value: '1', title: 'Sale', type: 'fixed', revenue: 10, payout: 7.5 }],
     })
-    const affiliate = await api(app.port, '/v1/affiliates', { name: 'Bench', email: `bench-${name}@example.com` })
+    const affiliate = await api(app.port, '/v1/affiliates', { name: 'Bench', email: `bench-${database.name}@example.com` })
     await createPostback(app.port, db, affiliate.id, offer.id, `${sinkOrigin}/a?c={conversion_id}&click={sub1}&sum={sum}&status={status}`)
     await createPostback(app.port, db, affiliate.id, offer.id, `${sinkOrigin}/b?c={conversion_id}&tx={transactionid}&date={date}`)
     const clickids = await prepareClicks(db, offer.id, affiliate.id)
@@ -236,8 +231,7 @@ async function main(): Promise<void> {
     if (arrivals.length < expected || drained < BACKLOG || p99 >= 250) process.exitCode = 1
   } finally {
     await stopChild(sink.child)
-    await admin.query(`drop database if exists ${name} with (force)`)
-    await admin.end()
+    await database.drop()
   }
 }
 

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto'
 import autocannon, { type Options, type Result } from 'autocannon'
 import Fastify from 'fastify'
 import pg from 'pg'
-import { answerCpuQueries, askCpu, create, PG_ADMIN_URL, postgresCpuMicros, serveApp, startChild, stopChild } from './children.js'
+import { answerCpuQueries, askCpu, create, freshDatabase, postgresCpuMicros, serveApp, startChild, stopChild } from './children.js'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
@@ -78,12 +78,7 @@ function line(name: string, result: Result): string {
 }
 
 async function main(): Promise<void> {
-  const name = `s2s_bench_${randomBytes(4).toString('hex')}`
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
-  await admin.connect()
-  await admin.query(`create database ${name}`)
-  const dbUrl = new URL(PG_ADMIN_URL)
-  dbUrl.pathname = `/${name}`
+  const database = await freshDatabase()
   try {
     console.log(`autocannon: ${CONNECTIONS} connections, ${DURATION_S} s per run (after a ${WARMUP_S} s warm-up), 127.0.0.1`)
     let n = 0
@@ -93,14 +88,14 @@ async function main(): Promise<void> {
     const bareResult = await load(bare.port, DURATION_S, barePath)
     await stopServer(bare.child)
 
-    const real = await startServer(['serve-app', dbUrl.toString()])
+    const real = await startServer(['serve-app', database.url])
     const advertiser = await create(real.port, '/v1/advertisers', { name: 'Bench', secure_code: SECURE })
     const offer = await create(real.port, '/v1/offers', {
       advertiser_id: advertiser.id, title: 'Bench', url: 'https://adv.example/land?click={clickid}',
       goals: [{ value: '1', title: 'Sale', type: 'percent', revenue: 20, payout: 60 }],
     })
     const affiliate = await create(real.port, '/v1/affiliates', { name: 'Bench', email: 'bench@example.com' })
-    const db = new pg.Client({ connectionString: dbUrl.toString() })
+    const db = new pg.Client({ connectionString: database.url })
     await db.connect()
     const clickids = await prepareClicks(db, offer.id, affiliate.id)
     let next = 0
@@ -133,8 +128,7 @@ async function main(): Promise<void> {
       (next > clickids.length ? ' (click ids wrapped: later requests were duplicates)' : ''))
     if (events !== conversions || logged < conversions) process.exitCode = 1
   } finally {
-    await admin.query(`drop database if exists ${name} with (force)`)
-    await admin.end()
+    await database.drop()
   }
 }
 
