@@ -240,10 +240,7 @@ class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
   }
 
   #outcome(fields: Partial<AttemptOutcome>): AttemptOutcome {
-    return {
-      at: this.#at, httpCode: null, responseBody: '', error: null, ok: false, refused: false,
-      durationMs: Math.round(performance.now() - this.#started), ...fields,
-    }
+    return outcome(this.#at, this.#started, fields)
   }
 
   #settle(outcome: AttemptOutcome): void {
@@ -258,7 +255,15 @@ class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
 
 /** An attempt refused before any connection (the SSRF guard, an unusable URL): recorded with the reason, never retried. */
 export function refusedOutcome(at: Date, started: number, error: string): AttemptOutcome {
-  return { at, httpCode: null, durationMs: Math.round(performance.now() - started), responseBody: '', error, ok: false, refused: true }
+  return outcome(at, started, { error, refused: true })
+}
+
+/** An attempt that began at `at` (`started` on the performance clock) and ends now: no answer unless `fields` say so. */
+function outcome(at: Date, started: number, fields: Partial<AttemptOutcome>): AttemptOutcome {
+  return {
+    at, httpCode: null, responseBody: '', error: null, ok: false, refused: false,
+    durationMs: Math.round(performance.now() - started), ...fields,
+  }
 }
 
 function isRefusal(err: unknown): boolean {
