@@ -50,10 +50,7 @@ export function linkToApi(link: TrackingLinkRow) {
   }
 }
 
-/**
- * Where a link points: the domain and protocol, after the contract's 422 rules. `allows` and `baseFor` let a
- * repeat without `use_ssl` keep the existing link's protocol while the domain still allows it.
- */
+/** Where a link points: the domain, the protocol and the base URL, after the contract's 422 rules. */
 async function resolveTarget(db: Db, body: TrackingLinkCreate, offerDomainId: number | null, publicUrl: string) {
   let domain: TrackingDomainRow | undefined
   if (body.tracking_domain_id !== undefined && body.tracking_domain_id !== null) {
@@ -74,7 +71,7 @@ async function resolveTarget(db: Db, body: TrackingLinkCreate, offerDomainId: nu
         `No tracking domain exists, so links use PUBLIC_URL, which is ${https ? 'https' : 'http'} only`, '/use_ssl',
       )
     }
-    return { domainId: null, useSsl, allows: (ssl: boolean) => ssl === https, baseFor: () => publicUrl }
+    return { domainId: null, useSsl, base: publicUrl }
   }
   const useSsl = body.use_ssl ?? domain.allow_https
   if (useSsl && !domain.allow_https) {
@@ -83,12 +80,7 @@ async function resolveTarget(db: Db, body: TrackingLinkCreate, offerDomainId: nu
   if (!useSsl && !domain.allow_http) {
     throw ruleViolation(`Tracking domain ${domain.hostname} does not allow http`, '/use_ssl')
   }
-  const { hostname, allow_http: allowHttp, allow_https: allowHttps } = domain
-  return {
-    domainId: domain.id, useSsl,
-    allows: (ssl: boolean) => (ssl ? allowHttps : allowHttp),
-    baseFor: (ssl: boolean) => schemeBase(ssl, hostname),
-  }
+  return { domainId: domain.id, useSsl, base: schemeBase(useSsl, domain.hostname) }
 }
 
 /** Runs `write` with fresh short codes until one is not taken (a collision among 62^10 codes is rare, not impossible). */
@@ -111,8 +103,8 @@ export default async function trackingLinkRoutes(fastify: FastifyInstance) {
       description:
         'A link is identified by (offer, affiliate, tracking domain, params): the first request creates it (201), the ' +
         'same request again answers the same link, id and short code (200), applying `send` and `shortlink` when new. ' +
-        'A repeat that asks for the other protocol (`use_ssl`) switches the link\'s protocol, since the protocol is not ' +
-        'part of its identity (a repeat without `use_ssl` keeps the link\'s protocol); a repeat after the domain was ' +
+        'The protocol is not part of the identity: every request applies its own `use_ssl` (left out: https when the ' +
+        'domain allows it, else http), so a repeat may switch the link\'s protocol; a repeat after the domain was ' +
         'renamed refreshes `url`, which otherwise keeps the text it was generated with. Domain: the body\'s, else the offer\'s, else the default, else `PUBLIC_URL` verbatim. ' +
         'Unknown offer: 404. Unknown or inactive affiliate, unknown domain, inactive offer, a protocol the domain does ' +
         'not allow: 422. Params break the naming, size or count rules: 400.',
@@ -138,7 +130,7 @@ export default async function trackingLinkRoutes(fastify: FastifyInstance) {
     const identity = {
       offer_id: offer.id, affiliate_id: affiliate.id, tracking_domain_id: target.domainId, params_key: canonicalParamsKey(params),
     }
-    const url = buildTrackingUrl(target.baseFor(target.useSsl), affiliate.id, offer.id, params)
+    const url = buildTrackingUrl(target.base, affiliate.id, offer.id, params)
     const newLink = (code: string | null): NewLink => ({
       ...identity, use_ssl: target.useSsl, params, url, short_code: code, sent_at: body.send ? new Date() : null,
     })
@@ -150,12 +142,10 @@ export default async function trackingLinkRoutes(fastify: FastifyInstance) {
     const existing = await findLinkByIdentity(db, identity)
     // Deleted between the insert and this read (only if something deletes links): answer as if new next time.
     if (existing === undefined) throw notFound('Tracking link')
-    // The protocol is not part of the identity: a repeat asking for the other one switches the link to it,
-    // one that does not say keeps the link's. The url is rebuilt in case the domain was renamed.
-    const useSsl = body.use_ssl === undefined && target.allows(existing.use_ssl) ? existing.use_ssl : target.useSsl
-    const currentUrl = buildTrackingUrl(target.baseFor(useSsl), affiliate.id, offer.id, params)
-    if (existing.use_ssl !== useSsl || existing.url !== currentUrl) {
-      await updateLink(db, existing.id, { use_ssl: useSsl, url: currentUrl })
+    // The protocol is not part of the identity: each request's own (left out: https when the domain allows it,
+    // contract §3) applies. The url is rebuilt, also in case the domain was renamed.
+    if (existing.use_ssl !== target.useSsl || existing.url !== url) {
+      await updateLink(db, existing.id, { use_ssl: target.useSsl, url })
     }
     if (body.send) await markLinkSent(db, existing.id)
     if (body.shortlink && existing.short_code === null) {

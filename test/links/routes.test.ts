@@ -27,8 +27,11 @@ t.test('links: exact strings with SSL on and off, and the protocol rules', async
   t.equal(plain.json().id, link.id)
   t.equal(plain.json().url, `http://trk.example.com/click?pid=${a}&offer_id=${o}`)
   t.equal(plain.json().use_ssl, false)
+  // Left out, use_ssl means https when the domain allows it (§3), on a repeat as on a first request.
   const unsaid = await postLink(app, o, { affiliate_id: a })
-  t.equal(unsaid.json().url, `http://trk.example.com/click?pid=${a}&offer_id=${o}`, 'a repeat without use_ssl keeps the protocol')
+  t.equal(unsaid.json().id, link.id)
+  t.equal(unsaid.json().url, `https://trk.example.com/click?pid=${a}&offer_id=${o}`, 'a repeat without use_ssl is https again')
+  t.equal(unsaid.json().use_ssl, true)
 
   // A renamed domain keeps the stored text until the link is asked for again.
   const renamed = await inject(app, {
@@ -37,10 +40,10 @@ t.test('links: exact strings with SSL on and off, and the protocol rules', async
   })
   t.equal(renamed.statusCode, 200)
   const listed = await inject(app, { method: 'GET', url: `/v1/offers/${o}/tracking-links` })
-  t.equal(listed.json().data.find((l: TrackingLinkJson) => l.id === link.id).url, `http://trk.example.com/click?pid=${a}&offer_id=${o}`)
+  t.equal(listed.json().data.find((l: TrackingLinkJson) => l.id === link.id).url, `https://trk.example.com/click?pid=${a}&offer_id=${o}`)
   const refreshed = await postLink(app, o, { affiliate_id: a })
   t.equal(refreshed.json().id, link.id)
-  t.equal(refreshed.json().url, `http://renamed.example.com/click?pid=${a}&offer_id=${o}`)
+  t.equal(refreshed.json().url, `https://renamed.example.com/click?pid=${a}&offer_id=${o}`)
 
   const onHttp = await createLink(app, o, { affiliate_id: a, tracking_domain_id: httpOnly.id })
   t.equal(onHttp.url, `http://plain.example.com/click?pid=${a}&offer_id=${o}`, 'http when https is not allowed')
