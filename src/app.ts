@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, {
-  LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RouteOptions,
+  LogController, type FastifyBodyParser, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions,
+  type preValidationHookHandler, type RouteOptions,
 } from 'fastify'
 import fp from 'fastify-plugin'
 import pino from 'pino'
@@ -9,6 +10,7 @@ import type { Config } from './config.js'
 import { buildSerializerCompiler, buildValidatorCompiler } from './http/compiled-schemas.js'
 import { parseQueryString } from './http/query-string.js'
 import { commonSchemas } from './http/schemas.js'
+import { HttpProblem } from './http/problem.js'
 import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js'
 import errorHandler from './plugins/error-handler.js'
 import database from './plugins/database.js'
@@ -54,6 +56,36 @@ declare module 'fastify' {
 function rejectUnknownQueryParameters(route: RouteOptions) {
   route.schema ??= {}
   route.schema.querystring ??= { type: 'object', additionalProperties: false, properties: {} }
+}
+
+/**
+ * A route that takes no body refuses one, as every other route refuses unknown fields (§1): a setting sent to
+ * the wrong place must not be dropped silently. Nothing, or an empty object, is no body.
+ */
+function refuseBodyWhereNoneIsTaken(route: RouteOptions) {
+  if (route.schema?.body !== undefined) return
+  const methods = Array.isArray(route.method) ? route.method : [route.method]
+  if (!methods.some((method) => method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE')) return
+  const refuse: preValidationHookHandler = (request, _reply, done) => {
+    const body: unknown = request.body
+    if (body === undefined || body === null) return done()
+    const fields = typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : null
+    if (fields?.length === 0) return done()
+    const errors = fields === null
+      ? [{ path: '', message: 'must be empty: this operation takes no body' }]
+      : fields.map((field) => ({ path: `/${field.replace(/~/g, '~0').replace(/\//g, '~1')}`, message: 'is not an allowed field' }))
+    done(new HttpProblem('validation-error', 'This operation takes no body', { errors }))
+  }
+  route.preValidation = [...(route.preValidation === undefined ? [] : [route.preValidation].flat()), refuse]
+}
+
+/**
+ * The JSON parser, with an empty body meaning no body: generic HTTP clients send `Content-Type: application/json`
+ * on every call, also on a retry or a DELETE that carries nothing.
+ */
+function jsonOrNothing(app: FastifyInstance): FastifyBodyParser<string> {
+  const json = app.getDefaultJsonParser('error', 'error')
+  return (request, body, done) => (body.length === 0 ? done(null, undefined) : json(request, body, done))
 }
 
 /** One log line per request, written when it completes, with the `secure` parameter redacted. */
@@ -143,8 +175,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
 
   // JSON in, JSON out: plain text is refused (415) rather than judged as a string. Merge Patch bodies are JSON.
-  app.removeContentTypeParser('text/plain')
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+  app.removeContentTypeParser(['text/plain', 'application/json'])
+  app.addContentTypeParser(['application/json', 'application/merge-patch+json'], { parseAs: 'string' }, jsonOrNothing(app))
+  // Forms are for advertisers' postbacks (§4.2); /v1 removes this parser again.
   await app.register(formbody, { bodyLimit: 64 * 1024 })
 
   for (const schema of [...commonSchemas, ...advertiserSchemas, ...trackingDomainSchemas, ...affiliateSchemas, ...offerSchemas, ...panelSchemas, ...trackingLinkSchemas, ...clickSchemas, ...conversionSchemas, ...deliverySchemas, ...postbackSchemas]) app.addSchema(schema)
@@ -166,6 +199,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     async (v1) => {
       v1.addHook('onRequest', v1.authorize)
       v1.addHook('onRoute', rejectUnknownQueryParameters)
+      v1.addHook('onRoute', refuseBodyWhereNoneIsTaken)
+      // JSON in and out (§1): a form body is a 415 here.
+      v1.removeContentTypeParser('application/x-www-form-urlencoded')
       await v1.register(advertiserRoutes)
       await v1.register(trackingDomainRoutes)
       await v1.register(affiliateRoutes)

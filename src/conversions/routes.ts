@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem } from '../http/problem.js'
 import { problemResponses } from '../http/schemas.js'
+import { optionalBody } from '../plugins/openapi.js'
 import { collectParameters, CUSTOM_FIELD_NAMES, parsePostback } from './intake.js'
 import { ClickLookup } from './click-lookup.js'
 import { ConversionWriter } from './conversion-writer.js'
@@ -33,6 +34,18 @@ const postbackParameters = {
   additionalProperties: { type: 'string', description: 'Any other parameter is accepted and kept in the server-postback log' },
 } as const
 
+/**
+ * The same parameters in a form or JSON body. JSON may carry numbers (`"sum": 50.5`, `"status": 1`): they are read
+ * as their decimal text. Other members may hold any JSON value, logged as JSON text.
+ */
+const postbackBody = {
+  ...postbackParameters,
+  properties: Object.fromEntries(Object.entries(postbackParameters.properties).map(([name, schema]) => [
+    name, { ...schema, type: ['string', 'number'] },
+  ])),
+  additionalProperties: { description: 'Any other parameter is accepted and kept in the server-postback log' },
+}
+
 const description =
   'The advertiser\'s server-to-server conversion postback (Affise parameters). No API key: the offer\'s (else the ' +
   'advertiser\'s) secure code, when set, must come as `secure`. Parameters come in the query string, or for POST in a ' +
@@ -50,6 +63,7 @@ const description =
 const responses = {
   200: { $ref: 'PostbackAccepted#' },
   ...problemResponses(400, 403, 404, 409, 422),
+  403: { ...problemResponses(403)[403] as object, description: '`Access denied`: the secure code is missing or wrong' },
 }
 
 /** The public intake: `GET`/`POST /postback` at the root, no API key. */
@@ -126,7 +140,9 @@ export default async function postbackRoutes(fastify: FastifyInstance) {
       description,
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       querystring: postbackParameters,
-      body: postbackParameters,
+      body: postbackBody,
+      // The parameters may all come in the query string, with no body at all.
+      ...optionalBody,
       response: { ...responses, ...problemResponses(413, 415) },
     },
   }, handle)

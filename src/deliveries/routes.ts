@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { optionalBody } from '../plugins/openapi.js'
 import type { PostbackDeliveryRow } from '../db/tables.js'
 import { conflict, notFound } from '../http/problem.js'
 import { toPage } from '../http/pagination.js'
@@ -100,6 +101,7 @@ export default async function deliveryRoutes(fastify: FastifyInstance) {
     schema: {
       tags: ['Postbacks'], security, summary: 'Test-fire a postback', description: testDescription, params: idParams('id'),
       body: { $ref: 'PostbackTestRequest#' },
+      ...optionalBody,
       response: { 200: { $ref: 'PostbackTestResult#' }, ...problemResponses(...authProblems, 404, 422) },
     },
     // No body at all means "a sample conversion", like `{}`.

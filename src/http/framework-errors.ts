@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import http from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { problemBody } from './problem.js'
+import { PROBLEM_KINDS, problemBody, type ProblemKind } from './problem.js'
 
 // Errors Fastify and Node answer before any route or hook runs. Without these they would be Fastify's own
 // `{ error, message, statusCode }` JSON; a client must meet problem+json (and a request id) everywhere.
@@ -22,13 +22,17 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
  * A request Node's HTTP parser refused (bytes not allowed in a request line, headers too large, a
  * timeout): the connection is answered once, in problem+json, and closed.
  */
+const CLIENT_ERRORS: Record<string, { kind: ProblemKind; detail: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { kind: 'request-timeout', detail: 'The request took too long to arrive' },
+  HPE_HEADER_OVERFLOW: { kind: 'headers-too-large', detail: 'The request line and headers are too large (16 KiB at most)' },
+}
+
 export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return
-  const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400
-  const detail = status === 408 ? 'The request took too long to arrive'
-    : status === 431 ? 'The request headers are too large' : 'The request is not valid HTTP'
+  const { kind, detail } = CLIENT_ERRORS[err.code ?? ''] ?? { kind: 'bad-request', detail: 'The request is not valid HTTP' }
+  const status = PROBLEM_KINDS[kind].status
   const id = randomUUID()
-  const body = JSON.stringify(problemBody('bad-request', detail, id, undefined, status))
+  const body = JSON.stringify(problemBody(kind, detail, id))
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Db } from '../db/database.js'
 import type { TrackingDomainRow, TrackingLinkRow } from '../db/tables.js'
 import { buildShortUrl, buildTrackingUrl, canonicalParamsKey, generateShortCode, orderLinkParams } from '../domain/links.js'
-import { notFound, ruleViolation } from '../http/problem.js'
+import { badRequest, notFound, ruleViolation } from '../http/problem.js'
 import { toPage } from '../http/pagination.js'
 import { authProblems, idParam, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
 import { panelAffiliateId } from '../plugins/auth.js'
@@ -10,7 +10,7 @@ import {
   findAffiliateForLink, findDefaultDomainForLink, findDomainForLink, findLink, findLinkByIdentity, findOfferForLink,
   insertLinkIfNew, isUniqueViolation, listLinks, markLinkSent, setShortCodeIfMissing, updateLink, type NewLink,
 } from './repository.js'
-import type { TrackingLinkCreate } from './schemas.js'
+import { MAX_LINK_LENGTH, type TrackingLinkCreate } from './schemas.js'
 
 const tags = ['Tracking links']
 const security = [{ apiKey: [] }]
@@ -131,6 +131,9 @@ export default async function trackingLinkRoutes(fastify: FastifyInstance) {
       offer_id: offer.id, affiliate_id: affiliate.id, tracking_domain_id: target.domainId, params_key: canonicalParamsKey(params),
     }
     const url = buildTrackingUrl(target.base, affiliate.id, offer.id, params)
+    if (url.length > MAX_LINK_LENGTH) {
+      throw badRequest(`The link would be ${url.length} characters long; at most ${MAX_LINK_LENGTH} pass every browser and proxy`, '/params')
+    }
     const newLink = (code: string | null): NewLink => ({
       ...identity, use_ssl: target.useSsl, params, url, short_code: code, sent_at: body.send ? new Date() : null,
     })

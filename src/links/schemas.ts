@@ -2,13 +2,15 @@ import { dateTime, idParam, nullableDateTime } from '../http/schemas.js'
 
 export const MAX_LINK_PARAMS = 30
 export const MAX_LINK_PARAM_LENGTH = 1024
+/** A whole link, encoded: browsers, proxies and this service's own HTTP parser (16 KiB of request line and headers) all pass it. */
+export const MAX_LINK_LENGTH = 8000
 
 const params = {
   type: 'object',
   description:
     'Extra click parameters: `sub1`..`sub8`, `ref_id`, `ext1`..`ext3` and any other name of 1-64 letters, digits or ' +
     `\`_\` (not \`pid\` or \`offer_id\`), string values of at most ${MAX_LINK_PARAM_LENGTH} characters, at most ` +
-    `${MAX_LINK_PARAMS} of them. Macro tokens such as \`{clickid}\` stay literal in the link so the affiliate's own tracker can fill them in.`,
+    `${MAX_LINK_PARAMS} of them, and the whole link at most ${MAX_LINK_LENGTH} characters once encoded (400 beyond). Macro tokens such as \`{clickid}\` stay literal in the link so the affiliate's own tracker can fill them in.`,
   maxProperties: MAX_LINK_PARAMS,
   patternProperties: {
     '^(?!(?:pid|offer_id)$)[A-Za-z0-9_]{1,64}$': { type: 'string', maxLength: MAX_LINK_PARAM_LENGTH },

@@ -3,6 +3,36 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { VERSION } from '../version.js'
+import { problemResponses } from '../http/schemas.js'
+
+/**
+ * Route schemas mark an optional request body with this key: @fastify/swagger writes every body as required,
+ * which is Fastify's own rule for a route that validates one; the routes marked accept none at all.
+ */
+export const BODY_OPTIONAL = 'x-body-optional'
+
+/** Spread into a route's schema (FastifySchema has no place for extension keys). */
+export const optionalBody = { [BODY_OPTIONAL]: true } as const
+
+type Operation = { requestBody?: { required?: boolean }; responses?: Record<string, unknown>; [BODY_OPTIONAL]?: boolean }
+
+/** What every operation that takes a body can answer besides its own: a body too large (413), not JSON (415). */
+const bodyProblems = problemResponses(413, 415)
+
+/** Optional bodies marked as such, and every body-taking operation's 413 and 415. */
+function completeOperations<T extends { paths?: object }>(document: T): T {
+  for (const operations of Object.values(document.paths ?? {}) as (object | undefined)[]) {
+    for (const operation of Object.values(operations ?? {}) as Operation[]) {
+      if (operation.requestBody === undefined) continue
+      operation.responses ??= {}
+      for (const [status, response] of Object.entries(bodyProblems)) operation.responses[status] ??= response
+      if (operation[BODY_OPTIONAL] !== true) continue
+      delete operation[BODY_OPTIONAL]
+      operation.requestBody.required = false
+    }
+  }
+  return document
+}
 
 /** The OpenAPI 3.1 document is generated from the route schemas; named schemas become components. */
 async function openapiPlugin(fastify: FastifyInstance) {
@@ -28,6 +58,7 @@ async function openapiPlugin(fastify: FastifyInstance) {
         { name: 'Deliveries' }, { name: 'Affiliate panel' }, { name: 'Tracking' }, { name: 'Operations' },
       ],
     },
+    transformObject: (document) => ('openapiObject' in document ? completeOperations(document.openapiObject) : document.swaggerObject),
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },

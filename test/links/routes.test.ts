@@ -210,6 +210,7 @@ t.test('links: params and body rules are 400s', async (t) => {
     { name: 'number value', body: { params: { sub1: 5 } }, path: '/params/sub1' },
     { name: 'value too long', body: { params: { sub1: 'x'.repeat(1025) } }, path: '/params/sub1' },
     { name: '31 params', body: { params: many }, path: '/params' },
+    { name: 'a link over 8,000 characters', body: { params: { ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`p${i}`, 'x'.repeat(1000)])) } }, path: '/params' },
     { name: 'params not an object', body: { params: ['a'] }, path: '/params' },
     { name: 'unknown field', body: { colour: 'red' }, path: '/colour' },
     { name: 'use_ssl as a string', body: { use_ssl: 'true' }, path: '/use_ssl' },
