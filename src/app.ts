@@ -131,11 +131,34 @@ function trustProxyOption(trust: Config['trustProxy']): boolean | string[] | ((a
   return typeof trust === 'number' ? (_address, hop) => hop < trust : trust
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+/**
+ * A client's own request id is kept (§1) when it is printable ASCII (a UUID, a base64 or ULID id, a trace
+ * id) and at most 200 characters; anything else is replaced, so a log line or a header is never abused.
+ */
+const REQUEST_ID = /^[\x20-\x7e]{1,200}$/
 
-/** Strips secrets from the URLs we log: `secure` on /postback, never a key. */
+/** Query parameters whose values never reach a log line, whatever the case or percent-encoding of their names. */
+const SECRET_PARAMETERS = new Set(['secure', 'api_key', 'api-key', 'apikey'])
+const MAYBE_SECRET = /secure|api|%/i
+
+function decodedName(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' ')).toLowerCase()
+  } catch {
+    return raw.toLowerCase()
+  }
+}
+
+/** Strips secrets from the URLs we log: `secure` on /postback, an API key sent in the query by mistake. */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]secure=)[^&#]*/gi, '$1[REDACTED]')
+  const q = url.indexOf('?')
+  if (q === -1 || !MAYBE_SECRET.test(url.slice(q))) return url
+  const pairs = url.slice(q + 1).split('&').map((pair) => {
+    const eq = pair.indexOf('=')
+    const name = eq === -1 ? pair : pair.slice(0, eq)
+    return SECRET_PARAMETERS.has(decodedName(name)) ? `${name}=[REDACTED]` : pair
+  })
+  return `${url.slice(0, q + 1)}${pairs.join('&')}`
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { isIP } from 'node:net'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isShortCode } from '../domain/links.js'
 import { clickMacroValues, renderTemplate } from '../domain/macros.js'
@@ -40,10 +41,26 @@ function clean(value: string): string {
   return value.includes('\u0000') ? value.replace(NUL, '') : value
 }
 
+const NON_ASCII = /[\x80-\xff]/
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * Node reads header bytes as latin1; a user agent or referrer sent in UTF-8 (`é` as two bytes) would be stored
+ * as mojibake (`Ã©`) and reach `{uagent}` so. Bytes that are valid UTF-8 are read as UTF-8; others stay latin1.
+ */
+function headerText(text: string): string {
+  if (!NON_ASCII.test(text)) return text
+  try {
+    return utf8.decode(Buffer.from(text, 'latin1'))
+  } catch {
+    return text
+  }
+}
+
 function header(value: string | string[] | undefined): string | null {
   const text = Array.isArray(value) ? value[0] : value
   if (text === undefined || text === '') return null
-  return clean(text.length > MAX_HEADER_LENGTH ? text.slice(0, MAX_HEADER_LENGTH) : text)
+  return clean(headerText(text.length > MAX_HEADER_LENGTH ? text.slice(0, MAX_HEADER_LENGTH) : text))
 }
 
 /**
@@ -173,7 +190,8 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
 
     const clickid = newClickId()
     const time = new Date()
-    const ip = request.ip ?? ''
+    // With TRUST_PROXY, request.ip is what X-Forwarded-For says: a hop that is no address is not the client's.
+    const ip = isIP(request.ip) !== 0 ? request.ip : (request.socket.remoteAddress ?? '')
     const userAgent = header(request.headers['user-agent']) ?? ''
     const referrer = header(request.headers.referer)
     if (request.method === 'GET') {

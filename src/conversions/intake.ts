@@ -47,7 +47,11 @@ export type ParsedPostback =
 type Text = string | null
 
 function toText(value: unknown): Text | undefined {
-  if (Array.isArray(value)) return value.length === 0 ? undefined : toText(value[0])
+  // A loop, not recursion: a JSON body may nest arrays thousands deep.
+  while (Array.isArray(value)) {
+    if (value.length === 0) return undefined
+    value = value[0]
+  }
   if (typeof value === 'string') return value
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
   if (value === null || value === undefined) return undefined
@@ -62,8 +66,25 @@ function storable(text: string): string {
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
 const UNSTORABLE_ONE = new RegExp(UNSTORABLE.source)
 
+/** Characters are code points: an emoji is one, though two UTF-16 units. */
+function characterCount(text: string): number {
+  if (text.length <= MAX_VALUE_LENGTH) return text.length
+  let count = 0
+  for (const _ of text) count += 1
+  return count
+}
+
+/** At most 255 characters, never half of one (PostgreSQL refuses a lone surrogate). */
 function cut(text: string): string {
-  return text.length > MAX_VALUE_LENGTH ? text.slice(0, MAX_VALUE_LENGTH) : text
+  if (text.length <= MAX_VALUE_LENGTH) return text
+  let end = 0
+  let count = 0
+  for (const character of text) {
+    if (count === MAX_VALUE_LENGTH) break
+    end += character.length
+    count += 1
+  }
+  return text.slice(0, end)
 }
 
 /**
@@ -137,7 +158,7 @@ function toRequest(params: Map<string, Text>): PostbackRequest {
     const value = params.get(name)
     if (value === undefined || value === '') return null
     if (value === null) throw invalid(name, 'must be a single text value')
-    if (value.length > MAX_VALUE_LENGTH) throw invalid(name, `must be at most ${MAX_VALUE_LENGTH} characters`)
+    if (characterCount(value) > MAX_VALUE_LENGTH) throw invalid(name, `must be at most ${MAX_VALUE_LENGTH} characters`)
     if (UNSTORABLE_ONE.test(value)) throw invalid(name, 'must be valid text')
     return value
   }

@@ -203,4 +203,33 @@ t.test('click: the IP comes from the connection, or X-Forwarded-For per TRUST_PR
     t.match(res.headers.location, new RegExp(`&ip=${expected}$`))
     t.equal((await readClick(app, clickidIn(res.headers.location)))?.ip, expected)
   }
+  // A forwarded hop that is no address is not the client's: the connection's address is used instead.
+  const offer = await createOffer(proxied, { url: 'https://adv.example/?c={clickid}&ip={ip}' })
+  const affiliate = await createAffiliate(proxied)
+  for (const forwarded of ['garbage', '<script>', '198.51.100.9, not-an-ip']) {
+    const res = await click(proxied, `/click?pid=${affiliate.id}&offer_id=${offer.id}`, { headers: { 'x-forwarded-for': forwarded } })
+    t.match(res.headers.location, /&ip=127\.0\.0\.1$/, forwarded)
+    t.equal((await readClick(proxied, clickidIn(res.headers.location)))?.ip, '127.0.0.1', forwarded)
+  }
+})
+
+t.test('click: a user agent and referrer sent in UTF-8 are stored as UTF-8, latin1 ones as latin1', async (t) => {
+  const { app } = await build(t)
+  const offer = await createOffer(app, { url: 'https://adv.example/?c={clickid}' })
+  const affiliate = await createAffiliate(app)
+  // Node hands header bytes over as latin1 characters: this is how UTF-8 `é` arrives.
+  const asReceived = (text: string) => Buffer.from(text, 'utf8').toString('latin1')
+  const cases = [
+    { sent: asReceived('Mozilla/5.0 (Linux; fr-FR) Navigateur \u00e9l\u00e9gant'), stored: 'Mozilla/5.0 (Linux; fr-FR) Navigateur \u00e9l\u00e9gant' },
+    { sent: 'Old/1.0 caf\u00e9', stored: 'Old/1.0 caf\u00e9' },
+    { sent: 'Plain/1.0', stored: 'Plain/1.0' },
+  ]
+  for (const c of cases) {
+    const res = await click(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`, {
+      headers: { 'user-agent': c.sent, referer: c.sent },
+    })
+    const row = await readClick(app, clickidIn(res.headers.location))
+    t.equal(row?.user_agent, c.stored, c.stored)
+    t.equal(row?.referrer, c.stored, `referrer: ${c.stored}`)
+  }
 })

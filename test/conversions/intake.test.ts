@@ -110,3 +110,22 @@ t.test('the log keeps parameters without secure, 50 extras at most, each cut at 
   t.same(Object.entries(proto), [['__proto__', 'kept'], ['clickid', CLICK]], 'a parameter named __proto__ is an ordinary one')
   t.equal(logParameters(collectParameters({ a: 'x\u0000y\ud800' })).a, 'x\uFFFDy\uFFFD', 'unstorable characters are replaced in the log')
 })
+
+t.test('255 characters are characters, not UTF-16 units: an emoji is one, and none is cut in half', async (t) => {
+  const emoji = '\u{1F600}'
+  t.ok(parse({ clickid: CLICK, comment: emoji.repeat(255) }).ok, '255 emoji are 255 characters')
+  const over = parse({ clickid: CLICK, comment: emoji.repeat(256) })
+  t.equal(over.ok, false, '256 are too many')
+  const log = logParameters(collectParameters({ note: `a${emoji.repeat(300)}`, [emoji.repeat(300)]: 'x' }))
+  t.equal(log.note, `a${emoji.repeat(254)}`, 'a long extra value is cut after 255 whole characters')
+  t.equal(log[emoji.repeat(255)], 'x', 'so is a long name')
+  t.notOk(/[\uD800-\uDFFF](?![\uDC00-\uDFFF])/.test(JSON.stringify(log).replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '')), 'no lone surrogate')
+})
+
+t.test('a JSON body nested thousands deep is read, not a stack overflow', async (t) => {
+  let deep: unknown = 'bottom'
+  for (let i = 0; i < 50_000; i++) deep = [deep]
+  const params = collectParameters({ clickid: CLICK, x: deep })
+  t.equal(params.get('x'), 'bottom', 'an array gives its first value, however deep')
+  t.ok(parse(Object.fromEntries(params)).ok)
+})

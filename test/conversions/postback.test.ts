@@ -321,3 +321,23 @@ t.test('a change to an offer, its goals, a secure code or an affiliate applies t
   await mergePatch(first.app, `/v1/affiliates/${s.affiliate.id}`, { status: 'banned' })
   t.equal((await via(second.app, { secure: 'fresh', goal: 'lead' })).json().detail, 'Affiliate disabled', 'affiliate status')
 })
+
+t.test('a postback carrying long non-ASCII or deeply nested extras is accepted and logged (§4.2: never fail for an extra)', async (t) => {
+  const { app } = await build(t)
+  const s = await scene(app)
+  const emoji = '\u{1F600}'
+  const res = await postback(app, { clickid: s.clickid, action_id: 'emoji-1', comment: emoji.repeat(128), note: emoji.repeat(300) })
+  t.equal(res.statusCode, 200, res.body)
+  const deep = `${'['.repeat(20_000)}"bottom"${']'.repeat(20_000)}`
+  const nested = await app.inject({
+    method: 'POST', url: '/postback', headers: { 'content-type': 'application/json' },
+    payload: `{"clickid":"${s.clickid}","action_id":"deep-1","x":${deep}}`,
+  })
+  t.equal(nested.statusCode, 200, nested.body)
+  const logged = await serverPostbacks(app)
+  const emojiEntry = logged.find((entry) => entry.params.action_id === 'emoji-1')
+  t.equal(emojiEntry?.result, 'accepted')
+  t.equal(emojiEntry?.params.note, emoji.repeat(255), 'cut after 255 whole characters')
+  t.equal(emojiEntry?.params.comment, emoji.repeat(128))
+  t.equal(logged.find((entry) => entry.params.action_id === 'deep-1')?.params.x, 'bottom')
+})

@@ -63,8 +63,14 @@ function app(x: { app: import('fastify').FastifyInstance }) {
 
 t.test('X-Request-Id is echoed, or minted', async (t) => {
   const { app } = await build(t)
-  const given = await app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'abc-123' } })
-  t.equal(given.headers['x-request-id'], 'abc-123')
+  for (const id of ['abc-123', 'dGVzdA+/Zm9v==', 'trace 42; span=7', 'x'.repeat(200)]) {
+    const given = await app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': id } })
+    t.equal(given.headers['x-request-id'], id, `kept: ${id.slice(0, 20)}`)
+  }
+  for (const id of ['x'.repeat(201), 'caf\u00e9']) {
+    const replaced = await app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': id } })
+    t.match(replaced.headers['x-request-id'], /^[0-9a-f-]{36}$/, `replaced: ${id.slice(0, 20)}`)
+  }
   const minted = await app.inject({ method: 'GET', url: '/v1/advertisers' })
   t.match(minted.headers['x-request-id'], /^[0-9a-f-]{36}$/)
   t.equal(minted.json().request_id, minted.headers['x-request-id'])
