@@ -187,7 +187,7 @@ function toRequest(params: Map<string, Text>): PostbackRequest {
   let sum: Amount | null = null
   if (sumText !== null) {
     sum = DECIMAL_TEXT.test(sumText) ? parseAmount(sumText) : null
-    if (sum === null) throw invalid('sum', 'must be a non-negative decimal number with at most 4 decimals and 14 integer digits')
+    if (sum === null) throw invalid('sum', 'must be a non-negative decimal number with at most 4 decimals and 11 integer digits')
   }
 
   const statusText = text('status')

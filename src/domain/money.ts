@@ -1,17 +1,24 @@
 // Money is a bigint of ten-thousandths: numeric(18,4) without ever touching a float.
 export type Amount = bigint
 
+/** ISO 4217 codes of currencies in use, as the runtime's ICU lists them (`XYZ` or `AAA` are not currencies). */
+export const CURRENCY_CODES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'))
+
 export const AMOUNT_SCALE = 10_000n
 export const ZERO_AMOUNT: Amount = 0n
 const DECIMALS = 4
-const MAX_INTEGER_DIGITS = 14
+/**
+ * numeric(18,4) could hold 14 integer digits, but amounts travel as JSON numbers, and a double keeps only 15
+ * significant digits exactly: 99,999,999,999.9999 comes back as written, 1,234,567,890,123.4567 would not.
+ */
+const MAX_INTEGER_DIGITS = 11
 const HUNDRED_PERCENT: Amount = 100n * AMOUNT_SCALE
 
 // One grammar for strings and for numbers' shortest repr, which uses exponents (1e+21, 1e-7).
 const DECIMAL = /^(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/
 
 /**
- * A non-negative decimal with at most 4 significant decimals and 14 integer digits, or null.
+ * A non-negative decimal with at most 4 significant decimals and 11 integer digits, or null.
  * Trailing zeros past the 4th decimal are accepted ("12.500000" is 12.5): the value is exact,
  * while a nonzero 5th decimal would need rounding, which money input never gets silently.
  */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { Ajv, type AnySchema } from 'ajv'
 import addFormats from 'ajv-formats'
+import { CURRENCY_CODES } from '../domain/money.js'
 import { SerializerSelector, type Options, type RouteDefinition } from '@fastify/fast-json-stringify-compiler'
 
 /**
@@ -34,6 +35,7 @@ export function buildValidatorCompiler(externalSchemas: Record<string, unknown>)
   const make = (coerceTypes: boolean) => {
     const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: true, strict: false })
     addFormats.default(ajv)
+    ajv.addFormat('iso4217', (code: string) => CURRENCY_CODES.has(code))
     for (const schema of Object.values(externalSchemas)) ajv.addSchema(schema as AnySchema)
     return ajv
   }

@@ -115,11 +115,14 @@ export const httpUrl = {
   pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+[^\\s]*$',
 } as const
 
-export const currencyCode = { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' } as const
+export const currencyCode = {
+  type: 'string', pattern: '^[A-Z]{3}$', format: 'iso4217', description: 'ISO 4217 code of a currency in use, upper case (`USD`, `EUR`)',
+} as const
 
 export const money = {
   type: 'number',
   minimum: 0,
-  maximum: 99999999999999.9999,
-  description: 'Amount, at most 4 decimals, stored exactly',
+  maximum: 99999999999.9999,
+  description:
+    'Amount, at most 4 decimals and 11 integer digits, stored exactly: within these bounds every JSON number reads back as written',
 } as const

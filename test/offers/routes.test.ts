@@ -93,6 +93,7 @@ t.test('offers: bad input is 400 with a JSON Pointer, unknown references 422', a
     ['url without host', { url: 'https:///path' }, 400, '/url'],
     ['relative trafficback', { trafficback_url: '/tb' }, 400, '/trafficback_url'],
     ['lowercase currency', { currency: 'usd' }, 400, '/currency'],
+    ['no such currency', { currency: 'XYZ' }, 400, '/currency'],
     ['4-letter currency', { currency: 'USDT' }, 400, '/currency'],
     ['declined default status', { default_conversion_status: 'declined' }, 400, '/default_conversion_status'],
     ['unknown status', { status: 'archived' }, 400, '/status'],
