@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { Ajv } from 'ajv'
 import { parseRetrySchedule } from './domain/retry.js'
 
@@ -10,7 +11,7 @@ export interface Config {
   adminApiKeys: string[] | null
   publicUrl: string
   trafficbackUrl: string | null
-  trustProxy: boolean | number | string[]
+  trustProxy: false | number | string[]
   postbackTimeoutMs: number
   postbackRetryScheduleMs: number[]
   postbackConcurrency: number
@@ -48,24 +49,34 @@ const envSchema = {
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true })
 const validateEnv = ajv.compile(envSchema)
 
+/** An IP address, or an address with a prefix length that fits it (`10.0.0.0/8`, `fd00::/8`). */
 function isIpOrCidr(value: string): boolean {
-  return /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(value) && /[.:]/.test(value)
+  const [address = '', prefix, ...rest] = value.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  if (prefix === undefined) return true
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)
 }
 
-function parseTrustProxy(raw: string): boolean | number | string[] {
+/** A hostname or an address to listen on (`0.0.0.0`, `::`, `localhost`, `api.internal`). */
+function isListenHost(value: string): boolean {
+  return isIP(value) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(value)
+}
+
+/**
+ * `false`, a hop count, or the proxies' addresses (§6). `true` (believe any X-Forwarded-For) is refused: a
+ * client could then choose the IP its clicks are recorded with.
+ */
+function parseTrustProxy(raw: string): number | string[] | false | string {
   const value = raw.trim()
   if (value === '' || value === 'false') return false
-  if (value === 'true') return true
   if (/^\d+$/.test(value)) return Number(value)
   const entries = value.split(',').map((s) => s.trim())
   const bad = entries.find((entry) => !isIpOrCidr(entry))
-  if (bad !== undefined) {
-    throw new ConfigError(`TRUST_PROXY: "${bad}" is not false, a hop count or an IP address/CIDR`)
-  }
-  return entries
+  return bad === undefined ? entries : `"${bad}" is not false, a number of proxy hops or a proxy's IP address or CIDR range`
 }
 
-/** Reads configuration from an env-like record; throws ConfigError naming every bad variable. */
+/** Reads configuration from an env-like record; throws one ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const input: Record<string, unknown> = {}
   for (const key of Object.keys(envSchema.properties)) {
@@ -73,12 +84,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // An empty variable means "not set", as in most .env tooling.
     if (value !== undefined && value !== '') input[key] = value
   }
+  const problems: string[] = []
+  const bad = new Set<string>()
   if (!validateEnv(input)) {
-    const messages = (validateEnv.errors ?? []).map((error) => {
+    for (const error of validateEnv.errors ?? []) {
       const name = error.instancePath.replace(/^\//, '') || 'environment'
-      return `${name}: ${error.message ?? 'is invalid'}`
-    })
-    throw new ConfigError(`Invalid configuration: ${messages.join('; ')}`)
+      bad.add(name)
+      const allowed = error.keyword === 'enum' ? ` (${(error.params as { allowedValues: string[] }).allowedValues.join(', ')})` : ''
+      problems.push(`${name}: ${error.message ?? 'is invalid'}${allowed}`)
+    }
   }
   const v = input as {
     PORT: number; HOST: string; DATABASE_URL?: string; DATA_DIR: string; ADMIN_API_KEYS?: string
@@ -86,31 +100,41 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     POSTBACK_RETRY_SCHEDULE: string; POSTBACK_CONCURRENCY: number; POSTBACK_ALLOW_PRIVATE_NETWORKS: boolean
     LOG_LEVEL: string
   }
-  const schedule = parseRetrySchedule(v.POSTBACK_RETRY_SCHEDULE)
-  if (schedule === null) {
-    throw new ConfigError(
-      `Invalid configuration: POSTBACK_RETRY_SCHEDULE: "${v.POSTBACK_RETRY_SCHEDULE}" must be comma-separated durations such as 10s,1m,5m (suffixes ms, s, m, h)`,
-    )
+  // The checks ajv cannot express, each on a variable that passed its type check.
+  const check = <T>(name: string, parse: () => { value: T } | { problem: string }): T | undefined => {
+    if (bad.has(name)) return undefined
+    const result = parse()
+    if ('problem' in result) problems.push(`${name}: ${result.problem}`)
+    return 'value' in result ? result.value : undefined
   }
-  let adminApiKeys: string[] | null = null
-  if (v.ADMIN_API_KEYS !== undefined) {
-    adminApiKeys = v.ADMIN_API_KEYS.split(',').map((key) => key.trim()).filter((key) => key !== '')
-    if (adminApiKeys.length === 0) adminApiKeys = null
-    else if (adminApiKeys.some((key) => key.length < 16)) {
-      throw new ConfigError('Invalid configuration: ADMIN_API_KEYS: every key must be at least 16 characters')
+  check('HOST', () => (isListenHost(v.HOST) ? { value: v.HOST } : { problem: `"${v.HOST}" is not an IP address or a hostname` }))
+  const schedule = check('POSTBACK_RETRY_SCHEDULE', () => {
+    const parsed = parseRetrySchedule(v.POSTBACK_RETRY_SCHEDULE)
+    return parsed !== null ? { value: parsed } : {
+      problem: `"${v.POSTBACK_RETRY_SCHEDULE}" must be comma-separated durations such as 10s,1m,5m (suffixes ms, s, m, h)`,
     }
-  }
+  })
+  const adminApiKeys = check('ADMIN_API_KEYS', () => {
+    const keys = (v.ADMIN_API_KEYS ?? '').split(',').map((key) => key.trim()).filter((key) => key !== '')
+    if (keys.some((key) => key.length < 16)) return { problem: 'every key must be at least 16 characters' }
+    return { value: keys.length === 0 ? null : keys }
+  })
+  const trustProxy = check('TRUST_PROXY', () => {
+    const parsed = parseTrustProxy(v.TRUST_PROXY)
+    return typeof parsed === 'string' ? { problem: parsed } : { value: parsed }
+  })
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
   return Object.freeze({
     port: v.PORT,
     host: v.HOST,
     databaseUrl: v.DATABASE_URL ?? null,
     dataDir: v.DATA_DIR,
-    adminApiKeys,
+    adminApiKeys: adminApiKeys ?? null,
     publicUrl: (v.PUBLIC_URL ?? `http://localhost:${v.PORT}`).replace(/\/$/, ''),
     trafficbackUrl: v.TRAFFICBACK_URL ?? null,
-    trustProxy: parseTrustProxy(v.TRUST_PROXY),
+    trustProxy: trustProxy ?? false,
     postbackTimeoutMs: v.POSTBACK_TIMEOUT_MS,
-    postbackRetryScheduleMs: schedule,
+    postbackRetryScheduleMs: schedule ?? [],
     postbackConcurrency: v.POSTBACK_CONCURRENCY,
     postbackAllowPrivateNetworks: v.POSTBACK_ALLOW_PRIVATE_NETWORKS,
     logLevel: v.LOG_LEVEL,

@@ -1,6 +1,21 @@
 import closeWithGrace from 'close-with-grace'
+import pino from 'pino'
+import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+
+/** Errors that mean DATABASE_URL does not lead to a usable database (never print the URL: it may hold a password). */
+const DATABASE_UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', '3D000', '28P01', '28000'])
+
+function startFailed(config: Config, err: unknown): never {
+  const code = (err as { code?: unknown } | null)?.code
+  const reason = config.databaseUrl !== null && typeof code === 'string' && DATABASE_UNREACHABLE.has(code)
+    ? 'DATABASE_URL: PostgreSQL cannot be reached there, or refuses the login, or the database does not exist'
+    : 'the database could not be opened or migrated'
+  // The app's own logger does not exist yet: the same JSON lines, written synchronously before exiting.
+  pino({ level: config.logLevel }, pino.destination({ dest: 1, sync: true })).fatal({ err }, `could not start: ${reason}`)
+  process.exit(1)
+}
 
 // Process entry: configuration from the environment, listen, and a graceful shutdown on SIGTERM/SIGINT.
 let config
@@ -14,7 +29,12 @@ try {
   throw err
 }
 
-const app = await buildApp(config)
+let app: FastifyInstance
+try {
+  app = await buildApp(config)
+} catch (err) {
+  startFailed(config, err)
+}
 
 // Stop accepting, flush clicks, let in-flight deliveries finish (each plugin's onClose), close the database.
 closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
@@ -26,7 +46,7 @@ closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
 try {
   await app.listen({ port: config.port, host: config.host })
 } catch (err) {
-  app.log.error({ err }, 'could not listen')
+  app.log.error({ err }, `could not listen on HOST ${config.host}, PORT ${config.port}`)
   await app.close()
   process.exit(1)
 }

@@ -27,7 +27,9 @@ t.test('parses every variable', async (t) => {
     postbackRetryScheduleMs: [1000, 500], postbackConcurrency: 8, postbackAllowPrivateNetworks: true, logLevel: 'debug',
   })
   t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
-  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+  t.same(loadConfig({ TRUST_PROXY: 'fd00::/8, ::1' }).trustProxy, ['fd00::/8', '::1'])
+  t.equal(loadConfig({ HOST: '::' }).host, '::')
+  t.equal(loadConfig({ HOST: 'api.internal' }).host, 'api.internal')
   t.equal(loadConfig({ PORT: '4000' }).publicUrl, 'http://localhost:4000')
 })
 
@@ -39,17 +41,28 @@ t.test('refuses bad values, naming the variable', async (t) => {
     [{ PUBLIC_URL: 'ftp://x' }, /PUBLIC_URL/],
     [{ TRAFFICBACK_URL: 'nope' }, /TRAFFICBACK_URL/],
     [{ TRUST_PROXY: 'yes please' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: 'true' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: '10.0.0.0/8/8' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: '999.1.1.1' }, /TRUST_PROXY/],
+    [{ HOST: 'not a host!' }, /HOST/],
     [{ POSTBACK_TIMEOUT_MS: '-1' }, /POSTBACK_TIMEOUT_MS/],
     [{ POSTBACK_RETRY_SCHEDULE: '10 parsecs' }, /POSTBACK_RETRY_SCHEDULE/],
     [{ POSTBACK_CONCURRENCY: '0' }, /POSTBACK_CONCURRENCY/],
     [{ POSTBACK_ALLOW_PRIVATE_NETWORKS: 'maybe' }, /POSTBACK_ALLOW_PRIVATE_NETWORKS/],
-    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: .*\(fatal, error, warn, info, debug, trace, silent\)/],
     [{ ADMIN_API_KEYS: 'short' }, /ADMIN_API_KEYS/],
   ]
   for (const [env, pattern] of cases) {
     t.throws(() => loadConfig(env), pattern, JSON.stringify(env))
     t.throws(() => loadConfig(env), ConfigError)
   }
+})
+
+t.test('every bad variable is named in one message', async (t) => {
+  const env = { PORT: 'abc', TRUST_PROXY: 'garbage', HOST: 'not a host!', POSTBACK_RETRY_SCHEDULE: 'soon', ADMIN_API_KEYS: 'short' }
+  const error = t.throws(() => loadConfig(env), ConfigError) as ConfigError
+  for (const name of ['PORT', 'TRUST_PROXY', 'HOST', 'POSTBACK_RETRY_SCHEDULE', 'ADMIN_API_KEYS']) t.match(error.message, name)
 })
 
 t.test('the app refuses to start on an unreachable database', async (t) => {

@@ -47,6 +47,18 @@ const PG_CODES: Record<string, { kind: ProblemKind; detail: string }> = {
   '54000': { kind: 'validation-error', detail: 'A value is too large' },
 }
 
+/** The database is away (down, restarting, unreachable): a 503 the client may retry, not a 500. */
+const DATABASE_AWAY_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006',
+])
+const DATABASE_AWAY_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/
+
+function isDatabaseAway(error: { code?: unknown; message?: unknown }): boolean {
+  return (typeof error.code === 'string' && DATABASE_AWAY_CODES.has(error.code))
+    || (typeof error.message === 'string' && DATABASE_AWAY_MESSAGE.test(error.message))
+}
+
 function send(reply: FastifyReply, request: FastifyRequest, kind: ProblemKind, detail: string, errors?: ProblemFieldError[], status?: number) {
   return reply
     .code(status ?? problemBody(kind, detail, request.id).status)
@@ -82,7 +94,10 @@ async function errorHandler(fastify: FastifyInstance) {
       return send(reply, request, kind, error.message, undefined, status)
     }
     request.log.error({ err: error }, 'request failed')
-    if (status === 503) return send(reply, request, 'unavailable', 'The service is temporarily unavailable')
+    if (status === 503 || isDatabaseAway(error)) {
+      reply.header('retry-after', '5')
+      return send(reply, request, 'unavailable', 'The service is temporarily unavailable; retry shortly')
+    }
     return send(reply, request, 'internal', 'An unexpected error occurred; quote the request_id when reporting it')
   })
 

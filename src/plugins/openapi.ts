@@ -47,7 +47,11 @@ async function openapiPlugin(fastify: FastifyInstance) {
           'clicks (`/click`), advertiser postbacks (`/postback`), conversions and durable affiliate postbacks. ' +
           'Management routes live under `/v1` and take an `API-Key` header: an admin key, or an affiliate key on ' +
           '`/v1/affiliate/...` panel routes. Errors are RFC 9457 problem+json. Lists return ' +
-          '`{ data, next_cursor }`, newest first. Unknown body fields and unknown query parameters are rejected (400).',
+          '`{ data, next_cursor }`, newest first. Unknown body fields and unknown query parameters are rejected (400), ' +
+          'and so is a body on an operation that takes none; an empty body sent as `application/json` counts as no body. ' +
+          'Every response carries `X-Request-Id`: the client\'s own when it is printable ASCII of at most 200 characters, ' +
+          'else a new UUID. While the database is unreachable, calls that need it answer 503 `unavailable` with ' +
+          '`Retry-After`. A request line and headers over 16 KiB get 431.',
       },
       components: {
         securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'API-Key' } },

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
+import net from 'node:net'
 import t from 'tap'
-import { build } from '../helpers/build.js'
+import { build, createTestDatabase, inject, TEST_ENGINE } from '../helpers/build.js'
 import { openapiDocument, OPENAPI_FILE } from '../../src/openapi-document.js'
 
 t.test('health, ready, docs and the OpenAPI document', async (t) => {
@@ -39,4 +40,33 @@ t.test('ready is 503 when the database is gone', async (t) => {
   const ready = await app.inject({ method: 'GET', url: '/ready' })
   t.equal(ready.statusCode, 503)
   t.match(ready.headers['content-type'], /problem\+json/)
+})
+
+t.test('a database that goes away mid-run: API calls answer 503 with Retry-After, not 500', { skip: TEST_ENGINE !== 'postgres' && 'PostgreSQL only' }, async (t) => {
+  // The app reaches PostgreSQL through a TCP relay this test can cut.
+  const target = new URL(await createTestDatabase(t))
+  const sockets = new Set<net.Socket>()
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port || 5432), target.hostname)
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('error', () => {})
+      socket.on('close', () => sockets.delete(socket))
+    }
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
+  const relayed = new URL(target)
+  relayed.port = String((relay.address() as net.AddressInfo).port)
+  const { app } = await build(t, { databaseUrl: relayed.toString() })
+  t.equal((await inject(app, { method: 'GET', url: '/v1/advertisers' })).statusCode, 200, 'through the relay')
+
+  relay.close()
+  for (const socket of sockets) socket.destroy()
+  for (const attempt of [1, 2]) {
+    const res = await inject(app, { method: 'GET', url: '/v1/advertisers' })
+    t.equal(res.statusCode, 503, `attempt ${attempt}: 503`)
+    t.equal(res.headers['retry-after'], '5')
+    t.equal(res.json().type, 'https://s2s-tracker.dev/problems/unavailable')
+  }
 })
