@@ -260,7 +260,7 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
       params: {
         type: 'object',
         required: ['shortcode'],
-        properties: { shortcode: { type: 'string', description: 'The short code, `[0-9A-Za-z]{6,}`' } },
+        properties: { shortcode: { type: 'string', pattern: '^[0-9A-Za-z]{6,}$', description: 'The short code' } },
       },
       querystring: {
         type: 'object',

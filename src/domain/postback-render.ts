@@ -84,6 +84,22 @@ export function postbackMacroValues(ctx: PostbackContext): Record<string, string
 }
 
 /**
+ * The URL as it goes on the wire: what the sender sends is the WHATWG parse of the rendered text, its origin
+ * then path and query, so that is what the delivery keeps (§5.3: every attempt sends exactly that request).
+ * A template's own raw `é` or space becomes `%C3%A9` or `%20`, and a fragment, never sent, is dropped. Text
+ * that does not parse is kept as it is: the sender refuses it as an invalid URL.
+ */
+function asSent(url: string): string {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return url
+  }
+  return parsed.origin === 'null' ? url : parsed.origin + parsed.pathname + parsed.search
+}
+
+/**
  * GET sends the rendered URL. POST sends the same fields as a form: the query string moves into the
  * body and the fragment, never sent by HTTP clients anyway, is dropped. Values are percent-encoded
  * by then, so the first `?` and `#` can only be the template's own.
@@ -94,10 +110,10 @@ export function renderPostbackRequest(
   values: Readonly<Record<string, string | undefined>>,
 ): RenderedPostback {
   const rendered = renderTemplate(url, values)
-  if (method === 'GET') return { method, url: rendered, body: null }
+  if (method === 'GET') return { method, url: asSent(rendered), body: null }
   const hash = rendered.indexOf('#')
   const withoutFragment = hash === -1 ? rendered : rendered.slice(0, hash)
   const query = withoutFragment.indexOf('?')
-  if (query === -1) return { method, url: withoutFragment, body: '' }
-  return { method, url: withoutFragment.slice(0, query), body: withoutFragment.slice(query + 1) }
+  if (query === -1) return { method, url: asSent(withoutFragment), body: '' }
+  return { method, url: asSent(withoutFragment.slice(0, query)), body: withoutFragment.slice(query + 1) }
 }

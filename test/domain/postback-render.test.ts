@@ -96,8 +96,13 @@ t.test('renderPostbackRequest', async (t) => {
   const cases: [string, 'GET' | 'POST', string, string | null][] = [
     ['https://aff.example/pb?cid={sub1}&g={goal}', 'GET', 'https://aff.example/pb?cid=a%20b%26c%3Dd&g=x%23y%3Fz', null],
     ['https://aff.example/pb?cid={sub1}&g={goal}', 'POST', 'https://aff.example/pb', 'cid=a%20b%26c%3Dd&g=x%23y%3Fz'],
+    // The URL as sent: a fragment never goes on the wire, so it is not kept either.
     ['https://aff.example/pb/{goal}?c={comment}#frag', 'GET',
-      'https://aff.example/pb/x%23y%3Fz?c=1%2B1%20%C3%A9%20%E6%97%A5%E6%9C%AC#frag', null],
+      'https://aff.example/pb/x%23y%3Fz?c=1%2B1%20%C3%A9%20%E6%97%A5%E6%9C%AC', null],
+    // The template's own raw characters are kept as the sender encodes them, host and default port as it sends them.
+    ['https://AFF.example:443/p\u00e9 d?x=\u00fc&c={comment}', 'GET',
+      'https://aff.example/p%C3%A9%20d?x=%C3%BC&c=1%2B1%20%C3%A9%20%E6%97%A5%E6%9C%AC', null],
+    ['https://aff.example/p\u00e9?x=\u00fc', 'POST', 'https://aff.example/p%C3%A9', 'x=\u00fc'],
     ['https://aff.example/pb/{goal}?c={comment}#frag?x=1', 'POST',
       'https://aff.example/pb/x%23y%3Fz', 'c=1%2B1%20%C3%A9%20%E6%97%A5%E6%9C%AC'],
     ['https://aff.example/pb', 'POST', 'https://aff.example/pb', ''],
