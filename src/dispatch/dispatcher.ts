@@ -285,12 +285,15 @@ export class Dispatcher {
     this.#recorder.record({ deliveryId: row.id, holder: this.instanceId, outcome, decision }).then(
       (result) => {
         this.#held.delete(row.id)
+        // A held row counts against the claim's room until it is recorded: its room is free only now.
+        this.nudge()
         if (!result.recorded) this.#log.warn({ deliveryId: row.id }, 'postback attempt finished after its lease was taken over')
         this.#logOutcome(row.id, outcome, decision, result.n)
         if (decision.retryInMs !== null) this.#wakeIn(decision.retryInMs)
       },
       (err: unknown) => {
         this.#held.delete(row.id)
+        this.nudge()
         // Still leased: the lease expiry brings it back, at least once.
         this.#log.error({ err, deliveryId: row.id }, 'recording a postback attempt failed')
       },
