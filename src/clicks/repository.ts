@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { PREPARED, type Db } from '../db/database.js'
+import { createdWithin } from '../db/list.js'
 import type { ClickRow } from '../db/tables.js'
 import { decodeCursor } from '../http/pagination.js'
 import { badRequest } from '../http/problem.js'
@@ -49,8 +50,7 @@ export function listClicks(db: Db, query: ClickListQuery) {
   let q = db.selectFrom('clicks').selectAll()
   if (query.offer_id !== undefined) q = q.where('offer_id', '=', query.offer_id)
   if (query.affiliate_id !== undefined) q = q.where('affiliate_id', '=', query.affiliate_id)
-  if (query.created_from !== undefined) q = q.where('created_at', '>=', new Date(query.created_from))
-  if (query.created_to !== undefined) q = q.where('created_at', '<=', new Date(query.created_to))
+  q = createdWithin(q, 'created_at', query)
   if (query.cursor !== undefined) {
     const [at, clickid] = decodeCursor(query.cursor, ['string', 'string']) as [string, string]
     const after = new Date(at)

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
+import { createdWithin } from '../db/list.js'
 import type { ConversionEventRow, ConversionRow } from '../db/tables.js'
 import { decodeCursor, decodeIdCursor } from '../http/pagination.js'
 import { badRequest } from '../http/problem.js'
@@ -20,8 +21,7 @@ export function listConversions(db: Db, query: ConversionListQuery): Promise<Lis
   if (query.status !== undefined) q = q.where('status', '=', query.status)
   if (query.clickid !== undefined) q = q.where('clickid', '=', query.clickid)
   if (query.action_id !== undefined) q = q.where('action_id', '=', query.action_id)
-  if (query.created_from !== undefined) q = q.where('created_at', '>=', new Date(query.created_from))
-  if (query.created_to !== undefined) q = q.where('created_at', '<=', new Date(query.created_to))
+  q = createdWithin(q, 'created_at', query)
   if (query.updated_since === undefined) {
     const after = decodeIdCursor(query.cursor)
     if (after !== undefined) q = q.where('id', '<', after)
@@ -61,8 +61,7 @@ export function listServerPostbacks(db: Db, query: ServerPostbackListQuery) {
   if (query.offer_id !== undefined) q = q.where('offer_id', '=', query.offer_id)
   if (query.clickid !== undefined) q = q.where('clickid', '=', query.clickid.toLowerCase())
   if (query.result !== undefined) q = q.where('result', '=', query.result)
-  if (query.created_from !== undefined) q = q.where('received_at', '>=', new Date(query.created_from))
-  if (query.created_to !== undefined) q = q.where('received_at', '<=', new Date(query.created_to))
+  q = createdWithin(q, 'received_at', query)
   const after = decodeIdCursor(query.cursor)
   if (after !== undefined) q = q.where('id', '<', after)
   return q.orderBy('id', 'desc').limit(query.limit + 1).execute()

@@ -76,8 +76,14 @@ export const nullableDateTime = { type: ['string', 'null'], format: 'date-time' 
 export const listQueryProperties = {
   limit: { type: 'integer', minimum: 1, maximum: 500, default: 50, description: 'Page size, 1..500' },
   cursor: { type: 'string', maxLength: 200, description: 'Opaque cursor from the previous page\'s `next_cursor`' },
-  created_from: { ...dateTime, description: 'Only items created at or after this instant (ISO 8601)' },
-  created_to: { ...dateTime, description: 'Only items created at or before this instant (ISO 8601)' },
+  created_from: {
+    type: 'string', anyOf: [{ format: 'date-time' }, { format: 'date' }],
+    description: 'Only items created at or after this instant (ISO 8601); a bare date means its midnight, UTC',
+  },
+  created_to: {
+    type: 'string', anyOf: [{ format: 'date-time' }, { format: 'date' }],
+    description: 'Only items created at or before this instant (ISO 8601); a bare date takes in that whole day, UTC',
+  },
 } as const
 
 export interface ListQuery {

@@ -60,6 +60,23 @@ t.test('advertisers: pagination walks every item once, newest first', async (t) 
   t.same(future.json().data, [])
   const past = await inject(app, { method: 'GET', url: '/v1/advertisers?created_to=2000-01-01T00:00:00Z' })
   t.same(past.json().data, [])
+
+  // A bare date is ISO 8601 too: created_from is its midnight, created_to takes in the whole day (UTC).
+  const today = new Date().toISOString().slice(0, 10)
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)
+  const listed = async (query: string) => {
+    const res = await inject(app, { method: 'GET', url: `/v1/advertisers?limit=500&${query}` })
+    t.equal(res.statusCode, 200, query)
+    return res.json().data.length as number
+  }
+  t.equal(await listed(`created_from=${today}&created_to=${today}`), ids.length, 'today, from and to')
+  t.equal(await listed(`created_from=${tomorrow}`), 0, 'from tomorrow')
+  t.equal(await listed('created_to=2000-01-01'), 0, 'to a day long past')
+  for (const bad of ['2026-13-45', '2026-12', 'yesterday']) {
+    const res = await inject(app, { method: 'GET', url: `/v1/advertisers?created_from=${bad}` })
+    t.equal(res.statusCode, 400, bad)
+    t.equal(res.json().errors?.[0]?.path, '/created_from', bad)
+  }
 })
 
 t.test('advertisers: bad input is a clear 4xx problem', async (t) => {
