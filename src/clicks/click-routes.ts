@@ -78,9 +78,9 @@ function locationHeader(url: string): string {
   })
 }
 
-/** A positive int4 id as sent in the query (`12`), or undefined when missing or malformed. */
+/** A positive int4 id as sent in the query (`12`, also `012`: numeric is numeric), or undefined when missing or malformed. */
 function parseId(raw: string | undefined): number | undefined {
-  if (raw === undefined || !/^[1-9][0-9]{0,9}$/.test(raw)) return undefined
+  if (raw === undefined || !/^0{0,10}[1-9][0-9]{0,9}$/.test(raw)) return undefined
   const id = Number(raw)
   return id <= MAX_ID ? id : undefined
 }

@@ -121,7 +121,7 @@ export function logParameters(params: Map<string, Text>): Record<string, string>
 }
 
 const CLICK_ID = /^[0-9a-f]{24}$/i
-const ENTITY_ID = /^[1-9]\d{0,9}$/
+const ENTITY_ID = /^0{0,10}[1-9]\d{0,9}$/
 const DECIMAL_TEXT = /^\d+(\.\d+)?$/
 const COUNTRY = /^[A-Za-z]{2}$/
 const CURRENCY = /^[A-Za-z]{3}$/

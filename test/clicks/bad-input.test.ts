@@ -40,6 +40,10 @@ t.test('bad input: garbage ids are invalid clicks, never errors', async (t) => {
     t.equal(res.statusCode, 302, query)
     t.equal(res.headers.location, 'https://tb.example/', query)
   }
+  // Leading zeros are still numeric ids (§3 sends only missing or non-numeric ids to trafficback).
+  const padded = await click(app, `/click?pid=0${a}&offer_id=00${o}`)
+  t.equal(padded.statusCode, 302)
+  t.not(padded.headers.location, 'https://tb.example/', 'a zero-padded id is the same id')
 })
 
 t.test('bad input: odd values are stored safely; duplicates keep the first', async (t) => {
