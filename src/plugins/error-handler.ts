@@ -101,9 +101,29 @@ async function errorHandler(fastify: FastifyInstance) {
     return send(reply, request, 'internal', 'An unexpected error occurred; quote the request_id when reporting it')
   })
 
-  fastify.setNotFoundHandler((request, reply) =>
-    send(reply, request, 'not-found', `No route for ${request.method} ${request.url.split('?')[0]}`),
-  )
+  // A path that exists under other methods is a 405 with `Allow`, not a 404: the client has the right URL.
+  const routes = new Map<string, { pattern: RegExp; methods: Set<string> }>()
+  fastify.addHook('onRoute', (route) => {
+    let entry = routes.get(route.url)
+    if (entry === undefined) {
+      const source = route.url.split('/').map((segment) =>
+        segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('/')
+      entry = { pattern: new RegExp(`^${source}$`), methods: new Set() }
+      routes.set(route.url, entry)
+    }
+    for (const method of [route.method].flat()) entry.methods.add(method)
+  })
+
+  fastify.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? ''
+    const allowed = new Set<string>()
+    for (const { pattern, methods } of routes.values()) if (pattern.test(path)) for (const method of methods) allowed.add(method)
+    if (allowed.size > 0) {
+      reply.header('allow', [...allowed].sort().join(', '))
+      return send(reply, request, 'method-not-allowed', `${request.method} is not allowed on ${path}; use ${[...allowed].sort().join(', ')}`)
+    }
+    return send(reply, request, 'not-found', `No route for ${request.method} ${path}`)
+  })
 }
 
 export default fp(errorHandler, { name: 'error-handler' })

@@ -51,7 +51,7 @@ async function openapiPlugin(fastify: FastifyInstance) {
           'and so is a body on an operation that takes none; an empty body sent as `application/json` counts as no body. ' +
           'Every response carries `X-Request-Id`: the client\'s own when it is printable ASCII of at most 200 characters, ' +
           'else a new UUID. While the database is unreachable, calls that need it answer 503 `unavailable` with ' +
-          '`Retry-After`. A request line and headers over 16 KiB get 431.',
+          '`Retry-After`. A request line and headers over 16 KiB get 431. A method a path does not take gets 405 with `Allow`.',
       },
       components: {
         securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'API-Key' } },

@@ -31,3 +31,21 @@ t.test('requests the HTTP parser refuses are answered in problem+json with their
     t.equal(body.status, c.status, `${c.name}: status in the body`)
   }
 })
+
+t.test('a path that exists under other methods is a 405 with Allow; an unknown path a 404', async (t) => {
+  const { app } = await build(t)
+  const cases = [
+    { method: 'PUT', url: '/v1/advertisers/1', status: 405, allow: 'DELETE, GET, HEAD, PATCH' },
+    { method: 'DELETE', url: '/v1/clicks/0123456789abcdef01234567', status: 405, allow: 'GET, HEAD' },
+    { method: 'POST', url: '/health', status: 405, allow: 'GET, HEAD' },
+    { method: 'PUT', url: '/postback', status: 405, allow: 'GET, POST' },
+    { method: 'GET', url: '/v1/nothing/here', status: 404, allow: undefined },
+    { method: 'POST', url: '/v1/advertisers/1/nothing', status: 404, allow: undefined },
+  ] as const
+  for (const c of cases) {
+    const res = await app.inject({ method: c.method, url: c.url })
+    t.equal(res.statusCode, c.status, `${c.method} ${c.url}`)
+    t.equal(res.headers.allow, c.allow, `${c.method} ${c.url}: Allow`)
+    t.match(res.headers['content-type'], /^application\/problem\+json/)
+  }
+})
