@@ -22,7 +22,13 @@ const deliveryProperties = {
   attempts: { type: 'integer', description: 'Attempts made so far, scheduled and manual alike' },
   last_http_code: { type: ['integer', 'null'], description: 'Status of the last answer; null when none came (timeout, refused, network error)' },
   last_error: { ...nullableString, description: 'Why the last attempt failed; null after a success' },
-  next_attempt_at: { ...nullableDateTime, description: 'When the next scheduled attempt is due; null unless `pending`' },
+  next_attempt_at: {
+    ...nullableDateTime,
+    description:
+      'When the next scheduled attempt is due: the POSTBACK_RETRY_SCHEDULE wait after the last attempt, within ±10% ' +
+      '(jitter, so deliveries that failed together do not all return in the same second). It goes out then or, for ' +
+      'waits of a second or more, up to a second later (the dispatcher\'s poll). Null unless `pending`',
+  },
   created_at: dateTime,
   delivered_at: nullableDateTime,
 } as const
