@@ -139,11 +139,13 @@ const REQUEST_ID = /^[\x20-\x7e]{1,200}$/
 
 /** Query parameters whose values never reach a log line, whatever the case or percent-encoding of their names. */
 const SECRET_PARAMETERS = new Set(['secure', 'api_key', 'api-key', 'apikey'])
-const MAYBE_SECRET = /secure|api|%/i
+/** A name that could be one of them: it has a `%`, or starts like one. Values are not looked at (a click's often hold `%`). */
+const MAYBE_SECRET_NAME = /[?&](?:[^=&]*%|secure|api)/i
 
 function decodedName(raw: string): string {
+  if (!raw.includes('%')) return raw.toLowerCase()
   try {
-    return decodeURIComponent(raw.replace(/\+/g, ' ')).toLowerCase()
+    return decodeURIComponent(raw).toLowerCase()
   } catch {
     return raw.toLowerCase()
   }
@@ -151,8 +153,8 @@ function decodedName(raw: string): string {
 
 /** Strips secrets from the URLs we log: `secure` on /postback, an API key sent in the query by mistake. */
 export function redactUrl(url: string): string {
+  if (!MAYBE_SECRET_NAME.test(url)) return url
   const q = url.indexOf('?')
-  if (q === -1 || !MAYBE_SECRET.test(url.slice(q))) return url
   const pairs = url.slice(q + 1).split('&').map((pair) => {
     const eq = pair.indexOf('=')
     const name = eq === -1 ? pair : pair.slice(0, eq)

@@ -70,6 +70,7 @@ function isListenHost(value: string): boolean {
 function parseTrustProxy(raw: string): number | string[] | false | string {
   const value = raw.trim()
   if (value === '' || value === 'false') return false
+  if (value === 'true') return '"true" would believe any X-Forwarded-For, so any client could choose its IP: give the number of proxy hops or their addresses'
   if (/^\d+$/.test(value)) return Number(value)
   const entries = value.split(',').map((s) => s.trim())
   const bad = entries.find((entry) => !isIpOrCidr(entry))

@@ -11,9 +11,11 @@ function startFailed(config: Config, err: unknown): never {
   const code = (err as { code?: unknown } | null)?.code
   const reason = config.databaseUrl !== null && typeof code === 'string' && DATABASE_UNREACHABLE.has(code)
     ? 'DATABASE_URL: PostgreSQL cannot be reached there, or refuses the login, or the database does not exist'
-    : 'the database could not be opened or migrated'
-  // The app's own logger does not exist yet: the same JSON lines, written synchronously before exiting.
-  pino({ level: config.logLevel }, pino.destination({ dest: 1, sync: true })).fatal({ err }, `could not start: ${reason}`)
+    : 'see the error'
+  // The app's own logger does not exist yet: the same JSON lines, written synchronously before exiting, and
+  // written even at LOG_LEVEL=silent (a service that exits must say why).
+  const level = config.logLevel === 'silent' ? 'fatal' : config.logLevel
+  pino({ level }, pino.destination({ dest: 1, sync: true })).fatal({ err }, `could not start: ${reason}`)
   process.exit(1)
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { parseEntityId } from '../domain/ids.js'
 import { isShortCode } from '../domain/links.js'
 import { clickMacroValues, renderTemplate } from '../domain/macros.js'
 import { HttpProblem } from '../http/problem.js'
@@ -13,7 +14,6 @@ export const MAX_QUERY_PARAMS = 50
 export const MAX_PARAM_LENGTH = 1024
 /** Header values kept on a click. */
 const MAX_HEADER_LENGTH = 2048
-const MAX_ID = 2147483647
 
 const CLICK_ID_BYTES = 12
 // One randomBytes call per 4096 click ids instead of one per click.
@@ -57,10 +57,38 @@ function headerText(text: string): string {
   }
 }
 
+/** At most MAX_HEADER_LENGTH characters, never half of a surrogate pair (the click batch travels as JSON). */
+function cutHeader(text: string): string {
+  if (text.length <= MAX_HEADER_LENGTH) return text
+  const end = /[\uD800-\uDBFF]/.test(text[MAX_HEADER_LENGTH - 1] ?? '') ? MAX_HEADER_LENGTH - 1 : MAX_HEADER_LENGTH
+  return text.slice(0, end)
+}
+
 function header(value: string | string[] | undefined): string | null {
   const text = Array.isArray(value) ? value[0] : value
   if (text === undefined || text === '') return null
-  return clean(headerText(text.length > MAX_HEADER_LENGTH ? text.slice(0, MAX_HEADER_LENGTH) : text))
+  // Decoded before it is cut: a cut inside a UTF-8 sequence would leave bytes that decode as nothing.
+  return clean(cutHeader(headerText(text)))
+}
+
+/** `1.2.3.4:5678` and `[2001:db8::1]:443` (some proxies forward the port) as the address alone. */
+function withoutPort(address: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address)
+  if (bracketed !== null) return bracketed[1] as string
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(address)
+  return v4 === null ? address : (v4[1] as string)
+}
+
+/**
+ * The client's address. Without TRUST_PROXY it is the connection's own. With it, request.ip is what
+ * X-Forwarded-For says (computed anew on each read): a hop that is no address, once any port is taken
+ * off, is not the client's, and the connection's address stands in.
+ */
+function clientIp(request: FastifyRequest, trustsProxy: boolean): string {
+  const ip = request.ip
+  if (!trustsProxy) return ip
+  const address = withoutPort(ip)
+  return isIP(address) !== 0 ? address : (request.socket.remoteAddress ?? '')
 }
 
 /**
@@ -78,11 +106,9 @@ function locationHeader(url: string): string {
   })
 }
 
-/** A positive int4 id as sent in the query (`12`, also `012`: numeric is numeric), or undefined when missing or malformed. */
+/** A positive int4 id as sent in the query, or undefined when missing or malformed. */
 function parseId(raw: string | undefined): number | undefined {
-  if (raw === undefined || !/^0{0,10}[1-9][0-9]{0,9}$/.test(raw)) return undefined
-  const id = Number(raw)
-  return id <= MAX_ID ? id : undefined
+  return parseEntityId(raw) ?? undefined
 }
 
 /** Why a click is not valid; counted per reason on `clickRecorder.invalid` and logged. */
@@ -150,6 +176,7 @@ const clickDescription =
 /** The public tracking endpoints: `/click` and `/{shortcode}`, at the root, no key. */
 export default async function clickTrackingRoutes(fastify: FastifyInstance) {
   const { config, clickRecorder, clickCache } = fastify
+  const trustsProxy = config.trustProxy !== false
 
   function invalid(
     request: FastifyRequest, reply: FastifyReply, reason: InvalidReason, detail: string, offer?: OfferForClick | null,
@@ -190,8 +217,7 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
 
     const clickid = newClickId()
     const time = new Date()
-    // With TRUST_PROXY, request.ip is what X-Forwarded-For says: a hop that is no address is not the client's.
-    const ip = isIP(request.ip) !== 0 ? request.ip : (request.socket.remoteAddress ?? '')
+    const ip = clientIp(request, trustsProxy)
     const userAgent = header(request.headers['user-agent']) ?? ''
     const referrer = header(request.headers.referer)
     if (request.method === 'GET') {

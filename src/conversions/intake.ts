@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import type { ConversionStatusName } from '../db/tables.js'
+import { parseEntityId } from '../domain/ids.js'
 import { parseAmount, type Amount } from '../domain/money.js'
 import { parsePostbackStatus } from '../domain/statuses.js'
 import { HttpProblem, badRequest } from '../http/problem.js'
@@ -121,7 +122,6 @@ export function logParameters(params: Map<string, Text>): Record<string, string>
 }
 
 const CLICK_ID = /^[0-9a-f]{24}$/i
-const ENTITY_ID = /^0{0,10}[1-9]\d{0,9}$/
 const DECIMAL_TEXT = /^\d+(\.\d+)?$/
 const COUNTRY = /^[A-Za-z]{2}$/
 const CURRENCY = /^[A-Za-z]{3}$/
@@ -222,6 +222,7 @@ function toRequest(params: Map<string, Text>): PostbackRequest {
 }
 
 function entityId(value: string | null, name: string): number {
-  if (value === null || !ENTITY_ID.test(value) || Number(value) > 2147483647) throw invalid(name, 'must be a positive integer id')
-  return Number(value)
+  const id = parseEntityId(value)
+  if (id === null) throw invalid(name, 'must be a positive integer id')
+  return id
 }

@@ -150,6 +150,7 @@ export default async function postbackRoutes(fastify: FastifyInstance) {
   fastify.route({
     method: ['HEAD', 'PUT', 'PATCH', 'DELETE'],
     url: '/postback',
+    config: { refusesOnly: true },
     schema: {
       tags,
       summary: 'Other methods on /postback: 405',

@@ -2,10 +2,6 @@ import { sql, type SelectQueryBuilder } from 'kysely'
 import { decodeIdCursor } from '../http/pagination.js'
 import type { ListQuery } from '../http/schemas.js'
 
-/**
- * The standard list window for tables with an integer id: created_from/created_to, the cursor,
- * newest first (id desc, which follows creation order), and one row more than the page to detect a next page.
- */
 const BARE_DATE = /^\d{4}-\d{2}-\d{2}$/
 const DAY_MS = 86_400_000
 
@@ -29,6 +25,10 @@ export function createdWithin<DB, TB extends keyof DB, O>(
   return q
 }
 
+/**
+ * The standard list window for tables with an integer id: created_from/created_to, the cursor,
+ * newest first (id desc, which follows creation order), and one row more than the page to detect a next page.
+ */
 export function listWindow<DB, TB extends keyof DB, O>(
   qb: SelectQueryBuilder<DB, TB, O>,
   table: string,

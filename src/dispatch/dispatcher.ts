@@ -268,6 +268,8 @@ export class Dispatcher {
         priority: claimed.lane === 'first' ? 1 : 0,
       })
       .then((outcome) => this.#answered(claimed, outcome))
+      // Only a bug lands here (send never throws): logged, the row stays leased and comes back after its lease.
+      .catch((err: unknown) => this.#log.error({ err, deliveryId: row.id }, 'a postback attempt could not be finished'))
   }
 
   /** The receiver answered (or the attempt failed): free its slot, hand the outcome to the recorder. */
@@ -280,24 +282,24 @@ export class Dispatcher {
     this.nudge()
     // Cut short by shutdown, it is no answer from the receiver: it stays held, and close() releases it.
     if (this.#cutShort && !outcome.ok) return
+    // Handed to the recorder now, synchronously: close() waits for the queue, then for the recorder.
+    void this.#record(row, outcome, this.#decide(outcome, row.attempts + 1))
+  }
 
-    const decision = this.#decide(outcome, row.attempts + 1)
-    this.#recorder.record({ deliveryId: row.id, holder: this.instanceId, outcome, decision }).then(
-      (result) => {
-        this.#held.delete(row.id)
-        // A held row counts against the claim's room until it is recorded: its room is free only now.
-        this.nudge()
-        if (!result.recorded) this.#log.warn({ deliveryId: row.id }, 'postback attempt finished after its lease was taken over')
-        this.#logOutcome(row.id, outcome, decision, result.n)
-        if (decision.retryInMs !== null) this.#wakeIn(decision.retryInMs)
-      },
-      (err: unknown) => {
-        this.#held.delete(row.id)
-        this.nudge()
-        // Still leased: the lease expiry brings it back, at least once.
-        this.#log.error({ err, deliveryId: row.id }, 'recording a postback attempt failed')
-      },
-    )
+  async #record(row: ClaimedDelivery, outcome: AttemptOutcome, decision: AttemptDecision): Promise<void> {
+    try {
+      const result = await this.#recorder.record({ deliveryId: row.id, holder: this.instanceId, outcome, decision })
+      if (!result.recorded) this.#log.warn({ deliveryId: row.id }, 'postback attempt finished after its lease was taken over')
+      this.#logOutcome(row.id, outcome, decision, result.n)
+      if (decision.retryInMs !== null) this.#wakeIn(decision.retryInMs)
+    } catch (err) {
+      // Still leased: the lease expiry brings it back, at least once.
+      this.#log.error({ err, deliveryId: row.id }, 'recording a postback attempt failed')
+    } finally {
+      this.#held.delete(row.id)
+      // A held row counts against the claim's room until it is recorded: its room is free only now.
+      this.nudge()
+    }
   }
 
   #decide(outcome: AttemptOutcome, attemptsMade: number): AttemptDecision {

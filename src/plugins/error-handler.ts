@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { AllowedMethods } from '../http/allowed-methods.js'
 import { HttpProblem, problemBody, type ProblemFieldError, type ProblemKind } from '../http/problem.js'
 
 interface AjvError {
@@ -102,25 +103,15 @@ async function errorHandler(fastify: FastifyInstance) {
   })
 
   // A path that exists under other methods is a 405 with `Allow`, not a 404: the client has the right URL.
-  const routes = new Map<string, { pattern: RegExp; methods: Set<string> }>()
-  fastify.addHook('onRoute', (route) => {
-    let entry = routes.get(route.url)
-    if (entry === undefined) {
-      const source = route.url.split('/').map((segment) =>
-        segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('/')
-      entry = { pattern: new RegExp(`^${source}$`), methods: new Set() }
-      routes.set(route.url, entry)
-    }
-    for (const method of [route.method].flat()) entry.methods.add(method)
-  })
+  const allowedMethods = new AllowedMethods()
+  fastify.addHook('onRoute', (route) => allowedMethods.add(route))
 
   fastify.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? ''
-    const allowed = new Set<string>()
-    for (const { pattern, methods } of routes.values()) if (pattern.test(path)) for (const method of methods) allowed.add(method)
-    if (allowed.size > 0) {
-      reply.header('allow', [...allowed].sort().join(', '))
-      return send(reply, request, 'method-not-allowed', `${request.method} is not allowed on ${path}; use ${[...allowed].sort().join(', ')}`)
+    const allowed = allowedMethods.on(path)
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
+      reply.header('allow', allowed.join(', '))
+      return send(reply, request, 'method-not-allowed', `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`)
     }
     return send(reply, request, 'not-found', `No route for ${request.method} ${path}`)
   })

@@ -39,6 +39,9 @@ t.test('a path that exists under other methods is a 405 with Allow; an unknown p
     { method: 'DELETE', url: '/v1/clicks/0123456789abcdef01234567', status: 405, allow: 'GET, HEAD' },
     { method: 'POST', url: '/health', status: 405, allow: 'GET, HEAD' },
     { method: 'PUT', url: '/postback', status: 405, allow: 'GET, POST' },
+    { method: 'OPTIONS', url: '/postback', status: 405, allow: 'GET, POST' },
+    { method: 'POST', url: '/abcdef12', status: 405, allow: 'GET, HEAD' },
+    { method: 'POST', url: '/favicon.ico', status: 404, allow: undefined },
     { method: 'GET', url: '/v1/nothing/here', status: 404, allow: undefined },
     { method: 'POST', url: '/v1/advertisers/1/nothing', status: 404, allow: undefined },
   ] as const

@@ -198,6 +198,9 @@ t.test('no API key and no secure code ever reaches the log, even at trace level'
   })
   t.equal(form.statusCode, 200, 'form postback')
   const json = await app.inject({ method: 'POST', url: `/postback?secure=${SECURE}`, payload: { clickid, action_id: 'a2', secure: WRONG_SECURE } })
+  // The name percent-encoded (the intake decodes it, so it is the secure code all the same) and upper-cased.
+  t.equal((await app.inject({ method: 'GET', url: `/postback?clickid=${clickid}&action_id=a3&%73ecure=${SECURE}` })).statusCode, 200)
+  await app.inject({ method: 'GET', url: `/postback?clickid=${clickid}&action_id=a4&SECUR%45=${WRONG_SECURE}` })
   t.ok(json.statusCode < 500, 'JSON postback')
   await eventually(() => sink.arrivals.size >= 2, 5000, 'deliveries')
   for (const key of [rotated, affiliate.api_key, WRONG_KEY, ADMIN_KEY]) {
