@@ -83,7 +83,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const key of Object.keys(envSchema.properties)) {
     const value = env[key]
     // An empty variable means "not set", as in most .env tooling.
-    if (value !== undefined && value !== '') input[key] = value
+    if (value !== undefined && value !== '') input[key] = key === 'LOG_LEVEL' ? value.toLowerCase() : value
   }
   const problems: string[] = []
   const bad = new Set<string>()

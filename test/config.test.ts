@@ -29,6 +29,7 @@ t.test('parses every variable', async (t) => {
   t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
   t.same(loadConfig({ TRUST_PROXY: 'fd00::/8, ::1' }).trustProxy, ['fd00::/8', '::1'])
   t.equal(loadConfig({ HOST: '::' }).host, '::')
+  t.equal(loadConfig({ LOG_LEVEL: 'INFO' }).logLevel, 'info', 'a level in any case')
   t.equal(loadConfig({ HOST: 'api.internal' }).host, 'api.internal')
   t.equal(loadConfig({ PORT: '4000' }).publicUrl, 'http://localhost:4000')
 })

@@ -216,7 +216,8 @@ function toRequest(params: Map<string, Text>): PostbackRequest {
   return {
     clickid, offerId, affiliateId, actionId, goal, sum, status, secure, ip,
     country: country?.toUpperCase() ?? null,
-    orderCurrency: orderCurrency?.toUpperCase() ?? null,
+    // Kept as the advertiser sent it (§4.2), `usd` as `usd`: it is their record of what `sum` is in.
+    orderCurrency,
     comment, customFields,
   }
 }

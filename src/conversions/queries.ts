@@ -19,7 +19,7 @@ export function listConversions(db: Db, query: ConversionListQuery): Promise<Lis
   if (query.offer_id !== undefined) q = q.where('offer_id', '=', query.offer_id)
   if (query.affiliate_id !== undefined) q = q.where('affiliate_id', '=', query.affiliate_id)
   if (query.status !== undefined) q = q.where('status', '=', query.status)
-  if (query.clickid !== undefined) q = q.where('clickid', '=', query.clickid)
+  if (query.clickid !== undefined) q = q.where('clickid', '=', query.clickid.toLowerCase())
   if (query.action_id !== undefined) q = q.where('action_id', '=', query.action_id)
   q = createdWithin(q, 'created_at', query)
   if (query.updated_since === undefined) {

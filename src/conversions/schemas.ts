@@ -123,7 +123,7 @@ export const conversionSchemas = [conversionSchema, affiliateConversionSchema, c
 const panelFilters = {
   offer_id: { ...idParam, description: 'Only this offer\'s conversions' },
   status: statusName,
-  clickid: { type: 'string', pattern: '^[0-9a-f]{24}$', description: 'Only conversions of this click' },
+  clickid: { type: 'string', pattern: '^[0-9a-fA-F]{24}$', description: 'Only conversions of this click (matched ignoring case, as intake matches it)' },
   action_id: { type: 'string', minLength: 1, maxLength: 255, description: 'Only conversions with this advertiser action id' },
   updated_since: {
     ...dateTime,

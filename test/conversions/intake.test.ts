@@ -26,7 +26,7 @@ t.test('parsing: accepted parameters', async (t) => {
   t.equal(formatAmountPlain(r.sum as bigint), '0.1')
   t.equal(r.status, 'approved')
   t.equal(r.country, 'DE')
-  t.equal(r.orderCurrency, 'EUR')
+  t.equal(r.orderCurrency, 'eur', 'order_currency kept as sent (§4.2)')
   t.same(r.customFields, { custom_field1: 'a', custom_field15: 'z' })
 
   const defaults = accepted({ click_id: CLICK })

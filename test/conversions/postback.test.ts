@@ -29,7 +29,7 @@ t.test('a new conversion: attribution through the click, defaults and copies', a
   t.match(conversion, {
     clickid: s.clickid, offer_id: s.offer.id, affiliate_id: s.affiliate.id, goal: 'Sale', action_id: 'order-1',
     status: 'pending', integration_method: 'default', sum: 99.9, revenue: 10, payout: 7.5, currency: 'EUR',
-    order_currency: 'USD', ip: '203.0.113.7', user_agent: 'TestAgent/1.0', comment: 'first',
+    order_currency: 'usd', ip: '203.0.113.7', user_agent: 'TestAgent/1.0', comment: 'first',
     custom_fields: { custom_field1: 'cf1', custom_field15: 'cf15' }, country: 'DE', hold_until: null,
   })
   t.same(conversion.status_history.map(({ from, to, source }) => ({ from, to, source })), [{ from: null, to: 'pending', source: 'advertiser' }])
