@@ -10,7 +10,7 @@ import type { Config } from './config.js'
 import { buildSerializerCompiler, buildValidatorCompiler } from './http/compiled-schemas.js'
 import { parseQueryString } from './http/query-string.js'
 import { commonSchemas } from './http/schemas.js'
-import { HttpProblem } from './http/problem.js'
+import { escapePointer, HttpProblem } from './http/problem.js'
 import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js'
 import errorHandler from './plugins/error-handler.js'
 import database from './plugins/database.js'
@@ -73,7 +73,7 @@ function refuseBodyWhereNoneIsTaken(route: RouteOptions) {
     if (fields?.length === 0) return done()
     const errors = fields === null
       ? [{ path: '', message: 'must be empty: this operation takes no body' }]
-      : fields.map((field) => ({ path: `/${field.replace(/~/g, '~0').replace(/\//g, '~1')}`, message: 'is not an allowed field' }))
+      : fields.map((field) => ({ path: `/${escapePointer(field)}`, message: 'is not an allowed field' }))
     done(new HttpProblem('validation-error', 'This operation takes no body', { errors }))
   }
   route.preValidation = [...(route.preValidation === undefined ? [] : [route.preValidation].flat()), refuse]

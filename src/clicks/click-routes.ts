@@ -106,11 +106,6 @@ function locationHeader(url: string): string {
   })
 }
 
-/** A positive int4 id as sent in the query, or undefined when missing or malformed. */
-function parseId(raw: string | undefined): number | undefined {
-  return parseEntityId(raw) ?? undefined
-}
-
 /** Why a click is not valid; counted per reason on `clickRecorder.invalid` and logged. */
 type InvalidReason =
   | 'missing_offer_id' | 'invalid_offer_id' | 'unknown_offer' | 'offer_inactive'
@@ -194,14 +189,14 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
     offerRaw: string | undefined, pidRaw: string | undefined, params: Record<string, string>, linkId: number | null,
   ): Promise<FastifyReply> {
     if (offerRaw === undefined || offerRaw === '') return invalid(request, reply, 'missing_offer_id', 'offer_id is missing')
-    const offerId = parseId(offerRaw)
-    if (offerId === undefined) return invalid(request, reply, 'invalid_offer_id', 'offer_id is not an id')
+    const offerId = parseEntityId(offerRaw)
+    if (offerId === null) return invalid(request, reply, 'invalid_offer_id', 'offer_id is not an id')
     let offer: OfferForClick | null
     let affiliateStatus: string | undefined
-    const pid = parseId(pidRaw)
+    const pid = parseEntityId(pidRaw)
     try {
       offer = await clickCache.offers.get(offerId)
-      if (pid !== undefined) affiliateStatus = (await clickCache.affiliates.get(pid))?.status
+      if (pid !== null) affiliateStatus = (await clickCache.affiliates.get(pid))?.status
     } catch (err) {
       request.log.error({ err }, 'click validation could not read the database')
       throw new HttpProblem('unavailable', 'The click cannot be validated right now')
@@ -209,7 +204,7 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
     if (offer === null) return invalid(request, reply, 'unknown_offer', `offer ${offerId} does not exist`)
     if (offer.status !== 'active') return invalid(request, reply, 'offer_inactive', `offer ${offerId} is ${offer.status}`, offer)
     if (pidRaw === undefined || pidRaw === '') return invalid(request, reply, 'missing_pid', 'pid is missing', offer)
-    if (pid === undefined) return invalid(request, reply, 'invalid_pid', 'pid is not an id', offer)
+    if (pid === null) return invalid(request, reply, 'invalid_pid', 'pid is not an id', offer)
     if (affiliateStatus === undefined) return invalid(request, reply, 'unknown_affiliate', `affiliate ${pid} does not exist`, offer)
     if (affiliateStatus !== 'active') {
       return invalid(request, reply, 'affiliate_inactive', `affiliate ${pid} is ${affiliateStatus}`, offer)

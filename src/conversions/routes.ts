@@ -150,6 +150,8 @@ export default async function postbackRoutes(fastify: FastifyInstance) {
   fastify.route({
     method: ['HEAD', 'PUT', 'PATCH', 'DELETE'],
     url: '/postback',
+    // Needed as a route, not left to the 405 of unknown methods: without it the router would take a HEAD here
+    // for a short code (`/:shortcode` answers HEAD).
     config: { refusesOnly: true },
     schema: {
       tags,

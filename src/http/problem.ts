@@ -51,6 +51,11 @@ export class HttpProblem extends Error {
   }
 }
 
+/** One JSON Pointer (RFC 6901) segment: `~` and `/` escaped, as `errors[].path` needs. */
+export function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1')
+}
+
 export const notFound = (what: string): HttpProblem => new HttpProblem('not-found', `${what} not found`)
 export const conflict = (detail: string): HttpProblem => new HttpProblem('conflict', detail)
 export const ruleViolation = (detail: string, path?: string): HttpProblem =>

@@ -1,17 +1,13 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { AllowedMethods } from '../http/allowed-methods.js'
-import { HttpProblem, problemBody, type ProblemFieldError, type ProblemKind } from '../http/problem.js'
+import { escapePointer, HttpProblem, problemBody, type ProblemFieldError, type ProblemKind } from '../http/problem.js'
 
 interface AjvError {
   instancePath: string
   keyword: string
   message?: string
   params: Record<string, unknown>
-}
-
-function escapePointer(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1')
 }
 
 /** Turns ajv errors into JSON Pointer paths that name the offending member itself. */
