@@ -67,7 +67,8 @@ function migratedTemplate(): Promise<string> {
       const found = await client.query('select 1 from pg_database where datname = $1', [name])
       if (found.rowCount !== 0) return
       const stale = await client.query<{ datname: string }>(`select datname from pg_database where datname like 's2s_template_%'`)
-      for (const { datname } of stale.rows) await client.query(`drop database if exists ${datname} with (force)`)
+      // Another checkout's test run may be cloning its own template right now: drop only what nobody uses.
+      for (const { datname } of stale.rows) await client.query(`drop database if exists ${datname}`).catch(() => undefined)
       const building = `${name}_building`
       await client.query(`drop database if exists ${building} with (force)`)
       await client.query(`create database ${building}`)
