@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import { conflict, notFound } from '../http/problem.js'
-import { authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
+import { adminSecurity, authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
 import { toPage } from '../http/pagination.js'
 import type { AdvertiserRow } from '../db/tables.js'
 import type { AdvertiserCreate, AdvertiserPatch } from './schemas.js'
 import { deleteAdvertiser, findAdvertiser, insertAdvertiser, listAdvertisers, updateAdvertiser } from './repository.js'
 
 const tags = ['Advertisers']
-const security = [{ apiKey: [] }]
+const security = adminSecurity
 const params = idParams('id')
 const one = { $ref: 'Advertiser#' }
 
@@ -20,7 +20,7 @@ export default async function advertiserRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Body: AdvertiserCreate }>('/advertisers', {
     schema: {
-      tags, security, summary: 'Create an advertiser',
+      tags, security, operationId: 'createAdvertiser', summary: 'Create an advertiser',
       body: { $ref: 'AdvertiserCreate#' },
       response: { 201: one, ...problemResponses(...authProblems) },
     },
@@ -31,7 +31,7 @@ export default async function advertiserRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ListQuery & { status?: string } }>('/advertisers', {
     schema: {
-      tags, security, summary: 'List advertisers',
+      tags, security, operationId: 'listAdvertisers', summary: 'List advertisers',
       querystring: listQuery({ status: { type: 'string', enum: ['active', 'inactive'] } }),
       response: { 200: listOf('Advertiser'), ...problemResponses(...authProblems) },
     },
@@ -42,7 +42,7 @@ export default async function advertiserRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { id: number } }>('/advertisers/:id', {
     schema: {
-      tags, security, summary: 'Read an advertiser', params,
+      tags, security, operationId: 'getAdvertiser', summary: 'Read an advertiser', params,
       response: { 200: one, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -53,7 +53,7 @@ export default async function advertiserRoutes(fastify: FastifyInstance) {
 
   fastify.patch<{ Params: { id: number }; Body: AdvertiserPatch }>('/advertisers/:id', {
     schema: {
-      tags, security, summary: 'Update an advertiser (JSON Merge Patch)', params,
+      tags, security, operationId: 'updateAdvertiser', summary: 'Update an advertiser (JSON Merge Patch)', params,
       body: { $ref: 'AdvertiserPatch#' },
       response: { 200: one, ...problemResponses(...authProblems, 404) },
     },
@@ -65,7 +65,7 @@ export default async function advertiserRoutes(fastify: FastifyInstance) {
 
   fastify.delete<{ Params: { id: number } }>('/advertisers/:id', {
     schema: {
-      tags, security, summary: 'Delete an advertiser (409 while offers refer to it)', params,
+      tags, security, operationId: 'deleteAdvertiser', summary: 'Delete an advertiser (409 while offers refer to it)', params,
       response: { 204: { type: 'null', description: 'Deleted' }, ...problemResponses(...authProblems, 404, 409) },
     },
   }, async (request, reply) => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { conflict, notFound } from '../http/problem.js'
-import { authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
+import { adminSecurity, authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
 import { toPage } from '../http/pagination.js'
 import { generateApiKey, hashApiKey } from '../plugins/auth.js'
 import type { AffiliateRow } from '../db/tables.js'
@@ -11,7 +11,7 @@ import {
 } from './repository.js'
 
 const tags = ['Affiliates']
-const security = [{ apiKey: [] }]
+const security = adminSecurity
 const params = idParams('id')
 const one = { $ref: 'Affiliate#' }
 
@@ -28,7 +28,7 @@ export default async function affiliateRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Body: AffiliateCreate }>('/affiliates', {
     schema: {
-      tags, security, summary: 'Create an affiliate',
+      tags, security, operationId: 'createAffiliate', summary: 'Create an affiliate',
       description: 'The answer carries `api_key`, the only time it is shown. An email already in use (ignoring case) is 409.',
       body: { $ref: 'AffiliateCreate#' },
       response: { 201: { $ref: 'AffiliateCreated#' }, ...problemResponses(...authProblems, 409) },
@@ -42,7 +42,7 @@ export default async function affiliateRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ListQuery & { status?: AffiliateStatus } }>('/affiliates', {
     schema: {
-      tags, security, summary: 'List affiliates',
+      tags, security, operationId: 'listAffiliates', summary: 'List affiliates',
       querystring: listQuery({ status: { type: 'string', enum: ['active', 'inactive', 'banned'] } }),
       response: { 200: listOf('Affiliate'), ...problemResponses(...authProblems) },
     },
@@ -53,7 +53,7 @@ export default async function affiliateRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { id: number } }>('/affiliates/:id', {
     schema: {
-      tags, security, summary: 'Read an affiliate', params,
+      tags, security, operationId: 'getAffiliate', summary: 'Read an affiliate', params,
       response: { 200: one, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -64,7 +64,7 @@ export default async function affiliateRoutes(fastify: FastifyInstance) {
 
   fastify.patch<{ Params: { id: number }; Body: AffiliatePatch }>('/affiliates/:id', {
     schema: {
-      tags, security, summary: 'Update an affiliate (JSON Merge Patch)', params,
+      tags, security, operationId: 'updateAffiliate', summary: 'Update an affiliate (JSON Merge Patch)', params,
       description: 'A status other than `active` locks the affiliate out of the panel at once and stops its clicks.',
       body: { $ref: 'AffiliatePatch#' },
       response: { 200: one, ...problemResponses(...authProblems, 404, 409) },
@@ -82,7 +82,7 @@ export default async function affiliateRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Params: { id: number } }>('/affiliates/:id/api-key', {
     schema: {
-      tags, security, summary: 'Issue a new API key for an affiliate',
+      tags, security, operationId: 'issueAffiliateApiKey', summary: 'Issue a new API key for an affiliate',
       description: 'The old key stops working at once. The new key is shown only in this answer.',
       params,
       response: { 200: { $ref: 'AffiliateApiKey#' }, ...problemResponses(...authProblems, 404) },
@@ -95,7 +95,7 @@ export default async function affiliateRoutes(fastify: FastifyInstance) {
 
   fastify.delete<{ Params: { id: number } }>('/affiliates/:id', {
     schema: {
-      tags, security, summary: 'Delete an affiliate (409 while anything refers to it)', params,
+      tags, security, operationId: 'deleteAffiliate', summary: 'Delete an affiliate (409 while anything refers to it)', params,
       description:
         '409 while tracking links, clicks, conversions or postbacks refer to the affiliate: set its status to ' +
         '`inactive` or `banned` instead.',

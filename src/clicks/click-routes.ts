@@ -5,7 +5,7 @@ import { parseEntityId } from '../domain/ids.js'
 import { isShortCode } from '../domain/links.js'
 import { clickMacroValues, renderTemplate } from '../domain/macros.js'
 import { HttpProblem } from '../http/problem.js'
-import { problemResponses } from '../http/schemas.js'
+import { noSecurity, otherProblems, problemResponses } from '../http/schemas.js'
 import type { OfferForClick } from './repository.js'
 
 /** Caps on a click's query string (documented in the OpenAPI description); beyond them the answer is a 400. */
@@ -244,7 +244,7 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
     url: '/click',
     validatorCompiler: documentedOnly,
     schema: {
-      tags: ['Tracking'],
+      tags: ['Tracking'], security: noSecurity, operationId: 'click',
       summary: 'A click on a tracking link',
       description: clickDescription,
       querystring: {
@@ -256,7 +256,7 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
         },
         additionalProperties: { type: 'string', description: 'Any other parameter is stored on the click' },
       },
-      response: { 302: redirectResponse, ...problemResponses(400, 404, 503) },
+      response: { 302: redirectResponse, ...problemResponses(400, 404, 503), ...otherProblems },
     },
     handler: async (request, reply) => {
       const query = request.query
@@ -270,7 +270,7 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
     url: '/:shortcode',
     validatorCompiler: documentedOnly,
     schema: {
-      tags: ['Tracking'],
+      tags: ['Tracking'], security: noSecurity, operationId: 'followShortLink',
       summary: 'A click on a short URL',
       description:
         'Redirects exactly as the full link would (see `GET /click`). Query parameters added to the short URL are ' +
@@ -288,7 +288,7 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
         properties: knownParams('Added to the click unless the link sets it'),
         additionalProperties: { type: 'string', description: 'Added to the click unless the link sets it' },
       },
-      response: { 302: redirectResponse, ...problemResponses(400, 404, 503) },
+      response: { 302: redirectResponse, ...problemResponses(400, 404, 503), ...otherProblems },
     },
     handler: async (request, reply) => {
       const code = request.params.shortcode

@@ -2,12 +2,12 @@ import type { FastifyInstance } from 'fastify'
 import type { ClickRow } from '../db/tables.js'
 import { badRequest, notFound } from '../http/problem.js'
 import { toPage } from '../http/pagination.js'
-import { authProblems, idParam, listOf, listQuery, problemResponses } from '../http/schemas.js'
+import { adminSecurity, authProblems, idParam, listOf, listQuery, problemResponses } from '../http/schemas.js'
 import { findClick, listClicks, type ClickRecord } from './repository.js'
 import { CLICK_ID_PATTERN, type ClickListQueryString } from './schemas.js'
 
 const tags = ['Clicks']
-const security = [{ apiKey: [] }]
+const security = adminSecurity
 
 export function clickToApi(click: ClickRow | ClickRecord) {
   return {
@@ -29,7 +29,7 @@ export default async function clickRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ClickListQueryString }>('/clicks', {
     schema: {
-      tags, security, summary: 'List clicks',
+      tags, security, operationId: 'listClicks', summary: 'List clicks',
       description:
         'Newest first (by `created_at`, then `clickid`). `pid` is accepted as an alias of `affiliate_id` ' +
         '(giving both with different values is a 400). A click is listed within a second of its redirect.',
@@ -52,7 +52,7 @@ export default async function clickRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { clickid: string } }>('/clicks/:clickid', {
     schema: {
-      tags, security, summary: 'Read a click',
+      tags, security, operationId: 'getClick', summary: 'Read a click',
       description: 'A click id is 24 lowercase hex characters (anything else is a 400); an unknown one is a 404.',
       params: {
         type: 'object',

@@ -3,7 +3,7 @@ import type { ConversionEventRow, ConversionRow } from '../db/tables.js'
 import { amountFromDb, amountToJson } from '../domain/money.js'
 import { notFound } from '../http/problem.js'
 import { toPage } from '../http/pagination.js'
-import { authProblems, listOf, problemResponses } from '../http/schemas.js'
+import { adminSecurity, affiliateSecurity, authProblems, listOf, problemResponses } from '../http/schemas.js'
 import { panelAffiliateId } from '../plugins/auth.js'
 import { findConversion } from './repository.js'
 import { conversionCursorKeys, listConversions, listServerPostbacks, statusHistories } from './queries.js'
@@ -13,7 +13,7 @@ import {
 } from './schemas.js'
 import { patchConversion } from './status-change.js'
 
-const security = [{ apiKey: [] }]
+const security = adminSecurity
 
 const money = (text: string) => amountToJson(amountFromDb(text))
 
@@ -73,7 +73,7 @@ export default async function conversionApiRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ConversionListQuery }>('/conversions', {
     schema: {
-      tags: ['Conversions'], security, summary: 'List conversions', description: listDescription,
+      tags: ['Conversions'], security, operationId: 'listConversions', summary: 'List conversions', description: listDescription,
       querystring: conversionListQuery,
       response: { 200: listOf('Conversion'), ...problemResponses(...authProblems) },
     },
@@ -81,7 +81,8 @@ export default async function conversionApiRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { id: number } }>('/conversions/:id', {
     schema: {
-      tags: ['Conversions'], security, summary: 'Read a conversion with its status history', params: conversionIdParams,
+      tags: ['Conversions'], security, operationId: 'getConversion',
+      summary: 'Read a conversion with its status history', params: conversionIdParams,
       response: { 200: { $ref: 'Conversion#' }, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -92,7 +93,8 @@ export default async function conversionApiRoutes(fastify: FastifyInstance) {
 
   fastify.patch<{ Params: { id: number }; Body: ConversionPatch }>('/conversions/:id', {
     schema: {
-      tags: ['Conversions'], security, summary: 'Change a conversion\'s status, revenue, payout or comment (JSON Merge Patch)',
+      tags: ['Conversions'], security, operationId: 'updateConversion',
+      summary: 'Change a conversion\'s status, revenue, payout or comment (JSON Merge Patch)',
       params: conversionIdParams,
       body: { $ref: 'ConversionPatch#' },
       response: { 200: { $ref: 'Conversion#' }, ...problemResponses(...authProblems, 404, 409) },
@@ -106,7 +108,8 @@ export default async function conversionApiRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ServerPostbackListQuery }>('/server-postbacks', {
     schema: {
-      tags: ['Conversions'], security, summary: 'The server-postback log: every advertiser postback, accepted or rejected',
+      tags: ['Conversions'], security, operationId: 'listServerPostbacks',
+      summary: 'The server-postback log: every advertiser postback, accepted or rejected',
       description: 'Newest first. `created_from`/`created_to` apply to `received_at`. `clickid` matches the click id as sent (ignoring case), also a broken one.',
       querystring: serverPostbackListQuery,
       response: { 200: listOf('ServerPostback'), ...problemResponses(...authProblems) },
@@ -127,7 +130,8 @@ export default async function conversionApiRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: Omit<ConversionListQuery, 'affiliate_id'> }>('/affiliate/conversions', {
     schema: {
-      tags: ['Affiliate panel'], security, summary: 'The calling affiliate\'s conversions (without revenue)', description: listDescription,
+      tags: ['Affiliate panel'], security: affiliateSecurity, operationId: 'listMyConversions',
+      summary: 'The calling affiliate\'s conversions (without revenue)', description: listDescription,
       querystring: panelConversionListQuery,
       response: { 200: listOf('AffiliateConversion'), ...problemResponses(...authProblems) },
     },

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem } from '../http/problem.js'
-import { problemResponses } from '../http/schemas.js'
+import { noSecurity, problemResponses } from '../http/schemas.js'
 import { optionalBody } from '../plugins/openapi.js'
 import { collectParameters, CUSTOM_FIELD_NAMES, parsePostback } from './intake.js'
 import { ClickLookup } from './click-lookup.js'
@@ -58,7 +58,8 @@ const description =
   'conversions only) / `Probabilistic attribution disabled`, 422 `Goal not found` / `Sum required`, 409 `Conversion ' +
   'exists` / `Conversion status is not pending`. A postback matching an existing conversion answers `duplicate: true`; ' +
   'a new status on a pending conversion changes it (`status_changed: true`), updating `sum` (percent payouts are ' +
-  'recomputed), `order_currency`, `comment` and the custom fields it carries. Every call is kept in the server-postback log.'
+  'recomputed), `order_currency`, `comment` and the custom fields it carries. Every call is kept in the server-postback log. ' +
+  'Other methods, `HEAD` (link scanners) included, get 405 with `Allow: GET, POST` and are not logged.'
 
 const responses = {
   200: { $ref: 'PostbackAccepted#' },
@@ -128,14 +129,17 @@ export default async function postbackRoutes(fastify: FastifyInstance) {
     exposeHeadRoute: false,
     validatorCompiler: acceptAnything,
     onError: logUnhandled,
-    schema: { tags, summary: 'Advertiser conversion postback (S2S)', description, querystring: postbackParameters, response: responses },
+    schema: {
+      tags, security: noSecurity, operationId: 'receiveAdvertiserPostback',
+      summary: 'Advertiser conversion postback (S2S)', description, querystring: postbackParameters, response: responses,
+    },
   }, handle)
 
   fastify.post('/postback', {
     validatorCompiler: acceptAnything,
     onError: logUnhandled,
     schema: {
-      tags,
+      tags, security: noSecurity, operationId: 'receiveAdvertiserPostbackWithBody',
       summary: 'Advertiser conversion postback (S2S), parameters in a form or JSON body',
       description,
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
@@ -154,6 +158,8 @@ export default async function postbackRoutes(fastify: FastifyInstance) {
     // for a short code (`/:shortcode` answers HEAD).
     config: { refusesOnly: true },
     schema: {
+      // Out of the document: an operation that only refuses has no success to describe (GET's description says it).
+      hide: true,
       tags,
       summary: 'Other methods on /postback: 405',
       description: 'Only GET and POST carry postbacks; `HEAD` (link scanners) and the rest get 405 with `Allow: GET, POST` and are not logged.',

@@ -3,7 +3,7 @@ import { optionalBody } from '../plugins/openapi.js'
 import type { PostbackDeliveryRow } from '../db/tables.js'
 import { conflict, notFound } from '../http/problem.js'
 import { toPage } from '../http/pagination.js'
-import { authProblems, bigIdParam, idParams, listOf, problemResponses } from '../http/schemas.js'
+import { adminSecurity, affiliateSecurity, authProblems, bigIdParam, idParams, listOf, problemResponses } from '../http/schemas.js'
 import { panelAffiliateId } from '../plugins/auth.js'
 import { findDelivery, findPostback, listAttempts, listDeliveries } from './repository.js'
 import {
@@ -13,7 +13,7 @@ import {
 import { testFire } from './test-fire.js'
 
 const tags = ['Postback deliveries']
-const security = [{ apiKey: [] }]
+const security = adminSecurity
 const deliveryParams = {
   type: 'object', required: ['id'], additionalProperties: false, properties: { id: bigIdParam },
 } as const
@@ -62,7 +62,7 @@ export default async function deliveryRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: DeliveryListQuery }>('/postback-deliveries', {
     schema: {
-      tags, security, summary: 'List postback deliveries',
+      tags, security, operationId: 'listPostbackDeliveries', summary: 'List postback deliveries',
       description: 'Newest first. Filters combine with AND.',
       querystring: deliveryListQuery,
       response: { 200: listOf('PostbackDelivery'), ...problemResponses(...authProblems) },
@@ -74,7 +74,7 @@ export default async function deliveryRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { id: number } }>('/postback-deliveries/:id', {
     schema: {
-      tags, security, summary: 'Read a postback delivery with its attempt log', params: deliveryParams,
+      tags, security, operationId: 'getPostbackDelivery', summary: 'Read a postback delivery with its attempt log', params: deliveryParams,
       response: { 200: { $ref: 'PostbackDeliveryDetail#' }, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -85,7 +85,8 @@ export default async function deliveryRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Params: { id: number } }>('/postback-deliveries/:id/retry', {
     schema: {
-      tags, security, summary: 'Resend a postback delivery now', description: retryDescription, params: deliveryParams,
+      tags, security, operationId: 'retryPostbackDelivery',
+      summary: 'Resend a postback delivery now', description: retryDescription, params: deliveryParams,
       response: { 200: { $ref: 'PostbackDeliveryDetail#' }, ...problemResponses(...authProblems, 404, 409) },
     },
   }, async (request) => {
@@ -99,7 +100,8 @@ export default async function deliveryRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Params: { id: number }; Body: PostbackTestRequest | undefined }>('/postbacks/:id/test', {
     schema: {
-      tags: ['Postbacks'], security, summary: 'Test-fire a postback', description: testDescription, params: idParams('id'),
+      tags: ['Postbacks'], security, operationId: 'testPostback',
+      summary: 'Test-fire a postback', description: testDescription, params: idParams('id'),
       body: { $ref: 'PostbackTestRequest#' },
       ...optionalBody,
       response: { 200: { $ref: 'PostbackTestResult#' }, ...problemResponses(...authProblems, 404, 422) },
@@ -116,7 +118,8 @@ export default async function deliveryRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: Omit<DeliveryListQuery, 'affiliate_id'> }>('/affiliate/postback-deliveries', {
     schema: {
-      tags: ['Affiliate panel'], security, summary: 'List my postback deliveries',
+      tags: ['Affiliate panel'], security: affiliateSecurity, operationId: 'listMyPostbackDeliveries',
+      summary: 'List my postback deliveries',
       description: 'The calling affiliate\'s deliveries only, newest first.',
       querystring: panelDeliveryListQuery,
       response: { 200: listOf('PostbackDelivery'), ...problemResponses(...authProblems) },

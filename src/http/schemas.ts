@@ -31,17 +31,35 @@ export const commonSchemas = [problemSchema]
 
 export const problemRef = { $ref: 'Problem#' } as const
 
+/** The same schema as the finished OpenAPI document names it, for responses added to the document itself. */
+export const problemComponentRef = { $ref: '#/components/schemas/Problem' } as const
+
 /** Response entries for the given error statuses, all problem+json. */
 export function problemResponses(...statuses: number[]): Record<number, unknown> {
+  return problemResponsesWith(problemRef, statuses)
+}
+
+export function problemResponsesWith(schema: object, statuses: readonly number[]): Record<number, unknown> {
   const out: Record<number, unknown> = {}
   for (const status of statuses) {
     out[status] = {
       description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
-      content: { 'application/problem+json': { schema: problemRef } },
+      content: { 'application/problem+json': { schema } },
     }
   }
   return out
 }
+
+/**
+ * Any status a route does not list (a 5xx), in problem+json. Routes whose success is a redirect list it: they have no
+ * 2xx to describe, and `default` is what OpenAPI linters and client generators take in its place.
+ */
+export const otherProblems = {
+  default: {
+    description: 'Any other failure (5xx), without internals',
+    content: { 'application/problem+json': { schema: problemRef } },
+  },
+} as const
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Malformed or invalid input',
@@ -50,9 +68,20 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   404: 'Not found',
   405: 'Method not allowed',
   409: 'Conflict with the current state',
+  413: 'The body is too large',
+  415: 'The body\'s media type is not accepted',
   422: 'Well-formed but breaks a rule',
+  431: 'The request line and headers are over 16 KiB',
   503: 'Not ready',
 }
+
+// Who may call an operation, as OpenAPI security requirements (the schemes are declared in plugins/openapi.ts).
+/** `/v1` management routes: an admin key. */
+export const adminSecurity = [{ adminKey: [] }]
+/** `/v1/affiliate/...` panel routes: the calling affiliate's own key. */
+export const affiliateSecurity = [{ affiliateKey: [] }]
+/** Public routes (`/click`, `/postback`, `/health`, ...): no key. */
+export const noSecurity = [] as const
 
 /** Errors every authenticated /v1 route can answer. */
 export const authProblems = [400, 401, 403] as const
@@ -109,7 +138,7 @@ export function listOf(itemRef: string, description = 'A page of results, newest
     required: ['data', 'next_cursor'],
     properties: {
       data: { type: 'array', items: { $ref: `${itemRef}#` } },
-      next_cursor: { type: ['string', 'null'] },
+      next_cursor: { type: ['string', 'null'], description: 'Pass as `cursor` for the next page; null on the last page' },
     },
   } as const
 }

@@ -4,7 +4,9 @@ import type { TrackingDomainRow, TrackingLinkRow } from '../db/tables.js'
 import { buildShortUrl, buildTrackingUrl, canonicalParamsKey, generateShortCode, orderLinkParams } from '../domain/links.js'
 import { badRequest, notFound, ruleViolation } from '../http/problem.js'
 import { toPage } from '../http/pagination.js'
-import { authProblems, idParam, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
+import {
+  adminSecurity, affiliateSecurity, authProblems, idParam, idParams, listOf, listQuery, problemResponses, type ListQuery,
+} from '../http/schemas.js'
 import { panelAffiliateId } from '../plugins/auth.js'
 import {
   findAffiliateForLink, findDefaultDomainForLink, findDomainForLink, findLink, findLinkByIdentity, findOfferForLink,
@@ -13,7 +15,7 @@ import {
 import { MAX_LINK_LENGTH, type TrackingLinkCreate } from './schemas.js'
 
 const tags = ['Tracking links']
-const security = [{ apiKey: [] }]
+const security = adminSecurity
 const one = { $ref: 'TrackingLink#' }
 const SHORT_CODE_ATTEMPTS = 5
 
@@ -99,7 +101,7 @@ export default async function trackingLinkRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Params: { offer_id: number }; Body: TrackingLinkCreate }>('/offers/:offer_id/tracking-links', {
     schema: {
-      tags, security, summary: 'Generate a tracking link for an affiliate',
+      tags, security, operationId: 'createTrackingLink', summary: 'Generate a tracking link for an affiliate',
       description:
         'A link is identified by (offer, affiliate, tracking domain, params): the first request creates it (201), the ' +
         'same request again answers the same link, id and short code (200), applying `send` and `shortlink` when new. ' +
@@ -159,7 +161,7 @@ export default async function trackingLinkRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { offer_id: number }; Querystring: ListQuery & { affiliate_id?: number } }>('/offers/:offer_id/tracking-links', {
     schema: {
-      tags, security, summary: 'List an offer\'s generated tracking links',
+      tags, security, operationId: 'listTrackingLinks', summary: 'List an offer\'s generated tracking links',
       params: idParams('offer_id'),
       querystring: listQuery({ affiliate_id: { ...idParam, description: 'Only this affiliate\'s links' } }),
       response: { 200: listOf('TrackingLink'), ...problemResponses(...authProblems, 404) },
@@ -173,7 +175,7 @@ export default async function trackingLinkRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Params: { id: number } }>('/tracking-links/:id/send', {
     schema: {
-      tags, security, summary: 'Send a link to its affiliate ("Confirm & send")',
+      tags, security, operationId: 'sendTrackingLink', summary: 'Send a link to its affiliate ("Confirm & send")',
       description: 'Marks the link sent; the affiliate then sees it in its panel. Sending again keeps the first `sent_at`.',
       params: idParams('id'),
       response: { 200: one, ...problemResponses(...authProblems, 404) },
@@ -187,7 +189,8 @@ export default async function trackingLinkRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { offer_id: number }; Querystring: ListQuery }>('/affiliate/offers/:offer_id/tracking-links', {
     schema: {
-      tags: ['Affiliate panel'], security, summary: 'The tracking links sent to me for an offer',
+      tags: ['Affiliate panel'], security: affiliateSecurity, operationId: 'listMyTrackingLinks',
+      summary: 'The tracking links sent to me for an offer',
       description: 'Only links that were sent (`send: true` or `POST /v1/tracking-links/{id}/send`) to the calling affiliate.',
       params: idParams('offer_id'),
       querystring: listQuery(),

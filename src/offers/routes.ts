@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { conflict, notFound, ruleViolation } from '../http/problem.js'
-import { authProblems, idParam, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
+import { adminSecurity, authProblems, idParam, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
 import { toPage } from '../http/pagination.js'
 import type { Db } from '../db/database.js'
 import type { OfferCreate, OfferListQuery, OfferPatch } from './schemas.js'
@@ -14,7 +14,7 @@ import {
 export { offerToApi } from './view.js'
 
 const tags = ['Offers']
-const security = [{ apiKey: [] }]
+const security = adminSecurity
 const params = idParams('id')
 const one = { $ref: 'Offer#' }
 
@@ -40,7 +40,7 @@ export default async function offerRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Body: OfferCreate }>('/offers', {
     schema: {
-      tags, security, summary: 'Create an offer',
+      tags, security, operationId: 'createOffer', summary: 'Create an offer',
       description:
         'Unknown `advertiser_id` or `tracking_domain_id`: 422. Amounts with more than 4 decimals, or percentages ' +
         'above 100, are 400; goal values repeated ignoring case are 422. Without goals the offer gets the default goal `1`.',
@@ -57,7 +57,7 @@ export default async function offerRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ListQuery & OfferListQuery }>('/offers', {
     schema: {
-      tags, security, summary: 'List offers',
+      tags, security, operationId: 'listOffers', summary: 'List offers',
       querystring: listQuery({
         status: { type: 'string', enum: ['active', 'paused', 'stopped'] },
         advertiser_id: { ...idParam, description: 'Only this advertiser\'s offers' },
@@ -72,7 +72,7 @@ export default async function offerRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { id: number } }>('/offers/:id', {
     schema: {
-      tags, security, summary: 'Read an offer', params,
+      tags, security, operationId: 'getOffer', summary: 'Read an offer', params,
       response: { 200: one, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -83,7 +83,7 @@ export default async function offerRoutes(fastify: FastifyInstance) {
 
   fastify.patch<{ Params: { id: number }; Body: OfferPatch }>('/offers/:id', {
     schema: {
-      tags, security, summary: 'Update an offer (JSON Merge Patch)', params,
+      tags, security, operationId: 'updateOffer', summary: 'Update an offer (JSON Merge Patch)', params,
       description:
         '`goals` replaces the whole list, in the order given. Dropping a goal value that one of this offer\'s ' +
         'postbacks names (compared ignoring case) is 409: change or delete the postback first.',
@@ -111,7 +111,7 @@ export default async function offerRoutes(fastify: FastifyInstance) {
 
   fastify.delete<{ Params: { id: number } }>('/offers/:id', {
     schema: {
-      tags, security, summary: 'Delete an offer (409 while anything refers to it)', params,
+      tags, security, operationId: 'deleteOffer', summary: 'Delete an offer (409 while anything refers to it)', params,
       description:
         '409 while tracking links, clicks, conversions or postbacks refer to the offer: set its status to `stopped` instead.',
       response: { 204: { type: 'null', description: 'Deleted' }, ...problemResponses(...authProblems, 404, 409) },

@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { VERSION } from '../version.js'
-import { problemResponses } from '../http/schemas.js'
+import { problemComponentRef, problemResponsesWith } from '../http/schemas.js'
 
 /**
  * Route schemas mark an optional request body with this key: @fastify/swagger writes every body as required,
@@ -14,15 +14,30 @@ export const BODY_OPTIONAL = 'x-body-optional'
 /** Spread into a route's schema (FastifySchema has no place for extension keys). */
 export const optionalBody = { [BODY_OPTIONAL]: true } as const
 
-type Operation = { requestBody?: { required?: boolean }; responses?: Record<string, unknown>; [BODY_OPTIONAL]?: boolean }
+type Operation = {
+  operationId?: string
+  requestBody?: { required?: boolean }
+  responses?: Record<string, unknown>
+  [BODY_OPTIONAL]?: boolean
+}
 
-/** What every operation that takes a body can answer besides its own: a body too large (413), not JSON (415). */
-const bodyProblems = problemResponses(413, 415)
+/**
+ * What every operation that takes a body can answer besides its own: a body too large (413), not JSON (415).
+ * Added to the finished document, after route schemas were resolved, so they name the component directly.
+ */
+const bodyProblems = problemResponsesWith(problemComponentRef, [413, 415])
 
-/** Optional bodies marked as such, and every body-taking operation's 413 and 415. */
+/**
+ * Optional bodies marked as such, every body-taking operation's 413 and 415, and an operationId of its own for
+ * each HEAD operation: a route serving GET and HEAD shares one schema, and operationIds must be unique.
+ */
 function completeOperations<T extends { paths?: object }>(document: T): T {
-  for (const operations of Object.values(document.paths ?? {}) as (object | undefined)[]) {
-    for (const operation of Object.values(operations ?? {}) as Operation[]) {
+  for (const operations of Object.values(document.paths ?? {}) as Record<string, Operation>[]) {
+    const head = operations.head
+    if (head?.operationId !== undefined && head.operationId === operations.get?.operationId) {
+      operations.head = { ...head, operationId: `${head.operationId}Head` }
+    }
+    for (const operation of Object.values(operations)) {
       if (operation.requestBody === undefined) continue
       operation.responses ??= {}
       for (const [status, response] of Object.entries(bodyProblems)) operation.responses[status] ??= response
@@ -42,6 +57,7 @@ async function openapiPlugin(fastify: FastifyInstance) {
       info: {
         title: 's2s-tracker',
         version: VERSION,
+        license: { name: 'MIT', identifier: 'MIT' },
         description:
           'Server-to-server affiliate tracking with Affise vocabulary: offers, affiliates, tracking links, ' +
           'clicks (`/click`), advertiser postbacks (`/postback`), conversions and durable affiliate postbacks. ' +
@@ -53,13 +69,35 @@ async function openapiPlugin(fastify: FastifyInstance) {
           'else a new UUID. While the database is unreachable, calls that need it answer 503 `unavailable` with ' +
           '`Retry-After`. A request line and headers over 16 KiB get 431. A method a path does not take gets 405 with `Allow`.',
       },
+      // Relative: the instance that serves the document (and /docs) is the one called.
+      servers: [{ url: '/', description: 'The instance serving this document; generated clients take their own base URL' }],
       components: {
-        securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'API-Key' } },
+        // One header, two kinds of key: which one an operation takes is part of its contract (contract §1 Auth).
+        securitySchemes: {
+          adminKey: {
+            type: 'apiKey', in: 'header', name: 'API-Key',
+            description: 'An admin key: one of `ADMIN_API_KEYS`, or the key written to `DATA_DIR/admin-api-key` on first start.',
+          },
+          affiliateKey: {
+            type: 'apiKey', in: 'header', name: 'API-Key',
+            description: 'An affiliate\'s own key (shown once by `POST /v1/affiliates` or `POST /v1/affiliates/{id}/api-key`), ' +
+              'for the `/v1/affiliate/...` panel routes only.',
+          },
+        },
       },
       tags: [
-        { name: 'Advertisers' }, { name: 'Tracking domains' }, { name: 'Offers' }, { name: 'Affiliates' },
-        { name: 'Tracking links' }, { name: 'Clicks' }, { name: 'Conversions' }, { name: 'Postbacks' },
-        { name: 'Deliveries' }, { name: 'Affiliate panel' }, { name: 'Tracking' }, { name: 'Operations' },
+        { name: 'Advertisers', description: 'The advertisers whose offers the network runs, and their secure codes.' },
+        { name: 'Tracking domains', description: 'Host names tracking links and postback URLs are built on; one is the default.' },
+        { name: 'Offers', description: 'What advertisers pay for: the landing URL with its macros, and goals with revenue and payout.' },
+        { name: 'Affiliates', description: 'Publishers who send traffic, and their API keys.' },
+        { name: 'Tracking links', description: 'Links generated for an affiliate on an offer, with sub parameters and short codes.' },
+        { name: 'Clicks', description: 'Recorded clicks, looked up by offer, affiliate or click id.' },
+        { name: 'Conversions', description: 'Conversions, their status changes, and the log of every advertiser postback.' },
+        { name: 'Postbacks', description: 'Affiliate postbacks: the URLs fired at affiliates when conversions happen, and test fires.' },
+        { name: 'Postback deliveries', description: 'The delivery log of affiliate postbacks: every attempt, and manual retries.' },
+        { name: 'Affiliate panel', description: 'What an affiliate sees and manages with its own key, under `/v1/affiliate`.' },
+        { name: 'Tracking', description: 'Public, without a key: the click, short URLs, the advertiser\'s conversion postback.' },
+        { name: 'Operations', description: 'Liveness and readiness probes.' },
       ],
     },
     transformObject: (document) => ('openapiObject' in document ? completeOperations(document.openapiObject) : document.swaggerObject),

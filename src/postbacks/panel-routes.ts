@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify'
 import { notFound } from '../http/problem.js'
 import { toPage } from '../http/pagination.js'
-import { authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
+import { affiliateSecurity, authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
 import { panelAffiliateId } from '../plugins/auth.js'
 import { createPostback, patchPostback, postbackToApi } from './manage.js'
 import { deletePostbacks, findOfferStatus, findPostback, listPostbacks } from './repository.js'
 import { FIRING_RULES, postbackListFilters, type PostbackCreate, type PostbackListFilters, type PostbackPatch, type PostbackSettings } from './schemas.js'
 
 const tags = ['Affiliate panel']
-const security = [{ apiKey: [] }]
+const security = affiliateSecurity
 const one = { $ref: 'Postback#' }
 
 const PANEL_RULES =
@@ -30,7 +30,7 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { offer_id: number }; Querystring: ListQuery }>('/affiliate/offers/:offer_id/postbacks', {
     schema: {
-      tags, security, summary: 'The caller\'s local postbacks on an offer',
+      tags, security, operationId: 'listMyOfferPostbacks', summary: 'The caller\'s local postbacks on an offer',
       description: 'Affiliate panel > Offers > offer. An offer that is unknown or not `active` is 404.',
       params: idParams('offer_id'),
       querystring: listQuery(),
@@ -45,7 +45,7 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Params: { offer_id: number }; Body: PostbackSettings }>('/affiliate/offers/:offer_id/postbacks', {
     schema: {
-      tags, security, summary: 'Create a local postback on an offer, as the affiliate',
+      tags, security, operationId: 'createMyOfferPostback', summary: 'Create a local postback on an offer, as the affiliate',
       description: `Affiliate panel > Offers > offer. An offer that is unknown or not \`active\` is 404. ${PANEL_RULES}`,
       params: idParams('offer_id'),
       body: { $ref: 'PanelOfferPostbackCreate#' },
@@ -60,7 +60,7 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ListQuery & Omit<PostbackListFilters, 'affiliate_id'> }>('/affiliate/postbacks', {
     schema: {
-      tags, security, summary: 'The caller\'s own postbacks, local and global',
+      tags, security, operationId: 'listMyPostbacks', summary: 'The caller\'s own postbacks, local and global',
       description: 'Affiliate panel > Settings > Global postbacks, and the list of all own postbacks. Filters: `offer_id`, `scope`.',
       querystring: listQuery({ offer_id: postbackListFilters.offer_id, scope: postbackListFilters.scope }),
       response: { 200: listOf('Postback'), ...problemResponses(...authProblems) },
@@ -72,7 +72,7 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Body: PostbackCreate }>('/affiliate/postbacks', {
     schema: {
-      tags, security, summary: 'Create an own postback: global, or local with `offer_id`',
+      tags, security, operationId: 'createMyPostback', summary: 'Create an own postback: global, or local with `offer_id`',
       description:
         'Affiliate panel > Settings > Global postbacks. `offer_id` left out or null makes a global postback; an ' +
         `\`offer_id\` that is unknown or not \`active\` is 422. ${PANEL_RULES}`,
@@ -89,7 +89,7 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
 
   fastify.delete('/affiliate/postbacks', {
     schema: {
-      tags, security, summary: 'Remove all own postbacks',
+      tags, security, operationId: 'deleteMyPostbacks', summary: 'Remove all own postbacks',
       description: `Removes every postback of the caller, local and global, and answers how many. ${DELETE_RULE}`,
       response: { 200: { $ref: 'PostbacksDeleted#' }, ...problemResponses(...authProblems) },
     },
@@ -99,7 +99,7 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { id: number } }>('/affiliate/postbacks/:id', {
     schema: {
-      tags, security, summary: 'Read an own postback', description: OTHERS, params: idParams('id'),
+      tags, security, operationId: 'getMyPostback', summary: 'Read an own postback', description: OTHERS, params: idParams('id'),
       response: { 200: one, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -110,7 +110,7 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
 
   fastify.patch<{ Params: { id: number }; Body: PostbackPatch }>('/affiliate/postbacks/:id', {
     schema: {
-      tags, security, summary: 'Update an own postback (JSON Merge Patch)', params: idParams('id'),
+      tags, security, operationId: 'updateMyPostback', summary: 'Update an own postback (JSON Merge Patch)', params: idParams('id'),
       description:
         `${OTHERS} \`offer_id\` may change (local ↔ global), to an offer that exists and is \`active\` (422 otherwise); ` +
         '`goal` and `force_global` are then judged against the new state (see the body schema). A postback whose offer ' +
@@ -125,7 +125,8 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
 
   fastify.delete<{ Params: { id: number } }>('/affiliate/postbacks/:id', {
     schema: {
-      tags, security, summary: 'Delete an own postback', description: `${OTHERS} ${DELETE_RULE}`, params: idParams('id'),
+      tags, security, operationId: 'deleteMyPostback',
+      summary: 'Delete an own postback', description: `${OTHERS} ${DELETE_RULE}`, params: idParams('id'),
       response: { 204: { type: 'null', description: 'Deleted' }, ...problemResponses(...authProblems, 404) },
     },
   }, async (request, reply) => {

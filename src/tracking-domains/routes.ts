@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { badRequest, conflict, HttpProblem, notFound, ruleViolation } from '../http/problem.js'
-import { authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
+import { adminSecurity, authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
 import { toPage } from '../http/pagination.js'
 import { hostnameProblem, normalizeHostname } from '../domain/hostname.js'
 import type { TrackingDomainRow } from '../db/tables.js'
@@ -14,7 +14,7 @@ import { idsSendingTo } from '../postbacks/repository.js'
 import type { Db } from '../db/database.js'
 
 const tags = ['Tracking domains']
-const security = [{ apiKey: [] }]
+const security = adminSecurity
 const params = idParams('id')
 const one = { $ref: 'TrackingDomain#' }
 
@@ -61,7 +61,7 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Body: TrackingDomainCreate }>('/tracking-domains', {
     schema: {
-      tags, security, summary: 'Create a tracking domain',
+      tags, security, operationId: 'createTrackingDomain', summary: 'Create a tracking domain',
       description: 'The first domain created becomes the default. A hostname already in use (ignoring case) is 409, and so is the host ' +
         'of a saved postback URL or of a delivery still to be sent: they would then feed this service\'s own intake (contract §5.1).',
       body: { $ref: 'TrackingDomainCreate#' },
@@ -88,7 +88,7 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ListQuery }>('/tracking-domains', {
     schema: {
-      tags, security, summary: 'List tracking domains',
+      tags, security, operationId: 'listTrackingDomains', summary: 'List tracking domains',
       querystring: listQuery(),
       response: { 200: listOf('TrackingDomain'), ...problemResponses(...authProblems) },
     },
@@ -99,7 +99,7 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { id: number } }>('/tracking-domains/:id', {
     schema: {
-      tags, security, summary: 'Read a tracking domain', params,
+      tags, security, operationId: 'getTrackingDomain', summary: 'Read a tracking domain', params,
       response: { 200: one, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -110,7 +110,7 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
 
   fastify.patch<{ Params: { id: number }; Body: TrackingDomainPatch }>('/tracking-domains/:id', {
     schema: {
-      tags, security, summary: 'Update a tracking domain (JSON Merge Patch)', params,
+      tags, security, operationId: 'updateTrackingDomain', summary: 'Update a tracking domain (JSON Merge Patch)', params,
       description:
         '`is_default: true` moves the default flag here. `is_default: false` on the current default is 422 ' +
         '(there must always be one default; make another domain the default instead). Links already generated keep their URL. ' +
@@ -145,7 +145,8 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
 
   fastify.delete<{ Params: { id: number } }>('/tracking-domains/:id', {
     schema: {
-      tags, security, summary: 'Delete a tracking domain (409 while offers or tracking links refer to it)', params,
+      tags, security, operationId: 'deleteTrackingDomain',
+      summary: 'Delete a tracking domain (409 while offers or tracking links refer to it)', params,
       description:
         'Deleting the default domain makes the oldest remaining domain the default; deleting the last domain ' +
         'leaves links on `PUBLIC_URL`.',

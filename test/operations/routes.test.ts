@@ -22,14 +22,26 @@ t.test('health, ready, docs and the OpenAPI document', async (t) => {
   t.equal(committed, openapiDocument(app), 'openapi/openapi.json is up to date: run `npm run openapi`')
 })
 
-t.test('every route is documented: tags, summary and response schemas', async (t) => {
+t.test('every route is documented: tags, summary, operationId, the key it takes and response schemas', async (t) => {
   const { app } = await build(t)
-  const doc = app.swagger() as { paths: Record<string, Record<string, { tags?: string[]; summary?: string; responses?: Record<string, unknown> }>> }
+  type Operation = { tags?: string[]; summary?: string; operationId?: string; security?: object[]; responses?: Record<string, unknown> }
+  const doc = app.swagger() as { paths: Record<string, Record<string, Operation>>; tags: { name: string; description?: string }[] }
+  const used = new Set(Object.values(doc.paths).flatMap((methods) => Object.values(methods).flatMap((op) => op.tags ?? [])))
+  t.same(doc.tags.map((tag) => tag.name).sort(), [...used].sort(), 'every tag used is declared, and every tag declared is used')
+  for (const tag of doc.tags) t.ok(tag.description, `tag ${tag.name} has a description`)
+  const operationIds = new Set<string>()
   for (const [path, methods] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(methods)) {
       t.ok(op.tags && op.tags.length > 0, `${method} ${path} has tags`)
       t.ok(op.summary, `${method} ${path} has a summary`)
       t.ok(op.responses && Object.keys(op.responses).length > 0, `${method} ${path} has responses`)
+      t.match(op.operationId, /^[a-z][A-Za-z]*$/, `${method} ${path} has a camelCase operationId`)
+      t.notOk(operationIds.has(op.operationId ?? ''), `${method} ${path}: its operationId is unique`)
+      operationIds.add(op.operationId ?? '')
+      // Panel routes take an affiliate key, the rest of /v1 an admin key (contract §1 Auth).
+      if (path.startsWith('/v1/affiliate/')) t.same(op.security, [{ affiliateKey: [] }], `${method} ${path} takes an affiliate key`)
+      else if (path.startsWith('/v1/')) t.same(op.security, [{ adminKey: [] }], `${method} ${path} takes an admin key`)
+      else t.ok(Array.isArray(op.security), `${method} ${path} states its security`)
     }
   }
 })
