@@ -1,6 +1,6 @@
 import { dateTime } from '../http/schemas.js'
 
-const name = { type: 'string', minLength: 1, maxLength: 255 } as const
+const name = { type: 'string', minLength: 1, maxLength: 255, examples: ['Acme Ads'] } as const
 const status = {
   type: 'string', enum: ['active', 'inactive'],
   description: 'The network\'s own record of the advertiser; clicks and conversions follow each offer\'s `status`, not this',
@@ -9,6 +9,7 @@ const secureCode = {
   type: ['string', 'null'],
   minLength: 1,
   maxLength: 255,
+  examples: ['acme-7Qx2vL9p'],
   description: 'When set, every conversion postback for this advertiser\'s offers without their own code must carry `secure=<code>`',
 } as const
 

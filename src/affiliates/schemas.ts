@@ -1,10 +1,11 @@
 import { dateTime } from '../http/schemas.js'
 
-const name = { type: 'string', minLength: 1, maxLength: 255 } as const
+const name = { type: 'string', minLength: 1, maxLength: 255, examples: ['Partner One'] } as const
 const email = {
   type: 'string',
   format: 'email',
   maxLength: 254,
+  examples: ['ops@partner.example'],
   description: 'Unique ignoring case (409); stored as given',
 } as const
 const status = {
@@ -15,6 +16,7 @@ const status = {
 } as const
 const apiKey = {
   type: 'string',
+  examples: ['aff_Vh3kz0Qm1Rr8bXcY2nLd5TfW9pGs4JuA'],
   description: 'The affiliate\'s API key for the panel routes (`/v1/affiliate/...`). Shown only now: only its hash is stored.',
 } as const
 

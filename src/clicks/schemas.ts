@@ -7,7 +7,7 @@ export const clickSchema = {
   type: 'object',
   required: ['clickid', 'offer_id', 'affiliate_id', 'tracking_link_id', 'params', 'ip', 'user_agent', 'referrer', 'created_at'],
   properties: {
-    clickid: { type: 'string', pattern: CLICK_ID_PATTERN, description: '24 lowercase hex characters, unguessable' },
+    clickid: { type: 'string', pattern: CLICK_ID_PATTERN, examples: ['6943f2a1b7e4c09d2f5a8e31'], description: '24 lowercase hex characters, unguessable' },
     offer_id: { type: 'integer' },
     affiliate_id: { type: 'integer', description: 'The affiliate (`pid`)' },
     tracking_link_id: {
@@ -17,11 +17,18 @@ export const clickSchema = {
     params: {
       type: 'object',
       additionalProperties: { type: 'string' },
+      examples: [{ sub1: 'abc', sub2: 'banner-300x250' }],
       description: 'Every query parameter of the click except `pid` and `offer_id` (`sub1`..`sub8`, `ref_id`, `ext1`..`ext3` and any other); for a short URL, the link\'s stored params plus any extra query parameters',
     },
-    ip: { type: 'string', description: 'The connection\'s address, or the first untrusted `X-Forwarded-For` hop per `TRUST_PROXY`' },
-    user_agent: { type: 'string', description: 'Empty when the client sent none; at most 2048 characters kept' },
-    referrer: { type: ['string', 'null'], description: 'The `Referer` header; at most 2048 characters kept' },
+    ip: { type: 'string', examples: ['203.0.113.7'], description: 'The connection\'s address, or the first untrusted `X-Forwarded-For` hop per `TRUST_PROXY`' },
+    user_agent: {
+      type: 'string',
+      examples: ['Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148'],
+      description: 'Empty when the client sent none; at most 2048 characters kept',
+    },
+    referrer: {
+      type: ['string', 'null'], examples: ['https://publisher.example/reviews/acme'], description: 'The `Referer` header; at most 2048 characters kept',
+    },
     created_at: dateTime,
   },
 } as const

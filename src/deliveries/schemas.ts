@@ -16,12 +16,12 @@ const deliveryProperties = {
   conversion_id: { type: 'integer' },
   event_id: { type: 'integer', description: 'The conversion event (creation or status change) that fired it' },
   method: { type: 'string', enum: ['GET', 'POST'] },
-  url: { type: 'string', description: 'The request URL, rendered once when the event happened; every attempt sends exactly this' },
+  url: { type: 'string', examples: ['https://partner.example/pb?cid=abc&payout=1.8&status=1'], description: 'The request URL, rendered once when the event happened; every attempt sends exactly this' },
   body: { ...nullableString, description: 'POST only: the `application/x-www-form-urlencoded` body; null for GET' },
   state,
   attempts: { type: 'integer', description: 'Attempts made so far, scheduled and manual alike' },
   last_http_code: { type: ['integer', 'null'], description: 'Status of the last answer; null when none came (timeout, refused, network error)' },
-  last_error: { ...nullableString, description: 'Why the last attempt failed; null after a success' },
+  last_error: { ...nullableString, examples: ['HTTP 503'], description: 'Why the last attempt failed; null after a success' },
   next_attempt_at: {
     ...nullableDateTime,
     description:
@@ -52,8 +52,8 @@ export const postbackAttemptSchema = {
     at: { ...dateTime, description: 'When the attempt started' },
     http_code: { type: ['integer', 'null'] },
     duration_ms: { type: 'integer' },
-    response_body: { type: 'string', description: 'The first 4 KiB of the answer (UTF-8); empty when none came' },
-    error: { ...nullableString, description: 'null on a 2xx; else e.g. `HTTP 500`, a timeout, a refused destination' },
+    response_body: { type: 'string', examples: ['ok'], description: 'The first 4 KiB of the answer (UTF-8); empty when none came' },
+    error: { ...nullableString, examples: ['HTTP 503'], description: 'null on a 2xx; else e.g. `HTTP 500`, a timeout, a refused destination' },
   },
 } as const
 
@@ -87,10 +87,10 @@ export const postbackTestResultSchema = {
   required: ['method', 'url', 'body', 'http_code', 'response_body', 'duration_ms', 'error'],
   properties: {
     method: { type: 'string', enum: ['GET', 'POST'] },
-    url: { type: 'string' },
+    url: { type: 'string', examples: ['https://partner.example/pb?cid=sample-sub1&payout=1.8&status=1'] },
     body: nullableString,
     http_code: { type: ['integer', 'null'] },
-    response_body: { type: 'string', description: 'The first 4 KiB of the answer' },
+    response_body: { type: 'string', examples: ['ok'], description: 'The first 4 KiB of the answer' },
     duration_ms: { type: 'integer' },
     error: { ...nullableString, description: 'null on a 2xx' },
   },

@@ -10,18 +10,18 @@ export const problemSchema = {
     Object.entries(PROBLEM_KINDS).map(([kind, { status }]) => `\`${PROBLEM_BASE}${kind}\` (${status})`).join(', ') + '.',
   required: ['type', 'title', 'status', 'detail', 'request_id'],
   properties: {
-    type: { type: 'string', format: 'uri' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    request_id: { type: 'string' },
+    type: { type: 'string', format: 'uri', examples: [`${PROBLEM_BASE}not-found`] },
+    title: { type: 'string', examples: ['Not found'] },
+    status: { type: 'integer', examples: [404] },
+    detail: { type: 'string', examples: ['Offer 7 does not exist'] },
+    request_id: { type: 'string', examples: ['5f0c6b9e-3d1a-4c2e-9a57-8b1f2d4e6a90'] },
     errors: {
       type: 'array',
       description: 'Validation failures; `path` is a JSON Pointer (RFC 6901) into the body or query string.',
       items: {
         type: 'object',
         required: ['path', 'message'],
-        properties: { path: { type: 'string' }, message: { type: 'string' } },
+        properties: { path: { type: 'string', examples: ['/goals/0/payout'] }, message: { type: 'string', examples: ['must be >= 0'] } },
       },
     },
   },
@@ -98,8 +98,8 @@ export function idParams(...names: string[]) {
   } as const
 }
 
-export const dateTime = { type: 'string', format: 'date-time' } as const
-export const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const
+export const dateTime = { type: 'string', format: 'date-time', examples: ['2026-11-23T18:34:10.000Z'] } as const
+export const nullableDateTime = { type: ['string', 'null'], format: 'date-time', examples: ['2026-11-23T18:34:10.000Z'] } as const
 
 /** Query members every list accepts (contract §1 Lists). */
 export const listQueryProperties = {
@@ -152,6 +152,7 @@ export const httpUrl = {
 
 export const currencyCode = {
   type: 'string', pattern: '^[A-Z]{3}$', format: 'iso4217', description: 'ISO 4217 code of a currency in use, upper case (`USD`, `EUR`)',
+  examples: ['USD'],
 } as const
 
 export const money = {

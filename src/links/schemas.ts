@@ -12,6 +12,7 @@ const params = {
     `\`_\` (not \`pid\` or \`offer_id\`), string values of at most ${MAX_LINK_PARAM_LENGTH} characters, at most ` +
     `${MAX_LINK_PARAMS} of them, and the whole link at most ${MAX_LINK_LENGTH} characters once encoded (400 beyond). Macro tokens such as \`{clickid}\` stay literal in the link so the affiliate's own tracker can fill them in.`,
   maxProperties: MAX_LINK_PARAMS,
+  examples: [{ sub1: '{their_click_id}', sub2: 'banner-300x250' }],
   patternProperties: {
     '^(?!(?:pid|offer_id)$)[A-Za-z0-9_]{1,64}$': { type: 'string', maxLength: MAX_LINK_PARAM_LENGTH },
   },
@@ -28,14 +29,15 @@ export const trackingLinkSchema = {
     affiliate_id: { type: 'integer' },
     tracking_domain_id: { type: ['integer', 'null'], description: 'null: the link is on `PUBLIC_URL` (no tracking domain existed)' },
     use_ssl: { type: 'boolean', description: 'Whether the link is https' },
-    params: { type: 'object', additionalProperties: { type: 'string' } },
+    params: { type: 'object', additionalProperties: { type: 'string' }, examples: [{ sub1: '{their_click_id}', sub2: 'banner-300x250' }] },
     url: {
       type: 'string',
+      examples: ['https://track.network.example/click?pid=3&offer_id=7&sub1={their_click_id}&sub2=banner-300x250'],
       description:
         '`{scheme}://{hostname}/click?pid=..&offer_id=..` then the params: `sub1`..`sub8`, `ref_id`, `ext1`..`ext3`, the ' +
         'others by name; values RFC 3986 percent-encoded except `{macro}` tokens',
     },
-    short_url: { type: ['string', 'null'], description: '`{scheme}://{hostname}/{code}`, once a shortlink was asked for' },
+    short_url: { type: ['string', 'null'], examples: ['https://track.network.example/aZ3kQ9x'], description: '`{scheme}://{hostname}/{code}`, once a shortlink was asked for' },
     sent_at: { ...nullableDateTime, description: 'When the link was sent to the affiliate (shown in its panel from then on)' },
     created_at: dateTime,
   },

@@ -1,8 +1,9 @@
 import { currencyCode, dateTime, httpUrl, money } from '../http/schemas.js'
 
-const title = { type: 'string', minLength: 1, maxLength: 255 } as const
+const title = { type: 'string', minLength: 1, maxLength: 255, examples: ['Acme app install'] } as const
 const url = {
   ...httpUrl,
+  examples: ['https://advertiser.example/land?cid={clickid}&s={sub1}'],
   description:
     'The advertiser\'s tracking URL (http or https) the click redirects to. May hold macros (`{clickid}`, ' +
     '`{pid}`, `{sub1}`, ...); stored and expanded verbatim, never normalised.',
@@ -10,6 +11,7 @@ const url = {
 const trafficbackUrl = {
   ...httpUrl,
   type: ['string', 'null'],
+  examples: ['https://network.example/offers-for-you'],
   description: 'Where invalid clicks (and clicks while the offer is not active) go; null falls back to TRAFFICBACK_URL',
 } as const
 const status = {
@@ -35,6 +37,7 @@ const secureCode = {
   type: ['string', 'null'],
   minLength: 1,
   maxLength: 255,
+  examples: ['acme-app-3Hk8rT2w'],
   description: 'When set, conversion postbacks must carry `secure=<code>`; replaces the advertiser\'s code. Never shown in the affiliate panel.',
 } as const
 const holdPeriodDays = {
@@ -47,6 +50,7 @@ const holdPeriodDays = {
 const goalValue = {
   type: 'string',
   pattern: '^(?!0$)[A-Za-z0-9_-]{1,64}$',
+  examples: ['1'],
   description: 'What the advertiser sends as `goal=`: letters, digits, `_` and `-`, 1-64 characters, not `0`; unique per offer ignoring case (422)',
 } as const
 const goalType = {
@@ -54,14 +58,16 @@ const goalType = {
   enum: ['fixed', 'percent'],
   description: '`fixed`: revenue and payout are amounts. `percent`: both are percentages (0-100) of the `sum` the advertiser reports.',
 } as const
-const revenue = { ...money, description: 'What the advertiser pays: an amount (at most 4 decimals), or a percentage 0-100 for `percent` goals' } as const
-const payout = { ...money, description: 'What the affiliate earns: an amount (at most 4 decimals), or a percentage 0-100 for `percent` goals' } as const
+const revenue = { ...money, examples: [2.5], description: 'What the advertiser pays: an amount (at most 4 decimals), or a percentage 0-100 for `percent` goals' } as const
+const payout = { ...money, examples: [1.8], description: 'What the affiliate earns: an amount (at most 4 decimals), or a percentage 0-100 for `percent` goals' } as const
+
+const goalTitle = { ...title, examples: ['Install'] } as const
 
 export const offerGoalSchema = {
   $id: 'OfferGoal',
   type: 'object',
   required: ['value', 'title', 'type', 'revenue', 'payout'],
-  properties: { value: goalValue, title, type: goalType, revenue, payout },
+  properties: { value: goalValue, title: goalTitle, type: goalType, revenue, payout },
 } as const
 
 export const offerGoalInputSchema = {
@@ -72,7 +78,7 @@ export const offerGoalInputSchema = {
   description: 'A goal. Left out: `title` is the value, `type` is `fixed`, `revenue` and `payout` are 0.',
   properties: {
     value: goalValue,
-    title,
+    title: goalTitle,
     type: { ...goalType, default: 'fixed' },
     revenue: { ...revenue, default: 0 },
     payout: { ...payout, default: 0 },
@@ -107,6 +113,7 @@ export const offerSchema = {
     advertiser_postback_url: {
       type: 'string',
       readOnly: true,
+      examples: ['https://track.network.example/postback?clickid={clickid}&action_id={action_id}&goal={goal}&sum={sum}&status={status}'],
       description:
         'The postback URL to hand the advertiser: on the offer\'s tracking domain (else the default domain, else ' +
         'PUBLIC_URL), https when the domain allows it; `&secure=<code>` is added when the offer or its advertiser has a code.',

@@ -5,10 +5,10 @@ export const panelOfferGoalSchema = {
   type: 'object',
   required: ['value', 'title', 'type', 'payout'],
   properties: {
-    value: { type: 'string', description: 'The goal value conversions carry (`{goal}` in postbacks)' },
-    title: { type: 'string' },
+    value: { type: 'string', examples: ['1'], description: 'The goal value conversions carry (`{goal}` in postbacks)' },
+    title: { type: 'string', examples: ['Install'] },
     type: { type: 'string', enum: ['fixed', 'percent'], description: '`percent`: payout is a percentage of the advertiser\'s sum' },
-    payout: { type: 'number', minimum: 0, description: 'What the affiliate earns: an amount in the offer\'s currency, or a percentage' },
+    payout: { type: 'number', minimum: 0, examples: [1.8], description: 'What the affiliate earns: an amount in the offer\'s currency, or a percentage' },
   },
 } as const
 
@@ -19,7 +19,7 @@ export const panelOfferSchema = {
   required: ['id', 'title', 'status', 'currency', 'goals'],
   properties: {
     id: { type: 'integer' },
-    title: { type: 'string' },
+    title: { type: 'string', examples: ['Acme app install'] },
     status: { type: 'string', enum: ['active'] },
     currency: currencyCode,
     goals: { type: 'array', items: { $ref: 'PanelOfferGoal#' } },

@@ -52,7 +52,10 @@ export const FIRING_RULES =
   'postbacks for the offer matched and the global one has `force_global: true`. Each (event, postback) pair is ' +
   'enqueued exactly once and delivered at least once (see `/v1/postback-deliveries`).'
 
-const url = { type: 'string', minLength: 1, maxLength: MAX_POSTBACK_URL_LENGTH, description: MACRO_REFERENCE } as const
+const url = {
+  type: 'string', minLength: 1, maxLength: MAX_POSTBACK_URL_LENGTH, description: MACRO_REFERENCE,
+  examples: ['https://partner.example/pb?cid={sub1}&payout={sum}&status={status}'],
+} as const
 const method = {
   type: 'string',
   enum: ['GET', 'POST'],
@@ -72,6 +75,7 @@ const goal = {
   type: ['string', 'null'],
   minLength: 1,
   maxLength: 64,
+  examples: ['1'],
   description:
     'Local postbacks only (422 on a global one): one of the offer\'s goal values, matched ignoring case and ' +
     'stored in the offer\'s spelling (422 when the offer has no such goal). null fires for every goal.',
@@ -111,7 +115,7 @@ export const postbackSchema = {
     url,
     method,
     status,
-    goal: { type: ['string', 'null'], description: goal.description },
+    goal: { type: ['string', 'null'], examples: goal.examples, description: goal.description },
     integration_method: integrationMethod,
     force_global: forceGlobal,
     created_at: dateTime,

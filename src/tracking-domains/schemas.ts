@@ -5,6 +5,7 @@ const hostname = {
   type: 'string',
   minLength: 1,
   maxLength: 253,
+  examples: ['track.network.example'],
   description: `The host links are built on: ${HOSTNAME_RULE}. Single-label names (\`localhost\`) are accepted; ` +
     'IP addresses are not. Stored lowercased; unique ignoring case (409).',
 } as const
