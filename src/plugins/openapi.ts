@@ -67,7 +67,9 @@ async function openapiPlugin(fastify: FastifyInstance) {
           'and so is a body on an operation that takes none; an empty body sent as `application/json` counts as no body. ' +
           'Every response carries `X-Request-Id`: the client\'s own when it is printable ASCII of at most 200 characters, ' +
           'else a new UUID. While the database is unreachable, calls that need it answer 503 `unavailable` with ' +
-          '`Retry-After`. A request line and headers over 16 KiB get 431. A method a path does not take gets 405 with `Allow`.',
+          '`Retry-After`. A request line and headers over 16 KiB get 431. A method a path does not take gets 405 with `Allow`. ' +
+          'A request field with a `default` may be left out; no response schema has defaults, so a TypeScript client ' +
+          'generated with openapi-typescript takes `--default-non-nullable false` (else it makes those fields required).',
       },
       // Relative: the instance that serves the document (and /docs) is the one called.
       servers: [{ url: '/', description: 'The instance serving this document; generated clients take their own base URL' }],
