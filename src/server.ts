@@ -1,8 +1,10 @@
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
+import pinoPretty from 'pino-pretty'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
+import { withDotEnv } from './dotenv.js'
 
 /** Errors that mean DATABASE_URL does not lead to a usable database (never print the URL: it may hold a password). */
 const DATABASE_UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', '3D000', '28P01', '28000'])
@@ -22,7 +24,7 @@ function startFailed(config: Config, err: unknown): never {
 // Process entry: configuration from the environment, listen, and a graceful shutdown on SIGTERM/SIGINT.
 let config
 try {
-  config = loadConfig()
+  config = loadConfig(withDotEnv(process.env))
 } catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`)
@@ -33,7 +35,9 @@ try {
 
 let app: FastifyInstance
 try {
-  app = await buildApp(config)
+  // A person at a terminal reads coloured lines; a log collector (stdout is a pipe or a file) gets JSON.
+  const logStream = process.stdout.isTTY ? pinoPretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l' }) : undefined
+  app = await buildApp(config, { logStream })
 } catch (err) {
   startFailed(config, err)
 }
@@ -52,3 +56,4 @@ try {
   await app.close()
   process.exit(1)
 }
+app.log.info({ listening: app.addresses(), docs: `${config.publicUrl}/docs` }, `s2s-tracker ready: ${config.publicUrl} (API docs at ${config.publicUrl}/docs)`)

@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import t from 'tap'
 import { ADMIN_KEY, createDataDir } from '../helpers/build.js'
 import { compileService, freePort } from '../helpers/service-process.js'
 
 /** Runs the service's entry with `env` until it exits by itself (bounded); what it wrote, and its exit code. */
-async function runToExit(entry: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...env } })
+async function runToExit(entry: string, env: Record<string, string>, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'pipe'], cwd, env: { PATH: process.env.PATH ?? '', ...env } })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
@@ -35,4 +37,13 @@ t.test('start-up failures say what is wrong and exit 1', async (t) => {
   t.match(line.msg, /^could not start: DATABASE_URL: /)
   t.equal(line.err?.code, 'ECONNREFUSED')
   t.notMatch(unreachable.stdout + unreachable.stderr, 's3cret-pw', 'the password is in no output')
+})
+
+t.test('a malformed .env line stops the start, naming the line', async (t) => {
+  const entry = await compileService(t)
+  const dir = await createDataDir(t)
+  await writeFile(path.join(dir, '.env'), 'PORT=3000\nHOST 127.0.0.1\n')
+  const run = await runToExit(entry, { ADMIN_API_KEYS: ADMIN_KEY, DATA_DIR: dir }, dir)
+  t.equal(run.code, 1, 'exit 1')
+  t.match(run.stderr, '.env line 2: expected NAME=value, found "HOST 127.0.0.1"')
 })
