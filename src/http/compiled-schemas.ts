@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { Ajv, type AnySchema } from 'ajv'
 import addFormats from 'ajv-formats'
+import { fullFormats } from 'ajv-formats/dist/formats.js'
 import { CURRENCY_CODES } from '../domain/money.js'
 import { SerializerSelector, type Options, type RouteDefinition } from '@fastify/fast-json-stringify-compiler'
 
@@ -25,6 +26,21 @@ function remember<T>(key: string, compile: () => T): T {
   return fn
 }
 
+const rfc3339DateTime = fullFormats['date-time'] as { validate: (value: string) => boolean }
+const rfc3339Date = fullFormats.date as { validate: (value: string) => boolean }
+
+/**
+ * RFC 3339 allows what no clock stores: a leap second (`23:59:60`) and the year 0000. Both are refused
+ * here, where the field is known, instead of failing in the database as a 500.
+ */
+function isStorableDateTime(value: string): boolean {
+  return rfc3339DateTime.validate(value) && !value.startsWith('0000') && Number.isFinite(Date.parse(value))
+}
+
+function isStorableDate(value: string): boolean {
+  return rfc3339Date.validate(value) && !value.startsWith('0000')
+}
+
 /**
  * Two validators: JSON bodies are judged strictly (a "5" is not the integer 5, so a client's type bug
  * surfaces as a 400), while the query string and path, which are text by nature, are coerced.
@@ -36,6 +52,8 @@ export function buildValidatorCompiler(externalSchemas: Record<string, unknown>)
     const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: true, strict: false })
     addFormats.default(ajv)
     ajv.addFormat('iso4217', (code: string) => CURRENCY_CODES.has(code))
+    ajv.addFormat('date-time', { type: 'string', validate: isStorableDateTime })
+    ajv.addFormat('date', { type: 'string', validate: isStorableDate })
     for (const schema of Object.values(externalSchemas)) ajv.addSchema(schema as AnySchema)
     return ajv
   }
