@@ -4,6 +4,7 @@ import pinoPretty from 'pino-pretty'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
+import { DataDirLockedError } from './db/data-dir-lock.js'
 import { withDotEnv } from './dotenv.js'
 
 /** Errors that mean DATABASE_URL does not lead to a usable database (never print the URL: it may hold a password). */
@@ -11,9 +12,11 @@ const DATABASE_UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 
 
 function startFailed(config: Config, err: unknown): never {
   const code = (err as { code?: unknown } | null)?.code
-  const reason = config.databaseUrl !== null && typeof code === 'string' && DATABASE_UNREACHABLE.has(code)
-    ? 'DATABASE_URL: PostgreSQL cannot be reached there, or refuses the login, or the database does not exist'
-    : 'see the error'
+  const reason = err instanceof DataDirLockedError
+    ? err.message
+    : config.databaseUrl !== null && typeof code === 'string' && DATABASE_UNREACHABLE.has(code)
+      ? 'DATABASE_URL: PostgreSQL cannot be reached there, or refuses the login, or the database does not exist'
+      : 'see the error'
   // The app's own logger does not exist yet: the same JSON lines, written synchronously before exiting, and
   // written even at LOG_LEVEL=silent (a service that exits must say why).
   const level = config.logLevel === 'silent' ? 'fatal' : config.logLevel

@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import pg from 'pg'
 import type { FastifyBaseLogger as Logger } from 'fastify'
+import { lockDataDir } from './data-dir-lock.js'
 import type { Database } from './tables.js'
 
 export type Db = Kysely<Database>
@@ -178,9 +179,18 @@ async function openPostgres(connectionString: string, log: Logger): Promise<Data
 }
 
 async function openPglite(dataDir: string | null, log: Logger): Promise<DatabaseHandle> {
-  if (dataDir !== null) mkdirSync(dataDir, { recursive: true })
+  let unlock = () => {}
+  if (dataDir !== null) {
+    mkdirSync(dataDir, { recursive: true })
+    unlock = lockDataDir(dataDir)
+  }
   const pglite = new PGlite({ dataDir: dataDir ?? undefined, parsers: { [INT8_OID]: (value: string) => Number(value) } })
-  await pglite.waitReady
+  try {
+    await pglite.waitReady
+  } catch (err) {
+    unlock()
+    throw err
+  }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), log: queryLogger(log) })
   let closed = false
   return {
@@ -194,7 +204,11 @@ async function openPglite(dataDir: string | null, log: Logger): Promise<Database
       if (closed) return
       closed = true
       // Destroying the Kysely driver closes PGlite as well.
-      await db.destroy()
+      try {
+        await db.destroy()
+      } finally {
+        unlock()
+      }
     },
   }
 }
