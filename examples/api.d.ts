@@ -28,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: 200 when the database answers, else 503 */
+        /**
+         * Readiness: 200 when the database answers and takes writes, else 503
+         * @description The check writes one row (at most once a second, shared by concurrent calls). A database that is away, read-only or out of disk gives 503 with `Retry-After`: take the instance out of rotation, not down.
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;

@@ -3,7 +3,20 @@ import type { FastifyInstance } from 'fastify'
 import { noSecurity, problemResponses } from '../http/schemas.js'
 import { HttpProblem } from '../http/problem.js'
 
+/** How long one write check answers for: /ready polled by many probes costs one write a second at most. */
+const READY_CHECK_MS = 1000
+
 export default async function operationsRoutes(fastify: FastifyInstance) {
+  let lastCheck: { at: number; result: Promise<unknown> } | null = null
+  /** A write of one row: the database answers and takes writes (not read-only, not out of disk). */
+  const checkWrites = (): Promise<unknown> => {
+    if (lastCheck === null || Date.now() - lastCheck.at >= READY_CHECK_MS) {
+      lastCheck = { at: Date.now(), result: sql`update readiness_probe set checked_at = now() where id = 1`.execute(fastify.db) }
+      lastCheck.result.catch(() => {})
+    }
+    return lastCheck.result
+  }
+
   fastify.get('/health', {
     schema: {
       tags: ['Operations'], security: noSecurity, operationId: 'getHealth',
@@ -18,7 +31,9 @@ export default async function operationsRoutes(fastify: FastifyInstance) {
   fastify.get('/ready', {
     schema: {
       tags: ['Operations'], security: noSecurity, operationId: 'getReadiness',
-      summary: 'Readiness: 200 when the database answers, else 503',
+      summary: 'Readiness: 200 when the database answers and takes writes, else 503',
+      description: 'The check writes one row (at most once a second, shared by concurrent calls). A database that is away, ' +
+        'read-only or out of disk gives 503 with `Retry-After`: take the instance out of rotation, not down.',
       response: {
         200: { type: 'object', required: ['status'], properties: { status: { type: 'string', const: 'ready' } } },
         ...problemResponses(431, 503),
@@ -26,10 +41,10 @@ export default async function operationsRoutes(fastify: FastifyInstance) {
     },
   }, async (request) => {
     try {
-      await sql`select 1`.execute(fastify.db)
+      await checkWrites()
     } catch (err) {
-      request.log.warn({ err }, 'readiness check: database unreachable')
-      throw new HttpProblem('unavailable', 'The database does not answer')
+      request.log.warn({ err }, 'readiness check: the database does not answer or does not take writes')
+      throw new HttpProblem('unavailable', 'The database does not answer or does not take writes', { headers: { 'retry-after': '5' } })
     }
     return { status: 'ready' as const }
   })

@@ -56,6 +56,15 @@ function isDatabaseAway(error: { code?: unknown; message?: unknown }): boolean {
     || (typeof error.message === 'string' && DATABASE_AWAY_MESSAGE.test(error.message))
 }
 
+/**
+ * The database answers but refuses to write: a read-only transaction or replica (25006), or insufficient
+ * resources (class 53: disk full, out of memory, too many connections). Nothing the client sent is wrong:
+ * a 503 it may retry.
+ */
+function isDatabaseRefusingWrites(error: { code?: unknown }): boolean {
+  return typeof error.code === 'string' && (error.code === '25006' || /^53[0-9A-Z]{3}$/.test(error.code))
+}
+
 function send(reply: FastifyReply, request: FastifyRequest, kind: ProblemKind, detail: string, errors?: ProblemFieldError[], status?: number) {
   return reply
     .code(status ?? problemBody(kind, detail, request.id).status)
@@ -91,6 +100,10 @@ async function errorHandler(fastify: FastifyInstance) {
       return send(reply, request, kind, error.message, undefined, status)
     }
     request.log.error({ err: error }, 'request failed')
+    if (isDatabaseRefusingWrites(error)) {
+      reply.header('retry-after', '30')
+      return send(reply, request, 'unavailable', 'The database does not take writes now (read-only or out of space); retry later')
+    }
     if (status === 503 || isDatabaseAway(error)) {
       reply.header('retry-after', '5')
       return send(reply, request, 'unavailable', 'The service is temporarily unavailable; retry shortly')
