@@ -1,5 +1,7 @@
 import t from 'tap'
-import { build, eventually, inject } from '../helpers/build.js'
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { ADMIN_KEY, build, createDataDir, eventually, inject } from '../helpers/build.js'
 import { createAffiliate, createOffer } from '../helpers/fixtures.js'
 import { click, clickidIn, countClicks, createLink, OFFER_URL, pathOf } from '../helpers/links.js'
 import { NEEDS_PG_BINARIES, startOwnPostgres } from '../helpers/own-postgres.js'
@@ -48,4 +50,34 @@ t.test('outage: offers, affiliates and short links never clicked before redirect
   t.ok(clickidIn(full.headers.location) !== clickidIn(short.headers.location), 'two clicks, two ids')
   const later = await createOffer(app, { url: OFFER_URL })
   await eventually(async () => (await click(app, `/click?pid=${affiliate.id}&offer_id=${later.id}`)).statusCode === 302, 5000, 'a new offer after the outage')
+})
+
+t.test('outage: every click beyond the buffer bound is counted as dropped and reported once per interval', NEEDS_PG_BINARIES, async (t) => {
+  const postgres = await startOwnPostgres(t)
+  const lines: { msg: string; dropped?: number; droppedTotal?: number }[] = []
+  const config = loadConfig({ ADMIN_API_KEYS: ADMIN_KEY, LOG_LEVEL: 'info', DATA_DIR: await createDataDir(t), DATABASE_URL: postgres.url })
+  const BOUND = 5
+  const app = await buildApp(
+    { ...config, clickBufferLimit: BOUND, clickDropReportIntervalMs: 300 },
+    { logStream: { write: (line: string) => { lines.push(JSON.parse(line) as (typeof lines)[number]) } } },
+  )
+  t.teardown(() => app.close())
+  await app.ready()
+  const offer = await createOffer(app, { url: OFFER_URL })
+  const affiliate = await createAffiliate(app)
+
+  await postgres.stop()
+  const CLICKS = 23
+  const statuses = new Set<number>()
+  for (let i = 0; i < CLICKS; i++) statuses.add((await click(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`)).statusCode)
+  t.same([...statuses], [302], 'every click redirects, kept or not')
+  t.same(app.clickRecorder.stats(), { recorded: 0, buffered: BOUND, dropped: CLICKS - BOUND }, 'every click beyond the bound is counted')
+  const report = await eventually(() => lines.find((line) => line.dropped !== undefined), 5000, 'the interval\'s report')
+  t.match(report, { dropped: CLICKS - BOUND, droppedTotal: CLICKS - BOUND }, 'the report gives the interval\'s count and the total')
+  t.match(report.msg, `${CLICKS - BOUND} clicks dropped`)
+
+  // A later burst is reported on its own, with the running total.
+  for (let i = 0; i < 4; i++) await click(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`)
+  const second = await eventually(() => lines.filter((line) => line.dropped !== undefined)[1], 5000, 'the next report')
+  t.match(second, { dropped: 4, droppedTotal: CLICKS - BOUND + 4 })
 })
