@@ -31,7 +31,7 @@ import { trackingLinkSchemas } from './links/schemas.js'
 import trackingLinkRoutes from './links/routes.js'
 import { clickSchemas } from './clicks/schemas.js'
 import clickRecorder from './clicks/recorder.js'
-import clickCache from './clicks/cache.js'
+import clickReplica from './clicks/replica.js'
 import clickTrackingRoutes from './clicks/click-routes.js'
 import clickRoutes from './clicks/routes.js'
 import { conversionSchemas } from './conversions/schemas.js'
@@ -212,7 +212,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(database)
   await app.register(auth)
   await app.register(clickRecorder)
-  await app.register(clickCache)
+  await app.register(clickReplica)
   await app.register(holdExpiry)
   await app.register(intakeCache)
   await app.register(dispatcher)

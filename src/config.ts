@@ -19,6 +19,10 @@ export interface Config {
   logLevel: string
   /** How often buffered clicks are written; the contract promises durability within a second. */
   clickFlushIntervalMs: number
+  /** Clicks kept in memory while the database is unreachable; beyond it they are dropped and counted. */
+  clickBufferLimit: number
+  /** While clicks are being dropped, one log line per interval gives the count. */
+  clickDropReportIntervalMs: number
 }
 
 export class ConfigError extends Error {
@@ -140,5 +144,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     postbackAllowPrivateNetworks: v.POSTBACK_ALLOW_PRIVATE_NETWORKS,
     logLevel: v.LOG_LEVEL,
     clickFlushIntervalMs: 250,
+    clickBufferLimit: 100_000,
+    clickDropReportIntervalMs: 10_000,
   })
 }

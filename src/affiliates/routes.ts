@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { catchUpAfterWrites } from '../clicks/replica.js'
 import { conflict, notFound } from '../http/problem.js'
 import { adminSecurity, authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
 import { toPage } from '../http/pagination.js'
@@ -25,6 +26,7 @@ const emailTaken = () => conflict('An affiliate with this email already exists')
 
 export default async function affiliateRoutes(fastify: FastifyInstance) {
   const { db } = fastify
+  fastify.addHook('onSend', catchUpAfterWrites(fastify.clickReplica))
 
   fastify.post<{ Body: AffiliateCreate }>('/affiliates', {
     schema: {

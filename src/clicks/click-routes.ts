@@ -170,11 +170,11 @@ const clickDescription =
 
 /** The public tracking endpoints: `/click` and `/{shortcode}`, at the root, no key. */
 export default async function clickTrackingRoutes(fastify: FastifyInstance) {
-  const { config, clickRecorder, clickCache } = fastify
+  const { config, clickRecorder, clickReplica } = fastify
   const trustsProxy = config.trustProxy !== false
 
   function invalid(
-    request: FastifyRequest, reply: FastifyReply, reason: InvalidReason, detail: string, offer?: OfferForClick | null,
+    request: FastifyRequest, reply: FastifyReply, reason: InvalidReason, detail: string, offer?: OfferForClick,
   ): FastifyReply {
     clickRecorder.countInvalid(reason)
     const target = offer?.trafficback_url ?? config.trafficbackUrl
@@ -183,7 +183,10 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
     return reply.code(302).header('location', locationHeader(target)).header('cache-control', 'no-store').send()
   }
 
-  /** Validates, records (GET only) and redirects. `params` excludes pid and offer_id. */
+  /**
+   * Validates against the replica (an id it does not hold waits for one fresh read), records (GET only) and
+   * redirects. `params` excludes pid and offer_id.
+   */
   async function click(
     request: FastifyRequest, reply: FastifyReply,
     offerRaw: string | undefined, pidRaw: string | undefined, params: Record<string, string>, linkId: number | null,
@@ -191,20 +194,21 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
     if (offerRaw === undefined || offerRaw === '') return invalid(request, reply, 'missing_offer_id', 'offer_id is missing')
     const offerId = parseEntityId(offerRaw)
     if (offerId === null) return invalid(request, reply, 'invalid_offer_id', 'offer_id is not an id')
-    let offer: OfferForClick | null
-    let affiliateStatus: string | undefined
-    const pid = parseEntityId(pidRaw)
-    try {
-      offer = await clickCache.offers.get(offerId)
-      if (pid !== null) affiliateStatus = (await clickCache.affiliates.get(pid))?.status
-    } catch (err) {
-      request.log.error({ err }, 'click validation could not read the database')
-      throw new HttpProblem('unavailable', 'The click cannot be validated right now')
+    let offer = clickReplica.offers.get(offerId)
+    if (offer === undefined) {
+      await clickReplica.catchUp()
+      offer = clickReplica.offers.get(offerId)
     }
-    if (offer === null) return invalid(request, reply, 'unknown_offer', `offer ${offerId} does not exist`)
+    if (offer === undefined) return invalid(request, reply, 'unknown_offer', `offer ${offerId} does not exist`)
     if (offer.status !== 'active') return invalid(request, reply, 'offer_inactive', `offer ${offerId} is ${offer.status}`, offer)
     if (pidRaw === undefined || pidRaw === '') return invalid(request, reply, 'missing_pid', 'pid is missing', offer)
+    const pid = parseEntityId(pidRaw)
     if (pid === null) return invalid(request, reply, 'invalid_pid', 'pid is not an id', offer)
+    let affiliateStatus = clickReplica.affiliates.get(pid)
+    if (affiliateStatus === undefined) {
+      await clickReplica.catchUp()
+      affiliateStatus = clickReplica.affiliates.get(pid)
+    }
     if (affiliateStatus === undefined) return invalid(request, reply, 'unknown_affiliate', `affiliate ${pid} does not exist`, offer)
     if (affiliateStatus !== 'active') {
       return invalid(request, reply, 'affiliate_inactive', `affiliate ${pid} is ${affiliateStatus}`, offer)
@@ -256,7 +260,7 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
         },
         additionalProperties: { type: 'string', description: 'Any other parameter is stored on the click' },
       },
-      response: { 302: redirectResponse, ...problemResponses(400, 404, 503), ...otherProblems },
+      response: { 302: redirectResponse, ...problemResponses(400, 404), ...otherProblems },
     },
     handler: async (request, reply) => {
       const query = request.query
@@ -288,21 +292,19 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
         properties: knownParams('Added to the click unless the link sets it'),
         additionalProperties: { type: 'string', description: 'Added to the click unless the link sets it' },
       },
-      response: { 302: redirectResponse, ...problemResponses(400, 404, 503), ...otherProblems },
+      response: { 302: redirectResponse, ...problemResponses(400, 404), ...otherProblems },
     },
     handler: async (request, reply) => {
       const code = request.params.shortcode
       if (!isShortCode(code)) throw new HttpProblem('not-found', `No route for ${request.method} /${code.slice(0, 100)}`)
       const query = request.query
       checkCaps(request, query)
-      let link
-      try {
-        link = await clickCache.shortLinks.get(code)
-      } catch (err) {
-        request.log.error({ err }, 'short URL lookup could not read the database')
-        throw new HttpProblem('unavailable', 'The click cannot be validated right now')
+      let link = clickReplica.shortLinks.get(code)
+      if (link === undefined) {
+        await clickReplica.catchUp()
+        link = clickReplica.shortLinks.get(code)
       }
-      if (link === null) return invalid(request, reply, 'unknown_shortcode', `short code ${code} does not exist`)
+      if (link === undefined) return invalid(request, reply, 'unknown_shortcode', `short code ${code} does not exist`)
       const params = extraParams(query, Object.assign(emptyParams(), link.params))
       return click(request, reply, String(link.offer_id), String(link.affiliate_id), params, link.id)
     },

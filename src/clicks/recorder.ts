@@ -16,6 +16,8 @@ export interface ClickRecorderOptions {
   batchSize?: number
   /** Clicks kept in memory while the database is unreachable; beyond this they are dropped (and counted). */
   maxBuffered?: number
+  /** While clicks are being dropped, one log line per interval gives how many, and the total. */
+  dropReportIntervalMs?: number
   /** How long shutdown waits for the last write. */
   closeTimeoutMs?: number
   /** Batches written at once while a backlog lasts. */
@@ -23,8 +25,6 @@ export interface ClickRecorderOptions {
   /** A write that takes longer counts as failed and is retried (a retried click is written once: ids are keys). */
   writeTimeoutMs?: number
 }
-
-const DROP_LOG_INTERVAL_MS = 10_000
 
 /**
  * Keeps the click's database write off the redirect: clicks are buffered and written in multi-row batches
@@ -47,14 +47,15 @@ export class ClickRecorder {
   private chain: Promise<void> = Promise.resolve()
   private writing = false
   private writesFailing = false
-  private lastDropLog = 0
-  private droppedSinceLog = 0
+  private droppedSinceReport = 0
+  private dropReport: NodeJS.Timeout | undefined
   private readonly timer: NodeJS.Timeout
   private readonly batchSize: number
   private readonly maxBuffered: number
   private readonly closeTimeoutMs: number
   private readonly writeTimeoutMs: number
   private readonly parallelWrites: number
+  private readonly dropReportIntervalMs: number
   private closed = false
 
   constructor(private readonly options: ClickRecorderOptions) {
@@ -63,6 +64,7 @@ export class ClickRecorder {
     this.closeTimeoutMs = options.closeTimeoutMs ?? 10_000
     this.writeTimeoutMs = options.writeTimeoutMs ?? 30_000
     this.parallelWrites = options.parallelWrites ?? 4
+    this.dropReportIntervalMs = options.dropReportIntervalMs ?? 10_000
     this.timer = setInterval(() => {
       if (!this.writing && this.pending.length > 0) void this.flush()
     }, options.flushIntervalMs)
@@ -74,6 +76,11 @@ export class ClickRecorder {
     return this.unwritten.size
   }
 
+  /** The counters a metrics endpoint reads. */
+  stats(): { recorded: number; buffered: number; dropped: number } {
+    return { recorded: this.recorded, buffered: this.unwritten.size, dropped: this.dropped }
+  }
+
   /** True from a failed write (database unreachable) until the next successful one. */
   get failing(): boolean {
     return this.writesFailing
@@ -82,11 +89,11 @@ export class ClickRecorder {
   /** Buffers a click; returns false when the buffer is full and the click was dropped. */
   record(click: ClickRecord): boolean {
     if (this.closed) {
-      this.drop(1, 'clicks arrived after shutdown flushed the buffer; dropped')
+      this.drop(1, 'clicks arrived after shutdown flushed the buffer')
       return false
     }
     if (this.unwritten.size >= this.maxBuffered) {
-      this.drop(1, 'click buffer full (database unreachable?); clicks are being dropped')
+      this.drop(1, 'the click buffer is full (database unreachable?)')
       return false
     }
     this.pending.push(click)
@@ -127,11 +134,12 @@ export class ClickRecorder {
     ])
     clearTimeout(timeout)
     if (this.unwritten.size > 0) {
-      this.dropped += this.unwritten.size
       this.options.log.error({ lost: this.unwritten.size }, 'shutdown: clicks could not be written and are lost')
+      this.drop(this.unwritten.size, 'shutdown could not write them')
       this.pending = []
       this.unwritten.clear()
     }
+    this.reportDropped()
   }
 
   private async drain(): Promise<void> {
@@ -180,8 +188,8 @@ export class ClickRecorder {
         } catch (rowErr) {
           if (!isDataError(rowErr)) return batch.slice(i)
           this.unwritten.delete(click.clickid)
-          this.dropped += 1
           this.options.log.error({ err: rowErr, clickid: click.clickid }, 'the database refused a click; dropped')
+          this.drop(1, 'the database refused them')
         }
       }
       return []
@@ -208,15 +216,36 @@ export class ClickRecorder {
     this.recorded += clicks.length
   }
 
-  private drop(count: number, message: string): void {
+  /**
+   * Counts dropped clicks. The first drop of a run is logged at once; then one line per interval gives the
+   * number dropped in it and the total, until an interval passes without a drop.
+   */
+  private drop(count: number, reason: string): void {
     this.dropped += count
-    this.droppedSinceLog += count
-    const now = Date.now()
-    if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
-      this.options.log.error({ dropped: this.droppedSinceLog, droppedTotal: this.dropped }, message)
-      this.lastDropLog = now
-      this.droppedSinceLog = 0
+    this.droppedSinceReport += count
+    // After shutdown no interval is left to report them: at once.
+    if (this.closed) return this.reportDropped()
+    if (this.dropReport !== undefined) return
+    this.options.log.error(
+      { reason, droppedTotal: this.dropped },
+      `clicks are being dropped: ${reason}; a count follows every ${this.dropReportIntervalMs / 1000} s while it lasts`,
+    )
+    this.dropReport = setInterval(() => this.reportDropped(), this.dropReportIntervalMs)
+    this.dropReport.unref()
+  }
+
+  private reportDropped(): void {
+    const count = this.droppedSinceReport
+    if (count === 0 || this.closed) {
+      clearInterval(this.dropReport)
+      this.dropReport = undefined
     }
+    if (count === 0) return
+    this.droppedSinceReport = 0
+    this.options.log.error(
+      { dropped: count, droppedTotal: this.dropped, buffered: this.unwritten.size, intervalMs: this.dropReportIntervalMs },
+      `${count} clicks dropped in the last interval (${this.dropped} since start)`,
+    )
   }
 }
 
@@ -233,6 +262,8 @@ async function clickRecorderPlugin(fastify: FastifyInstance) {
     write: (clicks) => insertClicks(db, clicks),
     log: fastify.log.child({ component: 'click-recorder' }),
     flushIntervalMs: config.clickFlushIntervalMs,
+    maxBuffered: config.clickBufferLimit,
+    dropReportIntervalMs: config.clickDropReportIntervalMs,
   })
   fastify.decorate('clickRecorder', recorder)
   fastify.addHook('onClose', async () => {

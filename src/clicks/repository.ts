@@ -62,26 +62,14 @@ export function listClicks(db: Db, query: ClickListQuery) {
 
 /** What click validation needs to know about an offer. */
 export interface OfferForClick {
-  id: number
   status: 'active' | 'paused' | 'stopped'
   url: string
   trafficback_url: string | null
 }
 
-export function findOfferForClick(db: Db, id: number): Promise<OfferForClick | undefined> {
-  return db.selectFrom('offers').select(['id', 'status', 'url', 'trafficback_url']).where('id', '=', id).executeTakeFirst()
-}
+export type AffiliateStatus = 'active' | 'inactive' | 'banned'
 
-export interface AffiliateForClick {
-  id: number
-  status: 'active' | 'inactive' | 'banned'
-}
-
-export function findAffiliateForClick(db: Db, id: number): Promise<AffiliateForClick | undefined> {
-  return db.selectFrom('affiliates').select(['id', 'status']).where('id', '=', id).executeTakeFirst()
-}
-
-/** What a short URL stands for. These fields never change once a link exists, so they cache forever. */
+/** What a short URL stands for. These fields never change once a link has its code. */
 export interface ShortLinkTarget {
   id: number
   offer_id: number
@@ -89,10 +77,44 @@ export interface ShortLinkTarget {
   params: Record<string, string>
 }
 
-export function findShortLinkTarget(db: Db, code: string): Promise<ShortLinkTarget | undefined> {
-  return db
-    .selectFrom('tracking_links')
-    .select(['id', 'offer_id', 'affiliate_id', 'params'])
-    .where('short_code', '=', code)
-    .executeTakeFirst()
+/**
+ * The snapshot's xmin: every transaction older than it has finished, so a read that starts after this one
+ * sees all their changes. Rows written later carry a `change_xid` at least this large.
+ */
+export async function oldestRunningXact(db: Db): Promise<string> {
+  const { rows } = await sql<{ xmin: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`.execute(db)
+  return (rows[0] as { xmin: string }).xmin
+}
+
+/**
+ * One page, by id, of the rows written by transactions from `since` on (every row when null). The replica
+ * reads each table this way at start and every refresh.
+ */
+export interface ReplicaPage {
+  since: string | null
+  afterId: number
+  limit: number
+}
+
+export function offersForClicks(db: Db, page: ReplicaPage) {
+  let q = db.selectFrom('offers').select(['id', 'status', 'url', 'trafficback_url'])
+  if (page.since !== null) q = q.where('change_xid', '>=', sql<string>`${page.since}::xid8`)
+  return q.where('id', '>', page.afterId).orderBy('id').limit(page.limit).execute()
+}
+
+export function affiliatesForClicks(db: Db, page: ReplicaPage) {
+  let q = db.selectFrom('affiliates').select(['id', 'status'])
+  if (page.since !== null) q = q.where('change_xid', '>=', sql<string>`${page.since}::xid8`)
+  return q.where('id', '>', page.afterId).orderBy('id').limit(page.limit).execute()
+}
+
+export function shortLinksForClicks(db: Db, page: ReplicaPage) {
+  let q = db.selectFrom('tracking_links').select(['id', 'short_code', 'offer_id', 'affiliate_id', 'params']).where('short_code', 'is not', null)
+  if (page.since !== null) q = q.where('change_xid', '>=', sql<string>`${page.since}::xid8`)
+  return q.where('id', '>', page.afterId).orderBy('id').limit(page.limit).execute()
+}
+
+/** Offers and affiliates deleted by transactions from `since` on. */
+export function deletionsSince(db: Db, since: string) {
+  return db.selectFrom('click_replica_deletions').select(['kind', 'id']).where('change_xid', '>=', sql<string>`${since}::xid8`).execute()
 }

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { ReadThroughCache } from '../clicks/cache.js'
+import { ReadThroughCache } from '../lib/read-through-cache.js'
 import type { Db } from '../db/database.js'
 import { findAffiliateStatus, findIntakeOffer, type AffiliateStatus, type IntakeOffer } from './repository.js'
 

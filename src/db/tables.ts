@@ -9,6 +9,8 @@ type Numeric = ColumnType<string, string, string>
 /** A NOT NULL column with a database default: optional on insert. */
 type Default<T> = ColumnType<T, T | undefined, T>
 type JsonDefault<T> = ColumnType<T, string | undefined, string>
+/** The transaction that last wrote the row (xid8 as text), set by a trigger (migration 12-03): the click replica follows it. */
+type ChangeXid = ColumnType<string, never, never>
 
 export interface AdminApiKeysTable {
   id: Generated<number>
@@ -51,6 +53,7 @@ export interface OffersTable {
   hold_period_days: Default<number>
   created_at: CreatedAt
   updated_at: Timestamp
+  change_xid: ChangeXid
 }
 
 export interface OfferGoalsTable {
@@ -71,6 +74,7 @@ export interface AffiliatesTable {
   api_key_hash: string
   created_at: CreatedAt
   updated_at: Timestamp
+  change_xid: ChangeXid
 }
 
 export interface TrackingLinksTable {
@@ -85,6 +89,7 @@ export interface TrackingLinksTable {
   short_code: string | null
   sent_at: Date | null
   created_at: CreatedAt
+  change_xid: ChangeXid
 }
 
 export interface ClicksTable {
@@ -203,6 +208,13 @@ export interface IntakeCatalogVersionTable {
   version: number
 }
 
+/** Offers and affiliates deleted, for the click replicas (which read rows, so would never see a row go). */
+export interface ClickReplicaDeletionsTable {
+  kind: 'offer' | 'affiliate'
+  id: number
+  change_xid: ChangeXid
+}
+
 export interface Database {
   admin_api_keys: AdminApiKeysTable
   advertisers: AdvertisersTable
@@ -219,6 +231,7 @@ export interface Database {
   postback_deliveries: PostbackDeliveriesTable
   postback_attempts: PostbackAttemptsTable
   intake_catalog_version: IntakeCatalogVersionTable
+  click_replica_deletions: ClickReplicaDeletionsTable
 }
 
 export type AdvertiserRow = Selectable<AdvertisersTable>

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { catchUpAfterWrites } from '../clicks/replica.js'
 import type { Db } from '../db/database.js'
 import type { TrackingDomainRow, TrackingLinkRow } from '../db/tables.js'
 import { buildShortUrl, buildTrackingUrl, canonicalParamsKey, generateShortCode, orderLinkParams } from '../domain/links.js'
@@ -98,6 +99,7 @@ async function withShortCode<T>(wanted: boolean, write: (code: string | null) =>
 
 export default async function trackingLinkRoutes(fastify: FastifyInstance) {
   const { db, config } = fastify
+  fastify.addHook('onSend', catchUpAfterWrites(fastify.clickReplica))
 
   fastify.post<{ Params: { offer_id: number }; Body: TrackingLinkCreate }>('/offers/:offer_id/tracking-links', {
     schema: {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { catchUpAfterWrites } from '../clicks/replica.js'
 import { conflict, notFound, ruleViolation } from '../http/problem.js'
 import { adminSecurity, authProblems, idParam, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
 import { toPage } from '../http/pagination.js'
@@ -31,6 +32,7 @@ async function checkReferences(db: Db, input: { advertiser_id?: number; tracking
 
 export default async function offerRoutes(fastify: FastifyInstance) {
   const { db, config } = fastify
+  fastify.addHook('onSend', catchUpAfterWrites(fastify.clickReplica))
 
   async function toApi(offers: OfferWithGoals[]) {
     const context = await loadPostbackUrlContext(db, offers)

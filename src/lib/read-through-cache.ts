@@ -1,19 +1,3 @@
-import fp from 'fastify-plugin'
-import type { FastifyInstance } from 'fastify'
-import {
-  findAffiliateForClick, findOfferForClick, findShortLinkTarget,
-  type AffiliateForClick, type OfferForClick, type ShortLinkTarget,
-} from './repository.js'
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    clickCache: ClickCache
-  }
-}
-
-/** The channel the database triggers (migration 01-20) notify on: `offer:<id>`, `affiliate:<id>`, or `*`. */
-export const CACHE_CHANNEL = 's2s_cache'
-
 interface Entry<V> {
   value: V | null
   expires: number
@@ -23,7 +7,7 @@ interface Entry<V> {
  * A read-through cache of one kind of row. Loads for the same key share one query. An invalidation that
  * arrives while a load is in flight wins: the loaded value is handed to its callers but not kept, since it
  * may predate the change. An expired or invalidated entry is reloaded on the next read; only when that
- * reload fails (the database is down) is the last known value served, so clicks keep redirecting.
+ * reload fails (the database is down) is the last known value served.
  */
 export class ReadThroughCache<K, V> {
   private readonly entries = new Map<K, Entry<V>>()
@@ -88,39 +72,3 @@ export class ReadThroughCache<K, V> {
     this.entries.set(key, { value, expires: fresh ? Date.now() + ttl : 0 })
   }
 }
-
-export interface ClickCache {
-  offers: ReadThroughCache<number, OfferForClick>
-  affiliates: ReadThroughCache<number, AffiliateForClick>
-  /** Short code → link. A link's offer, affiliate and params never change, so only misses expire quickly. */
-  shortLinks: ReadThroughCache<string, ShortLinkTarget>
-}
-
-/** Safety net under LISTEN/NOTIFY (a dropped listener connection loses notifications). */
-const TTL_MS = 5_000
-
-/** Offers, affiliates and short links for click validation, in memory, invalidated through NOTIFY within a second. */
-async function clickCachePlugin(fastify: FastifyInstance) {
-  const { db } = fastify
-  const cache: ClickCache = {
-    offers: new ReadThroughCache((id) => findOfferForClick(db, id), TTL_MS, TTL_MS, 100_000),
-    affiliates: new ReadThroughCache((id) => findAffiliateForClick(db, id), TTL_MS, TTL_MS, 100_000),
-    shortLinks: new ReadThroughCache((code) => findShortLinkTarget(db, code), 10 * 60_000, 1_000, 100_000),
-  }
-  const unlisten = await fastify.database.listen(CACHE_CHANNEL, (payload) => {
-    const [kind, id] = payload.split(':')
-    if (kind === 'offer') cache.offers.invalidate(Number(id))
-    else if (kind === 'affiliate') cache.affiliates.invalidate(Number(id))
-    else if (payload === '*') {
-      cache.offers.clear()
-      cache.affiliates.clear()
-      cache.shortLinks.clear()
-    }
-  })
-  fastify.decorate('clickCache', cache)
-  fastify.addHook('onClose', async () => {
-    await unlisten()
-  })
-}
-
-export default fp(clickCachePlugin, { name: 'click-cache', dependencies: ['database'] })

@@ -1,8 +1,9 @@
+import pg from 'pg'
 import t from 'tap'
 import { findClick } from '../../src/clicks/repository.js'
 import { build, eventually, inject, TEST_ENGINE } from '../helpers/build.js'
 import { createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { click, clickidIn, OFFER_URL } from '../helpers/links.js'
+import { click, clickidIn, createLink, OFFER_URL } from '../helpers/links.js'
 
 const TRAFFICBACK = 'https://tb.example/back'
 
@@ -10,12 +11,12 @@ function patch(app: Parameters<typeof inject>[0], url: string, body: Record<stri
   return inject(app, { method: 'PATCH', url, headers: { 'content-type': 'application/merge-patch+json' }, payload: JSON.stringify(body) })
 }
 
-t.test('cache: a paused offer, a deactivated affiliate and a new URL reach the click path within a second', async (t) => {
+t.test('replica: a paused offer, a deactivated affiliate and a new URL reach the click path within a second', async (t) => {
   const { app } = await build(t)
   const offer = await createOffer(app, { url: OFFER_URL, trafficback_url: TRAFFICBACK })
   const affiliate = await createAffiliate(app)
   const url = `/click?pid=${affiliate.id}&offer_id=${offer.id}`
-  t.match((await click(app, url)).headers.location, /^https:\/\/adv\.example\/land\?c=/, 'cached now')
+  t.match((await click(app, url)).headers.location, /^https:\/\/adv\.example\/land\?c=/, 'known now')
 
   t.equal((await patch(app, `/v1/offers/${offer.id}`, { status: 'paused' })).statusCode, 200)
   await eventually(async () => (await click(app, url)).headers.location === TRAFFICBACK, 1000, 'the paused offer to send trafficback')
@@ -37,7 +38,7 @@ t.test('cache: a paused offer, a deactivated affiliate and a new URL reach the c
   await eventually(async () => (await click(app, `/click?pid=${affiliate.id}&offer_id=${next}`)).statusCode === 302, 1000, 'the new offer')
 })
 
-t.test('cache: two instances on one database see each other\'s changes within a second', { skip: TEST_ENGINE !== 'postgres' && 'needs PostgreSQL' }, async (t) => {
+t.test('replica: two instances on one database see each other\'s changes within a second', { skip: TEST_ENGINE !== 'postgres' && 'needs PostgreSQL' }, async (t) => {
   const first = await build(t)
   const second = await build(t, { databaseUrl: first.databaseUrl })
   const offer = await createOffer(first.app, { url: OFFER_URL, trafficback_url: TRAFFICBACK })
@@ -57,4 +58,43 @@ t.test('cache: two instances on one database see each other\'s changes within a 
   await eventually(async () => (await click(second.app, url)).headers.location !== TRAFFICBACK, 1000, 'the resume, on the other instance')
   await patch(second.app, `/v1/affiliates/${affiliate.id}`, { status: 'banned' })
   await eventually(async () => (await click(first.app, url)).headers.location === TRAFFICBACK, 1000, 'the ban, the other way round')
+})
+
+t.test('replica: a deleted offer or affiliate stops redirecting within a second', async (t) => {
+  const { app } = await build(t)
+  const offer = await createOffer(app, { url: OFFER_URL })
+  const other = await createOffer(app, { url: OFFER_URL })
+  const affiliate = await createAffiliate(app)
+  const kept = await createAffiliate(app)
+  // HEAD answers like GET but records nothing: a click would forbid the delete.
+  const head = (offerId: number, pid: number) => click(app, `/click?pid=${pid}&offer_id=${offerId}`, { method: 'HEAD' })
+  await eventually(async () => (await head(offer.id, affiliate.id)).statusCode === 302, 1000, 'the new offer and affiliate')
+
+  t.equal((await inject(app, { method: 'DELETE', url: `/v1/offers/${offer.id}` })).statusCode, 204)
+  await eventually(async () => (await head(offer.id, kept.id)).statusCode === 404, 1000, 'the deleted offer to be unknown')
+  t.equal((await inject(app, { method: 'DELETE', url: `/v1/affiliates/${affiliate.id}` })).statusCode, 204)
+  await eventually(async () => (await head(other.id, affiliate.id)).statusCode === 404, 1000, 'the deleted affiliate to be unknown')
+  t.equal((await head(other.id, kept.id)).statusCode, 302, 'the others still redirect')
+})
+
+t.test('replica: a change that commits after a later one is not missed', { skip: TEST_ENGINE !== 'postgres' && 'needs PostgreSQL' }, async (t) => {
+  const { app, databaseUrl } = await build(t)
+  const offer = await createOffer(app, { url: OFFER_URL, trafficback_url: TRAFFICBACK })
+  const affiliate = await createAffiliate(app)
+  const link = await createLink(app, offer.id, { affiliate_id: affiliate.id })
+  const code = 'LateCommit1'
+
+  // The first transaction to write is the last to commit; the replica reads several times in between.
+  const open = new pg.Client({ connectionString: databaseUrl })
+  await open.connect()
+  t.teardown(() => open.end())
+  await open.query('begin')
+  await open.query('update tracking_links set short_code = $1 where id = $2', [code, link.id])
+  await app.db.updateTable('offers').set({ status: 'paused' }).where('id', '=', offer.id).execute()
+  await eventually(() => app.clickReplica.offers.get(offer.id)?.status === 'paused', 1000, 'the later change')
+  await new Promise((resolve) => setTimeout(resolve, 1200)) // two more refreshes pass while the first is open
+  t.notOk(app.clickReplica.shortLinks.has(code), 'not committed yet: unknown')
+  await open.query('commit')
+  await eventually(() => app.clickReplica.shortLinks.has(code), 1000, 'the change that committed last')
+  t.equal((await click(app, `/${code}`)).headers.location, TRAFFICBACK, 'the link, on the paused offer')
 })
