@@ -98,13 +98,13 @@ export interface paths {
         };
         /**
          * Advertiser conversion postback (S2S)
-         * @description The advertiser's server-to-server conversion postback (Affise parameters). No API key: the offer's (else the advertiser's) secure code, when set, must come as `secure`. Parameters come in the query string, or for POST in a form-encoded or JSON body as well (the query string wins for a name given in both; a repeated parameter keeps its first value; an empty value counts as absent). A click id is matched ignoring case. Without a click id, `offer_id` + `pid` + `action_id` make a probabilistic-attribution conversion on offers that allow it. Errors are judged in this order: 400 (`Missing mandatory parameter clickid/click_id`, `Broken clickid`, a malformed parameter), 404 (click, offer or affiliate not found; an unknown click is looked up again after the click flush interval, as another instance may be about to write it), 403 `Access denied`, 422 `Offer disabled` / `Affiliate disabled` (new conversions only) / `Probabilistic attribution disabled`, 422 `Goal not found` / `Sum required`, 409 `Conversion exists` / `Conversion status is not pending`. A postback matching an existing conversion answers `duplicate: true`; a new status on a pending conversion changes it (`status_changed: true`), updating `sum` (percent payouts are recomputed), `order_currency`, `comment` and the custom fields it carries. Every call is kept in the server-postback log. Other methods, `HEAD` (link scanners) included, get 405 with `Allow: GET, POST` and are not logged.
+         * @description The advertiser's server-to-server conversion postback (Affise parameters). No API key: the offer's (else the advertiser's) secure code, when set, must come as `secure`. Parameters come in the query string, or for POST in a form-encoded or JSON body as well (the query string wins for a name given in both; a repeated parameter keeps its first value; an empty value counts as absent). A click id is matched ignoring case. Without a click id, `offer_id` + `pid` + `action_id` make a probabilistic-attribution conversion on offers that allow it. Errors are judged in this order: 400 (`Missing mandatory parameter clickid/click_id`, `Broken clickid`, a malformed parameter), 404 (click, offer or affiliate not found; an unknown click is looked up again after the click flush interval, as another instance may be about to write it), 403 `Access denied`, 422 `Offer disabled` / `Affiliate disabled` (new conversions only) / `Probabilistic attribution disabled`, 422 `Goal not found` / `Sum required`, 409 `Conversion exists` / `Conversion status is not pending`. A postback matching an existing conversion answers `duplicate: true`; a new status on a pending conversion changes it (`status_changed: true`), updating `sum` (percent payouts are recomputed), `order_currency`, `comment` and the custom fields it carries. Every call is kept in the server-postback log. Other methods, `HEAD` (link scanners) included, get 405 with `Allow: GET, POST` and are not logged. 508 `Loop detected`: the request is one of this deployment's own affiliate postbacks coming back (its dispatcher marks each request it sends with `X-S2S-Loop-Guard`, signed with a key only this deployment knows), so no postback URL can make conversions out of conversions; postbacks from other networks, this software or not, are never refused this way.
          */
         get: operations["receiveAdvertiserPostback"];
         put?: never;
         /**
          * Advertiser conversion postback (S2S), parameters in a form or JSON body
-         * @description The advertiser's server-to-server conversion postback (Affise parameters). No API key: the offer's (else the advertiser's) secure code, when set, must come as `secure`. Parameters come in the query string, or for POST in a form-encoded or JSON body as well (the query string wins for a name given in both; a repeated parameter keeps its first value; an empty value counts as absent). A click id is matched ignoring case. Without a click id, `offer_id` + `pid` + `action_id` make a probabilistic-attribution conversion on offers that allow it. Errors are judged in this order: 400 (`Missing mandatory parameter clickid/click_id`, `Broken clickid`, a malformed parameter), 404 (click, offer or affiliate not found; an unknown click is looked up again after the click flush interval, as another instance may be about to write it), 403 `Access denied`, 422 `Offer disabled` / `Affiliate disabled` (new conversions only) / `Probabilistic attribution disabled`, 422 `Goal not found` / `Sum required`, 409 `Conversion exists` / `Conversion status is not pending`. A postback matching an existing conversion answers `duplicate: true`; a new status on a pending conversion changes it (`status_changed: true`), updating `sum` (percent payouts are recomputed), `order_currency`, `comment` and the custom fields it carries. Every call is kept in the server-postback log. Other methods, `HEAD` (link scanners) included, get 405 with `Allow: GET, POST` and are not logged.
+         * @description The advertiser's server-to-server conversion postback (Affise parameters). No API key: the offer's (else the advertiser's) secure code, when set, must come as `secure`. Parameters come in the query string, or for POST in a form-encoded or JSON body as well (the query string wins for a name given in both; a repeated parameter keeps its first value; an empty value counts as absent). A click id is matched ignoring case. Without a click id, `offer_id` + `pid` + `action_id` make a probabilistic-attribution conversion on offers that allow it. Errors are judged in this order: 400 (`Missing mandatory parameter clickid/click_id`, `Broken clickid`, a malformed parameter), 404 (click, offer or affiliate not found; an unknown click is looked up again after the click flush interval, as another instance may be about to write it), 403 `Access denied`, 422 `Offer disabled` / `Affiliate disabled` (new conversions only) / `Probabilistic attribution disabled`, 422 `Goal not found` / `Sum required`, 409 `Conversion exists` / `Conversion status is not pending`. A postback matching an existing conversion answers `duplicate: true`; a new status on a pending conversion changes it (`status_changed: true`), updating `sum` (percent payouts are recomputed), `order_currency`, `comment` and the custom fields it carries. Every call is kept in the server-postback log. Other methods, `HEAD` (link scanners) included, get 405 with `Allow: GET, POST` and are not logged. 508 `Loop detected`: the request is one of this deployment's own affiliate postbacks coming back (its dispatcher marks each request it sends with `X-S2S-Loop-Guard`, signed with a key only this deployment knows), so no postback URL can make conversions out of conversions; postbacks from other networks, this software or not, are never refused this way.
          */
         post: operations["receiveAdvertiserPostbackWithBody"];
         delete?: never;
@@ -825,7 +825,7 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description RFC 9457 problem details. `type` is stable per kind of problem; clients branch on it. Kinds: `https://s2s-tracker.dev/problems/bad-request` (400), `https://s2s-tracker.dev/problems/validation-error` (400), `https://s2s-tracker.dev/problems/unauthorized` (401), `https://s2s-tracker.dev/problems/forbidden` (403), `https://s2s-tracker.dev/problems/access-denied` (403), `https://s2s-tracker.dev/problems/not-found` (404), `https://s2s-tracker.dev/problems/method-not-allowed` (405), `https://s2s-tracker.dev/problems/conflict` (409), `https://s2s-tracker.dev/problems/request-timeout` (408), `https://s2s-tracker.dev/problems/payload-too-large` (413), `https://s2s-tracker.dev/problems/unsupported-media-type` (415), `https://s2s-tracker.dev/problems/rule-violation` (422), `https://s2s-tracker.dev/problems/headers-too-large` (431), `https://s2s-tracker.dev/problems/rate-limited` (429), `https://s2s-tracker.dev/problems/internal` (500), `https://s2s-tracker.dev/problems/unavailable` (503). */
+        /** @description RFC 9457 problem details. `type` is stable per kind of problem; clients branch on it. Kinds: `https://s2s-tracker.dev/problems/bad-request` (400), `https://s2s-tracker.dev/problems/validation-error` (400), `https://s2s-tracker.dev/problems/unauthorized` (401), `https://s2s-tracker.dev/problems/forbidden` (403), `https://s2s-tracker.dev/problems/access-denied` (403), `https://s2s-tracker.dev/problems/not-found` (404), `https://s2s-tracker.dev/problems/method-not-allowed` (405), `https://s2s-tracker.dev/problems/conflict` (409), `https://s2s-tracker.dev/problems/request-timeout` (408), `https://s2s-tracker.dev/problems/payload-too-large` (413), `https://s2s-tracker.dev/problems/unsupported-media-type` (415), `https://s2s-tracker.dev/problems/rule-violation` (422), `https://s2s-tracker.dev/problems/headers-too-large` (431), `https://s2s-tracker.dev/problems/rate-limited` (429), `https://s2s-tracker.dev/problems/internal` (500), `https://s2s-tracker.dev/problems/loop-detected` (508), `https://s2s-tracker.dev/problems/unavailable` (503). */
         Problem: {
             /**
              * Format: uri
@@ -2698,6 +2698,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Loop detected: the request is one of this service's own postbacks coming back */
+            508: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     receiveAdvertiserPostbackWithBody: {
@@ -2954,6 +2963,15 @@ export interface operations {
             };
             /** @description Well-formed but breaks a rule */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Loop detected: the request is one of this service's own postbacks coming back */
+            508: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -14,6 +14,7 @@ import { escapePointer, HttpProblem } from './http/problem.js'
 import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js'
 import errorHandler from './plugins/error-handler.js'
 import database from './plugins/database.js'
+import ownService from './plugins/own-service.js'
 import auth from './plugins/auth.js'
 import openapi from './plugins/openapi.js'
 import operationsRoutes from './operations/routes.js'
@@ -210,6 +211,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(errorHandler)
   await app.register(openapi)
   await app.register(database)
+  await app.register(ownService)
   await app.register(auth)
   await app.register(clickRecorder)
   await app.register(clickReplica)

@@ -59,11 +59,14 @@ const description =
   'exists` / `Conversion status is not pending`. A postback matching an existing conversion answers `duplicate: true`; ' +
   'a new status on a pending conversion changes it (`status_changed: true`), updating `sum` (percent payouts are ' +
   'recomputed), `order_currency`, `comment` and the custom fields it carries. Every call is kept in the server-postback log. ' +
-  'Other methods, `HEAD` (link scanners) included, get 405 with `Allow: GET, POST` and are not logged.'
+  'Other methods, `HEAD` (link scanners) included, get 405 with `Allow: GET, POST` and are not logged. 508 `Loop ' +
+  'detected`: the request is one of this deployment\'s own affiliate postbacks coming back (its dispatcher marks each ' +
+  'request it sends with `X-S2S-Loop-Guard`, signed with a key only this deployment knows), so no postback URL can make ' +
+  'conversions out of conversions; postbacks from other networks, this software or not, are never refused this way.'
 
 const responses = {
   200: { $ref: 'PostbackAccepted#' },
-  ...problemResponses(400, 403, 404, 409, 422),
+  ...problemResponses(400, 403, 404, 409, 422, 508),
   403: { ...problemResponses(403)[403] as object, description: '`Access denied`: the secure code is missing or wrong' },
 }
 
@@ -98,6 +101,10 @@ export default async function postbackRoutes(fastify: FastifyInstance) {
       clickid: parsed.ok ? parsed.request.clickid : parsed.clickid,
     }
     try {
+      if (fastify.ownService.isOwnRequest(request.headers)) {
+        request.log.warn({ clickid: entry.clickid }, 'refused: one of this service\'s own postbacks came back to its intake (a loop); check the postback URLs')
+        throw new HttpProblem('loop-detected', 'This request is a postback this service sent itself: a postback URL points back at this service under another name')
+      }
       if (!parsed.ok) throw parsed.problem
       const outcome = await applyPostback(deps, parsed.request, entry)
       return reply.send({

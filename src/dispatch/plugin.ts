@@ -25,6 +25,8 @@ async function dispatcherPlugin(fastify: FastifyInstance) {
     allowPrivateNetworks: config.postbackAllowPrivateNetworks,
     connectionsPerOrigin: Dispatcher.connectionsPerOrigin(config.postbackConcurrency),
     ownOrigin: publicOrigin(config.publicUrl),
+    isOwnEndpoint: (address, port) => fastify.ownService.isOwnEndpoint(address, port),
+    loopGuard: (ref) => fastify.ownService.loopGuard(ref),
   })
   const dispatcher = new Dispatcher({
     db: fastify.db,
@@ -50,4 +52,4 @@ async function dispatcherPlugin(fastify: FastifyInstance) {
   })
 }
 
-export default fp(dispatcherPlugin, { name: 'dispatcher', dependencies: ['database'] })
+export default fp(dispatcherPlugin, { name: 'dispatcher', dependencies: ['database', 'own-service'] })

@@ -1,7 +1,8 @@
 import dns from 'node:dns'
 import { isIP, type LookupFunction } from 'node:net'
-import { Agent, type Dispatcher } from 'undici'
+import { Agent, buildConnector, type Dispatcher } from 'undici'
 import { privateNetworkReason } from '../domain/network.js'
+import { LOOP_GUARD_HEADER } from '../domain/self-feed.js'
 import { comparableOrigin } from '../postbacks/rules.js'
 import { VERSION } from '../version.js'
 
@@ -33,6 +34,10 @@ export interface SenderOptions {
   connectionsPerOrigin: number
   /** The service's own origin (PUBLIC_URL's, see `publicOrigin`): never a destination. */
   ownOrigin: string | null
+  /** Whether a connected peer is this service itself (any of its listeners), whatever name led there. */
+  isOwnEndpoint?: (address: string, port: number) => boolean
+  /** The mark of this deployment's own requests, by which its intake refuses one that comes back. */
+  loopGuard?: (ref: string) => string
 }
 
 const RESPONSE_BODY_LIMIT = 4096
@@ -76,10 +81,29 @@ export class PostbackSender {
       keepAliveTimeout: 4_000,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
-      connect: {
-        timeout: options.timeoutMs,
-        ...(options.allowPrivateNetworks ? {} : { lookup: guardedLookup }),
-      },
+      connect: this.#connector(),
+    })
+  }
+
+  /**
+   * Connects as undici would (with the private-network guard on the lookup unless allowed), then looks at
+   * the peer actually reached: a socket that landed on this service itself, through any name or address
+   * spelling, is closed before a byte is sent and the attempt refused.
+   */
+  #connector(): buildConnector.connector {
+    const connect = buildConnector({
+      timeout: this.#options.timeoutMs,
+      ...(this.#options.allowPrivateNetworks ? {} : { lookup: guardedLookup }),
+    })
+    const isOwnEndpoint = this.#options.isOwnEndpoint
+    if (isOwnEndpoint === undefined) return connect
+    return (options, callback) => connect(options, (err, socket) => {
+      if (err === null && socket !== null && isOwnEndpoint(socket.remoteAddress ?? '', socket.remotePort ?? 0)) {
+        const peer = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`
+        socket.destroy()
+        return callback(new DestinationRefused(`refused: ${options.hostname} leads to ${peer}, this service itself; a postback must not feed its own intake`), null)
+      }
+      return err === null ? callback(null, socket as NonNullable<typeof socket>) : callback(err, null)
     })
   }
 
@@ -102,6 +126,7 @@ export class PostbackSender {
     const headers: Record<string, string> = { 'user-agent': USER_AGENT }
     if (postback.deliveryId !== null) headers['x-postback-delivery-id'] = String(postback.deliveryId)
     else headers['x-postback-test'] = 'true'
+    if (this.#options.loopGuard !== undefined) headers[LOOP_GUARD_HEADER] = this.#options.loopGuard(postback.deliveryId === null ? 'test' : String(postback.deliveryId))
     if (postback.method === 'POST') headers['content-type'] = 'application/x-www-form-urlencoded'
 
     return new Promise((resolve) => {

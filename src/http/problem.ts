@@ -20,6 +20,7 @@ export const PROBLEM_KINDS = {
   'headers-too-large': { status: 431, title: 'Request header fields too large' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal server error' },
+  'loop-detected': { status: 508, title: 'Loop detected' },
   unavailable: { status: 503, title: 'Service unavailable' },
 } as const
 

@@ -73,6 +73,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   422: 'Well-formed but breaks a rule',
   431: 'The request line and headers are over 16 KiB',
   503: 'Not ready',
+  508: 'Loop detected: the request is one of this service\'s own postbacks coming back',
 }
 
 // Who may call an operation, as OpenAPI security requirements (the schemes are declared in plugins/openapi.ts).

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { notFound } from '../http/problem.js'
 import { toPage } from '../http/pagination.js'
 import { adminSecurity, authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
-import { createPostback, patchPostback, postbackToApi } from './manage.js'
+import { createPostback, patchPostback, postbackToApi, type OwnTarget } from './manage.js'
 import { affiliateExists, deletePostbacks, findOfferStatus, findPostback, listPostbacks } from './repository.js'
 import {
   FIRING_RULES, postbackListFilters, type OfferPostbackCreate, type PostbackCreate, type PostbackListFilters, type PostbackPatch,
@@ -22,6 +22,7 @@ const DELETE_RULE = 'Deleting cancels the postback\'s deliveries still pending (
 
 export default async function postbackAdminRoutes(fastify: FastifyInstance) {
   const { db, config } = fastify
+  const own: OwnTarget = { publicUrl: config.publicUrl, resolvesToSelf: (url) => fastify.ownService.resolvesToSelf(url) }
 
   fastify.get<{ Params: { offer_id: number }; Querystring: ListQuery & { affiliate_id?: number } }>('/offers/:offer_id/postbacks', {
     schema: {
@@ -48,7 +49,7 @@ export default async function postbackAdminRoutes(fastify: FastifyInstance) {
     },
   }, async (request, reply) => {
     const { affiliate_id: affiliateId, ...settings } = request.body
-    const row = await createPostback(db, config.publicUrl, {
+    const row = await createPostback(db, own, {
       affiliate: { id: affiliateId, from: 'body' }, offer: { id: request.params.offer_id, from: 'path' }, panel: false,
     }, settings)
     return reply.code(201).send(postbackToApi(row))
@@ -79,7 +80,7 @@ export default async function postbackAdminRoutes(fastify: FastifyInstance) {
     },
   }, async (request, reply) => {
     const { offer_id: offerId, ...settings } = request.body
-    const row = await createPostback(db, config.publicUrl, {
+    const row = await createPostback(db, own, {
       affiliate: { id: request.params.affiliate_id, from: 'path' }, offer: { id: offerId ?? null, from: 'body' }, panel: false,
     }, settings)
     return reply.code(201).send(postbackToApi(row))
@@ -132,7 +133,7 @@ export default async function postbackAdminRoutes(fastify: FastifyInstance) {
       response: { 200: one, ...problemResponses(...authProblems, 404, 422) },
     },
   }, async (request) => {
-    const row = await patchPostback(db, config.publicUrl, request.params.id, { panel: false }, request.body)
+    const row = await patchPostback(db, own, request.params.id, { panel: false }, request.body)
     return postbackToApi(row)
   })
 

@@ -51,6 +51,21 @@ async function selfUrlErrors(trx: Db, url: URL, publicUrl: string): Promise<Prob
   return [{ path: '/url', message: `url points at this service itself (${where}); a postback must go to the affiliate's own server` }]
 }
 
+/** What a postback must never point at: PUBLIC_URL's origin, and wherever this service listens. */
+export interface OwnTarget {
+  publicUrl: string
+  resolvesToSelf(url: URL): Promise<string | null>
+}
+
+/**
+ * 422 when the URL's host resolves to an address and port this service listens on (`localhost`, `[::1]`,
+ * `127.0.0.2`, the host's own name...). Resolved before the transaction: no lock is held while DNS answers.
+ */
+async function ownAddressErrors(own: OwnTarget, url: URL): Promise<ProblemFieldError[]> {
+  const reason = await own.resolvesToSelf(url)
+  return reason === null ? [] : [{ path: '/url', message: `url points at this service itself (${reason}); a postback must go to the affiliate's own server` }]
+}
+
 function offerNotUsable(offerId: number, panel: boolean): string {
   return panel ? `Offer ${offerId} not found among active offers` : `Offer ${offerId} not found`
 }
@@ -65,8 +80,9 @@ async function resolveOffer(trx: Db, offerId: number, from: 'path' | 'body', pan
   return undefined
 }
 
-export async function createPostback(db: Db, publicUrl: string, place: PostbackPlace, settings: PostbackSettings): Promise<PostbackRow> {
+export async function createPostback(db: Db, own: OwnTarget, place: PostbackPlace, settings: PostbackSettings): Promise<PostbackRow> {
   const url = parsePostbackUrl(settings.url)
+  const ownAddress = await ownAddressErrors(own, url)
   return db.transaction().execute(async (trx) => {
     // Before any row lock: a wait here behind a tracking-domain write must not hold locks intake needs.
     await lockTrackingDomainsShared(trx)
@@ -81,7 +97,7 @@ export async function createPostback(db: Db, publicUrl: string, place: PostbackP
 
     const goal = settings.goal ?? null
     const judged = judgeScopeRules({ offerId: place.offer.id, goal, forceGlobal: settings.force_global }, offer)
-    errors.push(...(await selfUrlErrors(trx, url, publicUrl)), ...judged.errors)
+    errors.push(...ownAddress, ...(await selfUrlErrors(trx, url, own.publicUrl)), ...judged.errors)
     if (errors.length > 0) throw ruleViolations(errors)
 
     return insertPostback(trx, {
@@ -102,9 +118,10 @@ export async function createPostback(db: Db, publicUrl: string, place: PostbackP
  * `force_global`, and a goal kept while moving to another offer must be one of that offer's goals.
  */
 export async function patchPostback(
-  db: Db, publicUrl: string, id: number, owner: Owner & { panel: boolean }, patch: PostbackPatch,
+  db: Db, own: OwnTarget, id: number, owner: Owner & { panel: boolean }, patch: PostbackPatch,
 ): Promise<PostbackRow> {
   const url = patch.url === undefined ? undefined : parsePostbackUrl(patch.url)
+  const ownAddress = url === undefined ? [] : await ownAddressErrors(own, url)
   return db.transaction().execute(async (trx) => {
     // Before the postback's row lock, which intake's statement would otherwise wait on (see createPostback).
     if (url !== undefined) await lockTrackingDomainsShared(trx)
@@ -123,7 +140,7 @@ export async function patchPostback(
     const goal = patch.goal === undefined ? current.goal : patch.goal
     const forceGlobal = patch.force_global ?? current.force_global
     const judged = judgeScopeRules({ offerId, goal, forceGlobal }, offer)
-    if (url !== undefined) errors.push(...(await selfUrlErrors(trx, url, publicUrl)))
+    if (url !== undefined) errors.push(...ownAddress, ...(await selfUrlErrors(trx, url, own.publicUrl)))
     errors.push(...judged.errors)
     if (errors.length > 0) throw ruleViolations(errors)
 

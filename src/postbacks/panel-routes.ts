@@ -3,7 +3,7 @@ import { notFound } from '../http/problem.js'
 import { toPage } from '../http/pagination.js'
 import { affiliateSecurity, authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
 import { panelAffiliateId } from '../plugins/auth.js'
-import { createPostback, patchPostback, postbackToApi } from './manage.js'
+import { createPostback, patchPostback, postbackToApi, type OwnTarget } from './manage.js'
 import { deletePostbacks, findOfferStatus, findPostback, listPostbacks } from './repository.js'
 import { FIRING_RULES, postbackListFilters, type PostbackCreate, type PostbackListFilters, type PostbackPatch, type PostbackSettings } from './schemas.js'
 
@@ -21,6 +21,7 @@ const OTHERS = 'Another affiliate\'s postback is 404, as an unknown one.'
 
 export default async function postbackPanelRoutes(fastify: FastifyInstance) {
   const { db, config } = fastify
+  const own: OwnTarget = { publicUrl: config.publicUrl, resolvesToSelf: (url) => fastify.ownService.resolvesToSelf(url) }
 
   /** The offer of a panel path: unknown and not-active offers are alike 404, as in `GET /affiliate/offers/{id}`. */
   async function activeOfferFromPath(offerId: number) {
@@ -52,7 +53,7 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
       response: { 201: one, ...problemResponses(...authProblems, 404, 422) },
     },
   }, async (request, reply) => {
-    const row = await createPostback(db, config.publicUrl, {
+    const row = await createPostback(db, own, {
       affiliate: { id: panelAffiliateId(request), from: 'key' }, offer: { id: request.params.offer_id, from: 'path' }, panel: true,
     }, request.body)
     return reply.code(201).send(postbackToApi(row))
@@ -81,7 +82,7 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
     },
   }, async (request, reply) => {
     const { offer_id: offerId, ...settings } = request.body
-    const row = await createPostback(db, config.publicUrl, {
+    const row = await createPostback(db, own, {
       affiliate: { id: panelAffiliateId(request), from: 'key' }, offer: { id: offerId ?? null, from: 'body' }, panel: true,
     }, settings)
     return reply.code(201).send(postbackToApi(row))
@@ -120,7 +121,7 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
     },
   }, async (request) => {
     const owner = { affiliateId: panelAffiliateId(request), panel: true }
-    return postbackToApi(await patchPostback(db, config.publicUrl, request.params.id, owner, request.body))
+    return postbackToApi(await patchPostback(db, own, request.params.id, owner, request.body))
   })
 
   fastify.delete<{ Params: { id: number } }>('/affiliate/postbacks/:id', {

@@ -1,0 +1,57 @@
+import { isIP } from 'node:net'
+
+/** The header that marks a request as sent by this deployment's dispatcher (signed: see OwnService). */
+export const LOOP_GUARD_HEADER = 'x-s2s-loop-guard'
+
+/** An address and port: one the service listens on, or one a postback would connect to. */
+export interface Endpoint {
+  address: string
+  port: number
+}
+
+/**
+ * One spelling per address: brackets and case dropped, an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`,
+ * `::ffff:7f00:1`) read as the IPv4 address it carries, and an IPv6 zone (`fe80::1%eth0`) dropped.
+ */
+export function canonicalAddress(raw: string): string {
+  const address = raw.replace(/^\[|\]$/g, '').replace(/%.*$/, '').toLowerCase()
+  const mapped = /^(?:0{0,4}:){0,5}(?:0{0,4}:)?ffff:(.+)$/.exec(address)
+  if (mapped !== null && isIP(address) === 6) {
+    const tail = mapped[1] as string
+    if (isIP(tail) === 4) return tail
+    const hex = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(tail)
+    if (hex !== null) {
+      const high = parseInt(hex[1] as string, 16)
+      const low = parseInt(hex[2] as string, 16)
+      return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`
+    }
+  }
+  return address
+}
+
+const UNSPECIFIED = new Set(['0.0.0.0', '::'])
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || /^127\./.test(address)
+}
+
+/**
+ * Whether a connection to `destination` lands on `listener`. A listener on an unspecified address (`0.0.0.0`,
+ * `::`) takes connections to any address of this host: loopback (all of 127/8 and ::1), the unspecified
+ * address itself (which Linux connects to the host), and every interface address. A listener on a loopback
+ * address also takes those to the unspecified address; any other listener only its own address. Ports must
+ * be equal: another port on this host is another service.
+ */
+export function reachesListener(destination: Endpoint, listener: Endpoint, localAddresses: ReadonlySet<string>): boolean {
+  if (destination.port !== listener.port) return false
+  const to = canonicalAddress(destination.address)
+  const on = canonicalAddress(listener.address)
+  if (UNSPECIFIED.has(on)) return isLoopback(to) || UNSPECIFIED.has(to) || localAddresses.has(to)
+  if (isLoopback(on)) return to === on || UNSPECIFIED.has(to)
+  return to === on
+}
+
+/** Whether `destination` is this service itself on any of its listeners. */
+export function reachesService(destination: Endpoint, listeners: readonly Endpoint[], localAddresses: ReadonlySet<string>): boolean {
+  return listeners.some((listener) => reachesListener(destination, listener, localAddresses))
+}
