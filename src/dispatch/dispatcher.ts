@@ -72,6 +72,8 @@ export class Dispatcher {
   /** Attempts under way, cut short if they outlast the shutdown grace. */
   readonly #inFlight = new Set<InFlightAttempt>()
   #cutShort = false
+  /** Deleted postbacks (id → when this instance learnt it): their held rows are dropped, never sent. */
+  readonly #stopped = new Map<number, number>()
   #sending = 0
   /** Retries parked or sending. */
   #retriesActive = 0
@@ -145,6 +147,18 @@ export class Dispatcher {
       return
     }
     void this.#pump()
+  }
+
+  /**
+   * Postbacks that were deleted: none of their deliveries this instance holds is sent from now on (their
+   * rows are cancelled in the database already). A row claimed before the delete and parked behind its
+   * receiver is dropped when its turn comes; one already being sent keeps its own outcome. Remembered for a
+   * lease's length, after which no row claimed before the delete can still be held.
+   */
+  stopPostbacks(postbackIds: readonly number[]): void {
+    const now = Date.now()
+    for (const [id, at] of this.#stopped) if (now - at > this.leaseMs) this.#stopped.delete(id)
+    for (const id of postbackIds) this.#stopped.set(id, now)
   }
 
   /** Attempts being sent right now: at most POSTBACK_CONCURRENCY. */
@@ -248,6 +262,8 @@ export class Dispatcher {
     if (row.previous_holder !== null) {
       this.#log.warn({ deliveryId: row.id, previousHolder: row.previous_holder }, 'recovered a postback delivery whose lease expired')
     }
+    // Deleted between the claim and now: handed back at once, as an overflow is (its row is cancelled).
+    if (this.#stopped.has(row.postback_id)) return 'overflow'
     const claimed: Claimed = { row, lane, origin: originKey(row.url) }
     const admitted = this.#gate.admit(claimed.origin, claimed)
     if (admitted === 'overflow') return admitted
@@ -277,13 +293,32 @@ export class Dispatcher {
     this.#sending -= 1
     if (lane === 'retry') this.#retriesActive -= 1
     // The receiver's slot frees as soon as it answered: a parked row to it takes the slot at once.
-    const next = this.#gate.finish(origin, !this.#stopping)
-    if (next.item !== undefined) this.#send(next.item)
+    this.#sendNext(origin)
     this.nudge()
     // Cut short by shutdown, it is no answer from the receiver: it stays held, and close() releases it.
     if (this.#cutShort && !outcome.ok) return
     // Handed to the recorder now, synchronously: close() waits for the queue, then for the recorder.
     void this.#record(row, outcome, this.#decide(outcome, row.attempts + 1))
+  }
+
+  /** The receiver's freed slot goes to its next parked row, skipping (and handing back) those of deleted postbacks. */
+  #sendNext(origin: string): void {
+    const dropped: number[] = []
+    for (;;) {
+      const next = this.#gate.finish(origin, !this.#stopping).item
+      if (next === undefined) break
+      if (!this.#stopped.has(next.row.postback_id)) {
+        this.#send(next)
+        break
+      }
+      this.#held.delete(next.row.id)
+      if (next.lane === 'retry') this.#retriesActive -= 1
+      dropped.push(next.row.id)
+    }
+    if (dropped.length > 0) {
+      releaseClaims(this.#db, this.instanceId, dropped).catch((err: unknown) =>
+        this.#log.warn({ err, deliveries: dropped }, 'could not hand back deliveries of deleted postbacks; their leases expire'))
+    }
   }
 
   async #record(row: ClaimedDelivery, outcome: AttemptOutcome, decision: AttemptDecision): Promise<void> {
@@ -303,11 +338,14 @@ export class Dispatcher {
   }
 
   #decide(outcome: AttemptOutcome, attemptsMade: number): AttemptDecision {
-    if (outcome.ok) return { state: 'delivered', retryInMs: null, keepCancelled: true }
+    // A delivery cancelled (its postback deleted) while this attempt was under way keeps the attempt's own
+    // outcome when the attempt reached the receiver and settled it; one refused before sending, or that would
+    // be retried, stays cancelled.
+    if (outcome.ok) return { state: 'delivered', retryInMs: null, keepCancelled: false }
     if (outcome.refused) return { state: 'failed', retryInMs: null, keepCancelled: true }
     const delay = retryDelayMs(this.#settings.retryScheduleMs, attemptsMade)
     return delay === null
-      ? { state: 'failed', retryInMs: null, keepCancelled: true }
+      ? { state: 'failed', retryInMs: null, keepCancelled: false }
       : { state: 'pending', retryInMs: delay, keepCancelled: true }
   }
 

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { Dispatcher } from './dispatcher.js'
 import { DELIVERIES_CHANNEL } from './enqueue.js'
 import { PostbackSender } from './sender.js'
+import { POSTBACKS_DELETED_CHANNEL } from '../postbacks/repository.js'
 import { publicOrigin } from '../postbacks/rules.js'
 
 declare module 'fastify' {
@@ -43,7 +44,16 @@ async function dispatcherPlugin(fastify: FastifyInstance) {
 
   let unlisten: (() => Promise<void>) | null = null
   fastify.addHook('onReady', async () => {
-    unlisten = await fastify.database.listen(DELIVERIES_CHANNEL, () => dispatcher.nudge())
+    const unlistenDeliveries = await fastify.database.listen(DELIVERIES_CHANNEL, () => dispatcher.nudge())
+    // Another instance deleted postbacks: drop what this one holds of them. ("*" after a lost LISTEN
+    // connection names none: rows missed meanwhile are cancelled in the database and record as such.)
+    const unlistenDeletes = await fastify.database.listen(POSTBACKS_DELETED_CHANNEL, (payload) => {
+      dispatcher.stopPostbacks(payload.split(',').map(Number).filter((id) => Number.isSafeInteger(id) && id > 0))
+    })
+    unlisten = async () => {
+      await unlistenDeliveries()
+      await unlistenDeletes()
+    }
     dispatcher.start()
   })
   fastify.addHook('onClose', async () => {

@@ -8,6 +8,7 @@ type Executor = Kysely<Database>
 /** A delivery as the dispatcher holds it while its lease runs. */
 export interface ClaimedDelivery {
   id: number
+  postback_id: number
   method: 'GET' | 'POST'
   url: string
   body: string | null

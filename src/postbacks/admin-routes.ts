@@ -3,6 +3,7 @@ import { notFound } from '../http/problem.js'
 import { toPage } from '../http/pagination.js'
 import { adminSecurity, authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
 import { createPostback, patchPostback, postbackToApi, type OwnTarget } from './manage.js'
+import { stopDeliveries } from './stop-deliveries.js'
 import { affiliateExists, deletePostbacks, findOfferStatus, findPostback, listPostbacks } from './repository.js'
 import {
   FIRING_RULES, postbackListFilters, type OfferPostbackCreate, type PostbackCreate, type PostbackListFilters, type PostbackPatch,
@@ -96,7 +97,9 @@ export default async function postbackAdminRoutes(fastify: FastifyInstance) {
   }, async (request) => {
     const { affiliate_id: affiliateId } = request.params
     if (!(await affiliateExists(db, affiliateId))) throw notFound('Affiliate')
-    return { deleted: await deletePostbacks(db, { affiliateId }) }
+    const ids = await deletePostbacks(db, { affiliateId })
+    stopDeliveries(fastify, ids)
+    return { deleted: ids.length }
   })
 
   fastify.get<{ Querystring: ListQuery & PostbackListFilters }>('/postbacks', {
@@ -143,7 +146,9 @@ export default async function postbackAdminRoutes(fastify: FastifyInstance) {
       response: { 204: { type: 'null', description: 'Deleted' }, ...problemResponses(...authProblems, 404) },
     },
   }, async (request, reply) => {
-    if ((await deletePostbacks(db, { id: request.params.id })) === 0) throw notFound('Postback')
+    const ids = await deletePostbacks(db, { id: request.params.id })
+    if (ids.length === 0) throw notFound('Postback')
+    stopDeliveries(fastify, ids)
     return reply.code(204).send()
   })
 }

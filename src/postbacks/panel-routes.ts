@@ -4,6 +4,7 @@ import { toPage } from '../http/pagination.js'
 import { affiliateSecurity, authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
 import { panelAffiliateId } from '../plugins/auth.js'
 import { createPostback, patchPostback, postbackToApi, type OwnTarget } from './manage.js'
+import { stopDeliveries } from './stop-deliveries.js'
 import { deletePostbacks, findOfferStatus, findPostback, listPostbacks } from './repository.js'
 import { FIRING_RULES, postbackListFilters, type PostbackCreate, type PostbackListFilters, type PostbackPatch, type PostbackSettings } from './schemas.js'
 
@@ -95,7 +96,9 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
       response: { 200: { $ref: 'PostbacksDeleted#' }, ...problemResponses(...authProblems) },
     },
   }, async (request) => {
-    return { deleted: await deletePostbacks(db, { affiliateId: panelAffiliateId(request) }) }
+    const ids = await deletePostbacks(db, { affiliateId: panelAffiliateId(request) })
+    stopDeliveries(fastify, ids)
+    return { deleted: ids.length }
   })
 
   fastify.get<{ Params: { id: number } }>('/affiliate/postbacks/:id', {
@@ -132,7 +135,9 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
     },
   }, async (request, reply) => {
     const affiliateId = panelAffiliateId(request)
-    if ((await deletePostbacks(db, { id: request.params.id, affiliateId })) === 0) throw notFound('Postback')
+    const ids = await deletePostbacks(db, { id: request.params.id, affiliateId })
+    if (ids.length === 0) throw notFound('Postback')
+    stopDeliveries(fastify, ids)
     return reply.code(204).send()
   })
 }

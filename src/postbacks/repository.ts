@@ -47,6 +47,8 @@ export function updatePostback(trx: Db, id: number, values: Updateable<Postbacks
 }
 
 const CANCEL_CHUNK = 10_000
+/** Ids per notification: 500 of at most 11 characters stay under NOTIFY's 8,000-byte payload. */
+const NOTIFY_CHUNK = 500
 
 /**
  * Deletes the postbacks that match and, in the same transaction, cancels their deliveries still pending.
@@ -54,7 +56,14 @@ const CANCEL_CHUNK = 10_000
  * the cancelling one takes a fresh snapshot, so it also sees deliveries that an event transaction holding
  * the postback row committed while the delete waited for it. Returns how many postbacks went.
  */
-export async function deletePostbacks(db: Db, where: { id?: number; affiliateId?: number }): Promise<number> {
+/** The channel on which deleted postbacks are announced (comma-separated ids) to every dispatcher. */
+export const POSTBACKS_DELETED_CHANNEL = 's2s_postbacks_deleted'
+
+/**
+ * Deletes postbacks and cancels their pending deliveries in one transaction; returns the deleted ids. Every
+ * dispatcher hears of them at commit, and drops the rows of them it holds but has not sent yet.
+ */
+export async function deletePostbacks(db: Db, where: { id?: number; affiliateId?: number }): Promise<number[]> {
   if (where.id === undefined && where.affiliateId === undefined) throw new Error('deletePostbacks needs a filter')
   return db.transaction().execute(async (trx) => {
     let q = trx.deleteFrom('postbacks')
@@ -64,11 +73,17 @@ export async function deletePostbacks(db: Db, where: { id?: number; affiliateId?
     for (let i = 0; i < ids.length; i += CANCEL_CHUNK) {
       await cancelPendingDeliveries(trx, ids.slice(i, i + CANCEL_CHUNK))
     }
-    return ids.length
+    for (let i = 0; i < ids.length; i += NOTIFY_CHUNK) {
+      await sql`select pg_notify(${POSTBACKS_DELETED_CHANNEL}, ${ids.slice(i, i + NOTIFY_CHUNK).join(',')})`.execute(trx)
+    }
+    return ids
   })
 }
 
-/** `pending` → `cancelled`, off the schedule; an attempt already in flight records its result but leaves it cancelled. */
+/**
+ * `pending` → `cancelled`, off the schedule. An attempt already in flight records its own outcome (delivered,
+ * or failed for good); one that would be retried stays cancelled.
+ */
 function cancelPendingDeliveries(trx: Db, postbackIds: number[]) {
   return trx
     .updateTable('postback_deliveries')
