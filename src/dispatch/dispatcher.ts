@@ -100,8 +100,11 @@ export class Dispatcher {
     this.#perOrigin = Dispatcher.connectionsPerOrigin(concurrency)
     this.#retryCap = Math.max(1, Math.floor(concurrency / 2))
     this.#minClaim = Math.min(MIN_CLAIM, Math.ceil(concurrency / 4))
-    // A parked row waits at most two timeouts' worth of sending to its receiver: well within the lease.
-    this.#gate = new OriginGate(this.#perOrigin, 2 * this.#perOrigin)
+    // A quarter of the slots stay for receivers with nothing in flight (see OriginGate); a row parked for
+    // two timeouts is handed back (#tick), well within its lease.
+    this.#gate = new OriginGate({
+      slots: concurrency, perOrigin: this.#perOrigin, parkCap: 2 * this.#perOrigin, reserve: Math.max(1, Math.floor(concurrency / 4)),
+    })
     this.#recorder = new AttemptRecorder(deps.db)
   }
 
@@ -136,7 +139,20 @@ export class Dispatcher {
   /** The poll and wake-ups: retries may have come due and leases may have expired. */
   #tick(): void {
     this.#retriesMaybeDue = true
+    const expired = this.#gate.expire(Date.now() - 2 * this.#settings.timeoutMs)
+    if (expired.length > 0) this.#handBack(expired)
     this.nudge()
+  }
+
+  /** Parked rows that will not be sent here (expired, or of deleted postbacks): their leases go back at once. */
+  #handBack(rows: readonly Claimed[]): void {
+    const ids = rows.map(({ row, lane }) => {
+      this.#held.delete(row.id)
+      if (lane === 'retry') this.#retriesActive -= 1
+      return row.id
+    })
+    releaseClaims(this.#db, this.instanceId, ids).catch((err: unknown) =>
+      this.#log.warn({ err, deliveries: ids }, 'could not hand back parked deliveries; their leases expire'))
   }
 
   /** Look for due work now (a NOTIFY arrived, a slot freed, a retry came due). Cheap to call often. */
@@ -204,8 +220,9 @@ export class Dispatcher {
       if (lane === 'retry' && !this.#retriesMaybeDue) continue
       // First attempts: enough for the free slots and the parked queues behind them, so a slot that frees
       // takes a parked row at once instead of waiting on a claim's round trip (the gate bounds what parks).
+      // Rows parked behind crowded receivers do not count: those receivers get no more, and the room is for others.
       const laneRoom = lane === 'first'
-        ? 2 * this.#settings.concurrency - this.#held.size
+        ? 2 * this.#settings.concurrency - this.#held.size + this.#gate.parkedCrowded()
         : Math.min(this.#free(), this.#retryCap - this.#retriesActive)
       const room = Math.min(laneRoom, this.#gate.claimRoom(), MAX_CLAIM)
       if (room <= 0 || this.#stopping) continue
@@ -293,7 +310,8 @@ export class Dispatcher {
     this.#sending -= 1
     if (lane === 'retry') this.#retriesActive -= 1
     // The receiver's slot frees as soon as it answered: a parked row to it takes the slot at once.
-    this.#sendNext(origin)
+    this.#gate.release(origin, outcome.httpCode !== null)
+    if (!this.#stopping) this.#startParked()
     this.nudge()
     // Cut short by shutdown, it is no answer from the receiver: it stays held, and close() releases it.
     if (this.#cutShort && !outcome.ok) return
@@ -301,24 +319,18 @@ export class Dispatcher {
     void this.#record(row, outcome, this.#decide(outcome, row.attempts + 1))
   }
 
-  /** The receiver's freed slot goes to its next parked row, skipping (and handing back) those of deleted postbacks. */
-  #sendNext(origin: string): void {
-    const dropped: number[] = []
-    for (;;) {
-      const next = this.#gate.finish(origin, !this.#stopping).item
-      if (next === undefined) break
-      if (!this.#stopped.has(next.row.postback_id)) {
-        this.#send(next)
-        break
+  /** Freed slots go to the parked rows that waited longest; those of deleted postbacks are handed back unsent. */
+  #startParked(): void {
+    const dropped: Claimed[] = []
+    for (let next = this.#gate.takeNext(); next !== undefined; next = this.#gate.takeNext()) {
+      if (this.#stopped.has(next.item.row.postback_id)) {
+        this.#gate.release(next.origin, null)
+        dropped.push(next.item)
+      } else {
+        this.#send(next.item)
       }
-      this.#held.delete(next.row.id)
-      if (next.lane === 'retry') this.#retriesActive -= 1
-      dropped.push(next.row.id)
     }
-    if (dropped.length > 0) {
-      releaseClaims(this.#db, this.instanceId, dropped).catch((err: unknown) =>
-        this.#log.warn({ err, deliveries: dropped }, 'could not hand back deliveries of deleted postbacks; their leases expire'))
-    }
+    if (dropped.length > 0) this.#handBack(dropped)
   }
 
   async #record(row: ClaimedDelivery, outcome: AttemptOutcome, decision: AttemptDecision): Promise<void> {
