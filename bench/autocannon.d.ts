@@ -25,6 +25,6 @@ declare module 'autocannon' {
     method?: string
     headers?: Record<string, string>
   }
-  function autocannon(options: Options): Promise<Result>
+  function autocannon (options: Options): Promise<Result>
   export default autocannon
 }

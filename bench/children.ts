@@ -15,7 +15,7 @@ export const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL 
 export const ADMIN_KEY = 'bench-admin-key-0123456789'
 
 /** A fresh database on PG_ADMIN_URL's server for one run; `drop()` removes it, connections and all. */
-export async function freshDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+export async function freshDatabase (): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const name = `s2s_bench_${randomBytes(4).toString('hex')}`
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
   await admin.connect()
@@ -25,7 +25,7 @@ export async function freshDatabase(): Promise<{ name: string; url: string; drop
   return {
     name,
     url: url.toString(),
-    async drop() {
+    async drop () {
       try {
         await admin.query(`drop database if exists ${name} with (force)`)
       } finally {
@@ -39,7 +39,7 @@ export async function freshDatabase(): Promise<{ name: string; url: string; drop
  * Runs `script` (a benchmark's own `import.meta.url`) again with `args` and resolves once the child
  * reports its port. BENCH_NODE_OPTIONS reaches the children only (e.g. `--cpu-prof`).
  */
-export function startChild(script: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
+export function startChild (script: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
   const extra = (process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter((arg) => arg !== '')
   const child = spawn(process.execPath, [...process.execArgv, ...extra, fileURLToPath(script), ...args], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
@@ -55,7 +55,7 @@ export function startChild(script: string, args: string[]): Promise<{ child: Chi
   })
 }
 
-export function stopChild(child: ChildProcess): Promise<void> {
+export function stopChild (child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     child.removeAllListeners('exit')
     child.once('exit', () => resolve())
@@ -68,14 +68,17 @@ export function stopChild(child: ChildProcess): Promise<void> {
  * (extra IPC handlers) has run; SIGTERM closes it. Logs at BENCH_LOG_LEVEL, else `logLevel`, to stdout
  * (which the parent discards).
  */
-export async function serveApp(
-  databaseUrl: string, options: { logLevel: string; env?: Record<string, string>; setup?: (app: FastifyInstance) => void },
+export async function serveApp (
+  databaseUrl: string, options: { logLevel: string; env?: Record<string, string>; setup?: (app: FastifyInstance) => void }
 ): Promise<void> {
   const { buildApp } = await import('../src/app.js')
   const { loadConfig } = await import('../src/config.js')
   const dataDir = mkdtempSync(path.join(tmpdir(), 's2s-bench-'))
   const config = loadConfig({
-    DATABASE_URL: databaseUrl, ADMIN_API_KEYS: ADMIN_KEY, DATA_DIR: dataDir, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? options.logLevel,
+    DATABASE_URL: databaseUrl,
+    ADMIN_API_KEYS: ADMIN_KEY,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? options.logLevel,
     ...options.env,
   })
   const app = await buildApp(config)
@@ -91,7 +94,7 @@ export async function serveApp(
 }
 
 /** A POST to the app's admin API; the answer's JSON with its HTTP status. */
-export async function api(port: number, url: string, body: unknown): Promise<{ id: number; status: number }> {
+export async function api (port: number, url: string, body: unknown): Promise<{ id: number; status: number }> {
   const res = await fetch(`http://127.0.0.1:${port}${url}`, {
     method: 'POST', headers: { 'api-key': ADMIN_KEY, 'content-type': 'application/json' }, body: JSON.stringify(body),
   })
@@ -100,7 +103,7 @@ export async function api(port: number, url: string, body: unknown): Promise<{ i
 }
 
 /** `api`, failing unless the object was created. */
-export async function create(port: number, url: string, body: unknown): Promise<{ id: number }> {
+export async function create (port: number, url: string, body: unknown): Promise<{ id: number }> {
   const created = await api(port, url, body)
   if (created.status !== 201) throw new Error(`${url}: ${created.status} ${JSON.stringify(created)}`)
   return created
@@ -110,7 +113,7 @@ export async function create(port: number, url: string, body: unknown): Promise<
  * CPU time is a steadier measure than throughput on a shared machine: a server answers the parent's
  * `{ cpu: true }` with its own user + system time in microseconds.
  */
-export function answerCpuQueries(): void {
+export function answerCpuQueries (): void {
   process.on('message', (message: unknown) => {
     if (message !== null && typeof message === 'object' && 'cpu' in message) {
       const { user, system } = process.cpuUsage()
@@ -120,7 +123,7 @@ export function answerCpuQueries(): void {
 }
 
 /** A child's CPU time so far (it must call `answerCpuQueries`), in microseconds; NaN if it does not answer in 10 s. */
-export function askCpu(child: ChildProcess): Promise<number> {
+export function askCpu (child: ChildProcess): Promise<number> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       child.off('message', onMessage)
@@ -144,7 +147,7 @@ export function askCpu(child: ChildProcess): Promise<number> {
  * otherwise idle; whatever else uses it counts too, and a backend that exits between two readings takes
  * its time with it (the benchmarks' pooled connections live through the measured phase).
  */
-export function postgresCpuMicros(): number | null {
+export function postgresCpuMicros (): number | null {
   let ticks = 0
   let found = false
   let entries: string[]

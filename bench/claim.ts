@@ -24,7 +24,7 @@ const BATCH = 25
 const HOLDER = 'bench-holder'
 
 /** CPU time (user + system) of one PostgreSQL backend, in µs. USER_HZ is 100 on every Linux this runs on. */
-function backendCpuMicros(pid: number): number {
+function backendCpuMicros (pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) * 10_000
@@ -32,7 +32,7 @@ function backendCpuMicros(pid: number): number {
 
 const claim = {
   name: 'bench_claim',
-  text: `select c.id from claim_postback_deliveries($1, 60000, $2::int, false, '{}'::text[]) c`,
+  text: 'select c.id from claim_postback_deliveries($1, 60000, $2::int, false, \'{}\'::text[]) c',
 }
 const record = {
   name: 'bench_record',
@@ -40,7 +40,7 @@ const record = {
     $6::text[], $7::text[], $8::text[], $9::int[], $10::boolean[]) r`,
 }
 
-async function main(): Promise<void> {
+async function main (): Promise<void> {
   const database = await freshDatabase()
   const client = new pg.Client({ connectionString: database.url })
   try {
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     await client.query(
       `insert into postback_deliveries (postback_id, conversion_id, event_id, affiliate_id, method, url, state, next_attempt_at)
        select 1, 0, -g, 1, 'GET', 'http://receiver.example/p?c=' || g, 'pending', now() from generate_series(1, $1::int) g`,
-      [DELIVERIES],
+      [DELIVERIES]
     )
     await client.query('analyze postback_deliveries')
     const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid
@@ -73,6 +73,7 @@ async function main(): Promise<void> {
     }
     const cpuBefore = backendCpuMicros(pid)
     const started = performance.now()
+    // eslint-disable-next-line no-unmodified-loop-condition -- recordBatch (awaited below) advances `recorded`
     while (recorded < DELIVERIES) {
       const rows = (await client.query<{ id: number }>({ ...claim, values: [HOLDER, BATCH] })).rows
       statements += 1

@@ -25,11 +25,11 @@ type ToParent =
   | { flushed: true; recorded: number; dropped: number; buffered: number; peakBuffered: number }
 type ToChild = { flush: true }
 
-function send(message: ToParent): void {
+function send (message: ToParent): void {
   process.send?.(message)
 }
 
-async function serveBare(): Promise<void> {
+async function serveBare (): Promise<void> {
   const app = Fastify()
   app.get('/click', async (_request, reply) =>
     reply.code(302).header('location', 'https://adv.example/land?click=0123456789abcdef01234567').header('cache-control', 'no-store').send())
@@ -39,7 +39,7 @@ async function serveBare(): Promise<void> {
   process.on('SIGTERM', () => { app.close().then(() => process.exit(0), () => process.exit(1)) })
 }
 
-async function serveClick(databaseUrl: string): Promise<void> {
+async function serveClick (databaseUrl: string): Promise<void> {
   await serveApp(databaseUrl, {
     logLevel: 'info',
     setup: (app) => {
@@ -59,14 +59,14 @@ const startServer = (args: string[]) => startChild(import.meta.url, args)
 const stopServer = stopChild
 
 /** A run's result plus the server's CPU time per answered request. */
-async function measure(child: ChildProcess, url: string): Promise<Result & { cpuPerRequest: number }> {
+async function measure (child: ChildProcess, url: string): Promise<Result & { cpuPerRequest: number }> {
   const cpuBefore = await askCpu(child)
   const result = await load(url, DURATION_S)
   const cpu = (await askCpu(child)) - cpuBefore
   return { ...result, cpuPerRequest: cpu / Math.max(1, result.requests.total) }
 }
 
-function askFlush(child: ChildProcess): Promise<{ recorded: number; dropped: number; buffered: number; peakBuffered: number }> {
+function askFlush (child: ChildProcess): Promise<{ recorded: number; dropped: number; buffered: number; peakBuffered: number }> {
   return new Promise((resolve) => {
     const onMessage = (message: ToParent) => {
       if ('flushed' in message) {
@@ -79,22 +79,22 @@ function askFlush(child: ChildProcess): Promise<{ recorded: number; dropped: num
   })
 }
 
-function load(url: string, duration: number): Promise<Result> {
+function load (url: string, duration: number): Promise<Result> {
   return autocannon({ url, connections: CONNECTIONS, duration })
 }
 
-async function countClicks(client: pg.Client): Promise<number> {
+async function countClicks (client: pg.Client): Promise<number> {
   return Number((await client.query('select count(*) as n from clicks')).rows[0].n)
 }
 
-function line(name: string, result: Result & { cpuPerRequest: number }, status = '302'): string {
+function line (name: string, result: Result & { cpuPerRequest: number }, status = '302'): string {
   const ok = result.statusCodeStats[status]?.count ?? 0
   return `${name.padEnd(12)} ${result.requests.average.toFixed(0).padStart(7)} req/s   p50 ${String(result.latency.p50).padStart(3)} ms   ` +
     `p99 ${String(result.latency.p99).padStart(3)} ms   server CPU ${result.cpuPerRequest.toFixed(0).padStart(3)} µs/req   ` +
     `${status}s ${ok}   errors ${result.errors}   other ${result.requests.total - ok}`
 }
 
-async function main(): Promise<void> {
+async function main (): Promise<void> {
   const database = await freshDatabase()
   try {
     console.log(`autocannon: ${CONNECTIONS} connections, ${DURATION_S} s per run (after a ${WARMUP_S} s warm-up), 127.0.0.1`)
@@ -131,11 +131,11 @@ async function main(): Promise<void> {
     console.log(line('app /health', healthResult, '200'))
     console.log(
       `ratio ${ratio.toFixed(2)} (target >= 0.6); /click p99 ${clickResult.latency.p99} ms (target < 25); ` +
-        `server CPU ratio ${(bareResult.cpuPerRequest / clickResult.cpuPerRequest).toFixed(2)} (bare µs / click µs)`,
+        `server CPU ratio ${(bareResult.cpuPerRequest / clickResult.cpuPerRequest).toFixed(2)} (bare µs / click µs)`
     )
     console.log(
       `clicks answered (302) ${answered}, recorded in PostgreSQL ${recorded}, dropped ${counters.dropped}, ` +
-        `still buffered ${counters.buffered}, at most ${counters.peakBuffered} waiting for a write at once`,
+        `still buffered ${counters.buffered}, at most ${counters.peakBuffered} waiting for a write at once`
     )
     // A request in flight when the run stops is recorded but not counted as answered: recorded may exceed answered.
     if (recorded < answered) process.exitCode = 1

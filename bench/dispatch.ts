@@ -36,7 +36,7 @@ const now = () => performance.timeOrigin + performance.now()
 type SinkReport = { arrivals: [conversionId: number, at: number][]; raw: number }
 
 /** The receiver: answers 200 at once and notes when each postback arrived. */
-async function serveSink(): Promise<void> {
+async function serveSink (): Promise<void> {
   const arrivals: [number, number][] = []
   let raw = 0
   const server = http.createServer((req, res) => {
@@ -59,7 +59,7 @@ async function serveSink(): Promise<void> {
 
 const startChildOfThis = (args: string[]) => startChild(import.meta.url, args)
 
-function sinkReport(sink: ChildProcess): Promise<SinkReport> {
+function sinkReport (sink: ChildProcess): Promise<SinkReport> {
   return new Promise((resolve) => {
     sink.once('message', (message: SinkReport) => resolve(message))
     sink.send('report')
@@ -67,27 +67,27 @@ function sinkReport(sink: ChildProcess): Promise<SinkReport> {
 }
 
 /** Through the postbacks API when it is there; else the row it would write. */
-async function createPostback(port: number, db: pg.Client, affiliateId: number, offerId: number, url: string): Promise<void> {
+async function createPostback (port: number, db: pg.Client, affiliateId: number, offerId: number, url: string): Promise<void> {
   const created = await api(port, `/v1/affiliates/${affiliateId}/postbacks`, { offer_id: offerId, url })
   if (created.status === 201) return
   if (created.status !== 404) throw new Error(`postback: ${created.status}`)
   await db.query('insert into postbacks (affiliate_id, offer_id, url) values ($1, $2, $3)', [affiliateId, offerId, url])
 }
 
-async function prepareClicks(db: pg.Client, offerId: number, affiliateId: number): Promise<string[]> {
+async function prepareClicks (db: pg.Client, offerId: number, affiliateId: number): Promise<string[]> {
   const ids = Array.from({ length: CLICKS }, () => randomBytes(12).toString('hex'))
   for (let i = 0; i < ids.length; i += 10_000) {
     await db.query(
       `insert into clicks (clickid, offer_id, affiliate_id, params, ip, user_agent, created_at)
        select id, $2, $3, '{"sub1":"aff-123"}', '203.0.113.7', 'BenchAgent/1.0', now() from unnest($1::text[]) as id`,
-      [ids.slice(i, i + 10_000), offerId, affiliateId],
+      [ids.slice(i, i + 10_000), offerId, affiliateId]
     )
   }
   return ids
 }
 
 /** Runs `worker` on `concurrency` loops until the deadline; returns how many calls completed. */
-async function closedLoop(concurrency: number, seconds: number, worker: () => Promise<void>): Promise<number> {
+async function closedLoop (concurrency: number, seconds: number, worker: () => Promise<void>): Promise<number> {
   const deadline = now() + seconds * 1000
   let done = 0
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -99,12 +99,12 @@ async function closedLoop(concurrency: number, seconds: number, worker: () => Pr
   return done
 }
 
-function percentile(sorted: number[], p: number): number {
+function percentile (sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number
 }
 
-async function main(): Promise<void> {
+async function main (): Promise<void> {
   const database = await freshDatabase()
   const sink = await startChildOfThis(['serve-sink'])
   const sinkOrigin = `http://127.0.0.1:${sink.port}`
@@ -132,7 +132,9 @@ async function main(): Promise<void> {
     await db.connect()
     const advertiser = await api(app.port, '/v1/advertisers', { name: 'Bench' })
     const offer = await api(app.port, '/v1/offers', {
-      advertiser_id: advertiser.id, title: 'Bench offer', url: 'https://adv.example/land?click={clickid}',
+      advertiser_id: advertiser.id,
+      title: 'Bench offer',
+      url: 'https://adv.example/land?click={clickid}',
       goals: [{ value: '1', title: 'Sale', type: 'fixed', revenue: 10, payout: 7.5 }],
     })
     const affiliate = await api(app.port, '/v1/affiliates', { name: 'Bench', email: `bench-${database.name}@example.com` })
@@ -156,7 +158,7 @@ async function main(): Promise<void> {
     await closedLoop(INTAKE_CONCURRENCY, 2, postConversion)
     const warmDeadline = now() + 30_000
     while (now() < warmDeadline) {
-      const pending = await db.query(`select count(*) as n from postback_deliveries where state = 'pending'`)
+      const pending = await db.query('select count(*) as n from postback_deliveries where state = \'pending\'')
       if (Number(pending.rows[0].n) === 0) break
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
@@ -176,7 +178,7 @@ async function main(): Promise<void> {
     const lastArrival = Math.max(...arrivals.map(([, at]) => at))
     const latencies = arrivals.map(([c, at]) => at - (accepted.get(c) as number)).sort((a, b) => a - b)
     const deliveriesPerSecond = arrivals.length / ((lastArrival - started) / 1000)
-    const failed = await db.query(`select count(*) as n from postback_deliveries where state <> 'delivered'`)
+    const failed = await db.query('select count(*) as n from postback_deliveries where state <> \'delivered\'')
     await intake.close()
 
     // The dispatcher alone: a backlog written in one statement (as a burst of intake would leave it).
@@ -187,13 +189,13 @@ async function main(): Promise<void> {
     await db.query(
       `insert into postback_deliveries (postback_id, conversion_id, event_id, affiliate_id, method, url, state, next_attempt_at)
        select $1, 0, -g, $2, 'GET', $3 || g, 'pending', now() from generate_series(1, $4::int) g`,
-      [postbackId, affiliate.id, `${sinkOrigin}/backlog?c=`, BACKLOG],
+      [postbackId, affiliate.id, `${sinkOrigin}/backlog?c=`, BACKLOG]
     )
     const appCpuBefore = await askCpu(app.child)
     const pgCpuBefore = postgresCpuMicros()
     const backlogStarted = now()
     const insertMs = backlogStarted - insertStarted
-    await db.query(`select pg_notify('s2s_deliveries', '')`)
+    await db.query('select pg_notify(\'s2s_deliveries\', \'\')')
     let drained = 0
     let lastBacklogArrival = backlogStarted
     const backlogDeadline = now() + 120_000
@@ -243,5 +245,4 @@ else if (mode === 'serve-app') {
     env: { POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true', POSTBACK_CONCURRENCY: String(POSTBACK_CONCURRENCY) },
     setup: answerCpuQueries,
   })
-}
-else await main()
+} else await main()

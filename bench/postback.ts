@@ -23,7 +23,7 @@ const WARMUP_S = 2
 const CLICKS = Number(process.env.BENCH_CLICKS ?? 150_000)
 const SECURE = 'bench-secure-code'
 
-async function serveBare(): Promise<void> {
+async function serveBare (): Promise<void> {
   const app = Fastify()
   let id = 0
   app.get('/postback', async () => ({ status: 1, conversion_id: ++id, conversion_status: 'pending', duplicate: false, status_changed: false }))
@@ -36,7 +36,7 @@ const startServer = (args: string[]) => startChild(import.meta.url, args)
 const stopServer = stopChild
 
 /** Autocannon with a fresh path per request, taken from `nextPath`. */
-function load(port: number, duration: number, nextPath: () => string): Promise<Result> {
+function load (port: number, duration: number, nextPath: () => string): Promise<Result> {
   const options = {
     url: `http://127.0.0.1:${port}`,
     connections: CONNECTIONS,
@@ -48,36 +48,36 @@ function load(port: number, duration: number, nextPath: () => string): Promise<R
 }
 
 /** Clicks written straight to the table (the click path has its own benchmark); returns their ids. */
-async function prepareClicks(db: pg.Client, offerId: number, affiliateId: number): Promise<string[]> {
+async function prepareClicks (db: pg.Client, offerId: number, affiliateId: number): Promise<string[]> {
   const ids = Array.from({ length: CLICKS }, () => randomBytes(12).toString('hex'))
   for (let i = 0; i < ids.length; i += 10_000) {
     await db.query(
       `insert into clicks (clickid, offer_id, affiliate_id, params, ip, user_agent, created_at)
        select id, $2, $3, '{"sub1":"aff-123"}', '203.0.113.7', 'BenchAgent/1.0', now() from unnest($1::text[]) as id`,
-      [ids.slice(i, i + 10_000), offerId, affiliateId],
+      [ids.slice(i, i + 10_000), offerId, affiliateId]
     )
   }
   return ids
 }
 
-async function count(db: pg.Client, table: string): Promise<number> {
+async function count (db: pg.Client, table: string): Promise<number> {
   return Number((await db.query(`select count(*) as n from ${table}`)).rows[0].n)
 }
 
 /** Totals read in one snapshot, so a commit landing between two counts cannot skew them. */
-async function totals(db: pg.Client): Promise<{ conversions: number; events: number; logged: number }> {
+async function totals (db: pg.Client): Promise<{ conversions: number; events: number; logged: number }> {
   const row = (await db.query(`select (select count(*) from conversions) as conversions,
     (select count(*) from conversion_events) as events, (select count(*) from server_postbacks) as logged`)).rows[0]
   return { conversions: Number(row.conversions), events: Number(row.events), logged: Number(row.logged) }
 }
 
-function line(name: string, result: Result): string {
+function line (name: string, result: Result): string {
   const ok = result.statusCodeStats['200']?.count ?? 0
   return `${name.padEnd(14)} ${result.requests.average.toFixed(0).padStart(8)} req/s   p50 ${String(result.latency.p50).padStart(3)} ms   ` +
     `p99 ${String(result.latency.p99).padStart(3)} ms   200s ${ok}   errors ${result.errors}   non-200 ${result.requests.total - ok}`
 }
 
-async function main(): Promise<void> {
+async function main (): Promise<void> {
   const database = await freshDatabase()
   try {
     console.log(`autocannon: ${CONNECTIONS} connections, ${DURATION_S} s per run (after a ${WARMUP_S} s warm-up), 127.0.0.1`)
@@ -91,7 +91,9 @@ async function main(): Promise<void> {
     const real = await startServer(['serve-app', database.url])
     const advertiser = await create(real.port, '/v1/advertisers', { name: 'Bench', secure_code: SECURE })
     const offer = await create(real.port, '/v1/offers', {
-      advertiser_id: advertiser.id, title: 'Bench', url: 'https://adv.example/land?click={clickid}',
+      advertiser_id: advertiser.id,
+      title: 'Bench',
+      url: 'https://adv.example/land?click={clickid}',
       goals: [{ value: '1', title: 'Sale', type: 'percent', revenue: 20, payout: 60 }],
     })
     const affiliate = await create(real.port, '/v1/affiliates', { name: 'Bench', email: 'bench@example.com' })

@@ -48,7 +48,7 @@ interface BenchRun {
 }
 
 /** Figures read from one line of a benchmark's output, if it carries any. */
-export function parseLine(bench: string, line: string): Row[] {
+export function parseLine (bench: string, line: string): Row[] {
   const machine = /^BENCH_ROW (\{.*\})\s*$/.exec(line)
   if (machine !== null) {
     try {
@@ -85,7 +85,7 @@ export function parseLine(bench: string, line: string): Row[] {
  * mainstream kernel has; without it only the script's own peak is shown) rather than scanning all of
  * /proc: the scan, ten times a second, took a quarter of a core from the very processes being measured.
  */
-async function descendants(root: number): Promise<{ pid: number; args: string[] }[]> {
+async function descendants (root: number): Promise<{ pid: number; args: string[] }[]> {
   const found: number[] = [root]
   for (let i = 0; i < found.length; i++) {
     const pid = found[i] as number
@@ -100,20 +100,20 @@ async function descendants(root: number): Promise<{ pid: number; args: string[] 
   return out
 }
 
-async function peakRssMiB(pid: number): Promise<number | null> {
+async function peakRssMiB (pid: number): Promise<number | null> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
   const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1]
   return kb === undefined ? null : Number(kb) / 1024
 }
 
 /** The script itself, or a server it started (named by the mode argument the scripts pass, e.g. `serve-app`). */
-function roleOf(args: string[], script: string): string {
+function roleOf (args: string[], script: string): string {
   const index = args.findIndex((arg) => arg.endsWith(`${script}.js`) || arg.endsWith(`${script}.ts`))
   if (index === -1) return path.basename(args[0] ?? 'process')
   return args[index + 1] ?? 'driver (load generator)'
 }
 
-async function runOne(name: string): Promise<BenchRun> {
+async function runOne (name: string): Promise<BenchRun> {
   const file = path.join(HERE, `${name}.js`)
   if (!existsSync(file)) return { name, exitCode: null, seconds: 0, rows: [{ bench: name, measure: 'not run', note: `${file} does not exist` }], peaks: [] }
   console.log(`\n== ${name}`)
@@ -145,7 +145,7 @@ async function runOne(name: string): Promise<BenchRun> {
   return { name, exitCode, seconds: (Date.now() - started) / 1000, rows, peaks: [...peaks.values()] }
 }
 
-function printTable(runs: BenchRun[]): void {
+function printTable (runs: BenchRun[]): void {
   const rows: string[][] = [['benchmark', 'measure', 'throughput', 'p50', 'p99', 'ratio / note']]
   for (const run of runs) {
     for (const row of run.rows) rows.push([row.bench, row.measure, row.throughput ?? '', row.p50 ?? '', row.p99 ?? '', row.note ?? ''])
@@ -163,7 +163,7 @@ function printTable(runs: BenchRun[]): void {
   for (const row of rows.slice(1)) console.log(format(row))
 }
 
-async function main(): Promise<void> {
+async function main (): Promise<void> {
   const asked = process.argv.slice(2)
   const names = asked.length === 0 ? ALL : asked
   const unknown = names.filter((name) => !ALL.includes(name) && !existsSync(path.join(HERE, `${name}.js`)))

@@ -41,14 +41,14 @@ export interface WalkThroughOptions {
 }
 
 /** The answer's data, or an error carrying the problem+json the service answered instead. */
-function ok<T>(result: { data?: T; error?: unknown; response: Response }, step: string): T {
+function ok<T> (result: { data?: T; error?: unknown; response: Response }, step: string): T {
   if (result.data === undefined) {
     throw new Error(`${step}: HTTP ${result.response.status} ${JSON.stringify(result.error ?? null)}`)
   }
   return result.data
 }
 
-export async function walkThrough(baseUrl: string, adminKey: string, options: WalkThroughOptions = {}): Promise<WalkThrough> {
+export async function walkThrough (baseUrl: string, adminKey: string, options: WalkThroughOptions = {}): Promise<WalkThrough> {
   const receiverUrl = options.receiverUrl ?? 'https://partner.example/pb'
   const api = createClient<paths>({ baseUrl, fetch: options.fetch, headers: { 'API-Key': adminKey } })
 

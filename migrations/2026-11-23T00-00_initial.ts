@@ -1,253 +1,372 @@
-import { sql, type Kysely } from 'kysely'
+import { sql, type Kysely, type RawBuilder } from 'kysely'
 
-// The whole first schema. Frozen once released: later changes go in new, later-dated files.
-// Money is numeric(18,4) everywhere. High-volume tables (clicks, conversions, deliveries) use bigint ids.
-export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema
-    .createTable('admin_api_keys')
-    .addColumn('id', 'integer', (c) => c.primaryKey().generatedAlwaysAsIdentity())
-    .addColumn('key_hash', 'text', (c) => c.notNull().unique())
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .execute()
+/**
+ * The schema. Frozen from the first release on: later changes go in new, later-dated files beside this one.
+ *
+ * Money is numeric(18,4). High-volume tables (clicks, conversions, deliveries) have bigint ids. Every status
+ * column is checked against the values the API documents, so no code path can store another.
+ */
+const SCHEMA: RawBuilder<unknown>[] = [
+  sql`create table admin_api_keys (
+    id integer generated always as identity primary key,
+    key_hash text not null unique,
+    created_at timestamptz not null default now())`,
 
-  await db.schema
-    .createTable('advertisers')
-    .addColumn('id', 'integer', (c) => c.primaryKey().generatedAlwaysAsIdentity())
-    .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('active'))
-    .addColumn('secure_code', 'text')
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .execute()
+  sql`create table advertisers (
+    id integer generated always as identity primary key,
+    name text not null,
+    status text not null default 'active' check (status in ('active', 'inactive')),
+    secure_code text,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now())`,
 
-  await db.schema
-    .createTable('tracking_domains')
-    .addColumn('id', 'integer', (c) => c.primaryKey().generatedAlwaysAsIdentity())
-    .addColumn('hostname', 'text', (c) => c.notNull())
-    .addColumn('allow_http', 'boolean', (c) => c.notNull().defaultTo(true))
-    .addColumn('allow_https', 'boolean', (c) => c.notNull().defaultTo(true))
-    .addColumn('is_default', 'boolean', (c) => c.notNull().defaultTo(false))
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .execute()
-  await sql`create unique index tracking_domains_hostname_key on tracking_domains (lower(hostname))`.execute(db)
-  // At most one default domain, guaranteed by the database.
-  await sql`create unique index tracking_domains_one_default on tracking_domains (is_default) where is_default`.execute(db)
+  sql`create table tracking_domains (
+    id integer generated always as identity primary key,
+    hostname text not null,
+    allow_http boolean not null default true,
+    allow_https boolean not null default true,
+    is_default boolean not null default false,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now())`,
+  sql`create unique index tracking_domains_hostname_key on tracking_domains (lower(hostname))`,
+  // At most one default domain.
+  sql`create unique index tracking_domains_one_default on tracking_domains (is_default) where is_default`,
 
-  await db.schema
-    .createTable('offers')
-    .addColumn('id', 'integer', (c) => c.primaryKey().generatedAlwaysAsIdentity())
-    .addColumn('advertiser_id', 'integer', (c) => c.notNull().references('advertisers.id').onDelete('restrict'))
-    .addColumn('title', 'text', (c) => c.notNull())
-    .addColumn('url', 'text', (c) => c.notNull())
-    .addColumn('trafficback_url', 'text')
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('active'))
-    .addColumn('tracking_domain_id', 'integer', (c) => c.references('tracking_domains.id').onDelete('restrict'))
-    .addColumn('currency', 'text', (c) => c.notNull().defaultTo('USD'))
-    .addColumn('default_conversion_status', 'text', (c) => c.notNull().defaultTo('pending'))
-    .addColumn('allow_duplicate_conversions', 'boolean', (c) => c.notNull().defaultTo(false))
-    .addColumn('probabilistic_attribution', 'boolean', (c) => c.notNull().defaultTo(false))
-    .addColumn('secure_code', 'text')
-    .addColumn('hold_period_days', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .execute()
-  await db.schema.createIndex('offers_advertiser_id').on('offers').column('advertiser_id').execute()
-  await db.schema.createIndex('offers_tracking_domain_id').on('offers').column('tracking_domain_id').execute()
+  sql`create table offers (
+    id integer generated always as identity primary key,
+    advertiser_id integer not null references advertisers (id) on delete restrict,
+    title text not null,
+    url text not null,
+    trafficback_url text,
+    status text not null default 'active' check (status in ('active', 'paused', 'stopped')),
+    tracking_domain_id integer references tracking_domains (id) on delete restrict,
+    currency text not null default 'USD',
+    default_conversion_status text not null default 'pending' check (default_conversion_status in ('approved', 'pending', 'hold')),
+    allow_duplicate_conversions boolean not null default false,
+    probabilistic_attribution boolean not null default false,
+    secure_code text,
+    hold_period_days integer not null default 0,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    change_xid xid8 not null default pg_current_xact_id())`,
+  sql`create index offers_advertiser_id on offers (advertiser_id)`,
+  sql`create index offers_tracking_domain_id on offers (tracking_domain_id)`,
 
-  await db.schema
-    .createTable('offer_goals')
-    .addColumn('offer_id', 'integer', (c) => c.notNull().references('offers.id').onDelete('cascade'))
-    .addColumn('position', 'integer', (c) => c.notNull())
-    .addColumn('value', 'text', (c) => c.notNull())
-    .addColumn('title', 'text', (c) => c.notNull())
-    .addColumn('type', 'text', (c) => c.notNull())
-    .addColumn('revenue', sql`numeric(18,4)`, (c) => c.notNull())
-    .addColumn('payout', sql`numeric(18,4)`, (c) => c.notNull())
-    .addPrimaryKeyConstraint('offer_goals_pkey', ['offer_id', 'position'])
-    .execute()
-  await sql`create unique index offer_goals_value_key on offer_goals (offer_id, lower(value))`.execute(db)
+  sql`create table offer_goals (
+    offer_id integer not null references offers (id) on delete cascade,
+    position integer not null,
+    value text not null,
+    title text not null,
+    type text not null check (type in ('fixed', 'percent')),
+    revenue numeric(18,4) not null,
+    payout numeric(18,4) not null,
+    constraint offer_goals_pkey primary key (offer_id, position))`,
+  sql`create unique index offer_goals_value_key on offer_goals (offer_id, lower(value))`,
 
-  await db.schema
-    .createTable('affiliates')
-    .addColumn('id', 'integer', (c) => c.primaryKey().generatedAlwaysAsIdentity())
-    .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('email', 'text', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('active'))
-    .addColumn('api_key_hash', 'text', (c) => c.notNull().unique())
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .execute()
-  await sql`create unique index affiliates_email_key on affiliates (lower(email))`.execute(db)
+  sql`create table affiliates (
+    id integer generated always as identity primary key,
+    name text not null,
+    email text not null,
+    status text not null default 'active' check (status in ('active', 'inactive', 'banned')),
+    api_key_hash text not null unique,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    change_xid xid8 not null default pg_current_xact_id())`,
+  sql`create unique index affiliates_email_key on affiliates (lower(email))`,
 
-  await db.schema
-    .createTable('tracking_links')
-    .addColumn('id', 'integer', (c) => c.primaryKey().generatedAlwaysAsIdentity())
-    .addColumn('offer_id', 'integer', (c) => c.notNull().references('offers.id').onDelete('restrict'))
-    .addColumn('affiliate_id', 'integer', (c) => c.notNull().references('affiliates.id').onDelete('restrict'))
-    .addColumn('tracking_domain_id', 'integer', (c) => c.references('tracking_domains.id').onDelete('restrict'))
-    .addColumn('use_ssl', 'boolean', (c) => c.notNull())
-    .addColumn('params', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
-    .addColumn('params_key', 'text', (c) => c.notNull())
-    .addColumn('url', 'text', (c) => c.notNull())
-    .addColumn('short_code', 'text', (c) => c.unique())
-    .addColumn('sent_at', 'timestamptz')
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .execute()
+  sql`create table tracking_links (
+    id integer generated always as identity primary key,
+    offer_id integer not null references offers (id) on delete restrict,
+    affiliate_id integer not null references affiliates (id) on delete restrict,
+    tracking_domain_id integer references tracking_domains (id) on delete restrict,
+    use_ssl boolean not null,
+    params jsonb not null default '{}'::jsonb,
+    params_key text not null,
+    url text not null,
+    short_code text unique,
+    sent_at timestamptz,
+    created_at timestamptz not null default now(),
+    change_xid xid8 not null default pg_current_xact_id())`,
   // A link is identified by (offer, affiliate, domain, params); "no domain" (PUBLIC_URL) counts as one value.
-  await sql`create unique index tracking_links_identity on tracking_links (offer_id, affiliate_id, coalesce(tracking_domain_id, 0), params_key)`.execute(db)
-  await db.schema.createIndex('tracking_links_affiliate').on('tracking_links').columns(['affiliate_id', 'offer_id']).execute()
+  sql`create unique index tracking_links_identity on tracking_links (offer_id, affiliate_id, coalesce(tracking_domain_id, 0), params_key)`,
+  sql`create index tracking_links_affiliate on tracking_links (affiliate_id, offer_id)`,
 
-  // Clicks are append-only and the largest table. The primary key is (clickid) so conversions find their
-  // click in one index probe. To partition by time later, switch to PARTITION BY RANGE (created_at) with
-  // monthly partitions and a primary key of (clickid, created_at); click ids embed no time, so intake
-  // then looks up by clickid across partitions (still an index probe each) — see README "Scaling clicks".
-  await db.schema
-    .createTable('clicks')
-    .addColumn('clickid', 'text', (c) => c.primaryKey())
-    .addColumn('offer_id', 'integer', (c) => c.notNull())
-    .addColumn('affiliate_id', 'integer', (c) => c.notNull())
-    .addColumn('tracking_link_id', 'integer')
-    .addColumn('params', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
-    .addColumn('ip', 'text', (c) => c.notNull())
-    .addColumn('user_agent', 'text', (c) => c.notNull().defaultTo(''))
-    .addColumn('referrer', 'text')
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull())
-    .execute()
-  await db.schema.createIndex('clicks_created').on('clicks').columns(['created_at desc', 'clickid desc']).execute()
-  await db.schema.createIndex('clicks_offer_created').on('clicks').columns(['offer_id', 'created_at desc']).execute()
-  await db.schema.createIndex('clicks_affiliate_created').on('clicks').columns(['affiliate_id', 'created_at desc']).execute()
+  // Append-only and the largest table: a conversion finds its click by the primary key in one index probe.
+  sql`create table clicks (
+    clickid text primary key,
+    offer_id integer not null,
+    affiliate_id integer not null,
+    tracking_link_id integer,
+    params jsonb not null default '{}'::jsonb,
+    ip text not null,
+    user_agent text not null default '',
+    referrer text,
+    created_at timestamptz not null)`,
+  sql`create index clicks_created on clicks (created_at desc, clickid desc)`,
+  sql`create index clicks_offer_created on clicks (offer_id, created_at desc)`,
+  sql`create index clicks_affiliate_created on clicks (affiliate_id, created_at desc)`,
 
-  await db.schema
-    .createTable('conversions')
-    .addColumn('id', 'bigint', (c) => c.primaryKey().generatedAlwaysAsIdentity())
-    .addColumn('clickid', 'text')
-    .addColumn('offer_id', 'integer', (c) => c.notNull().references('offers.id').onDelete('restrict'))
-    .addColumn('affiliate_id', 'integer', (c) => c.notNull().references('affiliates.id').onDelete('restrict'))
-    .addColumn('goal', 'text', (c) => c.notNull())
-    .addColumn('action_id', 'text')
-    // Set to the click id only when the click-id uniqueness key applies (no action_id, duplicates not allowed).
-    .addColumn('click_dedup_key', 'text')
-    .addColumn('status', 'text', (c) => c.notNull())
-    .addColumn('integration_method', 'text', (c) => c.notNull().defaultTo('default'))
-    .addColumn('sum', sql`numeric(18,4)`)
-    .addColumn('revenue', sql`numeric(18,4)`, (c) => c.notNull())
-    .addColumn('payout', sql`numeric(18,4)`, (c) => c.notNull())
-    .addColumn('currency', 'text', (c) => c.notNull())
-    .addColumn('order_currency', 'text')
-    .addColumn('ip', 'text')
-    .addColumn('user_agent', 'text')
-    .addColumn('comment', 'text')
-    .addColumn('custom_fields', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
-    .addColumn('country', 'text')
-    .addColumn('click_params', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
-    .addColumn('click_created_at', 'timestamptz')
-    .addColumn('hold_until', 'timestamptz')
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .execute()
-  await sql`create unique index conversions_action_key on conversions (offer_id, lower(goal), action_id) where action_id is not null`.execute(db)
-  await sql`create unique index conversions_click_key on conversions (offer_id, lower(goal), click_dedup_key) where click_dedup_key is not null`.execute(db)
-  await db.schema.createIndex('conversions_clickid').on('conversions').column('clickid').execute()
-  await db.schema.createIndex('conversions_offer').on('conversions').columns(['offer_id', 'id']).execute()
-  await db.schema.createIndex('conversions_affiliate').on('conversions').columns(['affiliate_id', 'id']).execute()
-  await db.schema.createIndex('conversions_updated').on('conversions').columns(['updated_at', 'id']).execute()
-  await sql`create index conversions_hold_due on conversions (hold_until) where status = 'hold' and hold_until is not null`.execute(db)
+  sql`create table conversions (
+    id bigint generated always as identity primary key,
+    clickid text,
+    offer_id integer not null references offers (id) on delete restrict,
+    affiliate_id integer not null references affiliates (id) on delete restrict,
+    goal text not null,
+    action_id text,
+    -- The click id, only where the one-conversion-per-click key applies (no action_id, duplicates not allowed).
+    click_dedup_key text,
+    status text not null check (status in ('approved', 'pending', 'declined', 'hold')),
+    integration_method text not null default 'default' check (integration_method in ('default', 'probabilistic')),
+    sum numeric(18,4),
+    revenue numeric(18,4) not null,
+    payout numeric(18,4) not null,
+    currency text not null,
+    order_currency text,
+    ip text,
+    user_agent text,
+    comment text,
+    custom_fields jsonb not null default '{}'::jsonb,
+    country text,
+    click_params jsonb not null default '{}'::jsonb,
+    click_created_at timestamptz,
+    hold_until timestamptz,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now())`,
+  sql`create unique index conversions_action_key on conversions (offer_id, lower(goal), action_id) where action_id is not null`,
+  sql`create unique index conversions_click_key on conversions (offer_id, lower(goal), click_dedup_key) where click_dedup_key is not null`,
+  sql`create index conversions_clickid on conversions (clickid)`,
+  sql`create index conversions_offer on conversions (offer_id, id)`,
+  sql`create index conversions_affiliate on conversions (affiliate_id, id)`,
+  sql`create index conversions_updated on conversions (updated_at, id)`,
+  sql`create index conversions_hold_due on conversions (hold_until) where status = 'hold' and hold_until is not null`,
 
-  // One row per conversion creation or status change: the status history and the dispatcher's input.
-  await db.schema
-    .createTable('conversion_events')
-    .addColumn('id', 'bigint', (c) => c.primaryKey().generatedAlwaysAsIdentity())
-    .addColumn('conversion_id', 'bigint', (c) => c.notNull().references('conversions.id').onDelete('cascade'))
-    .addColumn('kind', 'text', (c) => c.notNull())
-    .addColumn('from_status', 'text')
-    .addColumn('to_status', 'text', (c) => c.notNull())
-    .addColumn('source', 'text', (c) => c.notNull())
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .execute()
-  await db.schema.createIndex('conversion_events_conversion').on('conversion_events').columns(['conversion_id', 'id']).execute()
+  // One row per creation or status change of a conversion: its history, and what postbacks fire for.
+  sql`create table conversion_events (
+    id bigint generated always as identity primary key,
+    conversion_id bigint not null references conversions (id) on delete cascade,
+    kind text not null check (kind in ('created', 'status_changed')),
+    from_status text check (from_status in ('approved', 'pending', 'declined', 'hold')),
+    to_status text not null check (to_status in ('approved', 'pending', 'declined', 'hold')),
+    source text not null check (source in ('advertiser', 'admin', 'hold_expiry')),
+    created_at timestamptz not null default now())`,
+  sql`create index conversion_events_conversion on conversion_events (conversion_id, id)`,
 
-  await db.schema
-    .createTable('server_postbacks')
-    .addColumn('id', 'bigint', (c) => c.primaryKey().generatedAlwaysAsIdentity())
-    .addColumn('received_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('method', 'text', (c) => c.notNull())
-    .addColumn('params', 'jsonb', (c) => c.notNull())
-    .addColumn('result', 'text', (c) => c.notNull())
-    .addColumn('http_status', 'integer', (c) => c.notNull())
-    .addColumn('detail', 'text')
-    .addColumn('conversion_id', 'bigint')
-    .addColumn('offer_id', 'integer')
-    .addColumn('clickid', 'text')
-    .execute()
-  await db.schema.createIndex('server_postbacks_offer').on('server_postbacks').columns(['offer_id', 'id']).execute()
-  await db.schema.createIndex('server_postbacks_clickid').on('server_postbacks').column('clickid').execute()
+  // The advertiser postback log: every /postback call, accepted or not.
+  sql`create table server_postbacks (
+    id bigint generated always as identity primary key,
+    received_at timestamptz not null default now(),
+    method text not null check (method in ('GET', 'POST')),
+    params jsonb not null,
+    result text not null check (result in ('accepted', 'rejected')),
+    http_status integer not null,
+    detail text,
+    conversion_id bigint,
+    offer_id integer,
+    clickid text)`,
+  sql`create index server_postbacks_offer on server_postbacks (offer_id, id)`,
+  sql`create index server_postbacks_clickid on server_postbacks (clickid)`,
 
-  await db.schema
-    .createTable('postbacks')
-    .addColumn('id', 'integer', (c) => c.primaryKey().generatedAlwaysAsIdentity())
-    .addColumn('affiliate_id', 'integer', (c) => c.notNull().references('affiliates.id').onDelete('restrict'))
-    .addColumn('offer_id', 'integer', (c) => c.references('offers.id').onDelete('restrict'))
-    .addColumn('url', 'text', (c) => c.notNull())
-    .addColumn('method', 'text', (c) => c.notNull().defaultTo('GET'))
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('any'))
-    .addColumn('goal', 'text')
-    .addColumn('integration_method', 'text', (c) => c.notNull().defaultTo('all'))
-    .addColumn('force_global', 'boolean', (c) => c.notNull().defaultTo(false))
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .execute()
-  await db.schema.createIndex('postbacks_affiliate_offer').on('postbacks').columns(['affiliate_id', 'offer_id']).execute()
-  await db.schema.createIndex('postbacks_offer').on('postbacks').column('offer_id').execute()
+  sql`create table postbacks (
+    id integer generated always as identity primary key,
+    affiliate_id integer not null references affiliates (id) on delete restrict,
+    offer_id integer references offers (id) on delete restrict,
+    url text not null,
+    method text not null default 'GET' check (method in ('GET', 'POST')),
+    status text not null default 'any' check (status in ('any', 'created', 'approved', 'pending', 'declined', 'hold')),
+    goal text,
+    integration_method text not null default 'all' check (integration_method in ('all', 'default', 'probabilistic')),
+    force_global boolean not null default false,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now())`,
+  sql`create index postbacks_affiliate_offer on postbacks (affiliate_id, offer_id)`,
+  sql`create index postbacks_offer on postbacks (offer_id)`,
 
-  // postback_id carries no foreign key: deleting a postback cancels its pending deliveries, the log stays.
-  await db.schema
-    .createTable('postback_deliveries')
-    .addColumn('id', 'bigint', (c) => c.primaryKey().generatedAlwaysAsIdentity())
-    .addColumn('postback_id', 'integer', (c) => c.notNull())
-    .addColumn('conversion_id', 'bigint', (c) => c.notNull())
-    .addColumn('event_id', 'bigint', (c) => c.notNull())
-    .addColumn('affiliate_id', 'integer', (c) => c.notNull())
-    .addColumn('method', 'text', (c) => c.notNull())
-    .addColumn('url', 'text', (c) => c.notNull())
-    .addColumn('body', 'text')
-    .addColumn('state', 'text', (c) => c.notNull().defaultTo('pending'))
-    .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('last_http_code', 'integer')
-    .addColumn('last_error', 'text')
-    .addColumn('next_attempt_at', 'timestamptz')
-    // Lease: a claimed delivery is invisible to other claimers until locked_until passes.
-    .addColumn('locked_until', 'timestamptz')
-    .addColumn('locked_by', 'text')
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-    .addColumn('delivered_at', 'timestamptz')
-    .addUniqueConstraint('postback_deliveries_event_postback', ['event_id', 'postback_id'])
-    .execute()
-  await sql`create index postback_deliveries_due on postback_deliveries (next_attempt_at, id) where state = 'pending'`.execute(db)
-  await db.schema.createIndex('postback_deliveries_conversion').on('postback_deliveries').column('conversion_id').execute()
-  await db.schema.createIndex('postback_deliveries_postback').on('postback_deliveries').columns(['postback_id', 'state']).execute()
-  await db.schema.createIndex('postback_deliveries_affiliate').on('postback_deliveries').columns(['affiliate_id', 'id']).execute()
+  // postback_id has no foreign key: deleting a postback cancels its pending deliveries and the log stays.
+  // A claim sets only the lease columns, which no index holds: the 30% left free on each page lets it write
+  // the new row version beside the old one without touching the indexes (a HOT update).
+  sql`create table postback_deliveries (
+    id bigint generated always as identity primary key,
+    postback_id integer not null,
+    conversion_id bigint not null,
+    event_id bigint not null,
+    affiliate_id integer not null,
+    method text not null check (method in ('GET', 'POST')),
+    url text not null,
+    body text,
+    state text not null default 'pending' check (state in ('pending', 'delivered', 'failed', 'cancelled')),
+    attempts integer not null default 0,
+    last_http_code integer,
+    last_error text,
+    next_attempt_at timestamptz,
+    -- The lease: a claimed delivery is invisible to other claimers until locked_until passes.
+    locked_until timestamptz,
+    locked_by text,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    delivered_at timestamptz,
+    constraint postback_deliveries_event_postback unique (event_id, postback_id))
+    with (fillfactor = 70)`,
+  sql`create index postback_deliveries_due on postback_deliveries (next_attempt_at, id) where state = 'pending'`,
+  sql`create index postback_deliveries_conversion on postback_deliveries (conversion_id)`,
+  sql`create index postback_deliveries_postback on postback_deliveries (postback_id, state)`,
+  sql`create index postback_deliveries_affiliate on postback_deliveries (affiliate_id, id)`,
 
-  await db.schema
-    .createTable('postback_attempts')
-    .addColumn('id', 'bigint', (c) => c.primaryKey().generatedAlwaysAsIdentity())
-    .addColumn('delivery_id', 'bigint', (c) => c.notNull().references('postback_deliveries.id').onDelete('cascade'))
-    .addColumn('n', 'integer', (c) => c.notNull())
-    .addColumn('at', 'timestamptz', (c) => c.notNull())
-    .addColumn('http_code', 'integer')
-    .addColumn('duration_ms', 'integer', (c) => c.notNull())
-    .addColumn('response_body', 'text', (c) => c.notNull().defaultTo(''))
-    .addColumn('error', 'text')
-    .execute()
-  await db.schema.createIndex('postback_attempts_delivery').on('postback_attempts').columns(['delivery_id', 'n']).execute()
+  sql`create table postback_attempts (
+    id bigint generated always as identity primary key,
+    delivery_id bigint not null references postback_deliveries (id) on delete cascade,
+    n integer not null,
+    at timestamptz not null,
+    http_code integer,
+    duration_ms integer not null,
+    response_body text not null default '',
+    error text)`,
+  sql`create index postback_attempts_delivery on postback_attempts (delivery_id, n)`,
+
+  // Every instance keeps a replica of what click validation reads (offers, affiliates, links with a short
+  // code) and follows changes by polling, so clicks redirect while the database is away. Each row carries the
+  // transaction that last wrote it (change_xid, set by a trigger). A poller that took its snapshot's xmin
+  // (every transaction below it had finished) before its previous read needs only rows with change_xid at or
+  // above it: unlike a timestamp or a sequence, this misses no change that commits after a later one, and no
+  // application clock is involved. Deleted offers and affiliates leave a row in click_replica_deletions.
+  sql`create function click_replica_stamp() returns trigger language plpgsql as $$
+    begin
+      new.change_xid := pg_current_xact_id();
+      return new;
+    end
+    $$`,
+  ...['offers', 'affiliates', 'tracking_links'].map((table) => sql`
+    create trigger ${sql.id(`${table}_click_replica_stamp`)} before insert or update on ${sql.table(table)}
+    for each row execute function click_replica_stamp()`),
+  sql`create index offers_change_xid on offers (change_xid)`,
+  sql`create index affiliates_change_xid on affiliates (change_xid)`,
+  sql`create index tracking_links_short_change_xid on tracking_links (change_xid) where short_code is not null`,
+  sql`create table click_replica_deletions (
+    kind text not null check (kind in ('offer', 'affiliate')),
+    id integer not null,
+    change_xid xid8 not null default pg_current_xact_id())`,
+  sql`create index click_replica_deletions_change_xid on click_replica_deletions (change_xid)`,
+  sql`create function click_replica_record_deletion() returns trigger language plpgsql as $$
+    begin
+      insert into click_replica_deletions (kind, id) values (tg_argv[0], old.id);
+      return null;
+    end
+    $$`,
+  ...[['offers', 'offer'], ['affiliates', 'affiliate']].map(([table, kind]) => sql`
+    create trigger ${sql.id(`${table}_click_replica_deletion`)} after delete on ${sql.table(table as string)}
+    for each row execute function click_replica_record_deletion(${sql.lit(kind)})`),
+
+  // Intake caches offers (with goals and the secure code in force) and affiliate statuses. A notification
+  // can arrive after the change it announces; this version cannot: every statement that changes offers,
+  // goals, advertisers or affiliates bumps it in its own transaction, intake reads it with the click, and
+  // drops its cache whenever a change it could have missed is visible.
+  sql`create table intake_catalog_version (id integer primary key check (id = 1), version bigint not null)`,
+  sql`insert into intake_catalog_version (id, version) values (1, 0)`,
+  sql`create function intake_catalog_bump() returns trigger language plpgsql as $$
+    begin
+      update intake_catalog_version set version = version + 1 where id = 1;
+      return null;
+    end
+    $$`,
+  ...['offers', 'offer_goals', 'advertisers', 'affiliates'].map((table) => sql`
+    create trigger ${sql.id(`${table}_intake_catalog_bump`)} after insert or update or delete or truncate on ${sql.table(table)}
+    for each statement execute function intake_catalog_bump()`),
+
+  // One row that /ready rewrites: ready means the database takes writes, which a read-only replica, a
+  // read-only default or a full disk refuse while still answering reads.
+  sql`create table readiness_probe (id integer primary key check (id = 1), checked_at timestamptz not null)`,
+  sql`insert into readiness_probe (id, checked_at) values (1, now())`,
+
+  // A secret every instance of one deployment shares and nobody else knows: the dispatcher marks each request
+  // it sends with it, so intake can tell this deployment's own postbacks coming back (a loop) from those of
+  // another network running the same software.
+  sql`create table service_identity (id integer primary key check (id = 1), loop_key text not null)`,
+  sql`insert into service_identity (id, loop_key)
+    values (1, replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', ''))`,
+
+  // The dispatcher's claim (each row with its postback, so a deleted postback's rows can be dropped). Its plan is pinned so that its cost never depends on statistics or on the
+  // table's age: the due index walked in order and stopped after lim rows (no bitmap scan and sort, which
+  // stale statistics after a burst would choose, reading every pending row), and each claimed row found
+  // again by its primary key (no hash join over a sequential scan, which a parameter limit invites, reading
+  // the delivered history too). PL/pgSQL keeps the statement's plan for the session, and the generic plan
+  // is forced since the pinned custom plan would be the same. The origin filter costs nothing when no origin
+  // is skipped, which is nearly always. The caller turns synchronous_commit off in the same statement.
+  sql`create function claim_postback_deliveries(holder text, lease_ms int, lim int, retry_lane boolean, skip_origins text[])
+    returns table (id bigint, postback_id int, method text, url text, body text, attempts int, previous_holder text)
+    language plpgsql volatile
+    set enable_bitmapscan = off
+    set enable_sort = off
+    set enable_seqscan = off
+    set enable_hashjoin = off
+    set enable_mergejoin = off
+    set plan_cache_mode = force_generic_plan
+    as $$
+    begin
+      return query
+      update postback_deliveries d
+      set locked_until = now() + lease_ms * interval '1 millisecond', locked_by = holder
+      from (
+        select p.id, p.locked_by as previous_holder from postback_deliveries p
+        where p.state = 'pending' and p.next_attempt_at <= now()
+          and (p.locked_until is null or p.locked_until < now())
+          and (p.attempts > 0) = retry_lane
+          and (cardinality(skip_origins) = 0 or lower(split_part(p.url, '/', 3)) <> all (skip_origins))
+        order by p.next_attempt_at, p.id
+        limit lim
+        for update skip locked
+      ) due
+      where d.id = due.id
+      returning d.id, d.postback_id, d.method, d.url, d.body, d.attempts, due.previous_holder;
+    end
+    $$`,
+
+  // The record of a batch of attempts: attempts written, decisions applied, leases released, only for rows
+  // the caller still holds. Pinned like the claim, so a plan kept for the session finds each row by its
+  // primary key whatever the table held when it was made.
+  sql`create function record_postback_attempts(
+      ids bigint[], holders text[], ats timestamptz[], http_codes int[], durations_ms int[], bodies text[], errors text[],
+      states text[], retry_delays_ms int[], keep_cancelled_flags boolean[])
+    returns table (id bigint, n int)
+    language plpgsql volatile
+    set enable_seqscan = off
+    set enable_hashjoin = off
+    set enable_mergejoin = off
+    set plan_cache_mode = force_generic_plan
+    as $$
+    begin
+      return query
+      with input as (
+        select * from unnest(ids, holders, ats, http_codes, durations_ms, bodies, errors, states, retry_delays_ms, keep_cancelled_flags)
+          as i(id, holder, at, http_code, duration_ms, response_body, error, state, retry_ms, keep_cancelled)),
+      updated as (
+        update postback_deliveries d set
+          attempts = d.attempts + 1, last_http_code = i.http_code, last_error = i.error,
+          state = case when i.keep_cancelled and d.state = 'cancelled' then 'cancelled' else i.state end,
+          next_attempt_at = case when i.state = 'pending' and not (i.keep_cancelled and d.state = 'cancelled')
+            then now() + i.retry_ms * interval '1 millisecond' end,
+          delivered_at = case when i.state = 'delivered' then coalesce(d.delivered_at, now()) else d.delivered_at end,
+          locked_until = null, locked_by = null, updated_at = now()
+        from input i
+        where d.id = i.id and d.locked_by = i.holder
+        -- The attempt's own fields come back with the row: joining input again without hash joins would
+        -- compare every pair.
+        returning d.id, d.attempts, i.at, i.http_code, i.duration_ms, i.response_body, i.error)
+      insert into postback_attempts (delivery_id, n, at, http_code, duration_ms, response_body, error)
+      select u.id, u.attempts, u.at, u.http_code, u.duration_ms, u.response_body, u.error from updated u
+      returning postback_attempts.delivery_id, postback_attempts.n;
+    end
+    $$`,
+]
+
+export async function up (db: Kysely<any>): Promise<void> {
+  for (const statement of SCHEMA) await statement.execute(db)
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down (db: Kysely<any>): Promise<void> {
+  await sql`drop function if exists record_postback_attempts, claim_postback_deliveries, intake_catalog_bump,
+    click_replica_stamp, click_replica_record_deletion cascade`.execute(db)
   for (const table of [
-    'postback_attempts', 'postback_deliveries', 'postbacks', 'server_postbacks', 'conversion_events',
-    'conversions', 'clicks', 'tracking_links', 'affiliates', 'offer_goals', 'offers', 'tracking_domains',
-    'advertisers', 'admin_api_keys',
+    'service_identity', 'readiness_probe', 'click_replica_deletions', 'intake_catalog_version', 'postback_attempts', 'postback_deliveries', 'postbacks', 'server_postbacks', 'conversion_events',
+    'conversions', 'clicks', 'tracking_links', 'affiliates', 'offer_goals', 'offers', 'tracking_domains', 'advertisers', 'admin_api_keys',
   ]) {
     await db.schema.dropTable(table).ifExists().execute()
   }

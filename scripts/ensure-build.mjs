@@ -8,7 +8,7 @@ import path from 'node:path'
 const STAMP = 'dist/.build-stamp'
 const INPUTS = ['src', 'migrations', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json']
 
-function newest(entry) {
+function newest (entry) {
   if (!existsSync(entry)) return 0
   const stat = statSync(entry)
   if (!stat.isDirectory()) return stat.mtimeMs

@@ -54,7 +54,7 @@ declare module 'fastify' {
 }
 
 /** Unknown query parameters on /v1 are a 400 (contract §1), also on routes that take none. */
-function rejectUnknownQueryParameters(route: RouteOptions) {
+function rejectUnknownQueryParameters (route: RouteOptions) {
   route.schema ??= {}
   route.schema.querystring ??= { type: 'object', additionalProperties: false, properties: {} }
 }
@@ -63,7 +63,7 @@ function rejectUnknownQueryParameters(route: RouteOptions) {
  * A route that takes no body refuses one, as every other route refuses unknown fields (§1): a setting sent to
  * the wrong place must not be dropped silently. Nothing, or an empty object, is no body.
  */
-function refuseBodyWhereNoneIsTaken(route: RouteOptions) {
+function refuseBodyWhereNoneIsTaken (route: RouteOptions) {
   if (route.schema?.body !== undefined) return
   const methods = Array.isArray(route.method) ? route.method : [route.method]
   if (!methods.some((method) => method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE')) return
@@ -84,15 +84,15 @@ function refuseBodyWhereNoneIsTaken(route: RouteOptions) {
  * The JSON parser, with an empty body meaning no body: generic HTTP clients send `Content-Type: application/json`
  * on every call, also on a retry or a DELETE that carries nothing.
  */
-function jsonOrNothing(app: FastifyInstance): FastifyBodyParser<string> {
+function jsonOrNothing (app: FastifyInstance): FastifyBodyParser<string> {
   const json = app.getDefaultJsonParser('error', 'error')
   return (request, body, done) => (body.length === 0 ? done(null, undefined) : json(request, body, done))
 }
 
 /** One log line per request, written when it completes, with the `secure` parameter redacted. */
 class OneLinePerRequest extends LogController {
-  override incomingRequest() {}
-  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply) {
+  override incomingRequest () {}
+  override requestCompleted (error: Error | null, request: FastifyRequest, reply: FastifyReply) {
     const line = { method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }
     if (error) reply.log.error({ ...line, err: error }, 'request errored')
     else reply.log.info(line, 'request')
@@ -105,7 +105,7 @@ class OneLinePerRequest extends LogController {
  * CPU as the rest of a click on a small machine). Idle, each line still goes out at once. Pino flushes what
  * is left when the process exits; what exceeds 16 MiB while stdout is blocked is dropped, not held.
  */
-function standardOutput() {
+function standardOutput () {
   const destination = pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 })
   let lastDropNotice = 0
   destination.on('drop', () => {
@@ -128,7 +128,7 @@ export interface BuildOptions {
  * peer). Fastify 5 ignores a bare number (it cannot tell a proxy from a client), but an operator who
  * sets TRUST_PROXY=2 has said exactly that every request comes through two proxies.
  */
-function trustProxyOption(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+function trustProxyOption (trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
   return typeof trust === 'number' ? (_address, hop) => hop < trust : trust
 }
 
@@ -143,7 +143,7 @@ const SECRET_PARAMETERS = new Set(['secure', 'api_key', 'api-key', 'apikey'])
 /** A name that could be one of them: it has a `%`, or starts like one. Values are not looked at (a click's often hold `%`). */
 const MAYBE_SECRET_NAME = /[?&](?:[^=&]*%|secure|api)/i
 
-function decodedName(raw: string): string {
+function decodedName (raw: string): string {
   if (!raw.includes('%')) return raw.toLowerCase()
   try {
     return decodeURIComponent(raw).toLowerCase()
@@ -153,7 +153,7 @@ function decodedName(raw: string): string {
 }
 
 /** Strips secrets from the URLs we log: `secure` on /postback, an API key sent in the query by mistake. */
-export function redactUrl(url: string): string {
+export function redactUrl (url: string): string {
   if (!MAYBE_SECRET_NAME.test(url)) return url
   const q = url.indexOf('?')
   const pairs = url.slice(q + 1).split('&').map((pair) => {
@@ -164,7 +164,7 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, q + 1)}${pairs.join('&')}`
 }
 
-export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     logger: options.logger ?? {
       level: config.logLevel,
@@ -241,7 +241,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await v1.register(postbackAdminRoutes)
       await v1.register(postbackPanelRoutes)
     },
-    { prefix: '/v1' },
+    { prefix: '/v1' }
   )
 
   return app

@@ -54,7 +54,7 @@ const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true })
 const validateEnv = ajv.compile(envSchema)
 
 /** An IP address, or an address with a prefix length that fits it (`10.0.0.0/8`, `fd00::/8`). */
-function isIpOrCidr(value: string): boolean {
+function isIpOrCidr (value: string): boolean {
   const [address = '', prefix, ...rest] = value.split('/')
   const family = isIP(address)
   if (family === 0 || rest.length > 0) return false
@@ -63,7 +63,7 @@ function isIpOrCidr(value: string): boolean {
 }
 
 /** A hostname or an address to listen on (`0.0.0.0`, `::`, `localhost`, `api.internal`). */
-function isListenHost(value: string): boolean {
+function isListenHost (value: string): boolean {
   return isIP(value) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(value)
 }
 
@@ -71,7 +71,7 @@ function isListenHost(value: string): boolean {
  * `false`, a hop count, or the proxies' addresses (§6). `true` (believe any X-Forwarded-For) is refused: a
  * client could then choose the IP its clicks are recorded with.
  */
-function parseTrustProxy(raw: string): number | string[] | false | string {
+function parseTrustProxy (raw: string): number | string[] | false | string {
   const value = raw.trim()
   if (value === '' || value === 'false') return false
   if (value === 'true') return '"true" would believe any X-Forwarded-For, so any client could choose its IP: give the number of proxy hops or their addresses'
@@ -82,7 +82,7 @@ function parseTrustProxy(raw: string): number | string[] | false | string {
 }
 
 /** Reads configuration from an env-like record; throws one ConfigError naming every bad variable. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
   const input: Record<string, unknown> = {}
   for (const key of Object.keys(envSchema.properties)) {
     const value = env[key]
@@ -100,9 +100,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
   const v = input as {
-    PORT: number; HOST: string; DATABASE_URL?: string; DATA_DIR: string; ADMIN_API_KEYS?: string
-    PUBLIC_URL?: string; TRAFFICBACK_URL?: string; TRUST_PROXY: string; POSTBACK_TIMEOUT_MS: number
-    POSTBACK_RETRY_SCHEDULE: string; POSTBACK_CONCURRENCY: number; POSTBACK_ALLOW_PRIVATE_NETWORKS: boolean
+    PORT: number;
+    HOST: string;
+    DATABASE_URL?: string;
+    DATA_DIR: string;
+    ADMIN_API_KEYS?: string
+    PUBLIC_URL?: string;
+    TRAFFICBACK_URL?: string;
+    TRUST_PROXY: string;
+    POSTBACK_TIMEOUT_MS: number
+    POSTBACK_RETRY_SCHEDULE: string;
+    POSTBACK_CONCURRENCY: number;
+    POSTBACK_ALLOW_PRIVATE_NETWORKS: boolean
     LOG_LEVEL: string
   }
   // The checks ajv cannot express, each on a variable that passed its type check.
@@ -115,9 +124,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   check('HOST', () => (isListenHost(v.HOST) ? { value: v.HOST } : { problem: `"${v.HOST}" is not an IP address or a hostname` }))
   const schedule = check('POSTBACK_RETRY_SCHEDULE', () => {
     const parsed = parseRetrySchedule(v.POSTBACK_RETRY_SCHEDULE)
-    return parsed !== null ? { value: parsed } : {
-      problem: `"${v.POSTBACK_RETRY_SCHEDULE}" must be comma-separated durations such as 10s,1m,5m (suffixes ms, s, m, h)`,
-    }
+    return parsed !== null
+      ? { value: parsed }
+      : {
+          problem: `"${v.POSTBACK_RETRY_SCHEDULE}" must be comma-separated durations such as 10s,1m,5m (suffixes ms, s, m, h)`,
+        }
   })
   const adminApiKeys = check('ADMIN_API_KEYS', () => {
     const keys = (v.ADMIN_API_KEYS ?? '').split(',').map((key) => key.trim()).filter((key) => key !== '')

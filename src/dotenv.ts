@@ -9,7 +9,7 @@ const ASSIGNMENT = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*(.*)$/
  * not understand, so a typo would silently leave a variable at its default. A value opened with a quote may
  * run over several lines until the same quote closes it.
  */
-export function checkDotEnv(text: string, file: string): void {
+export function checkDotEnv (text: string, file: string): void {
   const lines = text.split(/\r?\n/)
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? ''
@@ -31,7 +31,7 @@ export function checkDotEnv(text: string, file: string): void {
  * The variables of `file` (a .env in the working directory), or none when there is no such file.
  * Variables already set in the environment win, as every .env loader does.
  */
-export function withDotEnv(env: NodeJS.ProcessEnv, file = '.env'): Record<string, string | undefined> {
+export function withDotEnv (env: NodeJS.ProcessEnv, file = '.env'): Record<string, string | undefined> {
   let text: string
   try {
     text = readFileSync(file, 'utf8')

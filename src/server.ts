@@ -10,7 +10,7 @@ import { withDotEnv } from './dotenv.js'
 /** Errors that mean DATABASE_URL does not lead to a usable database (never print the URL: it may hold a password). */
 const DATABASE_UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', '3D000', '28P01', '28000'])
 
-function startFailed(config: Config, err: unknown): never {
+function startFailed (config: Config, err: unknown): never {
   const code = (err as { code?: unknown } | null)?.code
   const reason = err instanceof DataDirLockedError
     ? err.message

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 
 // Read once at start; works from src/ (tests) and dist/src/ (production) alike.
-function findVersion(): string {
+function findVersion (): string {
   for (const candidate of ['../package.json', '../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as { name?: string; version?: string }

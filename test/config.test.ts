@@ -5,9 +5,18 @@ import { buildApp } from '../src/app.js'
 t.test('defaults', async (t) => {
   const config = loadConfig({})
   t.match(config, {
-    port: 3000, host: '0.0.0.0', databaseUrl: null, dataDir: './data', adminApiKeys: null,
-    publicUrl: 'http://localhost:3000', trafficbackUrl: null, trustProxy: false, postbackTimeoutMs: 10000,
-    postbackConcurrency: 64, postbackAllowPrivateNetworks: false, logLevel: 'info',
+    port: 3000,
+    host: '0.0.0.0',
+    databaseUrl: null,
+    dataDir: './data',
+    adminApiKeys: null,
+    publicUrl: 'http://localhost:3000',
+    trafficbackUrl: null,
+    trustProxy: false,
+    postbackTimeoutMs: 10000,
+    postbackConcurrency: 64,
+    postbackAllowPrivateNetworks: false,
+    logLevel: 'info',
   })
   t.same(config.postbackRetryScheduleMs, [10_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000])
   t.ok(Object.isFrozen(config))
@@ -15,16 +24,34 @@ t.test('defaults', async (t) => {
 
 t.test('parses every variable', async (t) => {
   const config = loadConfig({
-    PORT: '8080', HOST: '127.0.0.1', DATABASE_URL: 'postgres://u@h/db', DATA_DIR: '/var/lib/s2s',
-    ADMIN_API_KEYS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb', PUBLIC_URL: 'https://track.example/t/',
-    TRAFFICBACK_URL: 'https://fallback.example', TRUST_PROXY: '10.0.0.0/8,127.0.0.1', POSTBACK_TIMEOUT_MS: '5000',
-    POSTBACK_RETRY_SCHEDULE: '1s, 500ms', POSTBACK_CONCURRENCY: '8', POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true', LOG_LEVEL: 'debug',
+    PORT: '8080',
+    HOST: '127.0.0.1',
+    DATABASE_URL: 'postgres://u@h/db',
+    DATA_DIR: '/var/lib/s2s',
+    ADMIN_API_KEYS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb',
+    PUBLIC_URL: 'https://track.example/t/',
+    TRAFFICBACK_URL: 'https://fallback.example',
+    TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
+    POSTBACK_TIMEOUT_MS: '5000',
+    POSTBACK_RETRY_SCHEDULE: '1s, 500ms',
+    POSTBACK_CONCURRENCY: '8',
+    POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true',
+    LOG_LEVEL: 'debug',
   })
   t.match(config, {
-    port: 8080, host: '127.0.0.1', databaseUrl: 'postgres://u@h/db', dataDir: '/var/lib/s2s',
-    adminApiKeys: ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'], publicUrl: 'https://track.example/t',
-    trafficbackUrl: 'https://fallback.example', trustProxy: ['10.0.0.0/8', '127.0.0.1'], postbackTimeoutMs: 5000,
-    postbackRetryScheduleMs: [1000, 500], postbackConcurrency: 8, postbackAllowPrivateNetworks: true, logLevel: 'debug',
+    port: 8080,
+    host: '127.0.0.1',
+    databaseUrl: 'postgres://u@h/db',
+    dataDir: '/var/lib/s2s',
+    adminApiKeys: ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'],
+    publicUrl: 'https://track.example/t',
+    trafficbackUrl: 'https://fallback.example',
+    trustProxy: ['10.0.0.0/8', '127.0.0.1'],
+    postbackTimeoutMs: 5000,
+    postbackRetryScheduleMs: [1000, 500],
+    postbackConcurrency: 8,
+    postbackAllowPrivateNetworks: true,
+    logLevel: 'debug',
   })
   t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
   t.same(loadConfig({ TRUST_PROXY: 'fd00::/8, ::1' }).trustProxy, ['fd00::/8', '::1'])

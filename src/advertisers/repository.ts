@@ -1,19 +1,19 @@
 import type { Db } from '../db/database.js'
 import { listWindow } from '../db/list.js'
-import type { ListQuery } from '../http/schemas.js'
+import type { ListQuery } from '../db/list.js'
 import type { AdvertiserCreate, AdvertiserPatch } from './schemas.js'
 
-export function findAdvertiser(db: Db, id: number) {
+export function findAdvertiser (db: Db, id: number) {
   return db.selectFrom('advertisers').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
-export function listAdvertisers(db: Db, query: ListQuery & { status?: string }) {
+export function listAdvertisers (db: Db, query: ListQuery & { status?: string }) {
   let q = db.selectFrom('advertisers').selectAll()
   if (query.status !== undefined) q = q.where('status', '=', query.status as 'active' | 'inactive')
   return listWindow(q, 'advertisers', query).execute()
 }
 
-export function insertAdvertiser(db: Db, input: AdvertiserCreate) {
+export function insertAdvertiser (db: Db, input: AdvertiserCreate) {
   return db
     .insertInto('advertisers')
     .values({ name: input.name, status: input.status, secure_code: input.secure_code ?? null })
@@ -21,7 +21,7 @@ export function insertAdvertiser(db: Db, input: AdvertiserCreate) {
     .executeTakeFirstOrThrow()
 }
 
-export function updateAdvertiser(db: Db, id: number, patch: AdvertiserPatch) {
+export function updateAdvertiser (db: Db, id: number, patch: AdvertiserPatch) {
   return db
     .updateTable('advertisers')
     .set({ ...patch, updated_at: new Date() })
@@ -31,7 +31,7 @@ export function updateAdvertiser(db: Db, id: number, patch: AdvertiserPatch) {
 }
 
 /** Deletes unless offers still refer to it; the caller maps `referenced` to 409. */
-export async function deleteAdvertiser(db: Db, id: number): Promise<'deleted' | 'missing' | 'referenced'> {
+export async function deleteAdvertiser (db: Db, id: number): Promise<'deleted' | 'missing' | 'referenced'> {
   const offer = await db.selectFrom('offers').select('id').where('advertiser_id', '=', id).limit(1).executeTakeFirst()
   if (offer !== undefined) {
     const exists = await findAdvertiser(db, id)

@@ -11,16 +11,19 @@ const security = adminSecurity
 const params = idParams('id')
 const one = { $ref: 'Advertiser#' }
 
-export function advertiserToApi(row: AdvertiserRow) {
+export function advertiserToApi (row: AdvertiserRow) {
   return row
 }
 
-export default async function advertiserRoutes(fastify: FastifyInstance) {
+export default async function advertiserRoutes (fastify: FastifyInstance) {
   const { db } = fastify
 
   fastify.post<{ Body: AdvertiserCreate }>('/advertisers', {
     schema: {
-      tags, security, operationId: 'createAdvertiser', summary: 'Create an advertiser',
+      tags,
+      security,
+      operationId: 'createAdvertiser',
+      summary: 'Create an advertiser',
       body: { $ref: 'AdvertiserCreate#' },
       response: { 201: one, ...problemResponses(...authProblems) },
     },
@@ -31,7 +34,10 @@ export default async function advertiserRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ListQuery & { status?: string } }>('/advertisers', {
     schema: {
-      tags, security, operationId: 'listAdvertisers', summary: 'List advertisers',
+      tags,
+      security,
+      operationId: 'listAdvertisers',
+      summary: 'List advertisers',
       querystring: listQuery({ status: { type: 'string', enum: ['active', 'inactive'] } }),
       response: { 200: listOf('Advertiser'), ...problemResponses(...authProblems) },
     },
@@ -42,7 +48,11 @@ export default async function advertiserRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { id: number } }>('/advertisers/:id', {
     schema: {
-      tags, security, operationId: 'getAdvertiser', summary: 'Read an advertiser', params,
+      tags,
+      security,
+      operationId: 'getAdvertiser',
+      summary: 'Read an advertiser',
+      params,
       response: { 200: one, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -53,7 +63,11 @@ export default async function advertiserRoutes(fastify: FastifyInstance) {
 
   fastify.patch<{ Params: { id: number }; Body: AdvertiserPatch }>('/advertisers/:id', {
     schema: {
-      tags, security, operationId: 'updateAdvertiser', summary: 'Update an advertiser (JSON Merge Patch)', params,
+      tags,
+      security,
+      operationId: 'updateAdvertiser',
+      summary: 'Update an advertiser (JSON Merge Patch)',
+      params,
       body: { $ref: 'AdvertiserPatch#' },
       response: { 200: one, ...problemResponses(...authProblems, 404) },
     },
@@ -65,7 +79,11 @@ export default async function advertiserRoutes(fastify: FastifyInstance) {
 
   fastify.delete<{ Params: { id: number } }>('/advertisers/:id', {
     schema: {
-      tags, security, operationId: 'deleteAdvertiser', summary: 'Delete an advertiser (409 while offers refer to it)', params,
+      tags,
+      security,
+      operationId: 'deleteAdvertiser',
+      summary: 'Delete an advertiser (409 while offers refer to it)',
+      params,
       response: { 204: { type: 'null', description: 'Deleted' }, ...problemResponses(...authProblems, 404, 409) },
     },
   }, async (request, reply) => {

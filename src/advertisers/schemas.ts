@@ -2,7 +2,8 @@ import { dateTime } from '../http/schemas.js'
 
 const name = { type: 'string', minLength: 1, maxLength: 255, examples: ['Acme Ads'] } as const
 const status = {
-  type: 'string', enum: ['active', 'inactive'],
+  type: 'string',
+  enum: ['active', 'inactive'],
   description: 'The network\'s own record of the advertiser; clicks and conversions follow each offer\'s `status`, not this',
 } as const
 const secureCode = {

@@ -1,27 +1,27 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import { listWindow } from '../db/list.js'
-import type { ListQuery } from '../http/schemas.js'
+import type { ListQuery } from '../db/list.js'
 import type { AffiliateCreate, AffiliatePatch, AffiliateStatus } from './schemas.js'
 
-export function findAffiliate(db: Db, id: number) {
+export function findAffiliate (db: Db, id: number) {
   return db.selectFrom('affiliates').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
 /** Another affiliate already using this email (ignoring case), other than `exceptId`. */
-export function findAffiliateByEmail(db: Db, email: string, exceptId?: number) {
+export function findAffiliateByEmail (db: Db, email: string, exceptId?: number) {
   let q = db.selectFrom('affiliates').select('id').where(sql<string>`lower(email)`, '=', email.toLowerCase())
   if (exceptId !== undefined) q = q.where('id', '<>', exceptId)
   return q.executeTakeFirst()
 }
 
-export function listAffiliates(db: Db, query: ListQuery & { status?: AffiliateStatus }) {
+export function listAffiliates (db: Db, query: ListQuery & { status?: AffiliateStatus }) {
   let q = db.selectFrom('affiliates').selectAll()
   if (query.status !== undefined) q = q.where('status', '=', query.status)
   return listWindow(q, 'affiliates', query).execute()
 }
 
-export function insertAffiliate(db: Db, input: AffiliateCreate, apiKeyHash: string) {
+export function insertAffiliate (db: Db, input: AffiliateCreate, apiKeyHash: string) {
   return db
     .insertInto('affiliates')
     .values({ name: input.name, email: input.email, status: input.status, api_key_hash: apiKeyHash })
@@ -29,7 +29,7 @@ export function insertAffiliate(db: Db, input: AffiliateCreate, apiKeyHash: stri
     .executeTakeFirstOrThrow()
 }
 
-export function updateAffiliate(db: Db, id: number, patch: AffiliatePatch) {
+export function updateAffiliate (db: Db, id: number, patch: AffiliatePatch) {
   return db
     .updateTable('affiliates')
     .set({ ...patch, updated_at: new Date() })
@@ -39,7 +39,7 @@ export function updateAffiliate(db: Db, id: number, patch: AffiliatePatch) {
 }
 
 /** Replaces the stored key hash; the old key stops working with the next request. */
-export async function replaceAffiliateKey(db: Db, id: number, apiKeyHash: string): Promise<boolean> {
+export async function replaceAffiliateKey (db: Db, id: number, apiKeyHash: string): Promise<boolean> {
   const result = await db
     .updateTable('affiliates')
     .set({ api_key_hash: apiKeyHash, updated_at: new Date() })
@@ -52,7 +52,7 @@ export async function replaceAffiliateKey(db: Db, id: number, apiKeyHash: string
  * What still refers to the affiliate, or null. Clicks count too: a click whose affiliate is gone could
  * no longer be attributed, so an affiliate with traffic is deactivated or banned rather than deleted.
  */
-export async function affiliateReference(db: Db, id: number): Promise<string | null> {
+export async function affiliateReference (db: Db, id: number): Promise<string | null> {
   if (await db.selectFrom('tracking_links').select('id').where('affiliate_id', '=', id).limit(1).executeTakeFirst()) return 'tracking links'
   if (await db.selectFrom('conversions').select('id').where('affiliate_id', '=', id).limit(1).executeTakeFirst()) return 'conversions'
   if (await db.selectFrom('postbacks').select('id').where('affiliate_id', '=', id).limit(1).executeTakeFirst()) return 'postbacks'
@@ -60,7 +60,7 @@ export async function affiliateReference(db: Db, id: number): Promise<string | n
   return null
 }
 
-export async function deleteAffiliate(db: Db, id: number): Promise<boolean> {
+export async function deleteAffiliate (db: Db, id: number): Promise<boolean> {
   const result = await db.deleteFrom('affiliates').where('id', '=', id).executeTakeFirst()
   return result.numDeletedRows > 0n
 }

@@ -4,7 +4,7 @@ import { conflict, notFound } from '../http/problem.js'
 import { adminSecurity, authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
 import { toPage } from '../http/pagination.js'
 import { generateApiKey, hashApiKey } from '../plugins/auth.js'
-import type { AffiliateRow } from '../db/tables.js'
+import { affiliateToApi } from './view.js'
 import type { AffiliateCreate, AffiliatePatch, AffiliateStatus } from './schemas.js'
 import {
   affiliateReference, deleteAffiliate, findAffiliate, findAffiliateByEmail, insertAffiliate, listAffiliates,
@@ -16,21 +16,18 @@ const security = adminSecurity
 const params = idParams('id')
 const one = { $ref: 'Affiliate#' }
 
-/** The API view of an affiliate: never the key hash. */
-export function affiliateToApi(row: AffiliateRow) {
-  const { id, name, email, status, created_at, updated_at } = row
-  return { id, name, email, status, created_at, updated_at }
-}
-
 const emailTaken = () => conflict('An affiliate with this email already exists')
 
-export default async function affiliateRoutes(fastify: FastifyInstance) {
+export default async function affiliateRoutes (fastify: FastifyInstance) {
   const { db } = fastify
   fastify.addHook('onSend', catchUpAfterWrites(fastify.clickReplica))
 
   fastify.post<{ Body: AffiliateCreate }>('/affiliates', {
     schema: {
-      tags, security, operationId: 'createAffiliate', summary: 'Create an affiliate',
+      tags,
+      security,
+      operationId: 'createAffiliate',
+      summary: 'Create an affiliate',
       description: 'The answer carries `api_key`, the only time it is shown. An email already in use (ignoring case) is 409.',
       body: { $ref: 'AffiliateCreate#' },
       response: { 201: { $ref: 'AffiliateCreated#' }, ...problemResponses(...authProblems, 409) },
@@ -44,7 +41,10 @@ export default async function affiliateRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ListQuery & { status?: AffiliateStatus } }>('/affiliates', {
     schema: {
-      tags, security, operationId: 'listAffiliates', summary: 'List affiliates',
+      tags,
+      security,
+      operationId: 'listAffiliates',
+      summary: 'List affiliates',
       querystring: listQuery({ status: { type: 'string', enum: ['active', 'inactive', 'banned'] } }),
       response: { 200: listOf('Affiliate'), ...problemResponses(...authProblems) },
     },
@@ -55,7 +55,11 @@ export default async function affiliateRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { id: number } }>('/affiliates/:id', {
     schema: {
-      tags, security, operationId: 'getAffiliate', summary: 'Read an affiliate', params,
+      tags,
+      security,
+      operationId: 'getAffiliate',
+      summary: 'Read an affiliate',
+      params,
       response: { 200: one, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -66,7 +70,11 @@ export default async function affiliateRoutes(fastify: FastifyInstance) {
 
   fastify.patch<{ Params: { id: number }; Body: AffiliatePatch }>('/affiliates/:id', {
     schema: {
-      tags, security, operationId: 'updateAffiliate', summary: 'Update an affiliate (JSON Merge Patch)', params,
+      tags,
+      security,
+      operationId: 'updateAffiliate',
+      summary: 'Update an affiliate (JSON Merge Patch)',
+      params,
       description: 'A status other than `active` locks the affiliate out of the panel at once and stops its clicks.',
       body: { $ref: 'AffiliatePatch#' },
       response: { 200: one, ...problemResponses(...authProblems, 404, 409) },
@@ -84,7 +92,10 @@ export default async function affiliateRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Params: { id: number } }>('/affiliates/:id/api-key', {
     schema: {
-      tags, security, operationId: 'issueAffiliateApiKey', summary: 'Issue a new API key for an affiliate',
+      tags,
+      security,
+      operationId: 'issueAffiliateApiKey',
+      summary: 'Issue a new API key for an affiliate',
       description: 'The old key stops working at once. The new key is shown only in this answer.',
       params,
       response: { 200: { $ref: 'AffiliateApiKey#' }, ...problemResponses(...authProblems, 404) },
@@ -97,7 +108,11 @@ export default async function affiliateRoutes(fastify: FastifyInstance) {
 
   fastify.delete<{ Params: { id: number } }>('/affiliates/:id', {
     schema: {
-      tags, security, operationId: 'deleteAffiliate', summary: 'Delete an affiliate (409 while anything refers to it)', params,
+      tags,
+      security,
+      operationId: 'deleteAffiliate',
+      summary: 'Delete an affiliate (409 while anything refers to it)',
+      params,
       description:
         '409 while tracking links, clicks, conversions or postbacks refer to the affiliate: set its status to ' +
         '`inactive` or `banned` instead.',

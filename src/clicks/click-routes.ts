@@ -22,7 +22,7 @@ let idPool = randomBytes(CLICK_ID_POOL_BYTES)
 let idOffset = 0
 
 /** 24 lowercase hex characters from a CSPRNG: Affise's click id shape, unguessable. */
-export function newClickId(): string {
+export function newClickId (): string {
   if (idOffset + CLICK_ID_BYTES > idPool.length) {
     idPool = randomBytes(CLICK_ID_POOL_BYTES)
     idOffset = 0
@@ -32,12 +32,13 @@ export function newClickId(): string {
   return id
 }
 
+// eslint-disable-next-line no-control-regex -- NUL is exactly what PostgreSQL text cannot hold
 const NUL = /\u0000/g
 const NOT_HEADER_SAFE = /[^\x21-\x7e]/
 const NOT_HEADER_SAFE_ALL = /[^\x21-\x7e]/g
 
 /** PostgreSQL text and jsonb cannot hold NUL; a click carrying one must not poison its batch. */
-function clean(value: string): string {
+function clean (value: string): string {
   return value.includes('\u0000') ? value.replace(NUL, '') : value
 }
 
@@ -48,7 +49,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
  * Node reads header bytes as latin1; a user agent or referrer sent in UTF-8 (`é` as two bytes) would be stored
  * as mojibake (`Ã©`) and reach `{uagent}` so. Bytes that are valid UTF-8 are read as UTF-8; others stay latin1.
  */
-function headerText(text: string): string {
+function headerText (text: string): string {
   if (!NON_ASCII.test(text)) return text
   try {
     return utf8.decode(Buffer.from(text, 'latin1'))
@@ -58,13 +59,13 @@ function headerText(text: string): string {
 }
 
 /** At most MAX_HEADER_LENGTH characters, never half of a surrogate pair (the click batch travels as JSON). */
-function cutHeader(text: string): string {
+function cutHeader (text: string): string {
   if (text.length <= MAX_HEADER_LENGTH) return text
   const end = /[\uD800-\uDBFF]/.test(text[MAX_HEADER_LENGTH - 1] ?? '') ? MAX_HEADER_LENGTH - 1 : MAX_HEADER_LENGTH
   return text.slice(0, end)
 }
 
-function header(value: string | string[] | undefined): string | null {
+function header (value: string | string[] | undefined): string | null {
   const text = Array.isArray(value) ? value[0] : value
   if (text === undefined || text === '') return null
   // Decoded before it is cut: a cut inside a UTF-8 sequence would leave bytes that decode as nothing.
@@ -72,7 +73,7 @@ function header(value: string | string[] | undefined): string | null {
 }
 
 /** `1.2.3.4:5678` and `[2001:db8::1]:443` (some proxies forward the port) as the address alone. */
-function withoutPort(address: string): string {
+function withoutPort (address: string): string {
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address)
   if (bracketed !== null) return bracketed[1] as string
   const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(address)
@@ -84,7 +85,7 @@ function withoutPort(address: string): string {
  * X-Forwarded-For says (computed anew on each read): a hop that is no address, once any port is taken
  * off, is not the client's, and the connection's address stands in.
  */
-function clientIp(request: FastifyRequest, trustsProxy: boolean): string {
+function clientIp (request: FastifyRequest, trustsProxy: boolean): string {
   const ip = request.ip
   if (!trustsProxy) return ip
   const address = withoutPort(ip)
@@ -95,7 +96,7 @@ function clientIp(request: FastifyRequest, trustsProxy: boolean): string {
  * A Location header must be visible ASCII, but offer URLs are stored verbatim and may hold other
  * characters; those are percent-encoded (UTF-8) so the redirect cannot fail.
  */
-function locationHeader(url: string): string {
+function locationHeader (url: string): string {
   if (!NOT_HEADER_SAFE.test(url)) return url
   return url.replace(NOT_HEADER_SAFE_ALL, (c) => {
     try {
@@ -112,7 +113,7 @@ type InvalidReason =
   | 'missing_pid' | 'invalid_pid' | 'unknown_affiliate' | 'affiliate_inactive' | 'unknown_shortcode'
 
 /** The query string checked against the caps; throws the 400 the OpenAPI promises. */
-function checkCaps(request: FastifyRequest, query: Record<string, string>): void {
+function checkCaps (request: FastifyRequest, query: Record<string, string>): void {
   const url = request.url
   const mark = url.indexOf('?')
   if (mark === -1) return
@@ -134,11 +135,11 @@ function checkCaps(request: FastifyRequest, query: Record<string, string>): void
 }
 
 /** The well-known click parameters, for the OpenAPI document (any other name is accepted too). */
-function knownParams(what: string) {
+function knownParams (what: string) {
   return Object.fromEntries(
     ['sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'sub6', 'sub7', 'sub8', 'ref_id', 'ext1', 'ext2', 'ext3'].map((name) => [
       name, { type: 'string', maxLength: MAX_PARAM_LENGTH, description: `${what}; the \`{${name}}\` macro in the offer URL` },
-    ]),
+    ])
   )
 }
 
@@ -169,12 +170,12 @@ const clickDescription =
   'A repeated parameter keeps its first value; undecodable bytes become U+FFFD.'
 
 /** The public tracking endpoints: `/click` and `/{shortcode}`, at the root, no key. */
-export default async function clickTrackingRoutes(fastify: FastifyInstance) {
+export default async function clickTrackingRoutes (fastify: FastifyInstance) {
   const { config, clickRecorder, clickReplica } = fastify
   const trustsProxy = config.trustProxy !== false
 
-  function invalid(
-    request: FastifyRequest, reply: FastifyReply, reason: InvalidReason, detail: string, offer?: OfferForClick,
+  function invalid (
+    request: FastifyRequest, reply: FastifyReply, reason: InvalidReason, detail: string, offer?: OfferForClick
   ): FastifyReply {
     clickRecorder.countInvalid(reason)
     const target = offer?.trafficback_url ?? config.trafficbackUrl
@@ -187,9 +188,9 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
    * Validates against the replica (an id it does not hold waits for one fresh read), records (GET only) and
    * redirects. `params` excludes pid and offer_id.
    */
-  async function click(
+  async function click (
     request: FastifyRequest, reply: FastifyReply,
-    offerRaw: string | undefined, pidRaw: string | undefined, params: Record<string, string>, linkId: number | null,
+    offerRaw: string | undefined, pidRaw: string | undefined, params: Record<string, string>, linkId: number | null
   ): Promise<FastifyReply> {
     if (offerRaw === undefined || offerRaw === '') return invalid(request, reply, 'missing_offer_id', 'offer_id is missing')
     const offerId = parseEntityId(offerRaw)
@@ -221,8 +222,15 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
     const referrer = header(request.headers.referer)
     if (request.method === 'GET') {
       clickRecorder.record({
-        clickid, offer_id: offerId, affiliate_id: pid, tracking_link_id: linkId,
-        params, ip, user_agent: userAgent, referrer, created_at: time,
+        clickid,
+        offer_id: offerId,
+        affiliate_id: pid,
+        tracking_link_id: linkId,
+        params,
+        ip,
+        user_agent: userAgent,
+        referrer,
+        created_at: time,
       })
     }
     const location = renderTemplate(offer.url, clickMacroValues({ clickid, pid, offerId, params, ip, userAgent, referrer, time }))
@@ -230,12 +238,12 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
   }
 
   /** Without a prototype, so a parameter named `__proto__` is kept like any other. */
-  function emptyParams(): Record<string, string> {
+  function emptyParams (): Record<string, string> {
     return Object.create(null) as Record<string, string>
   }
 
   /** The query minus pid and offer_id, NUL-free, as a plain object. */
-  function extraParams(query: Record<string, string>, into: Record<string, string>): Record<string, string> {
+  function extraParams (query: Record<string, string>, into: Record<string, string>): Record<string, string> {
     for (const name in query) {
       if (name === 'pid' || name === 'offer_id' || Object.hasOwn(into, name)) continue
       into[clean(name)] = clean(query[name] as string)
@@ -248,7 +256,9 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
     url: '/click',
     validatorCompiler: documentedOnly,
     schema: {
-      tags: ['Tracking'], security: noSecurity, operationId: 'click',
+      tags: ['Tracking'],
+      security: noSecurity,
+      operationId: 'click',
       summary: 'A click on a tracking link',
       description: clickDescription,
       querystring: {
@@ -274,7 +284,9 @@ export default async function clickTrackingRoutes(fastify: FastifyInstance) {
     url: '/:shortcode',
     validatorCompiler: documentedOnly,
     schema: {
-      tags: ['Tracking'], security: noSecurity, operationId: 'followShortLink',
+      tags: ['Tracking'],
+      security: noSecurity,
+      operationId: 'followShortLink',
       summary: 'A click on a short URL',
       description:
         'Redirects exactly as the full link would (see `GET /click`). Query parameters added to the short URL are ' +

@@ -58,7 +58,7 @@ export class ClickRecorder {
   private readonly dropReportIntervalMs: number
   private closed = false
 
-  constructor(private readonly options: ClickRecorderOptions) {
+  constructor (private readonly options: ClickRecorderOptions) {
     this.batchSize = options.batchSize ?? 500
     this.maxBuffered = options.maxBuffered ?? 100_000
     this.closeTimeoutMs = options.closeTimeoutMs ?? 10_000
@@ -72,22 +72,22 @@ export class ClickRecorder {
   }
 
   /** Clicks accepted but not yet in the database. */
-  get buffered(): number {
+  get buffered (): number {
     return this.unwritten.size
   }
 
   /** The counters a metrics endpoint reads. */
-  stats(): { recorded: number; buffered: number; dropped: number } {
+  stats (): { recorded: number; buffered: number; dropped: number } {
     return { recorded: this.recorded, buffered: this.unwritten.size, dropped: this.dropped }
   }
 
   /** True from a failed write (database unreachable) until the next successful one. */
-  get failing(): boolean {
+  get failing (): boolean {
     return this.writesFailing
   }
 
   /** Buffers a click; returns false when the buffer is full and the click was dropped. */
-  record(click: ClickRecord): boolean {
+  record (click: ClickRecord): boolean {
     if (this.closed) {
       this.drop(1, 'clicks arrived after shutdown flushed the buffer')
       return false
@@ -104,11 +104,11 @@ export class ClickRecorder {
   }
 
   /** A click recorded on this instance that may not have reached the database yet. */
-  findBuffered(clickid: string): ClickRecord | undefined {
+  findBuffered (clickid: string): ClickRecord | undefined {
     return this.unwritten.get(clickid)
   }
 
-  countInvalid(reason: string): void {
+  countInvalid (reason: string): void {
     this.invalid[reason] = (this.invalid[reason] ?? 0) + 1
   }
 
@@ -117,14 +117,14 @@ export class ClickRecorder {
    * one resolves every click recorded before it was called has been written or is kept for retry (the
    * database failed). Never rejects.
    */
-  flush(): Promise<void> {
+  flush (): Promise<void> {
     const run = this.chain.then(() => this.drain())
     this.chain = run
     return run
   }
 
   /** Stops the timer and writes what is left, waiting at most `closeTimeoutMs`. */
-  async close(): Promise<void> {
+  async close (): Promise<void> {
     clearInterval(this.timer)
     this.closed = true
     let timeout: NodeJS.Timeout | undefined
@@ -142,7 +142,7 @@ export class ClickRecorder {
     this.reportDropped()
   }
 
-  private async drain(): Promise<void> {
+  private async drain (): Promise<void> {
     this.writing = true
     try {
       while (this.pending.length > 0) {
@@ -162,7 +162,7 @@ export class ClickRecorder {
   }
 
   /** Writes a batch; returns the clicks still to write (none once written, or once bad rows are dropped). */
-  private async writeBatch(batch: ClickRecord[]): Promise<ClickRecord[]> {
+  private async writeBatch (batch: ClickRecord[]): Promise<ClickRecord[]> {
     try {
       await this.write(batch)
       this.settle(batch)
@@ -197,7 +197,7 @@ export class ClickRecorder {
   }
 
   /** The configured write, bounded in time: a hung connection must not stall every later click. */
-  private async write(clicks: readonly ClickRecord[]): Promise<void> {
+  private async write (clicks: readonly ClickRecord[]): Promise<void> {
     let timer: NodeJS.Timeout | undefined
     try {
       await Promise.race([
@@ -211,7 +211,7 @@ export class ClickRecorder {
     }
   }
 
-  private settle(clicks: readonly ClickRecord[]): void {
+  private settle (clicks: readonly ClickRecord[]): void {
     for (const click of clicks) this.unwritten.delete(click.clickid)
     this.recorded += clicks.length
   }
@@ -220,7 +220,7 @@ export class ClickRecorder {
    * Counts dropped clicks. The first drop of a run is logged at once; then one line per interval gives the
    * number dropped in it and the total, until an interval passes without a drop.
    */
-  private drop(count: number, reason: string): void {
+  private drop (count: number, reason: string): void {
     this.dropped += count
     this.droppedSinceReport += count
     // After shutdown no interval is left to report them: at once.
@@ -228,13 +228,13 @@ export class ClickRecorder {
     if (this.dropReport !== undefined) return
     this.options.log.error(
       { reason, droppedTotal: this.dropped },
-      `clicks are being dropped: ${reason}; a count follows every ${this.dropReportIntervalMs / 1000} s while it lasts`,
+      `clicks are being dropped: ${reason}; a count follows every ${this.dropReportIntervalMs / 1000} s while it lasts`
     )
     this.dropReport = setInterval(() => this.reportDropped(), this.dropReportIntervalMs)
     this.dropReport.unref()
   }
 
-  private reportDropped(): void {
+  private reportDropped (): void {
     const count = this.droppedSinceReport
     if (count === 0 || this.closed) {
       clearInterval(this.dropReport)
@@ -244,19 +244,19 @@ export class ClickRecorder {
     this.droppedSinceReport = 0
     this.options.log.error(
       { dropped: count, droppedTotal: this.dropped, buffered: this.unwritten.size, intervalMs: this.dropReportIntervalMs },
-      `${count} clicks dropped in the last interval (${this.dropped} since start)`,
+      `${count} clicks dropped in the last interval (${this.dropped} since start)`
     )
   }
 }
 
 /** PostgreSQL classes 22 (data exception) and 23 (integrity): the rows are at fault, not the connection. */
-function isDataError(err: unknown): boolean {
+function isDataError (err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code
   return typeof code === 'string' && /^2[23]/.test(code)
 }
 
 /** Decorates `fastify.clickRecorder`; closes before the database (it depends on it) and flushes on the way. */
-async function clickRecorderPlugin(fastify: FastifyInstance) {
+async function clickRecorderPlugin (fastify: FastifyInstance) {
   const { db, config } = fastify
   const recorder = new ClickRecorder({
     write: (clicks) => insertClicks(db, clicks),

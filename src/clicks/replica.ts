@@ -20,8 +20,8 @@ const PAGE_SIZE = 10_000
 const CATCH_UP_MS = 1_000
 const NO_PARAMS: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>)
 
-async function readPages<R extends { id: number }>(
-  since: string | null, read: (page: ReplicaPage) => Promise<R[]>, apply: (row: R) => void,
+async function readPages<R extends { id: number }> (
+  since: string | null, read: (page: ReplicaPage) => Promise<R[]>, apply: (row: R) => void
 ): Promise<void> {
   let afterId = 0
   for (;;) {
@@ -55,10 +55,10 @@ export class ClickReplica {
   private stopped = false
   private timer: NodeJS.Timeout | undefined
 
-  constructor(private readonly db: Db, private readonly log: FastifyBaseLogger) {}
+  constructor (private readonly db: Db, private readonly log: FastifyBaseLogger) {}
 
   /** Reads what changed (everything, the first time). Rejects when the database fails; what was read stays. */
-  refresh(): Promise<void> {
+  refresh (): Promise<void> {
     if (this.stopped) return Promise.resolve()
     this.reading ??= this.read().then(() => this.succeeded(), (err: unknown) => this.failed(err)).finally(() => { this.reading = null })
     return this.reading
@@ -70,7 +70,7 @@ export class ClickReplica {
    * change made through this instance. While the database is known to be away it returns at once, and a
    * click is judged on what was last read.
    */
-  async catchUp(): Promise<void> {
+  async catchUp (): Promise<void> {
     if (this.failing) return
     const fresh = this.reading === null
       ? this.refresh()
@@ -82,24 +82,24 @@ export class ClickReplica {
   }
 
   /** Refreshes every REFRESH_INTERVAL_MS until `stop`. */
-  start(): void {
+  start (): void {
     this.timer = setInterval(() => { this.refresh().catch(() => {}) }, REFRESH_INTERVAL_MS)
     this.timer.unref()
   }
 
-  async stop(): Promise<void> {
+  async stop (): Promise<void> {
     this.stopped = true
     clearInterval(this.timer)
     await this.reading?.catch(() => {})
   }
 
-  private succeeded(): void {
+  private succeeded (): void {
     if (!this.failing) return
     this.failing = false
     this.log.info('click validation follows the database again')
   }
 
-  private failed(err: unknown): never {
+  private failed (err: unknown): never {
     if (!this.failing) {
       this.failing = true
       this.log.error({ err }, 'click validation cannot read the database; clicks are validated against what it last read')
@@ -107,7 +107,7 @@ export class ClickReplica {
     throw err
   }
 
-  private async read(): Promise<void> {
+  private async read (): Promise<void> {
     const next = await oldestRunningXact(this.db)
     const { since, db } = this
     await readPages(since, (page) => offersForClicks(db, page), (row) => {
@@ -130,7 +130,7 @@ export class ClickReplica {
  * An onSend hook for the routes that change offers, affiliates or links: a change made through this instance
  * is in its replica before the answer leaves, so a click sent after the answer sees it.
  */
-export function catchUpAfterWrites(replica: ClickReplica) {
+export function catchUpAfterWrites (replica: ClickReplica) {
   return async (request: FastifyRequest, _reply: FastifyReply, payload: unknown): Promise<unknown> => {
     if (request.method !== 'GET' && request.method !== 'HEAD') await replica.catchUp()
     return payload
@@ -138,7 +138,7 @@ export function catchUpAfterWrites(replica: ClickReplica) {
 }
 
 /** Decorates `fastify.clickReplica`, loaded before the service answers: an instance does not start without it. */
-async function clickReplicaPlugin(fastify: FastifyInstance) {
+async function clickReplicaPlugin (fastify: FastifyInstance) {
   const replica = new ClickReplica(fastify.db, fastify.log.child({ component: 'click-replica' }))
   await replica.refresh()
   fastify.log.info({ offers: replica.offers.size, affiliates: replica.affiliates.size, shortLinks: replica.shortLinks.size }, 'click validation loaded')

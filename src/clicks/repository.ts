@@ -2,9 +2,8 @@ import { sql } from 'kysely'
 import { PREPARED, type Db } from '../db/database.js'
 import { createdWithin } from '../db/list.js'
 import type { ClickRow } from '../db/tables.js'
-import { decodeCursor } from '../http/pagination.js'
-import { badRequest } from '../http/problem.js'
-import type { ListQuery } from '../http/schemas.js'
+import { decodeCursor, invalidCursor } from '../db/cursor.js'
+import type { ListQuery } from '../db/list.js'
 
 /** A click as the recorder buffers it, before it reaches the database. */
 export interface ClickRecord {
@@ -20,7 +19,7 @@ export interface ClickRecord {
 }
 
 /** The click with this id, or undefined. Conversions use it (and `clickRecorder.findBuffered` for the last instants). */
-export function findClick(db: Db, clickid: string): Promise<ClickRow | undefined> {
+export function findClick (db: Db, clickid: string): Promise<ClickRow | undefined> {
   return db.selectFrom('clicks').selectAll().where('clickid', '=', clickid).executeTakeFirst()
 }
 
@@ -29,7 +28,7 @@ export function findClick(db: Db, clickid: string): Promise<ClickRow | undefined
  * than building nine PostgreSQL array literals in JavaScript), so the statement is the same for 1 or 500
  * clicks. A click id written twice (a retry after a lost acknowledgement) is skipped rather than failing the batch.
  */
-export async function insertClicks(db: Db, clicks: readonly ClickRecord[]): Promise<void> {
+export async function insertClicks (db: Db, clicks: readonly ClickRecord[]): Promise<void> {
   if (clicks.length === 0) return
   await sql`${PREPARED}
     insert into clicks (clickid, offer_id, affiliate_id, tracking_link_id, params, ip, user_agent, referrer, created_at)
@@ -46,7 +45,7 @@ export interface ClickListQuery extends ListQuery {
 }
 
 /** Newest first by (created_at, clickid); the cursor carries both so equal instants page correctly. */
-export function listClicks(db: Db, query: ClickListQuery) {
+export function listClicks (db: Db, query: ClickListQuery) {
   let q = db.selectFrom('clicks').selectAll()
   if (query.offer_id !== undefined) q = q.where('offer_id', '=', query.offer_id)
   if (query.affiliate_id !== undefined) q = q.where('affiliate_id', '=', query.affiliate_id)
@@ -54,7 +53,7 @@ export function listClicks(db: Db, query: ClickListQuery) {
   if (query.cursor !== undefined) {
     const [at, clickid] = decodeCursor(query.cursor, ['string', 'string']) as [string, string]
     const after = new Date(at)
-    if (Number.isNaN(after.getTime())) throw badRequest('cursor is not a cursor this service issued', '/cursor')
+    if (Number.isNaN(after.getTime())) throw invalidCursor()
     q = q.where(({ eb, refTuple, tuple }) => eb(refTuple('created_at', 'clickid'), '<', tuple(after, clickid)))
   }
   return q.orderBy('created_at', 'desc').orderBy('clickid', 'desc').limit(query.limit + 1).execute()
@@ -81,7 +80,7 @@ export interface ShortLinkTarget {
  * The snapshot's xmin: every transaction older than it has finished, so a read that starts after this one
  * sees all their changes. Rows written later carry a `change_xid` at least this large.
  */
-export async function oldestRunningXact(db: Db): Promise<string> {
+export async function oldestRunningXact (db: Db): Promise<string> {
   const { rows } = await sql<{ xmin: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`.execute(db)
   return (rows[0] as { xmin: string }).xmin
 }
@@ -96,25 +95,25 @@ export interface ReplicaPage {
   limit: number
 }
 
-export function offersForClicks(db: Db, page: ReplicaPage) {
+export function offersForClicks (db: Db, page: ReplicaPage) {
   let q = db.selectFrom('offers').select(['id', 'status', 'url', 'trafficback_url'])
   if (page.since !== null) q = q.where('change_xid', '>=', sql<string>`${page.since}::xid8`)
   return q.where('id', '>', page.afterId).orderBy('id').limit(page.limit).execute()
 }
 
-export function affiliatesForClicks(db: Db, page: ReplicaPage) {
+export function affiliatesForClicks (db: Db, page: ReplicaPage) {
   let q = db.selectFrom('affiliates').select(['id', 'status'])
   if (page.since !== null) q = q.where('change_xid', '>=', sql<string>`${page.since}::xid8`)
   return q.where('id', '>', page.afterId).orderBy('id').limit(page.limit).execute()
 }
 
-export function shortLinksForClicks(db: Db, page: ReplicaPage) {
+export function shortLinksForClicks (db: Db, page: ReplicaPage) {
   let q = db.selectFrom('tracking_links').select(['id', 'short_code', 'offer_id', 'affiliate_id', 'params']).where('short_code', 'is not', null)
   if (page.since !== null) q = q.where('change_xid', '>=', sql<string>`${page.since}::xid8`)
   return q.where('id', '>', page.afterId).orderBy('id').limit(page.limit).execute()
 }
 
 /** Offers and affiliates deleted by transactions from `since` on. */
-export function deletionsSince(db: Db, since: string) {
+export function deletionsSince (db: Db, since: string) {
   return db.selectFrom('click_replica_deletions').select(['kind', 'id']).where('change_xid', '>=', sql<string>`${since}::xid8`).execute()
 }

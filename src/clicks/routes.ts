@@ -9,7 +9,7 @@ import { CLICK_ID_PATTERN, type ClickListQueryString } from './schemas.js'
 const tags = ['Clicks']
 const security = adminSecurity
 
-export function clickToApi(click: ClickRow | ClickRecord) {
+export function clickToApi (click: ClickRow | ClickRecord) {
   return {
     clickid: click.clickid,
     offer_id: click.offer_id,
@@ -24,12 +24,15 @@ export function clickToApi(click: ClickRow | ClickRecord) {
 }
 
 /** Admin views of recorded clicks. Each first writes this instance's buffered clicks, so a click is visible at once. */
-export default async function clickRoutes(fastify: FastifyInstance) {
+export default async function clickRoutes (fastify: FastifyInstance) {
   const { db, clickRecorder } = fastify
 
   fastify.get<{ Querystring: ClickListQueryString }>('/clicks', {
     schema: {
-      tags, security, operationId: 'listClicks', summary: 'List clicks',
+      tags,
+      security,
+      operationId: 'listClicks',
+      summary: 'List clicks',
       description:
         'Newest first (by `created_at`, then `clickid`). `pid` is accepted as an alias of `affiliate_id` ' +
         '(giving both with different values is a 400). A click is listed within a second of its redirect.',
@@ -52,7 +55,10 @@ export default async function clickRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { clickid: string } }>('/clicks/:clickid', {
     schema: {
-      tags, security, operationId: 'getClick', summary: 'Read a click',
+      tags,
+      security,
+      operationId: 'getClick',
+      summary: 'Read a click',
       description: 'A click id is 24 lowercase hex characters (anything else is a 400); an unknown one is a 404.',
       params: {
         type: 'object',

@@ -17,7 +17,7 @@ const security = adminSecurity
 
 const money = (text: string) => amountToJson(amountFromDb(text))
 
-export function conversionToApi(row: ConversionRow, history: ConversionEventRow[]) {
+export function conversionToApi (row: ConversionRow, history: ConversionEventRow[]) {
   return {
     id: row.id,
     clickid: row.clickid,
@@ -44,7 +44,7 @@ export function conversionToApi(row: ConversionRow, history: ConversionEventRow[
   }
 }
 
-export function conversionToPanel(row: ConversionRow, history: ConversionEventRow[]) {
+export function conversionToPanel (row: ConversionRow, history: ConversionEventRow[]) {
   const { revenue: _revenue, ...rest } = conversionToApi(row, history)
   return rest
 }
@@ -55,16 +55,16 @@ const listDescription =
   '(rows sharing that instant come again; de-duplicate by `id`).'
 
 /** Admin conversions, the server-postback log, and the affiliate panel's conversions (all in /v1). */
-export default async function conversionApiRoutes(fastify: FastifyInstance) {
+export default async function conversionApiRoutes (fastify: FastifyInstance) {
   const { db } = fastify
 
-  async function page<T>(query: ConversionListQuery, toItem: (row: ConversionRow, history: ConversionEventRow[]) => T) {
+  async function page<T> (query: ConversionListQuery, toItem: (row: ConversionRow, history: ConversionEventRow[]) => T) {
     const rows = await listConversions(db, query)
     const histories = await statusHistories(db, rows.slice(0, query.limit).map((row) => row.id))
     return toPage(rows, query.limit, (row) => toItem(row, histories.get(row.id) ?? []), conversionCursorKeys(query))
   }
 
-  async function one(id: number) {
+  async function one (id: number) {
     const row = await findConversion(db, id)
     if (row === undefined) return undefined
     const histories = await statusHistories(db, [row.id])
@@ -73,7 +73,11 @@ export default async function conversionApiRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ConversionListQuery }>('/conversions', {
     schema: {
-      tags: ['Conversions'], security, operationId: 'listConversions', summary: 'List conversions', description: listDescription,
+      tags: ['Conversions'],
+      security,
+      operationId: 'listConversions',
+      summary: 'List conversions',
+      description: listDescription,
       querystring: conversionListQuery,
       response: { 200: listOf('Conversion'), ...problemResponses(...authProblems) },
     },
@@ -81,8 +85,11 @@ export default async function conversionApiRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { id: number } }>('/conversions/:id', {
     schema: {
-      tags: ['Conversions'], security, operationId: 'getConversion',
-      summary: 'Read a conversion with its status history', params: conversionIdParams,
+      tags: ['Conversions'],
+      security,
+      operationId: 'getConversion',
+      summary: 'Read a conversion with its status history',
+      params: conversionIdParams,
       response: { 200: { $ref: 'Conversion#' }, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -93,7 +100,9 @@ export default async function conversionApiRoutes(fastify: FastifyInstance) {
 
   fastify.patch<{ Params: { id: number }; Body: ConversionPatch }>('/conversions/:id', {
     schema: {
-      tags: ['Conversions'], security, operationId: 'updateConversion',
+      tags: ['Conversions'],
+      security,
+      operationId: 'updateConversion',
       summary: 'Change a conversion\'s status, revenue, payout or comment (JSON Merge Patch)',
       params: conversionIdParams,
       body: { $ref: 'ConversionPatch#' },
@@ -108,7 +117,9 @@ export default async function conversionApiRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ServerPostbackListQuery }>('/server-postbacks', {
     schema: {
-      tags: ['Conversions'], security, operationId: 'listServerPostbacks',
+      tags: ['Conversions'],
+      security,
+      operationId: 'listServerPostbacks',
       summary: 'The server-postback log: every advertiser postback, accepted or rejected',
       description: 'Newest first. `created_from`/`created_to` apply to `received_at`. `clickid` matches the click id as sent (ignoring case), also a broken one.',
       querystring: serverPostbackListQuery,
@@ -130,8 +141,11 @@ export default async function conversionApiRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: Omit<ConversionListQuery, 'affiliate_id'> }>('/affiliate/conversions', {
     schema: {
-      tags: ['Affiliate panel'], security: affiliateSecurity, operationId: 'listMyConversions',
-      summary: 'The calling affiliate\'s conversions (without revenue)', description: listDescription,
+      tags: ['Affiliate panel'],
+      security: affiliateSecurity,
+      operationId: 'listMyConversions',
+      summary: 'The calling affiliate\'s conversions (without revenue)',
+      description: listDescription,
       querystring: panelConversionListQuery,
       response: { 200: listOf('AffiliateConversion'), ...problemResponses(...authProblems) },
     },

@@ -17,22 +17,22 @@ export class ClickLookup {
   private queue: Waiting[] = []
   private inFlight = 0
 
-  constructor(private readonly db: Db, private readonly maxConcurrent = 4, private readonly maxBatch = 500) {}
+  constructor (private readonly db: Db, private readonly maxConcurrent = 4, private readonly maxBatch = 500) {}
 
-  find(clickid: string): Promise<StoredClick | undefined> {
+  find (clickid: string): Promise<StoredClick | undefined> {
     return new Promise((resolve, reject) => {
       this.queue.push({ clickid, resolve, reject })
       this.pump()
     })
   }
 
-  private pump(): void {
+  private pump (): void {
     while (this.inFlight < this.maxConcurrent && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch)
       this.inFlight += 1
       findClicksWithCatalogVersion(this.db, [...new Set(batch.map((w) => w.clickid))]).then(
         (found) => { for (const w of batch) w.resolve(found.get(w.clickid)) },
-        (err: unknown) => { for (const w of batch) w.reject(err) },
+        (err: unknown) => { for (const w of batch) w.reject(err) }
       ).finally(() => {
         this.inFlight -= 1
         this.pump()

@@ -31,20 +31,20 @@ export class ConversionWriter {
   private readonly maxBatch: number
   private readonly maxConcurrent: number
 
-  constructor(private readonly db: Db, options: ConversionWriterOptions = {}) {
+  constructor (private readonly db: Db, options: ConversionWriterOptions = {}) {
     this.maxBatch = options.maxBatch ?? 100
     this.maxConcurrent = options.maxConcurrent ?? 4
   }
 
   /** Inserts the conversion; undefined when its uniqueness key is already held. */
-  create(entry: NewConversionEntry): Promise<CreatedConversion | undefined> {
+  create (entry: NewConversionEntry): Promise<CreatedConversion | undefined> {
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, key: conversionKey(entry.values), resolve, reject })
       this.pump()
     })
   }
 
-  private pump(): void {
+  private pump (): void {
     while (this.inFlight < this.maxConcurrent && this.queue.length > 0) {
       const batch = this.takeBatch()
       this.inFlight += 1
@@ -56,7 +56,7 @@ export class ConversionWriter {
   }
 
   /** The next batch: keyed conversions with distinct keys, sorted; a conversion without a key goes alone. */
-  private takeBatch(): Pending[] {
+  private takeBatch (): Pending[] {
     const first = this.queue[0] as Pending
     if (first.key === null) return this.queue.splice(0, 1)
     const batch: Pending[] = []
@@ -74,7 +74,7 @@ export class ConversionWriter {
     return batch.sort((a, b) => ((a.key as string) < (b.key as string) ? -1 : 1))
   }
 
-  private async write(batch: Pending[]): Promise<void> {
+  private async write (batch: Pending[]): Promise<void> {
     try {
       const results = await this.writeTogether(batch.map((item) => item.entry))
       batch.forEach((item, i) => item.resolve(results[i]))
@@ -93,13 +93,15 @@ export class ConversionWriter {
     }
   }
 
-  private writeTogether(entries: NewConversionEntry[]): Promise<(CreatedConversion | undefined)[]> {
+  private writeTogether (entries: NewConversionEntry[]): Promise<(CreatedConversion | undefined)[]> {
     return this.db.transaction().execute(async (trx) => {
       const { created: results, postbacks } = await insertConversions(trx, entries)
       // The insert returned everything the postbacks render from, and the postbacks themselves.
-      await writeDeliveries(trx, results.flatMap((created) => created === undefined ? [] : [{
-        ...created.conversion, offer_title: created.offerTitle, event_id: created.eventId, kind: 'created' as const, to_status: created.conversion.status,
-      }]), postbacks)
+      await writeDeliveries(trx, results.flatMap((created) => created === undefined
+        ? []
+        : [{
+            ...created.conversion, offer_title: created.offerTitle, event_id: created.eventId, kind: 'created' as const, to_status: created.conversion.status,
+          }]), postbacks)
       return results
     })
   }

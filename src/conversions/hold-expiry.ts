@@ -22,12 +22,12 @@ const DEFAULT_INTERVAL_MS = 2_000
 const BATCH = 200
 
 /** The periodic job that approves conversions at their `hold_until`; stops (and waits for its run) on close. */
-async function holdExpiryPlugin(fastify: FastifyInstance, options: HoldExpiryOptions) {
+async function holdExpiryPlugin (fastify: FastifyInstance, options: HoldExpiryOptions) {
   const { db } = fastify
   const log = fastify.log.child({ component: 'hold-expiry' })
   let running: Promise<number> | null = null
 
-  async function runAll(): Promise<number> {
+  async function runAll (): Promise<number> {
     let total = 0
     for (;;) {
       const approved = await approveDueHolds(db, BATCH)
@@ -48,7 +48,7 @@ async function holdExpiryPlugin(fastify: FastifyInstance, options: HoldExpiryOpt
     if (running !== null) return
     runOnce().then(
       (approved) => { if (approved > 0) log.info({ approved }, 'approved conversions whose hold ran out') },
-      (err: unknown) => log.warn({ err }, 'approving expired holds failed; retrying on the next tick'),
+      (err: unknown) => log.warn({ err }, 'approving expired holds failed; retrying on the next tick')
     )
   }, options.intervalMs ?? DEFAULT_INTERVAL_MS)
   timer.unref()

@@ -24,13 +24,13 @@ export class IntakeCache {
   readonly affiliates: ReadThroughCache<number, AffiliateStatus>
   private version = -1
 
-  constructor(db: Db) {
+  constructor (db: Db) {
     this.offers = new ReadThroughCache((id) => findIntakeOffer(db, id), TTL_MS, MISS_TTL_MS, 50_000)
     this.affiliates = new ReadThroughCache((id) => findAffiliateStatus(db, id), TTL_MS, MISS_TTL_MS, 100_000)
   }
 
   /** Called with the catalog version read in a query that started after every change this caller must see. */
-  observe(version: number): void {
+  observe (version: number): void {
     if (version <= this.version) return
     this.version = version
     // clear() also keeps loads already in flight from being stored: they may predate the change.
@@ -39,7 +39,7 @@ export class IntakeCache {
   }
 }
 
-async function intakeCachePlugin(fastify: FastifyInstance) {
+async function intakeCachePlugin (fastify: FastifyInstance) {
   fastify.decorate('intakeCache', new IntakeCache(fastify.db))
 }
 

@@ -47,7 +47,7 @@ export type ParsedPostback =
 /** A value as text; `null` for a structured JSON value (an object), which no known parameter may be. */
 type Text = string | null
 
-function toText(value: unknown): Text | undefined {
+function toText (value: unknown): Text | undefined {
   // A loop, not recursion: a JSON body may nest arrays thousands deep.
   while (Array.isArray(value)) {
     if (value.length === 0) return undefined
@@ -60,15 +60,16 @@ function toText(value: unknown): Text | undefined {
 }
 
 /** Lone surrogates and NUL cannot be stored by PostgreSQL; they become U+FFFD in the log. */
-function storable(text: string): string {
+function storable (text: string): string {
   return text.replace(UNSTORABLE, '\uFFFD')
 }
 
+// eslint-disable-next-line no-control-regex -- NUL is exactly what PostgreSQL text cannot hold
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
 const UNSTORABLE_ONE = new RegExp(UNSTORABLE.source)
 
 /** Characters are code points: an emoji is one, though two UTF-16 units. */
-function characterCount(text: string): number {
+function characterCount (text: string): number {
   if (text.length <= MAX_VALUE_LENGTH) return text.length
   let count = 0
   for (const _ of text) count += 1
@@ -76,7 +77,7 @@ function characterCount(text: string): number {
 }
 
 /** At most 255 characters, never half of one (PostgreSQL refuses a lone surrogate). */
-function cut(text: string): string {
+function cut (text: string): string {
   if (text.length <= MAX_VALUE_LENGTH) return text
   let end = 0
   let count = 0
@@ -92,7 +93,7 @@ function cut(text: string): string {
  * Collects the parameters from the query string and then the body: the first occurrence of a name wins
  * (so on a POST the query string beats the body), and an array (a repeated form field) gives its first value.
  */
-export function collectParameters(...sources: unknown[]): Map<string, Text> {
+export function collectParameters (...sources: unknown[]): Map<string, Text> {
   const params = new Map<string, Text>()
   for (const source of sources) {
     if (source === null || typeof source !== 'object' || Array.isArray(source)) continue
@@ -106,7 +107,7 @@ export function collectParameters(...sources: unknown[]): Map<string, Text> {
 }
 
 /** What the server-postback log keeps: every known parameter but `secure`, and up to 50 others, each cut at 255. */
-export function logParameters(params: Map<string, Text>): Record<string, string> {
+export function logParameters (params: Map<string, Text>): Record<string, string> {
   // No prototype: a parameter named `__proto__` is kept like any other.
   const out = Object.create(null) as Record<string, string>
   let extras = 0
@@ -127,12 +128,12 @@ const COUNTRY = /^[A-Za-z]{2}$/
 const CURRENCY = /^[A-Za-z]{3}$/
 
 class Rejected extends Error {
-  constructor(readonly problem: HttpProblem) {
+  constructor (readonly problem: HttpProblem) {
     super(problem.message)
   }
 }
 
-function invalid(name: string, rule: string): Rejected {
+function invalid (name: string, rule: string): Rejected {
   return new Rejected(badRequest(`Invalid parameter ${name}: ${rule}`, `/${name}`))
 }
 
@@ -142,7 +143,7 @@ function invalid(name: string, rule: string): Rejected {
  * nothing to fill in sends `sum=`). A click id is matched ignoring case: ours are lowercase hex, and a
  * platform that upper-cases it still means the same click.
  */
-export function parsePostback(params: Map<string, Text>): ParsedPostback {
+export function parsePostback (params: Map<string, Text>): ParsedPostback {
   const logParams = logParameters(params)
   const rawClickid = params.get('clickid') || params.get('click_id') || null
   try {
@@ -153,7 +154,7 @@ export function parsePostback(params: Map<string, Text>): ParsedPostback {
   }
 }
 
-function toRequest(params: Map<string, Text>): PostbackRequest {
+function toRequest (params: Map<string, Text>): PostbackRequest {
   const text = (name: string): string | null => {
     const value = params.get(name)
     if (value === undefined || value === '') return null
@@ -214,15 +215,24 @@ function toRequest(params: Map<string, Text>): PostbackRequest {
   }
 
   return {
-    clickid, offerId, affiliateId, actionId, goal, sum, status, secure, ip,
+    clickid,
+    offerId,
+    affiliateId,
+    actionId,
+    goal,
+    sum,
+    status,
+    secure,
+    ip,
     country: country?.toUpperCase() ?? null,
     // Kept as the advertiser sent it (§4.2), `usd` as `usd`: it is their record of what `sum` is in.
     orderCurrency,
-    comment, customFields,
+    comment,
+    customFields,
   }
 }
 
-function entityId(value: string | null, name: string): number {
+function entityId (value: string | null, name: string): number {
   const id = parseEntityId(value)
   if (id === null) throw invalid(name, 'must be a positive integer id')
   return id

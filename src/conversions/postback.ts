@@ -64,7 +64,7 @@ interface Attribution {
  * it. The log entry of an accepted postback is written in the same transaction as the change it made; `log`
  * is filled in as the attribution is learnt so the caller can log a rejection with what is known.
  */
-export async function applyPostback(deps: IntakeDeps, req: PostbackRequest, log: ServerPostbackEntry): Promise<PostbackOutcome> {
+export async function applyPostback (deps: IntakeDeps, req: PostbackRequest, log: ServerPostbackEntry): Promise<PostbackOutcome> {
   const { attribution, context } = await attribute(deps, req)
   log.offerId = attribution.offerId
   const { offer, affiliateStatus } = context
@@ -93,7 +93,7 @@ export async function applyPostback(deps: IntakeDeps, req: PostbackRequest, log:
   throw conflict(CONVERSION_EXISTS)
 }
 
-async function attribute(deps: IntakeDeps, req: PostbackRequest): Promise<{ attribution: Attribution; context: IntakeContext }> {
+async function attribute (deps: IntakeDeps, req: PostbackRequest): Promise<{ attribution: Attribution; context: IntakeContext }> {
   if (req.clickid === null) {
     // No click query brings the catalog version the cache needs, so these (rarer) postbacks read the database.
     const attribution = { offerId: req.offerId as number, affiliateId: req.affiliateId as number, click: null }
@@ -118,7 +118,7 @@ async function attribute(deps: IntakeDeps, req: PostbackRequest): Promise<{ attr
  * A click not in the database yet: in this instance's buffer (written now), or on another instance a moment
  * from its flush, so the database is asked once more after one flush interval.
  */
-async function findUnstoredClick(deps: IntakeDeps, clickid: string): Promise<ClickRecord | undefined> {
+async function findUnstoredClick (deps: IntakeDeps, clickid: string): Promise<ClickRecord | undefined> {
   const buffered = deps.clickRecorder?.findBuffered(clickid)
   if (buffered !== undefined) {
     await deps.clickRecorder?.flush()
@@ -129,35 +129,35 @@ async function findUnstoredClick(deps: IntakeDeps, clickid: string): Promise<Cli
 }
 
 /** Constant-time comparison of equal-length digests, so timing reveals nothing about the code. */
-export function secureMatches(given: string | null, expected: string): boolean {
+export function secureMatches (given: string | null, expected: string): boolean {
   const digest = (value: string) => createHash('sha256').update(value).digest()
   return timingSafeEqual(digest(given ?? ''), digest(expected)) && given !== null
 }
 
 /** (offer, goal, action_id) when there is an action_id, else (offer, goal, click id) unless the offer allows duplicates. */
-function uniquenessKey(req: PostbackRequest, offer: IntakeOffer) {
+function uniquenessKey (req: PostbackRequest, offer: IntakeOffer) {
   if (req.actionId !== null) return { offerId: offer.id, goal: req.goal, actionId: req.actionId }
   if (!offer.allow_duplicate_conversions && req.clickid !== null) return { offerId: offer.id, goal: req.goal, clickDedupKey: req.clickid }
   return null
 }
 
 /** A postback refers to an existing conversion when it comes through the same click (or, without one, the same affiliate). */
-function sameAttribution(existing: ConversionRow, attribution: Attribution): boolean {
+function sameAttribution (existing: ConversionRow, attribution: Attribution): boolean {
   if (attribution.click !== null) return existing.clickid === attribution.click.clickid
   return existing.clickid === null && existing.affiliate_id === attribution.affiliateId
 }
 
-function findGoal(offer: IntakeOffer, goal: string) {
+function findGoal (offer: IntakeOffer, goal: string) {
   const wanted = goal.toLowerCase()
   return offer.goals.find((g) => g.value.toLowerCase() === wanted)
 }
 
 /** The row a new conversion would be, or the rule that refuses it (judged in the contract's order). */
-function prepareCreation(
+function prepareCreation (
   req: PostbackRequest,
   offer: IntakeOffer,
   affiliateStatus: 'active' | 'inactive' | 'banned',
-  attribution: Attribution,
+  attribution: Attribution
 ): NewConversion | HttpProblem {
   if (offer.status === 'stopped') return ruleViolation(OFFER_DISABLED)
   if (affiliateStatus === 'banned') return ruleViolation(AFFILIATE_DISABLED)
@@ -197,12 +197,12 @@ function prepareCreation(
  * A repeat of an existing conversion: nothing changes without a new status; a new status applies only while
  * the conversion is pending, by compare-and-set. Undefined when the conversion changed under us (re-judge).
  */
-async function applyToExisting(
+async function applyToExisting (
   deps: IntakeDeps,
   req: PostbackRequest,
   offer: IntakeOffer,
   existing: ConversionRow,
-  log: ServerPostbackEntry,
+  log: ServerPostbackEntry
 ): Promise<PostbackOutcome | undefined> {
   if (req.status === null || req.status === existing.status) {
     await insertServerPostback(deps.db, log, { result: 'accepted', httpStatus: 200, detail: null, conversionId: existing.id })
@@ -223,11 +223,11 @@ async function applyToExisting(
 }
 
 /** The new status plus what the postback carries: sum (percent payouts recomputed), comment, custom fields. */
-function statusChangeFromAdvertiser(
+function statusChangeFromAdvertiser (
   req: PostbackRequest,
   offer: IntakeOffer,
   existing: ConversionRow,
-  status: ConversionStatusName,
+  status: ConversionStatusName
 ): ConversionUpdate {
   const changes: ConversionUpdate = { status, hold_until: status === 'hold' ? holdUntil(offer.hold_period_days) : null }
   if (req.sum !== null) {

@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import { createdWithin } from '../db/list.js'
 import type { ConversionEventRow, ConversionRow } from '../db/tables.js'
-import { decodeCursor, decodeIdCursor } from '../http/pagination.js'
+import { decodeCursor, decodeIdCursor } from '../db/cursor.js'
 import { badRequest } from '../http/problem.js'
 import type { ConversionListQuery, ServerPostbackListQuery } from './schemas.js'
 
@@ -13,7 +13,7 @@ export type ListedConversion = ConversionRow & { updated_key: string }
  * Newest first by id; with `updated_since`, oldest change first by (updated_at, id), so a syncing client never
  * skips a row that changed while it paged.
  */
-export function listConversions(db: Db, query: ConversionListQuery): Promise<ListedConversion[]> {
+export function listConversions (db: Db, query: ConversionListQuery): Promise<ListedConversion[]> {
   let q = db.selectFrom('conversions').selectAll()
     .select(sql<string>`to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('updated_key'))
   if (query.offer_id !== undefined) q = q.where('offer_id', '=', query.offer_id)
@@ -36,12 +36,12 @@ export function listConversions(db: Db, query: ConversionListQuery): Promise<Lis
   return q.orderBy('updated_at', 'asc').orderBy('id', 'asc').limit(query.limit + 1).execute()
 }
 
-export function conversionCursorKeys(query: ConversionListQuery) {
+export function conversionCursorKeys (query: ConversionListQuery) {
   return (row: ListedConversion): (string | number)[] => (query.updated_since === undefined ? [row.id] : [row.updated_key, row.id])
 }
 
 /** The events of these conversions, oldest first, grouped by conversion. */
-export async function statusHistories(db: Db, conversionIds: number[]): Promise<Map<number, ConversionEventRow[]>> {
+export async function statusHistories (db: Db, conversionIds: number[]): Promise<Map<number, ConversionEventRow[]>> {
   const byConversion = new Map<number, ConversionEventRow[]>()
   if (conversionIds.length === 0) return byConversion
   const events = await db.selectFrom('conversion_events').selectAll()
@@ -56,7 +56,7 @@ export async function statusHistories(db: Db, conversionIds: number[]): Promise<
   return byConversion
 }
 
-export function listServerPostbacks(db: Db, query: ServerPostbackListQuery) {
+export function listServerPostbacks (db: Db, query: ServerPostbackListQuery) {
   let q = db.selectFrom('server_postbacks').selectAll()
   if (query.offer_id !== undefined) q = q.where('offer_id', '=', query.offer_id)
   if (query.clickid !== undefined) q = q.where('clickid', '=', query.clickid.toLowerCase())

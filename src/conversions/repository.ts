@@ -1,10 +1,10 @@
-import { sql, type Transaction } from 'kysely'
+import { sql } from 'kysely'
 import { PREPARED, type Db } from '../db/database.js'
 import type { ClickRow, ConversionRow, ConversionStatusName, ConversionsTable, ConversionEventsTable, Database } from '../db/tables.js'
 import { amountFromDb } from '../domain/money.js'
 import type { GoalTerms } from '../domain/payout.js'
 import { firingPostbacks, type FiringPostback } from '../dispatch/enqueue.js'
-import type { Updateable } from 'kysely'
+import type { Updateable, Transaction } from 'kysely'
 
 export type Trx = Transaction<Database>
 type Executor = Db | Trx
@@ -23,7 +23,7 @@ export interface IntakeOffer {
   goals: (GoalTerms & { value: string })[]
 }
 
-export async function findIntakeOffer(db: Executor, offerId: number): Promise<IntakeOffer | undefined> {
+export async function findIntakeOffer (db: Executor, offerId: number): Promise<IntakeOffer | undefined> {
   const offer = await db.selectFrom('offers as o')
     .innerJoin('advertisers as a', 'a.id', 'o.advertiser_id')
     .select([
@@ -49,7 +49,7 @@ export interface StoredClick {
 }
 
 /** The stored clicks among these ids, each with the catalog version read in the same statement. */
-export async function findClicksWithCatalogVersion(db: Executor, clickids: readonly string[]): Promise<Map<string, StoredClick>> {
+export async function findClicksWithCatalogVersion (db: Executor, clickids: readonly string[]): Promise<Map<string, StoredClick>> {
   const result = await sql<ClickRow & { catalog_version: number }>`
     select c.*, (select version from intake_catalog_version where id = 1) as catalog_version
     from clicks c where c.clickid = any(${clickids}::text[])`.execute(db)
@@ -60,15 +60,15 @@ export async function findClicksWithCatalogVersion(db: Executor, clickids: reado
 
 export type AffiliateStatus = 'active' | 'inactive' | 'banned'
 
-export async function findAffiliateStatus(db: Executor, affiliateId: number): Promise<AffiliateStatus | undefined> {
+export async function findAffiliateStatus (db: Executor, affiliateId: number): Promise<AffiliateStatus | undefined> {
   const row = await db.selectFrom('affiliates').select('status').where('id', '=', affiliateId).executeTakeFirst()
   return row?.status
 }
 
 /** The conversion holding a uniqueness key: (offer, goal, action_id) or (offer, goal, click id). */
-export function findConversionByKey(
+export function findConversionByKey (
   db: Executor,
-  key: { offerId: number; goal: string } & ({ actionId: string } | { clickDedupKey: string }),
+  key: { offerId: number; goal: string } & ({ actionId: string } | { clickDedupKey: string })
 ): Promise<ConversionRow | undefined> {
   let q = db.selectFrom('conversions').selectAll()
     .where('offer_id', '=', key.offerId)
@@ -77,7 +77,7 @@ export function findConversionByKey(
   return q.executeTakeFirst()
 }
 
-export function findConversion(db: Executor, id: number): Promise<ConversionRow | undefined> {
+export function findConversion (db: Executor, id: number): Promise<ConversionRow | undefined> {
   return db.selectFrom('conversions').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
@@ -95,7 +95,7 @@ export interface ServerPostbackResult {
   conversionId: number | null
 }
 
-export async function insertServerPostback(db: Executor, entry: ServerPostbackEntry, outcome: ServerPostbackResult): Promise<void> {
+export async function insertServerPostback (db: Executor, entry: ServerPostbackEntry, outcome: ServerPostbackResult): Promise<void> {
   await db.insertInto('server_postbacks').values({
     method: entry.method,
     params: JSON.stringify(entry.params),
@@ -146,7 +146,7 @@ export interface CreatedConversion {
 }
 
 /** Identifies a conversion by the uniqueness key it would hold; null when none applies (duplicates allowed). */
-export function conversionKey(row: { offer_id: number; goal: string; action_id: string | null; click_dedup_key: string | null }): string | null {
+export function conversionKey (row: { offer_id: number; goal: string; action_id: string | null; click_dedup_key: string | null }): string | null {
   if (row.action_id !== null) return `${row.offer_id}\u0000${row.goal.toLowerCase()}\u0000a\u0000${row.action_id}`
   if (row.click_dedup_key !== null) return `${row.offer_id}\u0000${row.goal.toLowerCase()}\u0000c\u0000${row.click_dedup_key}`
   return null
@@ -163,9 +163,10 @@ const CONVERSION_COLUMNS = [
   'click_created_at', 'hold_until', 'created_at', 'updated_at',
 ] as const satisfies readonly (keyof ConversionRow)[]
 // A column added to ConversionRow but not to the list fails to compile here.
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- a check at compile time, never read
 const everyConversionColumn: Exclude<keyof ConversionRow, (typeof CONVERSION_COLUMNS)[number]> extends never ? true : never = true
 
-function column<T>(entries: readonly NewConversionEntry[], pick: (entry: NewConversionEntry) => T): T[] {
+function column<T> (entries: readonly NewConversionEntry[], pick: (entry: NewConversionEntry) => T): T[] {
   return entries.map(pick)
 }
 
@@ -175,8 +176,8 @@ function column<T>(entries: readonly NewConversionEntry[], pick: (entry: NewConv
  * A conversion whose uniqueness key already holds is skipped (the caller re-reads and re-judges it). The
  * entries must hold distinct keys (or none): the result is matched back to them by key, undefined when skipped.
  */
-export async function insertConversions(
-  trx: Trx, entries: readonly NewConversionEntry[],
+export async function insertConversions (
+  trx: Trx, entries: readonly NewConversionEntry[]
 ): Promise<{ created: (CreatedConversion | undefined)[]; postbacks: FiringPostback[] }> {
   const v = (pick: (values: NewConversion) => unknown) => column(entries, (entry) => pick(entry.values))
   const date = (value: Date | null) => (value === null ? null : value.toISOString())
@@ -235,11 +236,11 @@ export async function insertConversions(
  * Compare-and-set: applies the change only while the conversion still has `expected` status. Returns the
  * new row, or undefined when another change won (the caller re-reads and re-judges).
  */
-export function updateConversionIf(
+export function updateConversionIf (
   trx: Trx,
   id: number,
   expected: ConversionStatusName,
-  changes: Updateable<ConversionsTable>,
+  changes: Updateable<ConversionsTable>
 ): Promise<ConversionRow | undefined> {
   return trx.updateTable('conversions')
     .set({ ...changes, updated_at: sql`now()` })
@@ -249,9 +250,9 @@ export function updateConversionIf(
     .executeTakeFirst()
 }
 
-export async function insertStatusEvent(
+export async function insertStatusEvent (
   trx: Trx,
-  event: { conversionId: number; from: ConversionStatusName; to: ConversionStatusName; source: ConversionEventsTable['source'] },
+  event: { conversionId: number; from: ConversionStatusName; to: ConversionStatusName; source: ConversionEventsTable['source'] }
 ): Promise<number> {
   const row = await trx.insertInto('conversion_events').values({
     conversion_id: event.conversionId, kind: 'status_changed', from_status: event.from, to_status: event.to, source: event.source,
@@ -259,12 +260,12 @@ export async function insertStatusEvent(
   return row.id
 }
 
-export function holdPeriodDays(db: Executor, offerId: number): Promise<number | undefined> {
+export function holdPeriodDays (db: Executor, offerId: number): Promise<number | undefined> {
   return db.selectFrom('offers').select('hold_period_days').where('id', '=', offerId).executeTakeFirst().then((row) => row?.hold_period_days)
 }
 
 /** `hold_until` for a conversion entering hold now, or null when the offer holds indefinitely. */
-export function holdUntil(periodDays: number | undefined, now: Date = new Date()): Date | null {
+export function holdUntil (periodDays: number | undefined, now: Date = new Date()): Date | null {
   if (periodDays === undefined || periodDays <= 0) return null
   return new Date(now.getTime() + periodDays * 86_400_000)
 }

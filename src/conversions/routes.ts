@@ -71,10 +71,10 @@ const responses = {
 }
 
 /** The public intake: `GET`/`POST /postback` at the root, no API key. */
-export default async function postbackRoutes(fastify: FastifyInstance) {
+export default async function postbackRoutes (fastify: FastifyInstance) {
   const deps: IntakeDeps = {
     db: fastify.db,
-    get clickRecorder() { return fastify.hasDecorator('clickRecorder') ? fastify.clickRecorder : undefined },
+    get clickRecorder () { return fastify.hasDecorator('clickRecorder') ? fastify.clickRecorder : undefined },
     clickFlushIntervalMs: fastify.config.clickFlushIntervalMs,
     cache: fastify.intakeCache,
     clicks: new ClickLookup(fastify.db),
@@ -83,7 +83,7 @@ export default async function postbackRoutes(fastify: FastifyInstance) {
   // Requests whose log entry is written (or being written) by the handler; the onError hook logs the others.
   const logged = new WeakSet<FastifyRequest>()
 
-  async function writeLog(request: FastifyRequest, entry: ServerPostbackEntry, status: number, detail: string) {
+  async function writeLog (request: FastifyRequest, entry: ServerPostbackEntry, status: number, detail: string) {
     try {
       await insertServerPostback(fastify.db, entry, { result: 'rejected', httpStatus: status, detail, conversionId: null })
     } catch (err) {
@@ -91,7 +91,7 @@ export default async function postbackRoutes(fastify: FastifyInstance) {
     }
   }
 
-  async function handle(request: FastifyRequest, reply: FastifyReply) {
+  async function handle (request: FastifyRequest, reply: FastifyReply) {
     logged.add(request)
     const parsed = parsePostback(collectParameters(request.query, request.body))
     const entry: ServerPostbackEntry = {
@@ -122,7 +122,7 @@ export default async function postbackRoutes(fastify: FastifyInstance) {
   }
 
   // A body that cannot be parsed never reaches the handler; it is still an intake call, so it is logged.
-  async function logUnhandled(request: FastifyRequest, _reply: FastifyReply, error: Error & { statusCode?: number }) {
+  async function logUnhandled (request: FastifyRequest, _reply: FastifyReply, error: Error & { statusCode?: number }) {
     if (logged.has(request)) return
     logged.add(request)
     const parsed = parsePostback(collectParameters(request.query))
@@ -137,8 +137,13 @@ export default async function postbackRoutes(fastify: FastifyInstance) {
     validatorCompiler: acceptAnything,
     onError: logUnhandled,
     schema: {
-      tags, security: noSecurity, operationId: 'receiveAdvertiserPostback',
-      summary: 'Advertiser conversion postback (S2S)', description, querystring: postbackParameters, response: responses,
+      tags,
+      security: noSecurity,
+      operationId: 'receiveAdvertiserPostback',
+      summary: 'Advertiser conversion postback (S2S)',
+      description,
+      querystring: postbackParameters,
+      response: responses,
     },
   }, handle)
 
@@ -146,7 +151,9 @@ export default async function postbackRoutes(fastify: FastifyInstance) {
     validatorCompiler: acceptAnything,
     onError: logUnhandled,
     schema: {
-      tags, security: noSecurity, operationId: 'receiveAdvertiserPostbackWithBody',
+      tags,
+      security: noSecurity,
+      operationId: 'receiveAdvertiserPostbackWithBody',
       summary: 'Advertiser conversion postback (S2S), parameters in a form or JSON body',
       description,
       consumes: ['application/x-www-form-urlencoded', 'application/json'],

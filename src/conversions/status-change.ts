@@ -9,7 +9,7 @@ import type { ConversionPatch } from './schemas.js'
 
 const MAX_ROUNDS = 4
 
-function exactAmount(value: number, field: string): string {
+function exactAmount (value: number, field: string): string {
   const parsed = parseAmount(value)
   if (parsed === null) throw badRequest(`${field} must be a non-negative amount with at most 4 decimals`, `/${field}`)
   return formatAmountDb(parsed)
@@ -19,7 +19,7 @@ function exactAmount(value: number, field: string): string {
  * An admin's change: any status to any other (an `admin` event, in the same transaction, compare-and-set on
  * the status read), plus revenue, payout and comment. Undefined when the conversion does not exist.
  */
-export async function patchConversion(db: Db, id: number, patch: ConversionPatch): Promise<ConversionRow | undefined> {
+export async function patchConversion (db: Db, id: number, patch: ConversionPatch): Promise<ConversionRow | undefined> {
   const amounts: ConversionUpdate = {}
   if (patch.revenue !== undefined) amounts.revenue = exactAmount(patch.revenue, 'revenue')
   if (patch.payout !== undefined) amounts.payout = exactAmount(patch.payout, 'payout')
@@ -52,7 +52,7 @@ export async function patchConversion(db: Db, id: number, patch: ConversionPatch
  * instances share the work, and the status condition in the UPDATE is the compare-and-set against a
  * concurrent change. Each approval is a `hold_expiry` event, with its deliveries in the same transaction.
  */
-export async function approveDueHolds(db: Db, batchSize = 200): Promise<number> {
+export async function approveDueHolds (db: Db, batchSize = 200): Promise<number> {
   return db.transaction().execute(async (trx) => {
     const approved = await sql<{ id: number }>`
       update conversions set status = 'approved', hold_until = null, updated_at = now()

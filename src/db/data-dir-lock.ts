@@ -16,7 +16,7 @@ interface Holder {
   started: string | null
 }
 
-function processStart(pid: number): string | null {
+function processStart (pid: number): string | null {
   try {
     // Field 22 of /proc/<pid>/stat, counted after the command name (which may hold spaces and parentheses).
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -26,7 +26,7 @@ function processStart(pid: number): string | null {
   }
 }
 
-function isAlive(holder: Holder): boolean {
+function isAlive (holder: Holder): boolean {
   try {
     process.kill(holder.pid, 0)
   } catch (err) {
@@ -36,7 +36,7 @@ function isAlive(holder: Holder): boolean {
   return holder.started === null || processStart(holder.pid) === null || processStart(holder.pid) === holder.started
 }
 
-function readHolder(file: string): { text: string; holder: Holder | null } | null {
+function readHolder (file: string): { text: string; holder: Holder | null } | null {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -60,7 +60,7 @@ function readHolder(file: string): { text: string; holder: Holder | null } | nul
  * over: it is moved aside under a unique name, and only the process that moved exactly what it judged stale
  * goes on, so two processes starting at once cannot both take it. Returns the release.
  */
-export function lockDataDir(dir: string): () => void {
+export function lockDataDir (dir: string): () => void {
   const file = path.join(dir, LOCK_FILE)
   const mine = JSON.stringify({ pid: process.pid, started: processStart(process.pid) } satisfies Holder)
   for (let attempt = 0; attempt < 10; attempt++) {
@@ -78,7 +78,7 @@ export function lockDataDir(dir: string): () => void {
       const self = found.holder.pid === process.pid ? ' (this process: it is already open here)' : ''
       throw new DataDirLockedError(
         `DATA_DIR ${path.resolve(dir)} is in use by process ${found.holder.pid}${self}: one service process per embedded ` +
-        `database (stop that process, choose another DATA_DIR, or use PostgreSQL with DATABASE_URL to run several)`)
+        'database (stop that process, choose another DATA_DIR, or use PostgreSQL with DATABASE_URL to run several)')
     }
     const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`
     try {

@@ -46,7 +46,7 @@ const preparedNames = new Map<string, string>()
  */
 export const PREPARED = sql.raw(PREPARED_MARK)
 
-function preparedName(text: string): string | undefined {
+function preparedName (text: string): string | undefined {
   let name = preparedNames.get(text)
   if (name === undefined && preparedNames.size < MAX_PREPARED) {
     name = `s2s_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`
@@ -57,8 +57,7 @@ function preparedName(text: string): string | undefined {
 
 /** A pg client that runs statements marked with PREPARED as named prepared statements. */
 class PreparingClient extends pg.Client {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  override query(...args: any[]): any {
+  override query (...args: any[]): any {
     const [text, second, third] = args as [unknown, unknown, unknown]
     if (typeof text === 'string' && text.startsWith(PREPARED_MARK)) {
       const name = preparedName(text)
@@ -70,7 +69,7 @@ class PreparingClient extends pg.Client {
   }
 }
 
-function queryLogger(log: Logger) {
+function queryLogger (log: Logger) {
   return (event: LogEvent) => {
     if (event.level === 'error') {
       log.debug({ err: event.error, sql: event.query.sql, ms: event.queryDurationMillis }, 'query failed')
@@ -80,15 +79,15 @@ function queryLogger(log: Logger) {
   }
 }
 
-export async function openDatabase(
+export async function openDatabase (
   options: { databaseUrl: string | null; dataDir: string | null },
-  log: Logger,
+  log: Logger
 ): Promise<DatabaseHandle> {
   if (options.databaseUrl !== null) return openPostgres(options.databaseUrl, log)
   return openPglite(options.dataDir, log)
 }
 
-async function openPostgres(connectionString: string, log: Logger): Promise<DatabaseHandle> {
+async function openPostgres (connectionString: string, log: Logger): Promise<DatabaseHandle> {
   // Ids fit in a JS number (2^53); numeric stays a string so money is never a float.
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -109,7 +108,7 @@ async function openPostgres(connectionString: string, log: Logger): Promise<Data
   const handlers = new Map<string, Set<(payload: string) => void>>()
   let closed = false
 
-  async function connectListener(): Promise<void> {
+  async function connectListener (): Promise<void> {
     const client = new pg.Client({ connectionString })
     client.on('notification', (message) => {
       for (const handler of handlers.get(message.channel) ?? []) handler(message.payload ?? '')
@@ -135,7 +134,7 @@ async function openPostgres(connectionString: string, log: Logger): Promise<Data
    * Keeps trying (backing off to 30 s) for as long as the service runs. Notifications sent while the
    * listener was away are lost, so every handler then hears "*": drop whatever you cached, look again.
    */
-  function reconnect(attempt: number): void {
+  function reconnect (attempt: number): void {
     if (closed) return
     const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))
     setTimeout(() => {
@@ -148,7 +147,7 @@ async function openPostgres(connectionString: string, log: Logger): Promise<Data
         (err: unknown) => {
           log.warn({ err, attempt }, 'LISTEN reconnection failed; retrying')
           reconnect(attempt + 1)
-        },
+        }
       )
     }, delay).unref()
   }
@@ -156,7 +155,7 @@ async function openPostgres(connectionString: string, log: Logger): Promise<Data
   return {
     db,
     engine: 'postgres',
-    async listen(channel, onPayload) {
+    async listen (channel, onPayload) {
       let set = handlers.get(channel)
       if (set === undefined) {
         set = new Set()
@@ -169,7 +168,7 @@ async function openPostgres(connectionString: string, log: Logger): Promise<Data
         set.delete(onPayload)
       }
     },
-    async close() {
+    async close () {
       if (closed) return
       closed = true
       await listener?.end().catch(() => {})
@@ -178,7 +177,7 @@ async function openPostgres(connectionString: string, log: Logger): Promise<Data
   }
 }
 
-async function openPglite(dataDir: string | null, log: Logger): Promise<DatabaseHandle> {
+async function openPglite (dataDir: string | null, log: Logger): Promise<DatabaseHandle> {
   let unlock = () => {}
   if (dataDir !== null) {
     mkdirSync(dataDir, { recursive: true })
@@ -196,11 +195,11 @@ async function openPglite(dataDir: string | null, log: Logger): Promise<Database
   return {
     db,
     engine: 'pglite',
-    async listen(channel, onPayload) {
+    async listen (channel, onPayload) {
       const unsubscribe = await pglite.listen(channel, onPayload)
       return unsubscribe
     },
-    async close() {
+    async close () {
       if (closed) return
       closed = true
       // Destroying the Kysely driver closes PGlite as well.

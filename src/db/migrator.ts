@@ -9,9 +9,9 @@ import type { Db } from './database.js'
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url))
 
 class FolderMigrationProvider implements MigrationProvider {
-  async getMigrations(): Promise<Record<string, Migration>> {
+  async getMigrations (): Promise<Record<string, Migration>> {
     const files = (await readdir(MIGRATIONS_DIR)).filter(
-      (file) => /\.(ts|js)$/.test(file) && !file.endsWith('.d.ts'),
+      (file) => /\.(ts|js)$/.test(file) && !file.endsWith('.d.ts')
     )
     const migrations: Record<string, Migration> = {}
     for (const file of files.sort()) {
@@ -23,7 +23,7 @@ class FolderMigrationProvider implements MigrationProvider {
 }
 
 /** Brings the schema up to date. Kysely takes a lock, so instances starting together are safe. */
-export async function migrateToLatest(db: Db, log: Logger): Promise<void> {
+export async function migrateToLatest (db: Db, log: Logger): Promise<void> {
   const migrator = new Migrator({ db, provider: new FolderMigrationProvider() })
   const { error, results } = await migrator.migrateToLatest()
   for (const result of results ?? []) {

@@ -4,7 +4,6 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 // convert with src/domain/money.ts, never with parseFloat.
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>
-type Json<T> = ColumnType<T, string, string>
 type Numeric = ColumnType<string, string, string>
 /** A NOT NULL column with a database default: optional on insert. */
 type Default<T> = ColumnType<T, T | undefined, T>

@@ -3,7 +3,7 @@ import { listWindow } from '../db/list.js'
 import { CONTEXT_COLUMNS } from '../dispatch/context.js'
 import type { DeliveryListQuery } from './schemas.js'
 
-export function listDeliveries(db: Db, query: DeliveryListQuery) {
+export function listDeliveries (db: Db, query: DeliveryListQuery) {
   let q = db.selectFrom('postback_deliveries').selectAll()
   if (query.conversion_id !== undefined) q = q.where('conversion_id', '=', query.conversion_id)
   if (query.postback_id !== undefined) q = q.where('postback_id', '=', query.postback_id)
@@ -12,11 +12,11 @@ export function listDeliveries(db: Db, query: DeliveryListQuery) {
   return listWindow(q, 'postback_deliveries', query).execute()
 }
 
-export function findDelivery(db: Db, id: number) {
+export function findDelivery (db: Db, id: number) {
   return db.selectFrom('postback_deliveries').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
-export function listAttempts(db: Db, deliveryId: number) {
+export function listAttempts (db: Db, deliveryId: number) {
   return db
     .selectFrom('postback_attempts')
     .select(['n', 'at', 'http_code', 'duration_ms', 'response_body', 'error'])
@@ -26,12 +26,12 @@ export function listAttempts(db: Db, deliveryId: number) {
     .execute()
 }
 
-export function findPostback(db: Db, id: number) {
+export function findPostback (db: Db, id: number) {
   return db.selectFrom('postbacks').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
 /** A conversion with what its postbacks render from. */
-export function findConversionContext(db: Db, conversionId: number) {
+export function findConversionContext (db: Db, conversionId: number) {
   return db
     .selectFrom('conversions as c')
     .innerJoin('offers as o', 'o.id', 'c.offer_id')
@@ -40,6 +40,6 @@ export function findConversionContext(db: Db, conversionId: number) {
     .executeTakeFirst()
 }
 
-export function findOfferSummary(db: Db, offerId: number) {
+export function findOfferSummary (db: Db, offerId: number) {
   return db.selectFrom('offers').select(['id', 'title', 'currency']).where('id', '=', offerId).executeTakeFirst()
 }

@@ -18,7 +18,7 @@ const deliveryParams = {
   type: 'object', required: ['id'], additionalProperties: false, properties: { id: bigIdParam },
 } as const
 
-export function deliveryToApi(row: PostbackDeliveryRow) {
+export function deliveryToApi (row: PostbackDeliveryRow) {
   return {
     id: row.id,
     postback_id: row.postback_id,
@@ -52,17 +52,20 @@ const testDescription =
   'the receiver\'s verdict is in `http_code` and `error`. An empty body or `{}` uses a sample conversion.'
 
 /** The delivery log, manual resend and test fire (admin), and the affiliate's own deliveries (panel). All in /v1. */
-export default async function deliveryRoutes(fastify: FastifyInstance) {
+export default async function deliveryRoutes (fastify: FastifyInstance) {
   const { db, dispatcher } = fastify
 
-  async function detail(row: PostbackDeliveryRow) {
+  async function detail (row: PostbackDeliveryRow) {
     const attempts = await listAttempts(db, row.id)
     return { ...deliveryToApi(row), attempt_log: attempts }
   }
 
   fastify.get<{ Querystring: DeliveryListQuery }>('/postback-deliveries', {
     schema: {
-      tags, security, operationId: 'listPostbackDeliveries', summary: 'List postback deliveries',
+      tags,
+      security,
+      operationId: 'listPostbackDeliveries',
+      summary: 'List postback deliveries',
       description: 'Newest first. Filters combine with AND.',
       querystring: deliveryListQuery,
       response: { 200: listOf('PostbackDelivery'), ...problemResponses(...authProblems) },
@@ -74,7 +77,11 @@ export default async function deliveryRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { id: number } }>('/postback-deliveries/:id', {
     schema: {
-      tags, security, operationId: 'getPostbackDelivery', summary: 'Read a postback delivery with its attempt log', params: deliveryParams,
+      tags,
+      security,
+      operationId: 'getPostbackDelivery',
+      summary: 'Read a postback delivery with its attempt log',
+      params: deliveryParams,
       response: { 200: { $ref: 'PostbackDeliveryDetail#' }, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -85,8 +92,12 @@ export default async function deliveryRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Params: { id: number } }>('/postback-deliveries/:id/retry', {
     schema: {
-      tags, security, operationId: 'retryPostbackDelivery',
-      summary: 'Resend a postback delivery now', description: retryDescription, params: deliveryParams,
+      tags,
+      security,
+      operationId: 'retryPostbackDelivery',
+      summary: 'Resend a postback delivery now',
+      description: retryDescription,
+      params: deliveryParams,
       response: { 200: { $ref: 'PostbackDeliveryDetail#' }, ...problemResponses(...authProblems, 404, 409) },
     },
   }, async (request) => {
@@ -100,8 +111,12 @@ export default async function deliveryRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Params: { id: number }; Body: PostbackTestRequest | undefined }>('/postbacks/:id/test', {
     schema: {
-      tags: ['Postbacks'], security, operationId: 'testPostback',
-      summary: 'Test-fire a postback', description: testDescription, params: idParams('id'),
+      tags: ['Postbacks'],
+      security,
+      operationId: 'testPostback',
+      summary: 'Test-fire a postback',
+      description: testDescription,
+      params: idParams('id'),
       body: { $ref: 'PostbackTestRequest#' },
       ...optionalBody,
       response: { 200: { $ref: 'PostbackTestResult#' }, ...problemResponses(...authProblems, 404, 422) },
@@ -118,7 +133,9 @@ export default async function deliveryRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: Omit<DeliveryListQuery, 'affiliate_id'> }>('/affiliate/postback-deliveries', {
     schema: {
-      tags: ['Affiliate panel'], security: affiliateSecurity, operationId: 'listMyPostbackDeliveries',
+      tags: ['Affiliate panel'],
+      security: affiliateSecurity,
+      operationId: 'listMyPostbackDeliveries',
       summary: 'List my postback deliveries',
       description: 'The calling affiliate\'s deliveries only, newest first.',
       querystring: panelDeliveryListQuery,

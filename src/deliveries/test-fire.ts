@@ -9,7 +9,7 @@ import { ruleViolation } from '../http/problem.js'
 import { findConversionContext, findOfferSummary } from './repository.js'
 
 /** A conversion that looks like a real one, for a test fire without `conversion_id`. */
-async function sampleContext(db: Db, postback: PostbackRow): Promise<PostbackContext> {
+async function sampleContext (db: Db, postback: PostbackRow): Promise<PostbackContext> {
   const offer = postback.offer_id === null ? undefined : await findOfferSummary(db, postback.offer_id)
   const now = new Date()
   return {
@@ -37,7 +37,7 @@ async function sampleContext(db: Db, postback: PostbackRow): Promise<PostbackCon
 }
 
 /** Renders a postback for one of its affiliate's conversions, or a sample one, and sends it once. */
-export async function testFire(db: Db, sender: PostbackSender, postback: PostbackRow, conversionId: number | undefined) {
+export async function testFire (db: Db, sender: PostbackSender, postback: PostbackRow, conversionId: number | undefined) {
   let context: PostbackContext
   if (conversionId === undefined) {
     context = await sampleContext(db, postback)
@@ -50,7 +50,7 @@ export async function testFire(db: Db, sender: PostbackSender, postback: Postbac
         postback.offer_id === null
           ? 'conversion_id must be a conversion of the postback\'s affiliate'
           : 'conversion_id must be a conversion of the postback\'s affiliate on the postback\'s offer',
-        '/conversion_id',
+        '/conversion_id'
       )
     }
     context = conversionContext(row, row.status)

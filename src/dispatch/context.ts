@@ -32,7 +32,7 @@ export interface ContextRow {
 }
 
 /** Macro context of a conversion as it stands, with the status the event moved it to. */
-export function conversionContext(row: ContextRow, status: ConversionStatusName): PostbackContext {
+export function conversionContext (row: ContextRow, status: ConversionStatusName): PostbackContext {
   return {
     conversionId: row.id,
     clickid: row.clickid,

@@ -89,7 +89,7 @@ export class Dispatcher {
   #pollTimer: NodeJS.Timeout | null = null
   #wake: { at: number; timer: NodeJS.Timeout } | null = null
 
-  constructor(deps: { db: Db; log: FastifyBaseLogger; sender: PostbackSender; settings: DispatcherSettings }) {
+  constructor (deps: { db: Db; log: FastifyBaseLogger; sender: PostbackSender; settings: DispatcherSettings }) {
     this.#db = deps.db
     this.#log = deps.log
     this.sender = deps.sender
@@ -109,11 +109,11 @@ export class Dispatcher {
   }
 
   /** Connections per origin for the shared agent: the same bound the claim loop applies. */
-  static connectionsPerOrigin(concurrency: number): number {
+  static connectionsPerOrigin (concurrency: number): number {
     return Math.max(1, Math.ceil(concurrency / 2))
   }
 
-  start(): void {
+  start (): void {
     if (this.#started || this.#stopping) return
     this.#started = true
     this.#pollTimer = setInterval(() => this.#tick(), this.#settings.pollIntervalMs)
@@ -126,7 +126,7 @@ export class Dispatcher {
    * keep its rows until the leases expire, a minute by default; it is known to be gone, so they come
    * back now. What it had in flight may arrive twice: delivery is at least once.
    */
-  async #recoverLocalCrash(): Promise<void> {
+  async #recoverLocalCrash (): Promise<void> {
     try {
       const gone = (await liveHoldersWithPrefix(this.#db, HOST_PREFIX)).filter((holder) => isGoneLocalHolder(holder))
       const released = await releaseHolders(this.#db, gone)
@@ -137,7 +137,7 @@ export class Dispatcher {
   }
 
   /** The poll and wake-ups: retries may have come due and leases may have expired. */
-  #tick(): void {
+  #tick (): void {
     this.#retriesMaybeDue = true
     const expired = this.#gate.expire(Date.now() - 2 * this.#settings.timeoutMs)
     if (expired.length > 0) this.#handBack(expired)
@@ -145,7 +145,7 @@ export class Dispatcher {
   }
 
   /** Parked rows that will not be sent here (expired, or of deleted postbacks): their leases go back at once. */
-  #handBack(rows: readonly Claimed[]): void {
+  #handBack (rows: readonly Claimed[]): void {
     const ids = rows.map(({ row, lane }) => {
       this.#held.delete(row.id)
       if (lane === 'retry') this.#retriesActive -= 1
@@ -156,7 +156,7 @@ export class Dispatcher {
   }
 
   /** Look for due work now (a NOTIFY arrived, a slot freed, a retry came due). Cheap to call often. */
-  nudge(): void {
+  nudge (): void {
     if (!this.#started || this.#stopping) return
     if (this.#pumping) {
       this.#pumpAgain = true
@@ -171,23 +171,23 @@ export class Dispatcher {
    * receiver is dropped when its turn comes; one already being sent keeps its own outcome. Remembered for a
    * lease's length, after which no row claimed before the delete can still be held.
    */
-  stopPostbacks(postbackIds: readonly number[]): void {
+  stopPostbacks (postbackIds: readonly number[]): void {
     const now = Date.now()
     for (const [id, at] of this.#stopped) if (now - at > this.leaseMs) this.#stopped.delete(id)
     for (const id of postbackIds) this.#stopped.set(id, now)
   }
 
   /** Attempts being sent right now: at most POSTBACK_CONCURRENCY. */
-  get inFlight(): number {
+  get inFlight (): number {
     return this.#sending
   }
 
   /** Deliveries this instance holds a lease on: parked, being sent, or being recorded. */
-  get held(): number {
+  get held (): number {
     return this.#held.size
   }
 
-  async #pump(): Promise<void> {
+  async #pump (): Promise<void> {
     this.#pumping = true
     try {
       do {
@@ -203,7 +203,7 @@ export class Dispatcher {
   }
 
   /** One claim per lane; true when a lane came back full and all of it went out, so more may be waiting. */
-  async #claimOnce(): Promise<boolean> {
+  async #claimOnce (): Promise<boolean> {
     const skipOrigins = this.#gate.crowded()
     if (skipOrigins.length > 0) {
       const wait = this.#lastSkippingClaimAt + SKIPPING_CLAIM_INTERVAL_MS - Date.now()
@@ -248,7 +248,7 @@ export class Dispatcher {
    * never longer than SMALL_CLAIM_WAIT_MS: the attempts in flight may all be stuck on a slow receiver.
    * Retries are claimed as before: they take free slots at once.
    */
-  #deferSmallClaim(room: number): boolean {
+  #deferSmallClaim (room: number): boolean {
     if (room >= this.#minClaim || this.#sending < this.#minClaim) {
       this.#smallClaimSince = null
       return false
@@ -271,11 +271,11 @@ export class Dispatcher {
     return true
   }
 
-  #free(): number {
+  #free (): number {
     return this.#settings.concurrency - this.#sending
   }
 
-  #admit(row: ClaimedDelivery, lane: Lane): 'start' | 'park' | 'overflow' {
+  #admit (row: ClaimedDelivery, lane: Lane): 'start' | 'park' | 'overflow' {
     if (row.previous_holder !== null) {
       this.#log.warn({ deliveryId: row.id, previousHolder: row.previous_holder }, 'recovered a postback delivery whose lease expired')
     }
@@ -290,7 +290,7 @@ export class Dispatcher {
     return admitted
   }
 
-  #send(claimed: Claimed): void {
+  #send (claimed: Claimed): void {
     this.#sending += 1
     const { row } = claimed
     // A slot is the HTTP attempt alone. Recording it waits for the recorder's next batch, and a slot held
@@ -306,7 +306,7 @@ export class Dispatcher {
   }
 
   /** The receiver answered (or the attempt failed): free its slot, hand the outcome to the recorder. */
-  #answered({ row, lane, origin }: Claimed, outcome: AttemptOutcome): void {
+  #answered ({ row, lane, origin }: Claimed, outcome: AttemptOutcome): void {
     this.#sending -= 1
     if (lane === 'retry') this.#retriesActive -= 1
     // The receiver's slot frees as soon as it answered: a parked row to it takes the slot at once.
@@ -320,7 +320,7 @@ export class Dispatcher {
   }
 
   /** Freed slots go to the parked rows that waited longest; those of deleted postbacks are handed back unsent. */
-  #startParked(): void {
+  #startParked (): void {
     const dropped: Claimed[] = []
     for (let next = this.#gate.takeNext(); next !== undefined; next = this.#gate.takeNext()) {
       if (this.#stopped.has(next.item.row.postback_id)) {
@@ -333,7 +333,7 @@ export class Dispatcher {
     if (dropped.length > 0) this.#handBack(dropped)
   }
 
-  async #record(row: ClaimedDelivery, outcome: AttemptOutcome, decision: AttemptDecision): Promise<void> {
+  async #record (row: ClaimedDelivery, outcome: AttemptOutcome, decision: AttemptDecision): Promise<void> {
     try {
       const result = await this.#recorder.record({ deliveryId: row.id, holder: this.instanceId, outcome, decision })
       if (!result.recorded) this.#log.warn({ deliveryId: row.id }, 'postback attempt finished after its lease was taken over')
@@ -349,7 +349,7 @@ export class Dispatcher {
     }
   }
 
-  #decide(outcome: AttemptOutcome, attemptsMade: number): AttemptDecision {
+  #decide (outcome: AttemptOutcome, attemptsMade: number): AttemptDecision {
     // A delivery cancelled (its postback deleted) while this attempt was under way keeps the attempt's own
     // outcome when the attempt reached the receiver and settled it; one refused before sending, or that would
     // be retried, stays cancelled.
@@ -361,7 +361,7 @@ export class Dispatcher {
       : { state: 'pending', retryInMs: delay, keepCancelled: true }
   }
 
-  #logOutcome(deliveryId: number, outcome: AttemptOutcome, decision: AttemptDecision, n: number): void {
+  #logOutcome (deliveryId: number, outcome: AttemptOutcome, decision: AttemptDecision, n: number): void {
     // Most attempts log at debug: skip building their fields when nobody reads them.
     if (decision.state !== 'failed' && this.#log.level !== 'debug' && this.#log.level !== 'trace') return
     const fields = { deliveryId, attempt: n, httpCode: outcome.httpCode, ms: outcome.durationMs, error: outcome.error ?? undefined }
@@ -370,7 +370,7 @@ export class Dispatcher {
   }
 
   /** Retries sooner than the poll (short schedules) should not wait for it. */
-  #wakeIn(ms: number): void {
+  #wakeIn (ms: number): void {
     if (this.#stopping || ms >= this.#settings.pollIntervalMs) return
     const at = Date.now() + ms
     if (this.#wake !== null && this.#wake.at <= at) return
@@ -387,7 +387,7 @@ export class Dispatcher {
    * A manual resend: one attempt now, whatever the state, outside the schedule and the claim loop.
    * It takes the lease itself, so it never runs beside a scheduled attempt (`busy` instead).
    */
-  async resend(deliveryId: number): Promise<'missing' | 'busy' | 'done'> {
+  async resend (deliveryId: number): Promise<'missing' | 'busy' | 'done'> {
     const holder = `${this.instanceId}/resend/${randomUUID().slice(0, 8)}`
     const leased = await leaseOne(this.#db, deliveryId, holder, this.leaseMs)
     if (leased === 'missing' || leased === 'busy') return leased
@@ -407,7 +407,7 @@ export class Dispatcher {
    * delivered or failed one rendered before a tracking domain took its host can still be resent by hand:
    * that attempt is refused. PUBLIC_URL's origin the sender refuses for every attempt.
    */
-  async #selfFeed(raw: string): Promise<string | null> {
+  async #selfFeed (raw: string): Promise<string | null> {
     let url: URL
     try {
       url = new URL(raw)
@@ -424,7 +424,7 @@ export class Dispatcher {
    * Stops claiming, lets attempts in flight finish within `graceMs`, cuts the rest short and gives
    * every unfinished claim back so another instance (or the next start) sends it at once.
    */
-  async close(graceMs: number): Promise<void> {
+  async close (graceMs: number): Promise<void> {
     if (this.#stopping) return
     this.#stopping = true
     if (this.#pollTimer !== null) clearInterval(this.#pollTimer)
@@ -452,7 +452,7 @@ export class Dispatcher {
   }
 }
 
-async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+async function settleWithin (promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms) })
   try {

@@ -14,10 +14,15 @@ export type FiringPostback = Pick<PostbackRow, (typeof FIRING_POSTBACK_COLUMNS)[
 
 type Candidate = FiringCandidate & { row: FiringPostback }
 
-function toCandidate(row: FiringPostback): Candidate {
+function toCandidate (row: FiringPostback): Candidate {
   return {
-    id: row.id, offerId: row.offer_id, status: row.status, goal: row.goal,
-    integrationMethod: row.integration_method, forceGlobal: row.force_global, row,
+    id: row.id,
+    offerId: row.offer_id,
+    status: row.status,
+    goal: row.goal,
+    integrationMethod: row.integration_method,
+    forceGlobal: row.force_global,
+    row,
   }
 }
 
@@ -27,7 +32,7 @@ function toCandidate(row: FiringPostback): Candidate {
  * written. FOR KEY SHARE holds off a concurrent delete until the transaction commits, so the delete's
  * cancelling sees the deliveries written meanwhile.
  */
-export function firingPostbacks(affiliateIds: RawBuilder<unknown>, offerIds: RawBuilder<unknown>): RawBuilder<FiringPostback> {
+export function firingPostbacks (affiliateIds: RawBuilder<unknown>, offerIds: RawBuilder<unknown>): RawBuilder<FiringPostback> {
   return sql<FiringPostback>`
     select ${sql.join(FIRING_POSTBACK_COLUMNS.map((name) => sql.ref(`p.${name}`)))} from postbacks p
     where p.affiliate_id in (${affiliateIds}) and (p.offer_id is null or p.offer_id in (${offerIds}))
@@ -48,7 +53,7 @@ export interface EnqueueEvent {
  * at commit. The unique (event_id, postback_id) makes a second call for the same
  * event a no-op. Returns how many deliveries were written.
  */
-export async function enqueueDeliveries(trx: Transaction<Database>, events: readonly EnqueueEvent[]): Promise<number> {
+export async function enqueueDeliveries (trx: Transaction<Database>, events: readonly EnqueueEvent[]): Promise<number> {
   if (events.length === 0) return 0
   const found = await trx
     .selectFrom('conversion_events as e')
@@ -62,7 +67,7 @@ export async function enqueueDeliveries(trx: Transaction<Database>, events: read
   const rows = found.filter((row) => wanted.has(`${row.event_id}:${row.event_conversion_id}`))
   if (rows.length === 0) return 0
   const postbacks = await firingPostbacks(
-    sql.join([...new Set(rows.map((row) => row.affiliate_id))]), sql.join([...new Set(rows.map((row) => row.offer_id))]),
+    sql.join([...new Set(rows.map((row) => row.affiliate_id))]), sql.join([...new Set(rows.map((row) => row.offer_id))])
   ).execute(trx)
   return writeDeliveries(trx, rows, postbacks.rows)
 }
@@ -79,8 +84,8 @@ export interface EventWithContext extends ContextRow {
  * Fires `postbacks` (every postback of the events' affiliates that is global or on the events' offers,
  * read FOR KEY SHARE in this transaction) for the events: renders and inserts the deliveries, then NOTIFY.
  */
-export async function writeDeliveries(
-  trx: Transaction<Database>, rows: readonly EventWithContext[], postbacks: readonly FiringPostback[],
+export async function writeDeliveries (
+  trx: Transaction<Database>, rows: readonly EventWithContext[], postbacks: readonly FiringPostback[]
 ): Promise<number> {
   if (rows.length === 0 || postbacks.length === 0) return 0
   const byAffiliate = new Map<number, Candidate[]>()
@@ -95,7 +100,7 @@ export async function writeDeliveries(
     const firing = resolveFiringPostbacks(
       { kind: row.kind, status: row.to_status, goal: row.goal, integrationMethod: row.integration_method },
       candidates.filter((c) => c.offerId === row.offer_id),
-      candidates.filter((c) => c.offerId === null),
+      candidates.filter((c) => c.offerId === null)
     )
     if (firing.length === 0) return []
     const context = conversionContext(row, row.to_status)

@@ -9,7 +9,7 @@ import { hostname } from 'node:os'
 const HOST = hostname()
 const PROCESS_START = Math.round(performance.timeOrigin).toString(36)
 
-export function newHolderId(): string {
+export function newHolderId (): string {
   return `${HOST}:${process.pid}:${PROCESS_START}:${randomUUID().slice(0, 8)}`
 }
 
@@ -20,7 +20,7 @@ export const HOST_PREFIX = `${HOST}:`
  * Whether a holder of this host belongs to a process that is gone, so its leases can be given back
  * without waiting for them to expire. Unknown shapes, other hosts and live processes are never gone.
  */
-export function isGoneLocalHolder(holder: string, isAlive: (pid: number) => boolean = processIsAlive): boolean {
+export function isGoneLocalHolder (holder: string, isAlive: (pid: number) => boolean = processIsAlive): boolean {
   if (!holder.startsWith(HOST_PREFIX)) return false
   const [pidText, start] = holder.slice(HOST_PREFIX.length).split(/[:/]/)
   const pid = Number(pidText)
@@ -29,7 +29,7 @@ export function isGoneLocalHolder(holder: string, isAlive: (pid: number) => bool
   return !isAlive(pid)
 }
 
-function processIsAlive(pid: number): boolean {
+function processIsAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

@@ -43,12 +43,12 @@ export class OriginGate<T> {
   #total = 0
   #seq = 0
 
-  constructor(limits: GateLimits) {
+  constructor (limits: GateLimits) {
     this.#limits = limits
   }
 
   /** A claimed row: start it now, park it, or hand it back (overflow). */
-  admit(origin: string, item: T): 'start' | 'park' | 'overflow' {
+  admit (origin: string, item: T): 'start' | 'park' | 'overflow' {
     const parked = this.#parked.get(origin)
     if ((parked === undefined || parked.length === 0) && this.#mayStart(origin)) {
       this.#take(origin)
@@ -66,7 +66,7 @@ export class OriginGate<T> {
    * An attempt to `origin` ended: its slot is free. `answered`: the receiver gave an HTTP answer (any status)
    * in time; false for a timeout, a broken connection or a refusal; null when the row was never sent.
    */
-  release(origin: string, answered: boolean | null): void {
+  release (origin: string, answered: boolean | null): void {
     const inFlight = (this.#inFlight.get(origin) ?? 1) - 1
     if (inFlight <= 0) this.#inFlight.delete(origin)
     else this.#inFlight.set(origin, inFlight)
@@ -80,14 +80,14 @@ export class OriginGate<T> {
   }
 
   /** Rows parked behind receivers that claims skip: they do not count against a claim's room. */
-  parkedCrowded(): number {
+  parkedCrowded (): number {
     let parked = 0
     for (const origin of this.#crowded) parked += this.#parked.get(origin)?.length ?? 0
     return parked
   }
 
   /** The parked row that has waited longest among receivers that may start one now, its slot taken; or none. */
-  takeNext(): { origin: string; item: T } | undefined {
+  takeNext (): { origin: string; item: T } | undefined {
     let best: { origin: string; head: Parked<T> } | undefined
     for (const [origin, queue] of this.#parked) {
       const head = queue[0]
@@ -104,7 +104,7 @@ export class OriginGate<T> {
    * Rows parked since before `before` (ms since the epoch), removed: a receiver whose share shrank could
    * otherwise keep them past their lease. The caller hands them back to the database.
    */
-  expire(before: number): T[] {
+  expire (before: number): T[] {
     const expired: T[] = []
     for (const origin of [...this.#parked.keys()]) {
       const queue = this.#parked.get(origin) as Parked<T>[]
@@ -117,7 +117,7 @@ export class OriginGate<T> {
   }
 
   /** Origins whose rows claims should skip for now. */
-  crowded(): string[] {
+  crowded (): string[] {
     return [...this.#crowded]
   }
 
@@ -125,7 +125,7 @@ export class OriginGate<T> {
    * How many rows a claim can take without overflowing, assuming they all go to the busiest receiver
    * (a flood to one receiver is the case that matters; a mix of receivers only overflows less).
    */
-  claimRoom(): number {
+  claimRoom (): number {
     let busiest = 0
     for (const [origin, inFlight] of this.#inFlight) {
       if (!this.#crowded.has(origin)) busiest = Math.max(busiest, inFlight + (this.#parked.get(origin)?.length ?? 0))
@@ -133,7 +133,7 @@ export class OriginGate<T> {
     return this.#limits.perOrigin + this.#limits.parkCap - busiest
   }
 
-  #mayStart(origin: string): boolean {
+  #mayStart (origin: string): boolean {
     const { slots, reserve } = this.#limits
     if (this.#total >= slots) return false
     const mine = this.#inFlight.get(origin) ?? 0
@@ -142,19 +142,19 @@ export class OriginGate<T> {
   }
 
   /** The non-reserved slots divided among the receivers with work (in flight or parked), within perOrigin. */
-  #share(): number {
+  #share (): number {
     let withWork = this.#inFlight.size
     for (const [origin, queue] of this.#parked) if (queue.length > 0 && !this.#inFlight.has(origin)) withWork++
     const { slots, reserve, perOrigin } = this.#limits
     return Math.max(1, Math.min(perOrigin, Math.ceil((slots - reserve) / Math.max(1, withWork))))
   }
 
-  #take(origin: string): void {
+  #take (origin: string): void {
     this.#inFlight.set(origin, (this.#inFlight.get(origin) ?? 0) + 1)
     this.#total += 1
   }
 
-  #unpark(origin: string): void {
+  #unpark (origin: string): void {
     const queue = this.#parked.get(origin)
     queue?.shift()
     const left = queue?.length ?? 0

@@ -19,7 +19,7 @@ const MAX_SHUTDOWN_GRACE_MS = 10_000
  * The postback delivery engine. Starts once the app is ready; wakes on NOTIFY from any instance's
  * intake, on freed capacity, and on a one-second poll that also recovers expired leases.
  */
-async function dispatcherPlugin(fastify: FastifyInstance) {
+async function dispatcherPlugin (fastify: FastifyInstance) {
   const { config } = fastify
   const sender = new PostbackSender({
     timeoutMs: config.postbackTimeoutMs,

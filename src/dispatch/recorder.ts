@@ -18,11 +18,11 @@ export class AttemptRecorder {
   #waiting: Waiting[] = []
   #writing: Promise<void> | null = null
 
-  constructor(db: Db) {
+  constructor (db: Db) {
     this.#db = db
   }
 
-  record(record: AttemptRecord): Promise<RecordResult> {
+  record (record: AttemptRecord): Promise<RecordResult> {
     return new Promise((resolve, reject) => {
       this.#waiting.push({ record, resolve, reject })
       this.#writing ??= this.#drain()
@@ -30,11 +30,11 @@ export class AttemptRecorder {
   }
 
   /** Resolves once everything handed in so far is written (or has failed). */
-  async idle(): Promise<void> {
+  async idle (): Promise<void> {
     while (this.#writing !== null) await this.#writing
   }
 
-  async #drain(): Promise<void> {
+  async #drain (): Promise<void> {
     try {
       while (this.#waiting.length > 0) {
         const batch = this.#waiting.splice(0, MAX_BATCH)

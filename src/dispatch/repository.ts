@@ -21,7 +21,7 @@ export interface ClaimedDelivery {
  * The receiver a URL points at (its authority, lower-cased), as the per-origin bound counts it. Cheap on
  * purpose: its SQL twin in `claim_postback_deliveries` (migrations) filters claims on it row by row.
  */
-export function originKey(url: string): string {
+export function originKey (url: string): string {
   return (url.split('/', 3)[2] ?? '').toLowerCase()
 }
 
@@ -47,7 +47,7 @@ export interface ClaimOptions {
  * row from being claimed again, and an expired lease makes it claimable: that is the sweeper. The
  * statement lives in a database function whose plan is pinned to the due index (see its migration).
  */
-export async function claimDue(db: Executor, options: ClaimOptions): Promise<ClaimedDelivery[]> {
+export async function claimDue (db: Executor, options: ClaimOptions): Promise<ClaimedDelivery[]> {
   const result = await sql<ClaimedDelivery>`${PREPARED}
     select c.* from claim_postback_deliveries(
       ${options.holder}, ${options.leaseMs}::int, ${options.limit}::int, ${options.lane === 'retry'}, ${[...options.skipOrigins]}::text[]
@@ -86,7 +86,7 @@ export interface RecordResult {
  * Guarded by the lease holder: a worker whose lease expired and was taken over only adds its attempt
  * to the log and the count, and leaves state and schedule to the new holder.
  */
-export async function recordAttempts(db: Executor, records: readonly AttemptRecord[]): Promise<Map<number, RecordResult>> {
+export async function recordAttempts (db: Executor, records: readonly AttemptRecord[]): Promise<Map<number, RecordResult>> {
   const results = new Map<number, RecordResult>()
   if (records.length === 0) return results
   const column = <T>(pick: (r: AttemptRecord) => T) => records.map(pick)
@@ -114,7 +114,7 @@ export async function recordAttempts(db: Executor, records: readonly AttemptReco
 }
 
 /** Gives claims back (shutdown): another instance, or the next start, takes them at once. */
-export async function releaseClaims(db: Executor, holder: string, ids: readonly number[]): Promise<number> {
+export async function releaseClaims (db: Executor, holder: string, ids: readonly number[]): Promise<number> {
   if (ids.length === 0) return 0
   const result = await db
     .updateTable('postback_deliveries')
@@ -126,7 +126,7 @@ export async function releaseClaims(db: Executor, holder: string, ids: readonly 
 }
 
 /** Holders of live leases on pending deliveries whose id starts with `prefix` (this host's). */
-export async function liveHoldersWithPrefix(db: Executor, prefix: string): Promise<string[]> {
+export async function liveHoldersWithPrefix (db: Executor, prefix: string): Promise<string[]> {
   const rows = await sql<{ locked_by: string }>`
     select distinct locked_by from postback_deliveries
     where state = 'pending' and locked_until > now() and starts_with(locked_by, ${prefix})`.execute(db)
@@ -134,7 +134,7 @@ export async function liveHoldersWithPrefix(db: Executor, prefix: string): Promi
 }
 
 /** Gives back every lease of these holders (processes known to be gone). */
-export async function releaseHolders(db: Executor, holders: readonly string[]): Promise<number> {
+export async function releaseHolders (db: Executor, holders: readonly string[]): Promise<number> {
   if (holders.length === 0) return 0
   const result = await db
     .updateTable('postback_deliveries')
@@ -148,8 +148,8 @@ export async function releaseHolders(db: Executor, holders: readonly string[]): 
  * Takes the lease on one delivery whatever its state (a manual resend). `busy` while another holder's
  * lease is live: an attempt is in flight or about to be.
  */
-export async function leaseOne(
-  db: Executor, deliveryId: number, holder: string, leaseMs: number,
+export async function leaseOne (
+  db: Executor, deliveryId: number, holder: string, leaseMs: number
 ): Promise<PostbackDeliveryRow | 'missing' | 'busy'> {
   const result = await sql<PostbackDeliveryRow>`
     update postback_deliveries

@@ -73,7 +73,7 @@ export class PostbackSender {
   readonly agent: Agent
   readonly #options: SenderOptions
 
-  constructor(options: SenderOptions) {
+  constructor (options: SenderOptions) {
     this.#options = options
     // No redirect interceptor: a 3xx comes back as an answer, and a non-2xx answer is a failure (§5.5).
     this.agent = new Agent({
@@ -90,7 +90,7 @@ export class PostbackSender {
    * the peer actually reached: a socket that landed on this service itself, through any name or address
    * spelling, is closed before a byte is sent and the attempt refused.
    */
-  #connector(): buildConnector.connector {
+  #connector (): buildConnector.connector {
     const connect = buildConnector({
       timeout: this.#options.timeoutMs,
       ...(this.#options.allowPrivateNetworks ? {} : { lookup: guardedLookup }),
@@ -111,7 +111,7 @@ export class PostbackSender {
    * Sends once and reports what happened; never throws. While it runs the attempt sits in `inFlight`
    * (the dispatcher's), so shutdown can cut it short with `cancel`.
    */
-  send(postback: OutgoingPostback, inFlight?: Set<InFlightAttempt>): Promise<AttemptOutcome> {
+  send (postback: OutgoingPostback, inFlight?: Set<InFlightAttempt>): Promise<AttemptOutcome> {
     const at = new Date()
     const started = performance.now()
     let url: URL
@@ -146,7 +146,7 @@ export class PostbackSender {
     })
   }
 
-  close(): Promise<void> {
+  close (): Promise<void> {
     return this.agent.close()
   }
 
@@ -155,7 +155,7 @@ export class PostbackSender {
    * one to the service's own origin: saved postbacks are refused that origin, but a delivery rendered
    * before PUBLIC_URL changed can still point there, guard or no guard.
    */
-  #refusalBeforeConnect(parsed: URL): string | null {
+  #refusalBeforeConnect (parsed: URL): string | null {
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `unsupported scheme ${parsed.protocol}`
     if (this.#options.ownOrigin !== null && comparableOrigin(parsed) === this.#options.ownOrigin) return OWN_ORIGIN_REFUSAL
     if (this.#options.allowPrivateNetworks) return null
@@ -194,7 +194,7 @@ class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
   /** The whole answer arrived: the connection is fit for the next request. */
   #ended = false
 
-  constructor(at: Date, started: number, timeoutMs: number, done: (outcome: AttemptOutcome) => void) {
+  constructor (at: Date, started: number, timeoutMs: number, done: (outcome: AttemptOutcome) => void) {
     this.#at = at
     this.#started = started
     this.#timeoutMs = timeoutMs
@@ -202,24 +202,24 @@ class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
     this.#timer = setTimeout(() => this.#stop(`timeout: no complete answer within ${timeoutMs} ms`), timeoutMs)
   }
 
-  cancel(): void {
+  cancel (): void {
     this.#stop('aborted: the service is shutting down')
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
+  onRequestStart (controller: Dispatcher.DispatchController): void {
     this.#controller = controller
     // Stopped while it waited for a connection: it must not go out now.
     if (this.#settled) controller.abort(new Error('attempt already over'))
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return // 1xx: the answer is still to come
     this.#statusCode = statusCode
     const location = headers.location
     this.#location = Array.isArray(location) ? location[0] : location
   }
 
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#settled) return
     this.#chunks.push(chunk)
     this.#size += chunk.length
@@ -232,12 +232,12 @@ class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
     })
   }
 
-  onResponseEnd(): void {
+  onResponseEnd (): void {
     this.#ended = true
     this.#settle(this.#answer())
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+  onResponseError (_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     if (this.#settled) return
     if (this.#statusCode !== null) return this.#settle(this.#answer())
     if (isRefusal(err)) return this.#settle(this.#outcome({ error: clean(errorMessage(err)), refused: true }))
@@ -245,13 +245,13 @@ class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
   }
 
   /** Ends the attempt now (timeout, shutdown): with the answer if its status line came, else with `error`. */
-  #stop(error: string): void {
+  #stop (error: string): void {
     if (this.#settled) return
     this.#settle(this.#statusCode !== null ? this.#answer() : this.#outcome({ error }))
     this.#controller?.abort(new Error('attempt over'))
   }
 
-  #answer(): AttemptOutcome {
+  #answer (): AttemptOutcome {
     const code = this.#statusCode as number
     const ok = code >= 200 && code < 300
     let error: string | null = null
@@ -264,11 +264,11 @@ class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
     return this.#outcome({ httpCode: code, responseBody: clean(body.subarray(0, RESPONSE_BODY_LIMIT).toString('utf8')), ok, error })
   }
 
-  #outcome(fields: Partial<AttemptOutcome>): AttemptOutcome {
+  #outcome (fields: Partial<AttemptOutcome>): AttemptOutcome {
     return outcome(this.#at, this.#started, fields)
   }
 
-  #settle(outcome: AttemptOutcome): void {
+  #settle (outcome: AttemptOutcome): void {
     if (this.#settled) return
     this.#settled = true
     clearTimeout(this.#timer)
@@ -279,33 +279,39 @@ class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
 }
 
 /** An attempt refused before any connection (the SSRF guard, an unusable URL): recorded with the reason, never retried. */
-export function refusedOutcome(at: Date, started: number, error: string): AttemptOutcome {
+export function refusedOutcome (at: Date, started: number, error: string): AttemptOutcome {
   return outcome(at, started, { error, refused: true })
 }
 
 /** An attempt that began at `at` (`started` on the performance clock) and ends now: no answer unless `fields` say so. */
-function outcome(at: Date, started: number, fields: Partial<AttemptOutcome>): AttemptOutcome {
+function outcome (at: Date, started: number, fields: Partial<AttemptOutcome>): AttemptOutcome {
   return {
-    at, httpCode: null, responseBody: '', error: null, ok: false, refused: false,
-    durationMs: Math.round(performance.now() - started), ...fields,
+    at,
+    httpCode: null,
+    responseBody: '',
+    error: null,
+    ok: false,
+    refused: false,
+    durationMs: Math.round(performance.now() - started),
+    ...fields,
   }
 }
 
-function isRefusal(err: unknown): boolean {
+function isRefusal (err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     if ((e as { code?: unknown }).code === REFUSED) return true
   }
   return false
 }
 
-function errorMessage(err: unknown): string {
+function errorMessage (err: unknown): string {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     if ((e as { code?: unknown }).code === REFUSED) return e.message
   }
   return err instanceof Error ? err.message : String(err)
 }
 
-function describeFailure(err: unknown, timeoutMs: number): string {
+function describeFailure (err: unknown, timeoutMs: number): string {
   if (!(err instanceof Error)) return String(err)
   const code = (err as { code?: unknown }).code
   if (err.name === 'TimeoutError' || err.name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' ||
@@ -320,6 +326,6 @@ function describeFailure(err: unknown, timeoutMs: number): string {
 }
 
 /** PostgreSQL text cannot hold NUL; a receiver's binary answer must not break recording the attempt. */
-function clean(text: string): string {
+function clean (text: string): string {
   return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text
 }

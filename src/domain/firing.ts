@@ -34,14 +34,14 @@ export interface FiringCandidate {
  * not: a global falls silent as soon as the offer has any local one, unless it forces itself in
  * when none of those locals matched.
  */
-export function resolveFiringPostbacks<P extends FiringCandidate>(
+export function resolveFiringPostbacks<P extends FiringCandidate> (
   event: FiringEvent,
   localPostbacks: readonly P[],
-  globalPostbacks: readonly P[],
+  globalPostbacks: readonly P[]
 ): P[] {
   const goal = event.goal.toLowerCase()
   const locals = localPostbacks.filter(
-    (p) => matchesEvent(p, event) && (p.goal === null || p.goal.toLowerCase() === goal),
+    (p) => matchesEvent(p, event) && (p.goal === null || p.goal.toLowerCase() === goal)
   )
   if (locals.length > 0) return locals
   const offerHasLocals = localPostbacks.length > 0
@@ -49,11 +49,11 @@ export function resolveFiringPostbacks<P extends FiringCandidate>(
 }
 
 /** Trigger and integration filter; the goal rule is the caller's, since it applies to locals only. */
-export function matchesEvent(p: Pick<FiringCandidate, 'status' | 'integrationMethod'>, event: FiringEvent): boolean {
+export function matchesEvent (p: Pick<FiringCandidate, 'status' | 'integrationMethod'>, event: FiringEvent): boolean {
   return triggerFits(p.status, event) && (p.integrationMethod === 'all' || p.integrationMethod === event.integrationMethod)
 }
 
-export function triggerFits(trigger: PostbackTrigger, event: Pick<FiringEvent, 'kind' | 'status'>): boolean {
+export function triggerFits (trigger: PostbackTrigger, event: Pick<FiringEvent, 'kind' | 'status'>): boolean {
   if (trigger === 'any') return true
   if (trigger === 'created') return event.kind === 'created'
   return trigger === event.status

@@ -9,12 +9,12 @@ export const HOSTNAME_RULE =
   'with a hyphen), at most 253 characters, no scheme, path or port'
 
 /** Lowercases a hostname; the stored and compared form. */
-export function normalizeHostname(input: string): string {
+export function normalizeHostname (input: string): string {
   return input.toLowerCase()
 }
 
 /** Why `input` is not an acceptable hostname, or null when it is. */
-export function hostnameProblem(input: string): string | null {
+export function hostnameProblem (input: string): string | null {
   if (input.length === 0) return 'must not be empty'
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) return 'must not include a scheme (http://, https://)'
   if (/[/?#]/.test(input)) return 'must not include a path, query or fragment'

@@ -6,7 +6,7 @@ export const MAX_ENTITY_ID = 2147483647
 const ENTITY_ID = /^0{0,10}[1-9]\d{0,9}$/
 
 /** The id, or null when the text is not a positive int4 in decimal. */
-export function parseEntityId(text: string | null | undefined): number | null {
+export function parseEntityId (text: string | null | undefined): number | null {
   if (text === null || text === undefined || !ENTITY_ID.test(text)) return null
   const id = Number(text)
   return id <= MAX_ENTITY_ID ? id : null

@@ -22,7 +22,7 @@ const UNBIASED_LIMIT = 256 - (256 % BASE62.length)
  * Percent-encodes a link value but leaves `{name}` tokens literal, so an affiliate's own tracker can
  * still substitute them (`sub1={clickid}`).
  */
-export function encodeLinkValue(value: string): string {
+export function encodeLinkValue (value: string): string {
   let out = ''
   let last = 0
   for (const match of value.matchAll(MACRO_TOKEN)) {
@@ -33,7 +33,7 @@ export function encodeLinkValue(value: string): string {
 }
 
 /** sub1..sub8, ref_id, ext1..ext3, then the other names in code-unit order. */
-export function orderLinkParams(params: Readonly<Record<string, string>>): [string, string][] {
+export function orderLinkParams (params: Readonly<Record<string, string>>): [string, string][] {
   const known: [string, string][] = []
   const others: [string, string][] = []
   for (const [name, value] of Object.entries(params)) (KNOWN_RANK.has(name) ? known : others).push([name, value])
@@ -46,7 +46,7 @@ export function orderLinkParams(params: Readonly<Record<string, string>>): [stri
  * `{base}/click?pid=..&offer_id=..&<params>`. `base` is a scheme and host, or PUBLIC_URL as
  * configured (port and path kept). Reserved names in `params` are left out: the link's own ids win.
  */
-export function buildTrackingUrl(base: string, pid: number, offerId: number, params: Readonly<Record<string, string>>): string {
+export function buildTrackingUrl (base: string, pid: number, offerId: number, params: Readonly<Record<string, string>>): string {
   let url = `${trimSlash(base)}/click?pid=${pid}&offer_id=${offerId}`
   for (const [name, value] of orderLinkParams(params)) {
     if (RESERVED_LINK_PARAMS.has(name)) continue
@@ -55,17 +55,17 @@ export function buildTrackingUrl(base: string, pid: number, offerId: number, par
   return url
 }
 
-export function buildShortUrl(base: string, code: string): string {
+export function buildShortUrl (base: string, code: string): string {
   return `${trimSlash(base)}/${code}`
 }
 
 /** The params' identity for the link unique index: same pairs, same string, whatever the input order. */
-export function canonicalParamsKey(params: Readonly<Record<string, string>>): string {
+export function canonicalParamsKey (params: Readonly<Record<string, string>>): string {
   return JSON.stringify(orderLinkParams(params))
 }
 
 /** 10 random base62 characters (~59 bits): unguessable, and not derived from ids. */
-export function generateShortCode(): string {
+export function generateShortCode (): string {
   let code = ''
   while (code.length < SHORT_CODE_LENGTH) {
     for (const byte of randomBytes(SHORT_CODE_LENGTH * 2)) {
@@ -77,17 +77,17 @@ export function generateShortCode(): string {
   return code
 }
 
-export function isShortCode(s: string): boolean {
+export function isShortCode (s: string): boolean {
   return SHORT_CODE.test(s)
 }
 
 /** The URL an advertiser's platform calls; its `{...}` are the advertiser platform's own macros. */
-export function advertiserPostbackUrl(base: string, secureCode: string | null): string {
+export function advertiserPostbackUrl (base: string, secureCode: string | null): string {
   const url =
     `${trimSlash(base)}/postback?clickid={clickid}&action_id={action_id}&goal={goal}&sum={sum}&status={status}`
   return secureCode === null || secureCode === '' ? url : `${url}&secure=${percentEncode(secureCode)}`
 }
 
-function trimSlash(base: string): string {
+function trimSlash (base: string): string {
   return base.endsWith('/') ? base.slice(0, -1) : base
 }

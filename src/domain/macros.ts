@@ -7,7 +7,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const MACRO_TOKEN = /\{([A-Za-z0-9_]+)\}/g
 
 /** RFC 3986 percent-encoding of UTF-8: only unreserved characters stay as they are. */
-export function percentEncode(value: string): string {
+export function percentEncode (value: string): string {
   if (UNRESERVED_ONLY.test(value)) return value
   let encoded: string
   try {
@@ -24,7 +24,7 @@ export function percentEncode(value: string): string {
  * template is copied byte for byte: advertisers' URLs carry macros in paths and odd encodings that
  * any URL normalisation would break.
  */
-export function renderTemplate(template: string, values: Readonly<Record<string, string | undefined>>): string {
+export function renderTemplate (template: string, values: Readonly<Record<string, string | undefined>>): string {
   return template.replace(MACRO_TOKEN, (_token, name: string) => {
     // hasOwn keeps `{constructor}` or `{__proto__}` from reaching Object.prototype.
     const value = Object.hasOwn(values, name) ? values[name] : undefined
@@ -44,7 +44,7 @@ export interface ClickForMacros {
 }
 
 /** Values for the offer URL's macros (contract §4.1). Built as one literal: this runs on every click. */
-export function clickMacroValues(click: ClickForMacros): Record<string, string> {
+export function clickMacroValues (click: ClickForMacros): Record<string, string> {
   const p = click.params
   const pid = String(click.pid)
   const offerId = String(click.offerId)
@@ -75,6 +75,6 @@ export function clickMacroValues(click: ClickForMacros): Record<string, string> 
 }
 
 /** A parameter's own value, or '' (params may come from any parser, prototype and all). */
-export function own(params: Readonly<Record<string, string>>, name: string): string {
+export function own (params: Readonly<Record<string, string>>, name: string): string {
   return Object.hasOwn(params, name) ? (params[name] ?? '') : ''
 }

@@ -22,7 +22,7 @@ const DECIMAL = /^(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/
  * Trailing zeros past the 4th decimal are accepted ("12.500000" is 12.5): the value is exact,
  * while a nonzero 5th decimal would need rounding, which money input never gets silently.
  */
-export function parseAmount(input: string | number): Amount | null {
+export function parseAmount (input: string | number): Amount | null {
   let text: string
   if (typeof input === 'number') {
     if (!Number.isFinite(input) || input < 0) return null
@@ -48,13 +48,13 @@ export function parseAmount(input: string | number): Amount | null {
 }
 
 /** An amount within 0..100, read as a percentage. */
-export function parsePercent(input: string | number): Amount | null {
+export function parsePercent (input: string | number): Amount | null {
   const amount = parseAmount(input)
   return amount !== null && amount <= HUNDRED_PERCENT ? amount : null
 }
 
 /** sum × percent / 100, rounded half-up (away from zero) to 4 decimals. */
-export function percentOf(sum: Amount, percent: Amount): Amount {
+export function percentOf (sum: Amount, percent: Amount): Amount {
   // (sum/10^4)·(percent/10^4)/100 scaled back by 10^4 leaves a divisor of 10^6.
   const product = sum * percent
   const divisor = 100n * AMOUNT_SCALE
@@ -62,19 +62,19 @@ export function percentOf(sum: Amount, percent: Amount): Amount {
   return product < 0n ? -magnitude : magnitude
 }
 
-export function addAmounts(a: Amount, b: Amount): Amount {
+export function addAmounts (a: Amount, b: Amount): Amount {
   return a + b
 }
 
 /** The form macros use: no trailing zeros ("90", "9.998", "0.1", "0"). */
-export function formatAmountPlain(a: Amount): string {
+export function formatAmountPlain (a: Amount): string {
   const [sign, whole, fraction] = split(a)
   const trimmed = fraction.replace(/0+$/, '')
   return trimmed === '' ? `${sign}${whole}` : `${sign}${whole}.${trimmed}`
 }
 
 /** The form numeric(18,4) columns take and give back ("30.0000"). */
-export function formatAmountDb(a: Amount): string {
+export function formatAmountDb (a: Amount): string {
   const [sign, whole, fraction] = split(a)
   return `${sign}${whole}.${fraction}`
 }
@@ -85,7 +85,7 @@ const DB_NUMERIC = /^(-?)(\d+)(?:\.(\d+))?$/
  * Reads PostgreSQL numeric text. Extra decimals (an AVG, a cast) round half-up; anything that is
  * not numeric text is a bug in the query, so it throws rather than inventing a value.
  */
-export function amountFromDb(s: string): Amount {
+export function amountFromDb (s: string): Amount {
   const match = DB_NUMERIC.exec(s)
   if (match === null) throw new RangeError(`not a numeric value: ${JSON.stringify(s)}`)
   const fraction = match[3] ?? ''
@@ -96,15 +96,15 @@ export function amountFromDb(s: string): Amount {
 }
 
 /** For JSON bodies. Beyond about 900 billion a double cannot hold all 4 decimals: the contract still wants numbers. */
-export function amountToJson(a: Amount): number {
+export function amountToJson (a: Amount): number {
   return Number(formatAmountPlain(a))
 }
 
-function abs(n: bigint): bigint {
+function abs (n: bigint): bigint {
   return n < 0n ? -n : n
 }
 
-function split(a: Amount): [sign: string, whole: string, fraction: string] {
+function split (a: Amount): [sign: string, whole: string, fraction: string] {
   const magnitude = abs(a)
   return [
     a < 0n ? '-' : '',

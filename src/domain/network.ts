@@ -9,7 +9,7 @@ interface Range {
   prefix: number
 }
 
-function range(cidr: string, label: string): Range {
+function range (cidr: string, label: string): Range {
   const [address, prefix] = cidr.split('/') as [string, string]
   const base = isIP(address) === 4 ? parseIPv4(address) : parseIPv6(address)
   return { cidr, label, base, prefix: Number(prefix) }
@@ -59,12 +59,12 @@ const IPV6_RANGES: readonly Range[] = [
 // Everything outside global unicast is unallocated or reserved by the IETF.
 const GLOBAL_UNICAST = range('2000::/3', 'global unicast')
 
-export function isGloballyReachable(address: string): boolean {
+export function isGloballyReachable (address: string): boolean {
   return privateNetworkReason(address) === null
 }
 
 /** Why a destination is refused, for the attempt log; null when it is globally reachable. */
-export function privateNetworkReason(address: string): string | null {
+export function privateNetworkReason (address: string): string | null {
   const version = isIP(address)
   if (version === 0) return `destination ${address} is not an IP address`
   if (version === 4) {
@@ -88,30 +88,30 @@ export function privateNetworkReason(address: string): string | null {
   return null
 }
 
-function findIPv4(ip: bigint): Range | undefined {
+function findIPv4 (ip: bigint): Range | undefined {
   return IPV4_RANGES.find((r) => contains(r, ip, 32))
 }
 
-function contains(r: Range, ip: bigint, bits: number): boolean {
+function contains (r: Range, ip: bigint, bits: number): boolean {
   const shift = BigInt(bits - r.prefix)
   return ip >> shift === r.base >> shift
 }
 
-function parseIPv4(address: string): bigint {
+function parseIPv4 (address: string): bigint {
   return address.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(Number(octet)), 0n)
 }
 
-function formatIPv4(ip: bigint): string {
+function formatIPv4 (ip: bigint): string {
   return [24n, 16n, 8n, 0n].map((s) => String((ip >> s) & 0xffn)).join('.')
 }
 
-function stripZone(address: string): string {
+function stripZone (address: string): string {
   const percent = address.indexOf('%')
   return percent === -1 ? address : address.slice(0, percent)
 }
 
 // Only called on strings node:net already accepted as IPv6.
-function parseIPv6(address: string): bigint {
+function parseIPv6 (address: string): bigint {
   const [head, tail] = address.includes('::') ? (address.split('::') as [string, string]) : [address, null]
   const groups = (part: string): number[] => {
     if (part === '') return []

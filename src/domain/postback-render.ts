@@ -41,12 +41,12 @@ export interface RenderedPostback {
 }
 
 /** Affise's date format, in UTC: `YYYY-MM-DD HH:MM:SS`. */
-export function formatAffiseDate(d: Date): string {
+export function formatAffiseDate (d: Date): string {
   return d.toISOString().slice(0, 19).replace('T', ' ')
 }
 
 /** Every macro of §5.3, raw; renderTemplate encodes them. Absent values are empty strings. */
-export function postbackMacroValues(ctx: PostbackContext): Record<string, string> {
+export function postbackMacroValues (ctx: PostbackContext): Record<string, string> {
   const payout = formatAmountPlain(ctx.payout)
   const offerId = String(ctx.offerId)
   const status = String(statusNumber(ctx.status))
@@ -89,7 +89,7 @@ export function postbackMacroValues(ctx: PostbackContext): Record<string, string
  * A template's own raw `é` or space becomes `%C3%A9` or `%20`, and a fragment, never sent, is dropped. Text
  * that does not parse is kept as it is: the sender refuses it as an invalid URL.
  */
-function asSent(url: string): string {
+function asSent (url: string): string {
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -104,10 +104,10 @@ function asSent(url: string): string {
  * body and the fragment, never sent by HTTP clients anyway, is dropped. Values are percent-encoded
  * by then, so the first `?` and `#` can only be the template's own.
  */
-export function renderPostbackRequest(
+export function renderPostbackRequest (
   url: string,
   method: 'GET' | 'POST',
-  values: Readonly<Record<string, string | undefined>>,
+  values: Readonly<Record<string, string | undefined>>
 ): RenderedPostback {
   const rendered = renderTemplate(url, values)
   if (method === 'GET') return { method, url: asSent(rendered), body: null }

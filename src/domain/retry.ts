@@ -7,7 +7,7 @@ const JITTER = 0.1
 export const DEFAULT_RETRY_SCHEDULE = '10s,1m,5m,30m,2h,6h'
 
 /** `500ms`, `10s`, `1m`, `2h` → milliseconds; a unit is required, so `10` is not a guess. */
-export function parseDuration(s: string): number | null {
+export function parseDuration (s: string): number | null {
   const match = DURATION.exec(s)
   if (match === null) return null
   const ms = Number(match[1]) * (UNITS[match[2] as string] as number)
@@ -15,7 +15,7 @@ export function parseDuration(s: string): number | null {
 }
 
 /** Comma-separated durations; empty means a single attempt and no retries. */
-export function parseRetrySchedule(s: string): number[] | null {
+export function parseRetrySchedule (s: string): number[] | null {
   if (s.trim() === '') return []
   const out: number[] = []
   for (const part of s.split(',')) {
@@ -27,7 +27,7 @@ export function parseRetrySchedule(s: string): number[] | null {
 }
 
 /** Attempts a delivery gets in all: the first, then one per scheduled wait. */
-export function maxAttempts(schedule: readonly number[]): number {
+export function maxAttempts (schedule: readonly number[]): number {
   return schedule.length + 1
 }
 
@@ -35,10 +35,10 @@ export function maxAttempts(schedule: readonly number[]): number {
  * The wait before the next attempt once `attemptsMade` attempts failed (after the 1st, schedule[0]),
  * or null when none is left. Before any attempt there is nothing to wait for.
  */
-export function retryDelayMs(
+export function retryDelayMs (
   schedule: readonly number[],
   attemptsMade: number,
-  random: () => number = Math.random,
+  random: () => number = Math.random
 ): number | null {
   if (!Number.isInteger(attemptsMade)) throw new RangeError(`attemptsMade must be an integer, got ${attemptsMade}`)
   if (attemptsMade < 1) return 0

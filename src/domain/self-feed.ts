@@ -13,7 +13,7 @@ export interface Endpoint {
  * One spelling per address: brackets and case dropped, an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`,
  * `::ffff:7f00:1`) read as the IPv4 address it carries, and an IPv6 zone (`fe80::1%eth0`) dropped.
  */
-export function canonicalAddress(raw: string): string {
+export function canonicalAddress (raw: string): string {
   const address = raw.replace(/^\[|\]$/g, '').replace(/%.*$/, '').toLowerCase()
   const mapped = /^(?:0{0,4}:){0,5}(?:0{0,4}:)?ffff:(.+)$/.exec(address)
   if (mapped !== null && isIP(address) === 6) {
@@ -31,7 +31,7 @@ export function canonicalAddress(raw: string): string {
 
 const UNSPECIFIED = new Set(['0.0.0.0', '::'])
 
-function isLoopback(address: string): boolean {
+function isLoopback (address: string): boolean {
   return address === '::1' || /^127\./.test(address)
 }
 
@@ -42,7 +42,7 @@ function isLoopback(address: string): boolean {
  * address also takes those to the unspecified address; any other listener only its own address. Ports must
  * be equal: another port on this host is another service.
  */
-export function reachesListener(destination: Endpoint, listener: Endpoint, localAddresses: ReadonlySet<string>): boolean {
+export function reachesListener (destination: Endpoint, listener: Endpoint, localAddresses: ReadonlySet<string>): boolean {
   if (destination.port !== listener.port) return false
   const to = canonicalAddress(destination.address)
   const on = canonicalAddress(listener.address)
@@ -52,6 +52,6 @@ export function reachesListener(destination: Endpoint, listener: Endpoint, local
 }
 
 /** Whether `destination` is this service itself on any of its listeners. */
-export function reachesService(destination: Endpoint, listeners: readonly Endpoint[], localAddresses: ReadonlySet<string>): boolean {
+export function reachesService (destination: Endpoint, listeners: readonly Endpoint[], localAddresses: ReadonlySet<string>): boolean {
   return listeners.some((listener) => reachesListener(destination, listener, localAddresses))
 }

@@ -18,16 +18,16 @@ const POSTBACK_STATUS = new Map<string, ConversionStatus>([
   ['hold', 'hold'],
 ])
 
-export function isConversionStatus(value: unknown): value is ConversionStatus {
+export function isConversionStatus (value: unknown): value is ConversionStatus {
   return typeof value === 'string' && Object.hasOwn(NUMBER_OF, value)
 }
 
 /** The number the affiliate `{status}` macro carries. */
-export function statusNumber(s: ConversionStatus): StatusNumber {
+export function statusNumber (s: ConversionStatus): StatusNumber {
   return NUMBER_OF[s]
 }
 
 /** An advertiser's `status`: the number, or the name in any case (`confirmed` is approved); else null. */
-export function parsePostbackStatus(raw: string): ConversionStatus | null {
+export function parsePostbackStatus (raw: string): ConversionStatus | null {
   return POSTBACK_STATUS.get(raw.toLowerCase()) ?? null
 }

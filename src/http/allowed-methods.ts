@@ -10,7 +10,7 @@ import type { RouteOptions } from 'fastify'
 export class AllowedMethods {
   readonly #routes = new Map<string, { pattern: RegExp; parametric: boolean; methods: Set<string> }>()
 
-  add(route: RouteOptions): void {
+  add (route: RouteOptions): void {
     let entry = this.#routes.get(route.url)
     if (entry === undefined) {
       const params = (route.schema?.params as { properties?: Record<string, { pattern?: string }> } | undefined)?.properties ?? {}
@@ -28,7 +28,7 @@ export class AllowedMethods {
   }
 
   /** The methods some route takes on `path`, sorted; empty when no route has the path. */
-  on(path: string): string[] {
+  on (path: string): string[] {
     const matching = [...this.#routes.values()].filter(({ pattern }) => pattern.test(path))
     const winners = matching.some((entry) => !entry.parametric) ? matching.filter((entry) => !entry.parametric) : matching
     return [...new Set(winners.flatMap((entry) => [...entry.methods]))].sort()

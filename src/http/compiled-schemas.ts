@@ -15,11 +15,11 @@ import { SerializerSelector, type Options, type RouteDefinition } from '@fastify
 const compiled = new Map<string, unknown>()
 
 /** A short stand-in for the shared schemas' text (they are large; route keys include it). */
-function digest(value: unknown): string {
+function digest (value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('base64url')
 }
 
-function remember<T>(key: string, compile: () => T): T {
+function remember<T> (key: string, compile: () => T): T {
   if (compiled.has(key)) return compiled.get(key) as T
   const fn = compile()
   compiled.set(key, fn)
@@ -33,11 +33,11 @@ const rfc3339Date = fullFormats.date as { validate: (value: string) => boolean }
  * RFC 3339 allows what no clock stores: a leap second (`23:59:60`) and the year 0000. Both are refused
  * here, where the field is known, instead of failing in the database as a 500.
  */
-function isStorableDateTime(value: string): boolean {
+function isStorableDateTime (value: string): boolean {
   return rfc3339DateTime.validate(value) && !value.startsWith('0000') && Number.isFinite(Date.parse(value))
 }
 
-function isStorableDate(value: string): boolean {
+function isStorableDate (value: string): boolean {
   return rfc3339Date.validate(value) && !value.startsWith('0000')
 }
 
@@ -46,7 +46,7 @@ function isStorableDate(value: string): boolean {
  * surfaces as a 400), while the query string and path, which are text by nature, are coerced.
  * Fastify's default would silently drop unknown fields; here they are errors.
  */
-export function buildValidatorCompiler(externalSchemas: Record<string, unknown>) {
+export function buildValidatorCompiler (externalSchemas: Record<string, unknown>) {
   const externalKey = digest(externalSchemas)
   const make = (coerceTypes: boolean) => {
     const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: true, strict: false })
@@ -67,7 +67,7 @@ export function buildValidatorCompiler(externalSchemas: Record<string, unknown>)
 }
 
 /** Fastify's own fast-json-stringify compiler, memoized like the validators. */
-export function buildSerializerCompiler(externalSchemas: Record<string, unknown>, serializerOptions?: Options) {
+export function buildSerializerCompiler (externalSchemas: Record<string, unknown>, serializerOptions?: Options) {
   const externalKey = digest(externalSchemas)
   const compile = SerializerSelector()(externalSchemas, serializerOptions)
   return (route: RouteDefinition) =>

@@ -38,10 +38,10 @@ export class HttpProblem extends Error {
   readonly errors: ProblemFieldError[] | undefined
   readonly headers: Record<string, string> | undefined
 
-  constructor(
+  constructor (
     kind: ProblemKind,
     detail: string,
-    options: { errors?: ProblemFieldError[]; headers?: Record<string, string>; status?: number } = {},
+    options: { errors?: ProblemFieldError[]; headers?: Record<string, string>; status?: number } = {}
   ) {
     super(detail)
     this.name = 'HttpProblem'
@@ -53,7 +53,7 @@ export class HttpProblem extends Error {
 }
 
 /** One JSON Pointer (RFC 6901) segment: `~` and `/` escaped, as `errors[].path` needs. */
-export function escapePointer(segment: string): string {
+export function escapePointer (segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1')
 }
 
@@ -73,12 +73,12 @@ export interface ProblemBody {
   errors?: ProblemFieldError[]
 }
 
-export function problemBody(
+export function problemBody (
   kind: ProblemKind,
   detail: string,
   requestId: string,
   errors?: ProblemFieldError[],
-  status: number = PROBLEM_KINDS[kind].status,
+  status: number = PROBLEM_KINDS[kind].status
 ): ProblemBody {
   const body: ProblemBody = { type: PROBLEM_BASE + kind, title: PROBLEM_KINDS[kind].title, status, detail, request_id: requestId }
   if (errors !== undefined && errors.length > 0) body.errors = errors

@@ -3,7 +3,7 @@
  * /postback, applied everywhere for one behaviour). Undecodable percent-escapes become U+FFFD instead of
  * failing, so garbage in a click URL still gets an answer.
  */
-export function parseQueryString(raw: string): Record<string, string> {
+export function parseQueryString (raw: string): Record<string, string> {
   const result: Record<string, string> = Object.create(null) as Record<string, string>
   for (const [name, value] of new URLSearchParams(raw)) {
     if (!(name in result)) result[name] = value

@@ -35,11 +35,11 @@ export const problemRef = { $ref: 'Problem#' } as const
 export const problemComponentRef = { $ref: '#/components/schemas/Problem' } as const
 
 /** Response entries for the given error statuses, all problem+json. */
-export function problemResponses(...statuses: number[]): Record<number, unknown> {
+export function problemResponses (...statuses: number[]): Record<number, unknown> {
   return problemResponsesWith(problemRef, statuses)
 }
 
-export function problemResponsesWith(schema: object, statuses: readonly number[]): Record<number, unknown> {
+export function problemResponsesWith (schema: object, statuses: readonly number[]): Record<number, unknown> {
   const out: Record<number, unknown> = {}
   for (const status of statuses) {
     out[status] = {
@@ -90,7 +90,7 @@ export const authProblems = [400, 401, 403] as const
 export const idParam = { type: 'integer', minimum: 1, maximum: 2147483647 } as const
 export const bigIdParam = { type: 'integer', minimum: 1, maximum: 9007199254740991 } as const
 
-export function idParams(...names: string[]) {
+export function idParams (...names: string[]) {
   return {
     type: 'object',
     required: names,
@@ -107,23 +107,20 @@ export const listQueryProperties = {
   limit: { type: 'integer', minimum: 1, maximum: 500, default: 50, description: 'Page size, 1..500' },
   cursor: { type: 'string', maxLength: 200, description: 'Opaque cursor from the previous page\'s `next_cursor`' },
   created_from: {
-    type: 'string', anyOf: [{ format: 'date-time' }, { format: 'date' }],
+    type: 'string',
+    anyOf: [{ format: 'date-time' }, { format: 'date' }],
     description: 'Only items created at or after this instant (ISO 8601); a bare date means its midnight, UTC',
   },
   created_to: {
-    type: 'string', anyOf: [{ format: 'date-time' }, { format: 'date' }],
+    type: 'string',
+    anyOf: [{ format: 'date-time' }, { format: 'date' }],
     description: 'Only items created at or before this instant (ISO 8601); a bare date takes in that whole day, UTC',
   },
 } as const
 
-export interface ListQuery {
-  limit: number
-  cursor?: string
-  created_from?: string
-  created_to?: string
-}
+export type { ListQuery } from '../db/list.js'
 
-export function listQuery(extra: Record<string, unknown> = {}) {
+export function listQuery (extra: Record<string, unknown> = {}) {
   return {
     type: 'object',
     additionalProperties: false,
@@ -132,7 +129,7 @@ export function listQuery(extra: Record<string, unknown> = {}) {
 }
 
 /** `{ data: [...], next_cursor }`, newest first. */
-export function listOf(itemRef: string, description = 'A page of results, newest first') {
+export function listOf (itemRef: string, description = 'A page of results, newest first') {
   return {
     description,
     type: 'object',
@@ -152,7 +149,10 @@ export const httpUrl = {
 } as const
 
 export const currencyCode = {
-  type: 'string', pattern: '^[A-Z]{3}$', format: 'iso4217', description: 'ISO 4217 code of a currency in use, upper case (`USD`, `EUR`)',
+  type: 'string',
+  pattern: '^[A-Z]{3}$',
+  format: 'iso4217',
+  description: 'ISO 4217 code of a currency in use, upper case (`USD`, `EUR`)',
   examples: ['USD'],
 } as const
 

@@ -14,33 +14,33 @@ export class ReadThroughCache<K, V> {
   private readonly loading = new Map<K, Promise<V | null>>()
   private epoch = 0
 
-  constructor(
+  constructor (
     private readonly load: (key: K) => Promise<V | undefined>,
     private readonly ttlMs: number,
     private readonly missTtlMs: number,
-    private readonly maxEntries: number,
+    private readonly maxEntries: number
   ) {}
 
-  get(key: K): V | null | Promise<V | null> {
+  get (key: K): V | null | Promise<V | null> {
     const entry = this.entries.get(key)
     if (entry !== undefined && entry.expires > Date.now()) return entry.value
     return this.loading.get(key) ?? this.fetch(key)
   }
 
-  invalidate(key: K): void {
+  invalidate (key: K): void {
     this.epoch += 1
     const entry = this.entries.get(key)
     if (entry !== undefined) entry.expires = 0
     this.loading.delete(key)
   }
 
-  clear(): void {
+  clear (): void {
     this.epoch += 1
     for (const entry of this.entries.values()) entry.expires = 0
     this.loading.clear()
   }
 
-  private fetch(key: K): Promise<V | null> {
+  private fetch (key: K): Promise<V | null> {
     const startEpoch = this.epoch
     const promise = this.load(key).then(
       (row) => {
@@ -55,13 +55,13 @@ export class ReadThroughCache<K, V> {
         const lastKnown = this.entries.get(key)
         if (lastKnown !== undefined) return lastKnown.value
         throw err
-      },
+      }
     )
     this.loading.set(key, promise)
     return promise
   }
 
-  private store(key: K, value: V | null, fresh: boolean): void {
+  private store (key: K, value: V | null, fresh: boolean): void {
     if (this.entries.size >= this.maxEntries && !this.entries.has(key)) {
       // Oldest first: Map keeps insertion order.
       const oldest = this.entries.keys().next()

@@ -20,16 +20,16 @@ const security = adminSecurity
 const one = { $ref: 'TrackingLink#' }
 const SHORT_CODE_ATTEMPTS = 5
 
-function schemeBase(useSsl: boolean, hostname: string): string {
+function schemeBase (useSsl: boolean, hostname: string): string {
   return `${useSsl ? 'https' : 'http'}://${hostname}`
 }
 
-function isHttps(url: string): boolean {
+function isHttps (url: string): boolean {
   return /^https:/i.test(url)
 }
 
 /** The scheme, host and path a stored link starts with: its url up to `/click?pid=` (values there are encoded). */
-function linkBase(url: string): string {
+function linkBase (url: string): string {
   const end = url.indexOf('/click?pid=')
   return end === -1 ? url : url.slice(0, end)
 }
@@ -38,7 +38,7 @@ function linkBase(url: string): string {
  * As generated: a link already handed to an affiliate keeps its text when its domain is renamed (a repeat of
  * the generating request refreshes it). The short URL shares the link's scheme and host.
  */
-export function linkToApi(link: TrackingLinkRow) {
+export function linkToApi (link: TrackingLinkRow) {
   return {
     id: link.id,
     offer_id: link.offer_id,
@@ -54,7 +54,7 @@ export function linkToApi(link: TrackingLinkRow) {
 }
 
 /** Where a link points: the domain, the protocol and the base URL, after the contract's 422 rules. */
-async function resolveTarget(db: Db, body: TrackingLinkCreate, offerDomainId: number | null, publicUrl: string) {
+async function resolveTarget (db: Db, body: TrackingLinkCreate, offerDomainId: number | null, publicUrl: string) {
   let domain: TrackingDomainRow | undefined
   if (body.tracking_domain_id !== undefined && body.tracking_domain_id !== null) {
     domain = await findDomainForLink(db, body.tracking_domain_id)
@@ -71,7 +71,7 @@ async function resolveTarget(db: Db, body: TrackingLinkCreate, offerDomainId: nu
     const useSsl = body.use_ssl ?? https
     if (useSsl !== https) {
       throw ruleViolation(
-        `No tracking domain exists, so links use PUBLIC_URL, which is ${https ? 'https' : 'http'} only`, '/use_ssl',
+        `No tracking domain exists, so links use PUBLIC_URL, which is ${https ? 'https' : 'http'} only`, '/use_ssl'
       )
     }
     return { domainId: null, useSsl, base: publicUrl }
@@ -87,7 +87,7 @@ async function resolveTarget(db: Db, body: TrackingLinkCreate, offerDomainId: nu
 }
 
 /** Runs `write` with fresh short codes until one is not taken (a collision among 62^10 codes is rare, not impossible). */
-async function withShortCode<T>(wanted: boolean, write: (code: string | null) => Promise<T>): Promise<T> {
+async function withShortCode<T> (wanted: boolean, write: (code: string | null) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await write(wanted ? generateShortCode() : null)
@@ -97,13 +97,16 @@ async function withShortCode<T>(wanted: boolean, write: (code: string | null) =>
   }
 }
 
-export default async function trackingLinkRoutes(fastify: FastifyInstance) {
+export default async function trackingLinkRoutes (fastify: FastifyInstance) {
   const { db, config } = fastify
   fastify.addHook('onSend', catchUpAfterWrites(fastify.clickReplica))
 
   fastify.post<{ Params: { offer_id: number }; Body: TrackingLinkCreate }>('/offers/:offer_id/tracking-links', {
     schema: {
-      tags, security, operationId: 'createTrackingLink', summary: 'Generate a tracking link for an affiliate',
+      tags,
+      security,
+      operationId: 'createTrackingLink',
+      summary: 'Generate a tracking link for an affiliate',
       description:
         'A link is identified by (offer, affiliate, tracking domain, params): the first request creates it (201), the ' +
         'same request again answers the same link, id and short code (200), applying `send` and `shortlink` when new. ' +
@@ -163,7 +166,10 @@ export default async function trackingLinkRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { offer_id: number }; Querystring: ListQuery & { affiliate_id?: number } }>('/offers/:offer_id/tracking-links', {
     schema: {
-      tags, security, operationId: 'listTrackingLinks', summary: 'List an offer\'s generated tracking links',
+      tags,
+      security,
+      operationId: 'listTrackingLinks',
+      summary: 'List an offer\'s generated tracking links',
       params: idParams('offer_id'),
       querystring: listQuery({ affiliate_id: { ...idParam, description: 'Only this affiliate\'s links' } }),
       response: { 200: listOf('TrackingLink'), ...problemResponses(...authProblems, 404) },
@@ -177,7 +183,10 @@ export default async function trackingLinkRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Params: { id: number } }>('/tracking-links/:id/send', {
     schema: {
-      tags, security, operationId: 'sendTrackingLink', summary: 'Send a link to its affiliate ("Confirm & send")',
+      tags,
+      security,
+      operationId: 'sendTrackingLink',
+      summary: 'Send a link to its affiliate ("Confirm & send")',
       description: 'Marks the link sent; the affiliate then sees it in its panel. Sending again keeps the first `sent_at`.',
       params: idParams('id'),
       response: { 200: one, ...problemResponses(...authProblems, 404) },
@@ -191,7 +200,9 @@ export default async function trackingLinkRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { offer_id: number }; Querystring: ListQuery }>('/affiliate/offers/:offer_id/tracking-links', {
     schema: {
-      tags: ['Affiliate panel'], security: affiliateSecurity, operationId: 'listMyTrackingLinks',
+      tags: ['Affiliate panel'],
+      security: affiliateSecurity,
+      operationId: 'listMyTrackingLinks',
       summary: 'The tracking links sent to me for an offer',
       description: 'Only links that were sent (`send: true` or `POST /v1/tracking-links/{id}/send`) to the calling affiliate.',
       params: idParams('offer_id'),

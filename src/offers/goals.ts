@@ -6,7 +6,7 @@ import type { OfferGoalInput } from './schemas.js'
 /** What an offer created without goals gets (contract §2). */
 export const DEFAULT_GOAL: GoalValues = { value: '1', title: 'Default', type: 'fixed', revenue: '0.0000', payout: '0.0000' }
 
-function exact(goal: OfferGoalInput, field: 'revenue' | 'payout', path: string): string {
+function exact (goal: OfferGoalInput, field: 'revenue' | 'payout', path: string): string {
   const raw = goal[field]
   if (goal.type === 'percent') {
     const percent = parsePercent(raw)
@@ -22,7 +22,7 @@ function exact(goal: OfferGoalInput, field: 'revenue' | 'payout', path: string):
  * Turns validated JSON goals into exact table values: more than 4 decimals or a percentage above 100 is 400,
  * a value repeated ignoring case is 422. `basePath` is the JSON Pointer of the goals array.
  */
-export function parseGoals(goals: OfferGoalInput[], basePath = '/goals'): GoalValues[] {
+export function parseGoals (goals: OfferGoalInput[], basePath = '/goals'): GoalValues[] {
   const parsed = goals.map((goal, index) => ({
     value: goal.value,
     title: goal.title ?? goal.value,
@@ -37,7 +37,7 @@ export function parseGoals(goals: OfferGoalInput[], basePath = '/goals'): GoalVa
     if (earlier !== undefined) {
       throw ruleViolation(
         `Goal value ${goal.value} repeats goal ${earlier} (values are unique per offer ignoring case)`,
-        `${basePath}/${index}/value`,
+        `${basePath}/${index}/value`
       )
     }
     seen.set(key, index)
@@ -46,7 +46,7 @@ export function parseGoals(goals: OfferGoalInput[], basePath = '/goals'): GoalVa
 }
 
 /** Goal values named by postbacks that `goals` would no longer contain (compared ignoring case). */
-export function goalsLeftBehind(named: string[], goals: GoalValues[]): string[] {
+export function goalsLeftBehind (named: string[], goals: GoalValues[]): string[] {
   const kept = new Set(goals.map((goal) => goal.value.toLowerCase()))
   return named.filter((value) => !kept.has(value.toLowerCase()))
 }

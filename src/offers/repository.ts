@@ -1,7 +1,7 @@
 import type { Insertable, Updateable } from 'kysely'
 import type { Db } from '../db/database.js'
 import { listWindow } from '../db/list.js'
-import type { ListQuery } from '../http/schemas.js'
+import type { ListQuery } from '../db/list.js'
 import type { OfferGoalRow, OfferRow, OffersTable, TrackingDomainRow } from '../db/tables.js'
 import type { OfferListQuery } from './schemas.js'
 
@@ -11,7 +11,7 @@ export type OfferWithGoals = OfferRow & { goals: OfferGoalRow[] }
 /** A goal ready for the table: money already exact numeric(18,4) strings. */
 export type GoalValues = Omit<OfferGoalRow, 'offer_id' | 'position'>
 
-async function attachGoals(db: Db, offers: OfferRow[]): Promise<OfferWithGoals[]> {
+async function attachGoals (db: Db, offers: OfferRow[]): Promise<OfferWithGoals[]> {
   if (offers.length === 0) return []
   const goals = await db
     .selectFrom('offer_goals')
@@ -30,39 +30,39 @@ async function attachGoals(db: Db, offers: OfferRow[]): Promise<OfferWithGoals[]
 }
 
 /** The offer and its goals (ordered), or undefined. Used wherever an offer's payout rules are needed. */
-export async function findOfferWithGoals(db: Db, id: number): Promise<OfferWithGoals | undefined> {
+export async function findOfferWithGoals (db: Db, id: number): Promise<OfferWithGoals | undefined> {
   const offer = await db.selectFrom('offers').selectAll().where('id', '=', id).executeTakeFirst()
   if (offer === undefined) return undefined
   return (await attachGoals(db, [offer]))[0]
 }
 
 /** Locks the offer row for the rest of the transaction (goal replacement vs. postbacks naming a goal). */
-export function lockOffer(trx: Db, id: number) {
+export function lockOffer (trx: Db, id: number) {
   return trx.selectFrom('offers').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
 }
 
-export async function listOffers(db: Db, query: ListQuery & OfferListQuery): Promise<OfferWithGoals[]> {
+export async function listOffers (db: Db, query: ListQuery & OfferListQuery): Promise<OfferWithGoals[]> {
   let q = db.selectFrom('offers').selectAll()
   if (query.status !== undefined) q = q.where('status', '=', query.status)
   if (query.advertiser_id !== undefined) q = q.where('advertiser_id', '=', query.advertiser_id)
   return attachGoals(db, await listWindow(q, 'offers', query).execute())
 }
 
-export async function advertiserExists(db: Db, id: number): Promise<boolean> {
+export async function advertiserExists (db: Db, id: number): Promise<boolean> {
   return (await db.selectFrom('advertisers').select('id').where('id', '=', id).executeTakeFirst()) !== undefined
 }
 
-export async function trackingDomainExists(db: Db, id: number): Promise<boolean> {
+export async function trackingDomainExists (db: Db, id: number): Promise<boolean> {
   return (await db.selectFrom('tracking_domains').select('id').where('id', '=', id).executeTakeFirst()) !== undefined
 }
 
-export async function insertOffer(trx: Db, values: Insertable<OffersTable>, goals: GoalValues[]): Promise<OfferWithGoals> {
+export async function insertOffer (trx: Db, values: Insertable<OffersTable>, goals: GoalValues[]): Promise<OfferWithGoals> {
   const offer = await trx.insertInto('offers').values(values).returningAll().executeTakeFirstOrThrow()
   await insertGoals(trx, offer.id, goals)
   return (await attachGoals(trx, [offer]))[0] as OfferWithGoals
 }
 
-export function updateOffer(trx: Db, id: number, values: Updateable<OffersTable>) {
+export function updateOffer (trx: Db, id: number, values: Updateable<OffersTable>) {
   return trx
     .updateTable('offers')
     .set({ ...values, updated_at: new Date() })
@@ -71,24 +71,24 @@ export function updateOffer(trx: Db, id: number, values: Updateable<OffersTable>
     .executeTakeFirstOrThrow()
 }
 
-async function insertGoals(trx: Db, offerId: number, goals: GoalValues[]) {
+async function insertGoals (trx: Db, offerId: number, goals: GoalValues[]) {
   await trx
     .insertInto('offer_goals')
     .values(goals.map((goal, position) => ({ ...goal, offer_id: offerId, position })))
     .execute()
 }
 
-export async function replaceGoals(trx: Db, offerId: number, goals: GoalValues[]) {
+export async function replaceGoals (trx: Db, offerId: number, goals: GoalValues[]) {
   await trx.deleteFrom('offer_goals').where('offer_id', '=', offerId).execute()
   await insertGoals(trx, offerId, goals)
 }
 
-export async function withGoals(db: Db, offer: OfferRow): Promise<OfferWithGoals> {
+export async function withGoals (db: Db, offer: OfferRow): Promise<OfferWithGoals> {
   return (await attachGoals(db, [offer]))[0] as OfferWithGoals
 }
 
 /** The goal values that this offer's postbacks name (as stored). */
-export async function goalsNamedByPostbacks(db: Db, offerId: number): Promise<string[]> {
+export async function goalsNamedByPostbacks (db: Db, offerId: number): Promise<string[]> {
   const rows = await db
     .selectFrom('postbacks')
     .select('goal')
@@ -103,7 +103,7 @@ export async function goalsNamedByPostbacks(db: Db, offerId: number): Promise<st
  * What still refers to the offer, or null. Clicks count too: a conversion could no longer find the offer
  * of a click, so an offer with traffic is stopped rather than deleted.
  */
-export async function offerReference(db: Db, id: number): Promise<string | null> {
+export async function offerReference (db: Db, id: number): Promise<string | null> {
   if (await db.selectFrom('tracking_links').select('id').where('offer_id', '=', id).limit(1).executeTakeFirst()) return 'tracking links'
   if (await db.selectFrom('conversions').select('id').where('offer_id', '=', id).limit(1).executeTakeFirst()) return 'conversions'
   if (await db.selectFrom('postbacks').select('id').where('offer_id', '=', id).limit(1).executeTakeFirst()) return 'postbacks'
@@ -111,7 +111,7 @@ export async function offerReference(db: Db, id: number): Promise<string | null>
   return null
 }
 
-export async function deleteOffer(db: Db, id: number): Promise<boolean> {
+export async function deleteOffer (db: Db, id: number): Promise<boolean> {
   const result = await db.deleteFrom('offers').where('id', '=', id).executeTakeFirst()
   return result.numDeletedRows > 0n
 }
@@ -123,7 +123,7 @@ export interface PostbackUrlContext {
   defaultDomain: TrackingDomainRow | undefined
 }
 
-export async function loadPostbackUrlContext(db: Db, offers: OfferRow[]): Promise<PostbackUrlContext> {
+export async function loadPostbackUrlContext (db: Db, offers: OfferRow[]): Promise<PostbackUrlContext> {
   const advertiserIds = [...new Set(offers.map((offer) => offer.advertiser_id))]
   const domainIds = [...new Set(offers.flatMap((offer) => (offer.tracking_domain_id === null ? [] : [offer.tracking_domain_id])))]
   const advertisers = advertiserIds.length === 0

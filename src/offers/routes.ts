@@ -20,7 +20,7 @@ const params = idParams('id')
 const one = { $ref: 'Offer#' }
 
 /** 422 for ids in the body that name nothing (contract §1). */
-async function checkReferences(db: Db, input: { advertiser_id?: number; tracking_domain_id?: number | null }) {
+async function checkReferences (db: Db, input: { advertiser_id?: number; tracking_domain_id?: number | null }) {
   if (input.advertiser_id !== undefined && !(await advertiserExists(db, input.advertiser_id))) {
     throw ruleViolation(`Advertiser ${input.advertiser_id} not found`, '/advertiser_id')
   }
@@ -30,11 +30,11 @@ async function checkReferences(db: Db, input: { advertiser_id?: number; tracking
   }
 }
 
-export default async function offerRoutes(fastify: FastifyInstance) {
+export default async function offerRoutes (fastify: FastifyInstance) {
   const { db, config } = fastify
   fastify.addHook('onSend', catchUpAfterWrites(fastify.clickReplica))
 
-  async function toApi(offers: OfferWithGoals[]) {
+  async function toApi (offers: OfferWithGoals[]) {
     const context = await loadPostbackUrlContext(db, offers)
     return offers.map((offer) => offerToApi(offer, offerPostbackUrl(offer, context, config.publicUrl)))
   }
@@ -42,7 +42,10 @@ export default async function offerRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Body: OfferCreate }>('/offers', {
     schema: {
-      tags, security, operationId: 'createOffer', summary: 'Create an offer',
+      tags,
+      security,
+      operationId: 'createOffer',
+      summary: 'Create an offer',
       description:
         'Unknown `advertiser_id` or `tracking_domain_id`: 422. Amounts with more than 4 decimals, or percentages ' +
         'above 100, are 400; goal values repeated ignoring case are 422. Without goals the offer gets the default goal `1`.',
@@ -59,7 +62,10 @@ export default async function offerRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ListQuery & OfferListQuery }>('/offers', {
     schema: {
-      tags, security, operationId: 'listOffers', summary: 'List offers',
+      tags,
+      security,
+      operationId: 'listOffers',
+      summary: 'List offers',
       querystring: listQuery({
         status: { type: 'string', enum: ['active', 'paused', 'stopped'] },
         advertiser_id: { ...idParam, description: 'Only this advertiser\'s offers' },
@@ -74,7 +80,11 @@ export default async function offerRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { id: number } }>('/offers/:id', {
     schema: {
-      tags, security, operationId: 'getOffer', summary: 'Read an offer', params,
+      tags,
+      security,
+      operationId: 'getOffer',
+      summary: 'Read an offer',
+      params,
       response: { 200: one, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -85,7 +95,11 @@ export default async function offerRoutes(fastify: FastifyInstance) {
 
   fastify.patch<{ Params: { id: number }; Body: OfferPatch }>('/offers/:id', {
     schema: {
-      tags, security, operationId: 'updateOffer', summary: 'Update an offer (JSON Merge Patch)', params,
+      tags,
+      security,
+      operationId: 'updateOffer',
+      summary: 'Update an offer (JSON Merge Patch)',
+      params,
       description:
         '`goals` replaces the whole list, in the order given. Dropping a goal value that one of this offer\'s ' +
         'postbacks names (compared ignoring case) is 409: change or delete the postback first.',
@@ -113,7 +127,11 @@ export default async function offerRoutes(fastify: FastifyInstance) {
 
   fastify.delete<{ Params: { id: number } }>('/offers/:id', {
     schema: {
-      tags, security, operationId: 'deleteOffer', summary: 'Delete an offer (409 while anything refers to it)', params,
+      tags,
+      security,
+      operationId: 'deleteOffer',
+      summary: 'Delete an offer (409 while anything refers to it)',
+      params,
       description:
         '409 while tracking links, clicks, conversions or postbacks refer to the offer: set its status to `stopped` instead.',
       response: { 204: { type: 'null', description: 'Deleted' }, ...problemResponses(...authProblems, 404, 409) },

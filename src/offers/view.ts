@@ -3,7 +3,7 @@ import { amountFromDb, amountToJson } from '../domain/money.js'
 import type { OfferGoalRow, TrackingDomainRow } from '../db/tables.js'
 import type { OfferWithGoals, PostbackUrlContext } from './repository.js'
 
-export function goalToApi(goal: OfferGoalRow) {
+export function goalToApi (goal: OfferGoalRow) {
   return {
     value: goal.value,
     title: goal.title,
@@ -14,20 +14,20 @@ export function goalToApi(goal: OfferGoalRow) {
 }
 
 /** `https://host` when the domain allows https, else `http://host`; no domain: PUBLIC_URL verbatim. */
-export function domainBase(domain: TrackingDomainRow | undefined, publicUrl: string): string {
+export function domainBase (domain: TrackingDomainRow | undefined, publicUrl: string): string {
   if (domain === undefined) return publicUrl
   return `${domain.allow_https ? 'https' : 'http'}://${domain.hostname}`
 }
 
 /** The offer's domain, else the default domain, else PUBLIC_URL; the offer's code, else its advertiser's. */
-export function offerPostbackUrl(offer: OfferWithGoals, context: PostbackUrlContext, publicUrl: string): string {
+export function offerPostbackUrl (offer: OfferWithGoals, context: PostbackUrlContext, publicUrl: string): string {
   const domain = offer.tracking_domain_id === null ? context.defaultDomain : context.domains.get(offer.tracking_domain_id)
   const secureCode = offer.secure_code ?? context.advertiserCodes.get(offer.advertiser_id) ?? null
   return advertiserPostbackUrl(domainBase(domain ?? context.defaultDomain, publicUrl), secureCode)
 }
 
 /** The admin API view of an offer; `advertiserPostbackUrl` from `offerPostbackUrl`. */
-export function offerToApi(offer: OfferWithGoals, advertiserPostbackUrl: string) {
+export function offerToApi (offer: OfferWithGoals, advertiserPostbackUrl: string) {
   return {
     id: offer.id,
     advertiser_id: offer.advertiser_id,
@@ -50,7 +50,7 @@ export function offerToApi(offer: OfferWithGoals, advertiserPostbackUrl: string)
 }
 
 /** The affiliate panel's view: no URL, revenue or secure code. */
-export function offerToPanel(offer: OfferWithGoals) {
+export function offerToPanel (offer: OfferWithGoals) {
   return {
     id: offer.id,
     title: offer.title,

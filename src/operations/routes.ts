@@ -6,7 +6,7 @@ import { HttpProblem } from '../http/problem.js'
 /** How long one write check answers for: /ready polled by many probes costs one write a second at most. */
 const READY_CHECK_MS = 1000
 
-export default async function operationsRoutes(fastify: FastifyInstance) {
+export default async function operationsRoutes (fastify: FastifyInstance) {
   let lastCheck: { at: number; result: Promise<unknown> } | null = null
   /** A write of one row: the database answers and takes writes (not read-only, not out of disk). */
   const checkWrites = (): Promise<unknown> => {
@@ -19,7 +19,9 @@ export default async function operationsRoutes(fastify: FastifyInstance) {
 
   fastify.get('/health', {
     schema: {
-      tags: ['Operations'], security: noSecurity, operationId: 'getHealth',
+      tags: ['Operations'],
+      security: noSecurity,
+      operationId: 'getHealth',
       summary: 'Liveness: 200 while the process runs',
       response: {
         200: { type: 'object', required: ['status'], properties: { status: { type: 'string', const: 'ok' } } },
@@ -30,7 +32,9 @@ export default async function operationsRoutes(fastify: FastifyInstance) {
 
   fastify.get('/ready', {
     schema: {
-      tags: ['Operations'], security: noSecurity, operationId: 'getReadiness',
+      tags: ['Operations'],
+      security: noSecurity,
+      operationId: 'getReadiness',
       summary: 'Readiness: 200 when the database answers and takes writes, else 503',
       description: 'The check writes one row (at most once a second, shared by concurrent calls). A database that is away, ' +
         'read-only or out of disk gives 503 with `Retry-After`: take the instance out of rotation, not down.',

@@ -4,19 +4,22 @@ import { affiliateSecurity, authProblems, idParams, listOf, listQuery, problemRe
 import { toPage } from '../http/pagination.js'
 import { panelAffiliateId } from '../plugins/auth.js'
 import { findAffiliate } from '../affiliates/repository.js'
-import { affiliateToApi } from '../affiliates/routes.js'
+import { affiliateToApi } from '../affiliates/view.js'
 import { findOfferWithGoals, listOffers } from '../offers/repository.js'
 import { offerToPanel } from '../offers/view.js'
 
 const tags = ['Affiliate panel']
 const security = affiliateSecurity
 
-export default async function panelRoutes(fastify: FastifyInstance) {
+export default async function panelRoutes (fastify: FastifyInstance) {
   const { db } = fastify
 
   fastify.get('/affiliate/me', {
     schema: {
-      tags, security, operationId: 'getMyProfile', summary: 'The calling affiliate\'s own profile',
+      tags,
+      security,
+      operationId: 'getMyProfile',
+      summary: 'The calling affiliate\'s own profile',
       description: 'Affiliate key only. The API key is never shown here.',
       response: { 200: { $ref: 'Affiliate#' }, ...problemResponses(...authProblems, 404) },
     },
@@ -28,7 +31,10 @@ export default async function panelRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ListQuery }>('/affiliate/offers', {
     schema: {
-      tags, security, operationId: 'listMyOffers', summary: 'Active offers, as an affiliate sees them',
+      tags,
+      security,
+      operationId: 'listMyOffers',
+      summary: 'Active offers, as an affiliate sees them',
       description: 'Only `active` offers; never the advertiser\'s URL, revenue or secure code.',
       querystring: listQuery(),
       response: { 200: listOf('PanelOffer'), ...problemResponses(...authProblems) },
@@ -41,7 +47,10 @@ export default async function panelRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { offer_id: number } }>('/affiliate/offers/:offer_id', {
     schema: {
-      tags, security, operationId: 'getMyOffer', summary: 'One active offer, as an affiliate sees it',
+      tags,
+      security,
+      operationId: 'getMyOffer',
+      summary: 'One active offer, as an affiliate sees it',
       description: 'An offer that is not `active` is 404, like an unknown one.',
       params: idParams('offer_id'),
       response: { 200: { $ref: 'PanelOffer#' }, ...problemResponses(...authProblems, 404) },

@@ -19,16 +19,16 @@ declare module 'fastify' {
 }
 
 /** Keys are long random strings, so a fast hash is the right tool (no password stretching needed). */
-export function hashApiKey(key: string): string {
+export function hashApiKey (key: string): string {
   return createHash('sha256').update(key).digest('hex')
 }
 
-export function generateApiKey(prefix: 'adm' | 'aff'): string {
+export function generateApiKey (prefix: 'adm' | 'aff'): string {
   return `${prefix}_${randomBytes(24).toString('base64url')}`
 }
 
 /** The affiliate a panel request acts for; only ever called behind `authorize`. */
-export function panelAffiliateId(request: FastifyRequest): number {
+export function panelAffiliateId (request: FastifyRequest): number {
   const principal = request.principal
   if (principal?.kind !== 'affiliate') throw new HttpProblem('forbidden', 'This route needs an affiliate API key')
   return principal.affiliateId
@@ -37,7 +37,7 @@ export function panelAffiliateId(request: FastifyRequest): number {
 const PANEL_PREFIX = '/v1/affiliate/'
 const ADMIN_KEY_LOCK = 7_310_001
 
-async function authPlugin(fastify: FastifyInstance) {
+async function authPlugin (fastify: FastifyInstance) {
   const { config, db } = fastify
   const adminKeyHashes = new Set<string>()
 

@@ -11,7 +11,7 @@ declare module 'fastify' {
 }
 
 /** Opens the database (PostgreSQL or embedded PGlite), migrates it, and closes it last on shutdown. */
-async function databasePlugin(fastify: FastifyInstance) {
+async function databasePlugin (fastify: FastifyInstance) {
   const { config } = fastify
   const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, fastify.log)
   try {

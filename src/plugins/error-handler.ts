@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import { AllowedMethods } from '../http/allowed-methods.js'
 import { escapePointer, HttpProblem, problemBody, type ProblemFieldError, type ProblemKind } from '../http/problem.js'
+import { InvalidInput } from '../domain/errors.js'
 
 interface AjvError {
   instancePath: string
@@ -11,7 +12,7 @@ interface AjvError {
 }
 
 /** Turns ajv errors into JSON Pointer paths that name the offending member itself. */
-function toFieldErrors(errors: AjvError[], context: string | undefined): ProblemFieldError[] {
+function toFieldErrors (errors: AjvError[], context: string | undefined): ProblemFieldError[] {
   const seen = new Set<string>()
   const result: ProblemFieldError[] = []
   for (const error of errors) {
@@ -35,13 +36,13 @@ function toFieldErrors(errors: AjvError[], context: string | undefined): Problem
 }
 
 const PG_CODES: Record<string, { kind: ProblemKind; detail: string }> = {
-  '23505': { kind: 'conflict', detail: 'A resource with the same unique value already exists' },
-  '23503': { kind: 'conflict', detail: 'The resource is referenced by other resources' },
+  23505: { kind: 'conflict', detail: 'A resource with the same unique value already exists' },
+  23503: { kind: 'conflict', detail: 'The resource is referenced by other resources' },
   '22P02': { kind: 'validation-error', detail: 'A value has an invalid format' },
-  '22003': { kind: 'validation-error', detail: 'A number is out of range' },
-  '22001': { kind: 'validation-error', detail: 'A value is too long' },
-  '22021': { kind: 'validation-error', detail: 'A value is not valid UTF-8' },
-  '54000': { kind: 'validation-error', detail: 'A value is too large' },
+  22003: { kind: 'validation-error', detail: 'A number is out of range' },
+  22001: { kind: 'validation-error', detail: 'A value is too long' },
+  22021: { kind: 'validation-error', detail: 'A value is not valid UTF-8' },
+  54000: { kind: 'validation-error', detail: 'A value is too large' },
 }
 
 /** The database is away (down, restarting, unreachable): a 503 the client may retry, not a 500. */
@@ -51,9 +52,9 @@ const DATABASE_AWAY_CODES = new Set([
 ])
 const DATABASE_AWAY_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/
 
-function isDatabaseAway(error: { code?: unknown; message?: unknown }): boolean {
-  return (typeof error.code === 'string' && DATABASE_AWAY_CODES.has(error.code))
-    || (typeof error.message === 'string' && DATABASE_AWAY_MESSAGE.test(error.message))
+function isDatabaseAway (error: { code?: unknown; message?: unknown }): boolean {
+  return (typeof error.code === 'string' && DATABASE_AWAY_CODES.has(error.code)) ||
+    (typeof error.message === 'string' && DATABASE_AWAY_MESSAGE.test(error.message))
 }
 
 /**
@@ -61,11 +62,11 @@ function isDatabaseAway(error: { code?: unknown; message?: unknown }): boolean {
  * resources (class 53: disk full, out of memory, too many connections). Nothing the client sent is wrong:
  * a 503 it may retry.
  */
-function isDatabaseRefusingWrites(error: { code?: unknown }): boolean {
+function isDatabaseRefusingWrites (error: { code?: unknown }): boolean {
   return typeof error.code === 'string' && (error.code === '25006' || /^53[0-9A-Z]{3}$/.test(error.code))
 }
 
-function send(reply: FastifyReply, request: FastifyRequest, kind: ProblemKind, detail: string, errors?: ProblemFieldError[], status?: number) {
+function send (reply: FastifyReply, request: FastifyRequest, kind: ProblemKind, detail: string, errors?: ProblemFieldError[], status?: number) {
   return reply
     .code(status ?? problemBody(kind, detail, request.id).status)
     .type('application/problem+json')
@@ -73,11 +74,14 @@ function send(reply: FastifyReply, request: FastifyRequest, kind: ProblemKind, d
 }
 
 /** The one error boundary: every error becomes RFC 9457 problem+json; 5xx details stay in the log. */
-async function errorHandler(fastify: FastifyInstance) {
+async function errorHandler (fastify: FastifyInstance) {
   fastify.setErrorHandler((error: FastifyError & { code?: string }, request, reply) => {
     if (error instanceof HttpProblem) {
       if (error.headers !== undefined) reply.headers(error.headers)
       return send(reply, request, error.kind, error.message, error.errors, error.status)
+    }
+    if (error instanceof InvalidInput) {
+      return send(reply, request, 'validation-error', error.message, [{ path: error.path, message: error.message }])
     }
     if (error.validation !== undefined) {
       const context = error.validationContext
@@ -95,8 +99,13 @@ async function errorHandler(fastify: FastifyInstance) {
     const status = error.statusCode ?? 500
     if (status >= 400 && status < 500) {
       const kind: ProblemKind =
-        status === 413 ? 'payload-too-large' : status === 415 ? 'unsupported-media-type' : status === 404 ? 'not-found'
-          : status === 405 ? 'method-not-allowed' : status === 429 ? 'rate-limited' : 'bad-request'
+        status === 413
+          ? 'payload-too-large'
+          : status === 415
+            ? 'unsupported-media-type'
+            : status === 404
+              ? 'not-found'
+              : status === 405 ? 'method-not-allowed' : status === 429 ? 'rate-limited' : 'bad-request'
       return send(reply, request, kind, error.message, undefined, status)
     }
     request.log.error({ err: error }, 'request failed')

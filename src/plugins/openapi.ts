@@ -31,7 +31,7 @@ const bodyProblems = problemResponsesWith(problemComponentRef, [413, 415])
  * Optional bodies marked as such, every body-taking operation's 413 and 415, and an operationId of its own for
  * each HEAD operation: a route serving GET and HEAD shares one schema, and operationIds must be unique.
  */
-function completeOperations<T extends { paths?: object }>(document: T): T {
+function completeOperations<T extends { paths?: object }> (document: T): T {
   for (const operations of Object.values(document.paths ?? {}) as Record<string, Operation>[]) {
     const head = operations.head
     if (head?.operationId !== undefined && head.operationId === operations.get?.operationId) {
@@ -50,7 +50,7 @@ function completeOperations<T extends { paths?: object }>(document: T): T {
 }
 
 /** The OpenAPI 3.1 document is generated from the route schemas; named schemas become components. */
-async function openapiPlugin(fastify: FastifyInstance) {
+async function openapiPlugin (fastify: FastifyInstance) {
   await fastify.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -77,11 +77,15 @@ async function openapiPlugin(fastify: FastifyInstance) {
         // One header, two kinds of key: which one an operation takes is part of its contract (contract §1 Auth).
         securitySchemes: {
           adminKey: {
-            type: 'apiKey', in: 'header', name: 'API-Key',
+            type: 'apiKey',
+            in: 'header',
+            name: 'API-Key',
             description: 'An admin key: one of `ADMIN_API_KEYS`, or the key written to `DATA_DIR/admin-api-key` on first start.',
           },
           affiliateKey: {
-            type: 'apiKey', in: 'header', name: 'API-Key',
+            type: 'apiKey',
+            in: 'header',
+            name: 'API-Key',
             description: 'An affiliate\'s own key (shown once by `POST /v1/affiliates` or `POST /v1/affiliates/{id}/api-key`), ' +
               'for the `/v1/affiliate/...` panel routes only.',
           },

@@ -26,12 +26,12 @@ export class OwnService {
   listeners: Endpoint[] = []
   readonly #loopKey: string
 
-  constructor(loopKey: string) {
+  constructor (loopKey: string) {
     this.#loopKey = loopKey
   }
 
   /** Every address of this host's interfaces, read on each call (interfaces come and go). */
-  localAddresses(): Set<string> {
+  localAddresses (): Set<string> {
     const addresses = new Set<string>()
     for (const list of Object.values(networkInterfaces())) {
       for (const entry of list ?? []) addresses.add(canonicalAddress(entry.address))
@@ -40,7 +40,7 @@ export class OwnService {
   }
 
   /** Whether a connection to `address`:`port` lands on this service. */
-  isOwnEndpoint(address: string, port: number): boolean {
+  isOwnEndpoint (address: string, port: number): boolean {
     return this.listeners.length > 0 && reachesService({ address, port }, this.listeners, this.localAddresses())
   }
 
@@ -48,7 +48,7 @@ export class OwnService {
    * Why `url`'s host resolves to this service, or null. A host that does not resolve in time is accepted:
    * the sender checks again the address it actually connects to.
    */
-  async resolvesToSelf(url: URL): Promise<string | null> {
+  async resolvesToSelf (url: URL): Promise<string | null> {
     if (this.listeners.length === 0) return null
     const port = url.port === '' ? DEFAULT_PORTS[url.protocol] ?? 0 : Number(url.port)
     const host = url.hostname.replace(/^\[|\]$/g, '')
@@ -62,12 +62,12 @@ export class OwnService {
   }
 
   /** The mark the dispatcher puts on a request it sends for `ref` (a delivery id, or `test` for a test fire). */
-  loopGuard(ref: string): string {
+  loopGuard (ref: string): string {
     return `${ref}.${createHmac('sha256', this.#loopKey).update(ref).digest('base64url')}`
   }
 
   /** Whether a request carries this deployment's own mark: it is one of its own postbacks coming back. */
-  isOwnRequest(headers: IncomingHttpHeaders): boolean {
+  isOwnRequest (headers: IncomingHttpHeaders): boolean {
     const value = headers[LOOP_GUARD_HEADER]
     if (typeof value !== 'string') return false
     const ref = value.slice(0, value.indexOf('.'))
@@ -77,7 +77,7 @@ export class OwnService {
   }
 }
 
-async function ownServicePlugin(fastify: FastifyInstance) {
+async function ownServicePlugin (fastify: FastifyInstance) {
   const row = await sql<{ loop_key: string }>`select loop_key from service_identity where id = 1`.execute(fastify.db)
   const own = new OwnService(row.rows[0]?.loop_key ?? '')
   fastify.decorate('ownService', own)

@@ -21,13 +21,16 @@ const CREATE_RULES =
   `body 422. ${FIRING_RULES}`
 const DELETE_RULE = 'Deleting cancels the postback\'s deliveries still pending (state `cancelled`); deliveries and their attempt log stay.'
 
-export default async function postbackAdminRoutes(fastify: FastifyInstance) {
+export default async function postbackAdminRoutes (fastify: FastifyInstance) {
   const { db, config } = fastify
   const own: OwnTarget = { publicUrl: config.publicUrl, resolvesToSelf: (url) => fastify.ownService.resolvesToSelf(url) }
 
   fastify.get<{ Params: { offer_id: number }; Querystring: ListQuery & { affiliate_id?: number } }>('/offers/:offer_id/postbacks', {
     schema: {
-      tags, security, operationId: 'listOfferPostbacks', summary: 'List the local postbacks of an offer',
+      tags,
+      security,
+      operationId: 'listOfferPostbacks',
+      summary: 'List the local postbacks of an offer',
       description: 'Admin > Offers > offer > Postbacks: every affiliate\'s local postbacks on this offer. Unknown offer: 404.',
       params: idParams('offer_id'),
       querystring: listQuery({ affiliate_id: postbackListFilters.affiliate_id }),
@@ -42,7 +45,10 @@ export default async function postbackAdminRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Params: { offer_id: number }; Body: OfferPostbackCreate }>('/offers/:offer_id/postbacks', {
     schema: {
-      tags, security, operationId: 'createOfferPostback', summary: 'Create a local postback on an offer, for an affiliate',
+      tags,
+      security,
+      operationId: 'createOfferPostback',
+      summary: 'Create a local postback on an offer, for an affiliate',
       description: `Admin > Offers > offer > Postbacks; the body names \`affiliate_id\`. ${CREATE_RULES}`,
       params: idParams('offer_id'),
       body: { $ref: 'OfferPostbackCreate#' },
@@ -58,7 +64,10 @@ export default async function postbackAdminRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { affiliate_id: number }; Querystring: ListQuery & PostbackListFilters }>('/affiliates/:affiliate_id/postbacks', {
     schema: {
-      tags, security, operationId: 'listAffiliatePostbacks', summary: 'List an affiliate\'s postbacks, local and global',
+      tags,
+      security,
+      operationId: 'listAffiliatePostbacks',
+      summary: 'List an affiliate\'s postbacks, local and global',
       description: 'Admin > Affiliates > affiliate. Unknown affiliate: 404.',
       params: idParams('affiliate_id'),
       querystring: listQuery({ offer_id: postbackListFilters.offer_id, scope: postbackListFilters.scope }),
@@ -73,7 +82,10 @@ export default async function postbackAdminRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Params: { affiliate_id: number }; Body: PostbackCreate }>('/affiliates/:affiliate_id/postbacks', {
     schema: {
-      tags, security, operationId: 'createAffiliatePostback', summary: 'Create an affiliate\'s postback: global, or local with `offer_id`',
+      tags,
+      security,
+      operationId: 'createAffiliatePostback',
+      summary: 'Create an affiliate\'s postback: global, or local with `offer_id`',
       description: `Admin > Affiliates > affiliate. \`offer_id\` left out or null makes a global postback. ${CREATE_RULES}`,
       params: idParams('affiliate_id'),
       body: { $ref: 'PostbackCreate#' },
@@ -89,7 +101,10 @@ export default async function postbackAdminRoutes(fastify: FastifyInstance) {
 
   fastify.delete<{ Params: { affiliate_id: number } }>('/affiliates/:affiliate_id/postbacks', {
     schema: {
-      tags, security, operationId: 'deleteAffiliatePostbacks', summary: 'Remove all of an affiliate\'s postbacks',
+      tags,
+      security,
+      operationId: 'deleteAffiliatePostbacks',
+      summary: 'Remove all of an affiliate\'s postbacks',
       description: `Removes every postback of the affiliate, local and global, and answers how many. ${DELETE_RULE} Unknown affiliate: 404.`,
       params: idParams('affiliate_id'),
       response: { 200: deleted, ...problemResponses(...authProblems, 404) },
@@ -104,7 +119,10 @@ export default async function postbackAdminRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ListQuery & PostbackListFilters }>('/postbacks', {
     schema: {
-      tags, security, operationId: 'listPostbacks', summary: 'List postbacks of every affiliate',
+      tags,
+      security,
+      operationId: 'listPostbacks',
+      summary: 'List postbacks of every affiliate',
       description: 'Filters combine: `affiliate_id`, `offer_id` (local postbacks of that offer), `scope` (`local` or `global`).',
       querystring: listQuery(postbackListFilters),
       response: { 200: listOf('Postback'), ...problemResponses(...authProblems) },
@@ -116,7 +134,11 @@ export default async function postbackAdminRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { id: number } }>('/postbacks/:id', {
     schema: {
-      tags, security, operationId: 'getPostback', summary: 'Read a postback', params: idParams('id'),
+      tags,
+      security,
+      operationId: 'getPostback',
+      summary: 'Read a postback',
+      params: idParams('id'),
       response: { 200: one, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -127,7 +149,11 @@ export default async function postbackAdminRoutes(fastify: FastifyInstance) {
 
   fastify.patch<{ Params: { id: number }; Body: PostbackPatch }>('/postbacks/:id', {
     schema: {
-      tags, security, operationId: 'updatePostback', summary: 'Update a postback (JSON Merge Patch)', params: idParams('id'),
+      tags,
+      security,
+      operationId: 'updatePostback',
+      summary: 'Update a postback (JSON Merge Patch)',
+      params: idParams('id'),
       description:
         '`affiliate_id` never changes (400). `offer_id` may change (local ↔ global); `goal` and `force_global` are then ' +
         'judged against the new state (see the body schema). An unknown `offer_id` is 422. Deliveries already enqueued ' +
@@ -142,7 +168,12 @@ export default async function postbackAdminRoutes(fastify: FastifyInstance) {
 
   fastify.delete<{ Params: { id: number } }>('/postbacks/:id', {
     schema: {
-      tags, security, operationId: 'deletePostback', summary: 'Delete a postback', params: idParams('id'), description: DELETE_RULE,
+      tags,
+      security,
+      operationId: 'deletePostback',
+      summary: 'Delete a postback',
+      params: idParams('id'),
+      description: DELETE_RULE,
       response: { 204: { type: 'null', description: 'Deleted' }, ...problemResponses(...authProblems, 404) },
     },
   }, async (request, reply) => {

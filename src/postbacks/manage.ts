@@ -19,7 +19,7 @@ export interface PostbackPlace {
   panel: boolean
 }
 
-export function postbackToApi(row: PostbackRow) {
+export function postbackToApi (row: PostbackRow) {
   return {
     id: row.id,
     affiliate_id: row.affiliate_id,
@@ -36,7 +36,7 @@ export function postbackToApi(row: PostbackRow) {
   }
 }
 
-function ruleViolations(errors: ProblemFieldError[]): HttpProblem {
+function ruleViolations (errors: ProblemFieldError[]): HttpProblem {
   return new HttpProblem('rule-violation', errors.map((error) => error.message).join('; '), { errors })
 }
 
@@ -44,7 +44,7 @@ function ruleViolations(errors: ProblemFieldError[]): HttpProblem {
  * 422 when the URL would feed this service's own intake: a tracking domain's host or PUBLIC_URL's origin.
  * The caller holds the tracking-domains lock shared, so no hostname appears between this check and commit.
  */
-async function selfUrlErrors(trx: Db, url: URL, publicUrl: string): Promise<ProblemFieldError[]> {
+async function selfUrlErrors (trx: Db, url: URL, publicUrl: string): Promise<ProblemFieldError[]> {
   const target = await selfFeedTarget(trx, url, publicUrl)
   if (target === null) return []
   const where = target.kind === 'public-url' ? 'the origin of PUBLIC_URL' : `${target.host} is one of its tracking domains`
@@ -61,17 +61,17 @@ export interface OwnTarget {
  * 422 when the URL's host resolves to an address and port this service listens on (`localhost`, `[::1]`,
  * `127.0.0.2`, the host's own name...). Resolved before the transaction: no lock is held while DNS answers.
  */
-async function ownAddressErrors(own: OwnTarget, url: URL): Promise<ProblemFieldError[]> {
+async function ownAddressErrors (own: OwnTarget, url: URL): Promise<ProblemFieldError[]> {
   const reason = await own.resolvesToSelf(url)
   return reason === null ? [] : [{ path: '/url', message: `url points at this service itself (${reason}); a postback must go to the affiliate's own server` }]
 }
 
-function offerNotUsable(offerId: number, panel: boolean): string {
+function offerNotUsable (offerId: number, panel: boolean): string {
   return panel ? `Offer ${offerId} not found among active offers` : `Offer ${offerId} not found`
 }
 
 /** Loads (and share-locks) the target offer; a path id that names nothing usable is 404, a body id 422. */
-async function resolveOffer(trx: Db, offerId: number, from: 'path' | 'body', panel: boolean, errors: ProblemFieldError[]) {
+async function resolveOffer (trx: Db, offerId: number, from: 'path' | 'body', panel: boolean, errors: ProblemFieldError[]) {
   const offer = await lockOfferFacts(trx, offerId)
   const usable = offer !== undefined && (!panel || offer.status === 'active')
   if (usable) return offer
@@ -80,7 +80,7 @@ async function resolveOffer(trx: Db, offerId: number, from: 'path' | 'body', pan
   return undefined
 }
 
-export async function createPostback(db: Db, own: OwnTarget, place: PostbackPlace, settings: PostbackSettings): Promise<PostbackRow> {
+export async function createPostback (db: Db, own: OwnTarget, place: PostbackPlace, settings: PostbackSettings): Promise<PostbackRow> {
   const url = parsePostbackUrl(settings.url)
   const ownAddress = await ownAddressErrors(own, url)
   return db.transaction().execute(async (trx) => {
@@ -117,8 +117,8 @@ export async function createPostback(db: Db, own: OwnTarget, place: PostbackPlac
  * JSON Merge Patch. The rules judge the state after the patch: moving local ↔ global re-judges `goal` and
  * `force_global`, and a goal kept while moving to another offer must be one of that offer's goals.
  */
-export async function patchPostback(
-  db: Db, own: OwnTarget, id: number, owner: Owner & { panel: boolean }, patch: PostbackPatch,
+export async function patchPostback (
+  db: Db, own: OwnTarget, id: number, owner: Owner & { panel: boolean }, patch: PostbackPatch
 ): Promise<PostbackRow> {
   const url = patch.url === undefined ? undefined : parsePostbackUrl(patch.url)
   const ownAddress = url === undefined ? [] : await ownAddressErrors(own, url)

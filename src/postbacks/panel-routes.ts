@@ -20,19 +20,22 @@ const PANEL_RULES =
 const DELETE_RULE = 'Deleting cancels the postback\'s deliveries still pending (state `cancelled`); the delivery log stays.'
 const OTHERS = 'Another affiliate\'s postback is 404, as an unknown one.'
 
-export default async function postbackPanelRoutes(fastify: FastifyInstance) {
+export default async function postbackPanelRoutes (fastify: FastifyInstance) {
   const { db, config } = fastify
   const own: OwnTarget = { publicUrl: config.publicUrl, resolvesToSelf: (url) => fastify.ownService.resolvesToSelf(url) }
 
   /** The offer of a panel path: unknown and not-active offers are alike 404, as in `GET /affiliate/offers/{id}`. */
-  async function activeOfferFromPath(offerId: number) {
+  async function activeOfferFromPath (offerId: number) {
     const offer = await findOfferStatus(db, offerId)
     if (offer === undefined || offer.status !== 'active') throw notFound('Offer')
   }
 
   fastify.get<{ Params: { offer_id: number }; Querystring: ListQuery }>('/affiliate/offers/:offer_id/postbacks', {
     schema: {
-      tags, security, operationId: 'listMyOfferPostbacks', summary: 'The caller\'s local postbacks on an offer',
+      tags,
+      security,
+      operationId: 'listMyOfferPostbacks',
+      summary: 'The caller\'s local postbacks on an offer',
       description: 'Affiliate panel > Offers > offer. An offer that is unknown or not `active` is 404.',
       params: idParams('offer_id'),
       querystring: listQuery(),
@@ -47,7 +50,10 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Params: { offer_id: number }; Body: PostbackSettings }>('/affiliate/offers/:offer_id/postbacks', {
     schema: {
-      tags, security, operationId: 'createMyOfferPostback', summary: 'Create a local postback on an offer, as the affiliate',
+      tags,
+      security,
+      operationId: 'createMyOfferPostback',
+      summary: 'Create a local postback on an offer, as the affiliate',
       description: `Affiliate panel > Offers > offer. An offer that is unknown or not \`active\` is 404. ${PANEL_RULES}`,
       params: idParams('offer_id'),
       body: { $ref: 'PanelOfferPostbackCreate#' },
@@ -62,7 +68,10 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ListQuery & Omit<PostbackListFilters, 'affiliate_id'> }>('/affiliate/postbacks', {
     schema: {
-      tags, security, operationId: 'listMyPostbacks', summary: 'The caller\'s own postbacks, local and global',
+      tags,
+      security,
+      operationId: 'listMyPostbacks',
+      summary: 'The caller\'s own postbacks, local and global',
       description: 'Affiliate panel > Settings > Global postbacks, and the list of all own postbacks. Filters: `offer_id`, `scope`.',
       querystring: listQuery({ offer_id: postbackListFilters.offer_id, scope: postbackListFilters.scope }),
       response: { 200: listOf('Postback'), ...problemResponses(...authProblems) },
@@ -74,7 +83,10 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
 
   fastify.post<{ Body: PostbackCreate }>('/affiliate/postbacks', {
     schema: {
-      tags, security, operationId: 'createMyPostback', summary: 'Create an own postback: global, or local with `offer_id`',
+      tags,
+      security,
+      operationId: 'createMyPostback',
+      summary: 'Create an own postback: global, or local with `offer_id`',
       description:
         'Affiliate panel > Settings > Global postbacks. `offer_id` left out or null makes a global postback; an ' +
         `\`offer_id\` that is unknown or not \`active\` is 422. ${PANEL_RULES}`,
@@ -91,7 +103,10 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
 
   fastify.delete('/affiliate/postbacks', {
     schema: {
-      tags, security, operationId: 'deleteMyPostbacks', summary: 'Remove all own postbacks',
+      tags,
+      security,
+      operationId: 'deleteMyPostbacks',
+      summary: 'Remove all own postbacks',
       description: `Removes every postback of the caller, local and global, and answers how many. ${DELETE_RULE}`,
       response: { 200: { $ref: 'PostbacksDeleted#' }, ...problemResponses(...authProblems) },
     },
@@ -103,7 +118,12 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { id: number } }>('/affiliate/postbacks/:id', {
     schema: {
-      tags, security, operationId: 'getMyPostback', summary: 'Read an own postback', description: OTHERS, params: idParams('id'),
+      tags,
+      security,
+      operationId: 'getMyPostback',
+      summary: 'Read an own postback',
+      description: OTHERS,
+      params: idParams('id'),
       response: { 200: one, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -114,7 +134,11 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
 
   fastify.patch<{ Params: { id: number }; Body: PostbackPatch }>('/affiliate/postbacks/:id', {
     schema: {
-      tags, security, operationId: 'updateMyPostback', summary: 'Update an own postback (JSON Merge Patch)', params: idParams('id'),
+      tags,
+      security,
+      operationId: 'updateMyPostback',
+      summary: 'Update an own postback (JSON Merge Patch)',
+      params: idParams('id'),
       description:
         `${OTHERS} \`offer_id\` may change (local ↔ global), to an offer that exists and is \`active\` (422 otherwise); ` +
         '`goal` and `force_global` are then judged against the new state (see the body schema). A postback whose offer ' +
@@ -129,8 +153,12 @@ export default async function postbackPanelRoutes(fastify: FastifyInstance) {
 
   fastify.delete<{ Params: { id: number } }>('/affiliate/postbacks/:id', {
     schema: {
-      tags, security, operationId: 'deleteMyPostback',
-      summary: 'Delete an own postback', description: `${OTHERS} ${DELETE_RULE}`, params: idParams('id'),
+      tags,
+      security,
+      operationId: 'deleteMyPostback',
+      summary: 'Delete an own postback',
+      description: `${OTHERS} ${DELETE_RULE}`,
+      params: idParams('id'),
       response: { 204: { type: 'null', description: 'Deleted' }, ...problemResponses(...authProblems, 404) },
     },
   }, async (request, reply) => {

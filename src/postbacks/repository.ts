@@ -1,7 +1,7 @@
 import { sql, type Insertable, type Updateable } from 'kysely'
 import type { Db } from '../db/database.js'
 import { listWindow } from '../db/list.js'
-import type { ListQuery } from '../http/schemas.js'
+import type { ListQuery } from '../db/list.js'
 import type { PostbacksTable } from '../db/tables.js'
 import type { PostbackListFilters } from './schemas.js'
 import { comparableHost, hasPublicOrigin } from './rules.js'
@@ -11,20 +11,20 @@ export interface Owner {
   affiliateId?: number
 }
 
-export function findPostback(db: Db, id: number, owner: Owner = {}) {
+export function findPostback (db: Db, id: number, owner: Owner = {}) {
   let q = db.selectFrom('postbacks').selectAll().where('id', '=', id)
   if (owner.affiliateId !== undefined) q = q.where('affiliate_id', '=', owner.affiliateId)
   return q.executeTakeFirst()
 }
 
 /** The postback, row-locked for the rest of the transaction, so two patches judge one after the other. */
-export function lockPostback(trx: Db, id: number, owner: Owner = {}) {
+export function lockPostback (trx: Db, id: number, owner: Owner = {}) {
   let q = trx.selectFrom('postbacks').selectAll().where('id', '=', id)
   if (owner.affiliateId !== undefined) q = q.where('affiliate_id', '=', owner.affiliateId)
   return q.forUpdate().executeTakeFirst()
 }
 
-export function listPostbacks(db: Db, query: ListQuery & PostbackListFilters) {
+export function listPostbacks (db: Db, query: ListQuery & PostbackListFilters) {
   let q = db.selectFrom('postbacks').selectAll()
   if (query.affiliate_id !== undefined) q = q.where('affiliate_id', '=', query.affiliate_id)
   if (query.offer_id !== undefined) q = q.where('offer_id', '=', query.offer_id)
@@ -33,11 +33,11 @@ export function listPostbacks(db: Db, query: ListQuery & PostbackListFilters) {
   return listWindow(q, 'postbacks', query).execute()
 }
 
-export function insertPostback(trx: Db, values: Insertable<PostbacksTable>) {
+export function insertPostback (trx: Db, values: Insertable<PostbacksTable>) {
   return trx.insertInto('postbacks').values(values).returningAll().executeTakeFirstOrThrow()
 }
 
-export function updatePostback(trx: Db, id: number, values: Updateable<PostbacksTable>) {
+export function updatePostback (trx: Db, id: number, values: Updateable<PostbacksTable>) {
   return trx
     .updateTable('postbacks')
     .set({ ...values, updated_at: new Date() })
@@ -63,7 +63,7 @@ export const POSTBACKS_DELETED_CHANNEL = 's2s_postbacks_deleted'
  * Deletes postbacks and cancels their pending deliveries in one transaction; returns the deleted ids. Every
  * dispatcher hears of them at commit, and drops the rows of them it holds but has not sent yet.
  */
-export async function deletePostbacks(db: Db, where: { id?: number; affiliateId?: number }): Promise<number[]> {
+export async function deletePostbacks (db: Db, where: { id?: number; affiliateId?: number }): Promise<number[]> {
   if (where.id === undefined && where.affiliateId === undefined) throw new Error('deletePostbacks needs a filter')
   return db.transaction().execute(async (trx) => {
     let q = trx.deleteFrom('postbacks')
@@ -84,7 +84,7 @@ export async function deletePostbacks(db: Db, where: { id?: number; affiliateId?
  * `pending` → `cancelled`, off the schedule. An attempt already in flight records its own outcome (delivered,
  * or failed for good); one that would be retried stays cancelled.
  */
-function cancelPendingDeliveries(trx: Db, postbackIds: number[]) {
+function cancelPendingDeliveries (trx: Db, postbackIds: number[]) {
   return trx
     .updateTable('postback_deliveries')
     .set({ state: 'cancelled', next_attempt_at: null, updated_at: sql<Date>`now()` })
@@ -103,7 +103,7 @@ export interface OfferFacts {
  * The offer's status and goal values, share-locked until the transaction ends: an offer PATCH that would
  * drop a goal a postback names (it locks the offer for update) waits, then sees this postback.
  */
-export async function lockOfferFacts(trx: Db, id: number): Promise<OfferFacts | undefined> {
+export async function lockOfferFacts (trx: Db, id: number): Promise<OfferFacts | undefined> {
   const offer = await trx.selectFrom('offers').select(['id', 'status']).where('id', '=', id).forShare().executeTakeFirst()
   if (offer === undefined) return undefined
   const goals = await trx.selectFrom('offer_goals').select('value').where('offer_id', '=', id).orderBy('position').execute()
@@ -111,16 +111,16 @@ export async function lockOfferFacts(trx: Db, id: number): Promise<OfferFacts | 
 }
 
 /** Share-locks the affiliate so it cannot be deleted under a postback being written; false when unknown. */
-export async function lockAffiliate(trx: Db, id: number): Promise<boolean> {
+export async function lockAffiliate (trx: Db, id: number): Promise<boolean> {
   const row = await trx.selectFrom('affiliates').select('id').where('id', '=', id).forShare().executeTakeFirst()
   return row !== undefined
 }
 
-export async function affiliateExists(db: Db, id: number): Promise<boolean> {
+export async function affiliateExists (db: Db, id: number): Promise<boolean> {
   return (await db.selectFrom('affiliates').select('id').where('id', '=', id).executeTakeFirst()) !== undefined
 }
 
-export function findOfferStatus(db: Db, id: number) {
+export function findOfferStatus (db: Db, id: number) {
   return db.selectFrom('offers').select(['id', 'status']).where('id', '=', id).executeTakeFirst()
 }
 
@@ -132,7 +132,7 @@ const HOST_SCAN_PAGE = 5_000
  * (rendered URLs, as sent). Every URL is judged as the sender will read it (WHATWG parsing, so `%2E`,
  * full-width dots and Unicode hosts count), not by text; this runs only when a hostname is added.
  */
-export async function idsSendingTo(db: Db, source: 'postbacks' | 'pending deliveries', hostname: string): Promise<number[]> {
+export async function idsSendingTo (db: Db, source: 'postbacks' | 'pending deliveries', hostname: string): Promise<number[]> {
   const ids: number[] = []
   for (let after = 0; ;) {
     const page = source === 'postbacks'
@@ -145,7 +145,7 @@ export async function idsSendingTo(db: Db, source: 'postbacks' | 'pending delive
   }
 }
 
-function hostOf(url: string): string | null {
+function hostOf (url: string): string | null {
   try {
     return comparableHost(new URL(url))
   } catch {
@@ -157,8 +157,8 @@ function hostOf(url: string): string | null {
  * How `url` would feed this service's own intake: PUBLIC_URL's origin, or a tracking domain's host; null
  * when it does not. Postback writes (422) and manual resends (a refused attempt) word it each their way.
  */
-export async function selfFeedTarget(
-  db: Db, url: URL, publicUrl: string,
+export async function selfFeedTarget (
+  db: Db, url: URL, publicUrl: string
 ): Promise<{ kind: 'public-url' } | { kind: 'tracking-domain'; host: string } | null> {
   if (hasPublicOrigin(url, publicUrl)) return { kind: 'public-url' }
   const host = comparableHost(url)
@@ -166,7 +166,7 @@ export async function selfFeedTarget(
 }
 
 /** Whether a tracking domain has this hostname (stored lower-case, compared ignoring case). */
-export async function isTrackingDomainHost(db: Db, hostname: string): Promise<boolean> {
+export async function isTrackingDomainHost (db: Db, hostname: string): Promise<boolean> {
   const row = await db
     .selectFrom('tracking_domains')
     .select('id')

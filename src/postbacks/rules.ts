@@ -10,7 +10,8 @@ const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' }
  * A postback URL's structure: absolute http(s) with a literal host. Macros may stand anywhere after the
  * host; in the host they would let a click's parameters choose where the postback goes. 400 when broken.
  */
-export function parsePostbackUrl(raw: string): URL {
+export function parsePostbackUrl (raw: string): URL {
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (/[\s\u0000-\u001f\u007f]/.test(raw)) throw badRequest('url must not contain spaces or control characters', '/url')
   const match = SCHEME_AND_AUTHORITY.exec(raw)
   if (match === null || !/^https?$/i.test(match[1] as string)) {
@@ -33,17 +34,17 @@ export function parsePostbackUrl(raw: string): URL {
 }
 
 /** Lower-case host without a trailing dot: `Track.Example.com.` and `track.example.com` are one host. */
-export function comparableHost(url: URL): string {
+export function comparableHost (url: URL): string {
   return url.hostname.toLowerCase().replace(/\.$/, '')
 }
 
 /** Scheme, comparable host and port (default ports made explicit): `HTTPS://A.example.:443` is `https://a.example:443`. */
-export function comparableOrigin(url: URL): string {
+export function comparableOrigin (url: URL): string {
   return `${url.protocol}//${comparableHost(url)}:${url.port === '' ? DEFAULT_PORTS[url.protocol] ?? '' : url.port}`
 }
 
 /** PUBLIC_URL's comparable origin, or null when it does not parse (config validates it; no match then). */
-export function publicOrigin(publicUrl: string): string | null {
+export function publicOrigin (publicUrl: string): string | null {
   try {
     return comparableOrigin(new URL(publicUrl))
   } catch {
@@ -52,7 +53,7 @@ export function publicOrigin(publicUrl: string): string | null {
 }
 
 /** Whether `url` has PUBLIC_URL's origin (scheme, host and port, default ports made explicit). */
-export function hasPublicOrigin(url: URL, publicUrl: string): boolean {
+export function hasPublicOrigin (url: URL, publicUrl: string): boolean {
   return comparableOrigin(url) === publicOrigin(publicUrl)
 }
 
@@ -73,7 +74,7 @@ export interface Judgement {
  * The goal and force_global rules against the target's scope. `offer` is the target offer's facts
  * (undefined for a global postback, or when the offer is unknown and already reported).
  */
-export function judgeScopeRules(target: PostbackTarget, offer: OfferFacts | undefined): Judgement {
+export function judgeScopeRules (target: PostbackTarget, offer: OfferFacts | undefined): Judgement {
   const errors: ProblemFieldError[] = []
   let goal: string | null = null
   if (target.offerId === null) {

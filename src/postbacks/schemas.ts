@@ -53,7 +53,10 @@ export const FIRING_RULES =
   'enqueued exactly once and delivered at least once (see `/v1/postback-deliveries`).'
 
 const url = {
-  type: 'string', minLength: 1, maxLength: MAX_POSTBACK_URL_LENGTH, description: MACRO_REFERENCE,
+  type: 'string',
+  minLength: 1,
+  maxLength: MAX_POSTBACK_URL_LENGTH,
+  description: MACRO_REFERENCE,
   examples: ['https://partner.example/pb?cid={sub1}&payout={sum}&status={status}'],
 } as const
 const method = {

@@ -18,18 +18,18 @@ const security = adminSecurity
 const params = idParams('id')
 const one = { $ref: 'TrackingDomain#' }
 
-export function trackingDomainToApi(row: TrackingDomainRow) {
+export function trackingDomainToApi (row: TrackingDomainRow) {
   const { id, hostname, allow_http, allow_https, is_default, created_at } = row
   return { id, hostname, allow_http, allow_https, is_default, created_at }
 }
 
-function checkedHostname(input: string): string {
+function checkedHostname (input: string): string {
   const problem = hostnameProblem(input)
   if (problem !== null) throw badRequest(`hostname ${problem}`, '/hostname')
   return normalizeHostname(input)
 }
 
-function requireAProtocol(allowHttp: boolean, allowHttps: boolean) {
+function requireAProtocol (allowHttp: boolean, allowHttps: boolean) {
   if (allowHttp || allowHttps) return
   const message = 'At least one of allow_http and allow_https must be true'
   throw new HttpProblem('rule-violation', message, {
@@ -41,7 +41,7 @@ function requireAProtocol(allowHttp: boolean, allowHttps: boolean) {
  * 409 while postbacks, or deliveries still to be sent, go to `hostname`: as a tracking domain it would make
  * them feed our own intake. The caller holds the tracking-domains lock, so no postback URL changes meanwhile.
  */
-async function refuseHostOfPostbacks(trx: Db, hostname: string) {
+async function refuseHostOfPostbacks (trx: Db, hostname: string) {
   const postbacks = await idsSendingTo(trx, 'postbacks', hostname)
   const deliveries = await idsSendingTo(trx, 'pending deliveries', hostname)
   if (postbacks.length === 0 && deliveries.length === 0) return
@@ -52,16 +52,19 @@ async function refuseHostOfPostbacks(trx: Db, hostname: string) {
   throw conflict(`As a tracking domain, ${hostname} would make postbacks feed this service's own intake: ${reasons.join('; ')}`)
 }
 
-function idList(ids: readonly number[]): string {
+function idList (ids: readonly number[]): string {
   return (ids.length === 1 ? 'id ' : 'ids ') + ids.slice(0, 10).join(', ') + (ids.length > 10 ? ` and ${ids.length - 10} more` : '')
 }
 
-export default async function trackingDomainRoutes(fastify: FastifyInstance) {
+export default async function trackingDomainRoutes (fastify: FastifyInstance) {
   const { db } = fastify
 
   fastify.post<{ Body: TrackingDomainCreate }>('/tracking-domains', {
     schema: {
-      tags, security, operationId: 'createTrackingDomain', summary: 'Create a tracking domain',
+      tags,
+      security,
+      operationId: 'createTrackingDomain',
+      summary: 'Create a tracking domain',
       description: 'The first domain created becomes the default. A hostname already in use (ignoring case) is 409, and so is the host ' +
         'of a saved postback URL or of a delivery still to be sent: they would then feed this service\'s own intake (contract §5.1).',
       body: { $ref: 'TrackingDomainCreate#' },
@@ -88,7 +91,10 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Querystring: ListQuery }>('/tracking-domains', {
     schema: {
-      tags, security, operationId: 'listTrackingDomains', summary: 'List tracking domains',
+      tags,
+      security,
+      operationId: 'listTrackingDomains',
+      summary: 'List tracking domains',
       querystring: listQuery(),
       response: { 200: listOf('TrackingDomain'), ...problemResponses(...authProblems) },
     },
@@ -99,7 +105,11 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
 
   fastify.get<{ Params: { id: number } }>('/tracking-domains/:id', {
     schema: {
-      tags, security, operationId: 'getTrackingDomain', summary: 'Read a tracking domain', params,
+      tags,
+      security,
+      operationId: 'getTrackingDomain',
+      summary: 'Read a tracking domain',
+      params,
       response: { 200: one, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -110,7 +120,11 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
 
   fastify.patch<{ Params: { id: number }; Body: TrackingDomainPatch }>('/tracking-domains/:id', {
     schema: {
-      tags, security, operationId: 'updateTrackingDomain', summary: 'Update a tracking domain (JSON Merge Patch)', params,
+      tags,
+      security,
+      operationId: 'updateTrackingDomain',
+      summary: 'Update a tracking domain (JSON Merge Patch)',
+      params,
       description:
         '`is_default: true` moves the default flag here. `is_default: false` on the current default is 422 ' +
         '(there must always be one default; make another domain the default instead). Links already generated keep their URL. ' +
@@ -134,7 +148,7 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
       if (patch.is_default === false && existing.is_default) {
         throw ruleViolation(
           'There must be one default tracking domain: make another domain the default instead of unsetting this one',
-          '/is_default',
+          '/is_default'
         )
       }
       if (patch.is_default === true && !existing.is_default) await clearDefaultFlag(trx)
@@ -145,8 +159,11 @@ export default async function trackingDomainRoutes(fastify: FastifyInstance) {
 
   fastify.delete<{ Params: { id: number } }>('/tracking-domains/:id', {
     schema: {
-      tags, security, operationId: 'deleteTrackingDomain',
-      summary: 'Delete a tracking domain (409 while offers or tracking links refer to it)', params,
+      tags,
+      security,
+      operationId: 'deleteTrackingDomain',
+      summary: 'Delete a tracking domain (409 while offers or tracking links refer to it)',
+      params,
       description:
         'Deleting the default domain makes the oldest remaining domain the default; deleting the last domain ' +
         'leaves links on `PUBLIC_URL`.',

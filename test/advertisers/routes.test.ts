@@ -16,7 +16,8 @@ t.test('advertisers: create, read, list, patch, delete', async (t) => {
   t.same(read.json(), advertiser)
 
   const patched = await inject(app, {
-    method: 'PATCH', url: `/v1/advertisers/${advertiser.id}`,
+    method: 'PATCH',
+    url: `/v1/advertisers/${advertiser.id}`,
     headers: { 'content-type': 'application/merge-patch+json' },
     payload: JSON.stringify({ secure_code: null, status: 'inactive' }),
   })

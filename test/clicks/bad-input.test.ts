@@ -5,7 +5,7 @@ import { createAffiliate, createOffer } from '../helpers/fixtures.js'
 import { click, clickidIn, createLink, OFFER_URL, pathOf, readClick } from '../helpers/links.js'
 
 /** Sends raw bytes on a fresh connection and returns the status line's code. */
-function rawRequest(port: number, bytes: Buffer): Promise<number> {
+function rawRequest (port: number, bytes: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1')
     let answer = ''

@@ -11,7 +11,7 @@ import { NEEDS_PG_BINARIES, startOwnPostgres } from '../helpers/own-postgres.js'
 
 const TRAFFICBACK = 'https://tb.example/back'
 
-function patch(app: Parameters<typeof inject>[0], url: string, body: Record<string, unknown>) {
+function patch (app: Parameters<typeof inject>[0], url: string, body: Record<string, unknown>) {
   return inject(app, { method: 'PATCH', url, headers: { 'content-type': 'application/merge-patch+json' }, payload: JSON.stringify(body) })
 }
 
@@ -30,7 +30,7 @@ t.test('outage: offers, affiliates and short links never clicked before redirect
   const code = pathOf(link.short_url as string).slice(1)
   await eventually(
     () => app.clickReplica.shortLinks.has(code) && app.clickReplica.offers.get(paused.id)?.status === 'paused',
-    1000, 'the new link and the pause to reach the replica',
+    1000, 'the new link and the pause to reach the replica'
   )
 
   await postgres.stop()
@@ -59,7 +59,7 @@ t.test('outage: every click beyond the buffer bound is counted as dropped and re
   const BOUND = 5
   const app = await buildApp(
     { ...config, clickBufferLimit: BOUND, clickDropReportIntervalMs: 300 },
-    { logStream: { write: (line: string) => { lines.push(JSON.parse(line) as (typeof lines)[number]) } } },
+    { logStream: { write: (line: string) => { lines.push(JSON.parse(line) as (typeof lines)[number]) } } }
   )
   t.teardown(() => app.close())
   await app.ready()

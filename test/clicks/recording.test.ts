@@ -12,10 +12,18 @@ import { buildWithConfig, click, clickidIn, countClicks, OFFER_URL, readClick } 
 const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const silent = pino({ level: 'silent' })
 
-function sampleClick(clickid: string, overrides: Partial<ClickRecord> = {}): ClickRecord {
+function sampleClick (clickid: string, overrides: Partial<ClickRecord> = {}): ClickRecord {
   return {
-    clickid, offer_id: 1, affiliate_id: 1, tracking_link_id: null, params: { sub1: 'x' },
-    ip: '127.0.0.1', user_agent: 'ua', referrer: null, created_at: new Date(), ...overrides,
+    clickid,
+    offer_id: 1,
+    affiliate_id: 1,
+    tracking_link_id: null,
+    params: { sub1: 'x' },
+    ip: '127.0.0.1',
+    user_agent: 'ua',
+    referrer: null,
+    created_at: new Date(),
+    ...overrides,
   }
 }
 

@@ -17,7 +17,7 @@ t.test('click: 302 to the offer URL with every macro substituted and encoded', a
     app,
     `/click?pid=${affiliate.id}&offer_id=${offer.id}&sub1=a%20b&sub2=%C3%A9&sub3=x%26y%3Dz&sub4=4&sub5=5&sub6=6&sub7=7` +
       '&sub8=8&ref_id=r%2Fs&ext1=e1&ext2=e2&ext3=%7Bclickid%7D&custom=kept',
-    { headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux)', referer: 'https://pub.example/page?a=1&b=2' } },
+    { headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux)', referer: 'https://pub.example/page?a=1&b=2' } }
   )
   t.equal(res.statusCode, 302)
   t.equal(res.headers['cache-control'], 'no-store')
@@ -32,17 +32,33 @@ t.test('click: 302 to the offer URL with every macro substituted and encoded', a
     `https://adv.example/p/${offer.id}/land?c=${clickid}&c2=${clickid}&pid=${affiliate.id}&o=${offer.id}&o2=${offer.id}` +
       '&s1=a%20b&s2=%C3%A9&s3=x%26y%3Dz&s4=4&s5=5&s6=6&s7=7&s8=8&r=r%2Fs&e1=e1&e2=e2&e3=%7Bclickid%7D&ip=127.0.0.1' +
       '&ua=Mozilla%2F5.0%20%28X11%3B%20Linux%29&ref=https%3A%2F%2Fpub.example%2Fpage%3Fa%3D1%26b%3D2' +
-      `&rand=${rand}&t=${time}&u=&v=%41a%20b`,
+      `&rand=${rand}&t=${time}&u=&v=%41a%20b`
   )
 
   const recorded = await readClick(app, clickid)
   t.match(recorded, {
-    clickid, offer_id: offer.id, affiliate_id: affiliate.id, tracking_link_id: null, ip: '127.0.0.1',
-    user_agent: 'Mozilla/5.0 (X11; Linux)', referrer: 'https://pub.example/page?a=1&b=2',
+    clickid,
+    offer_id: offer.id,
+    affiliate_id: affiliate.id,
+    tracking_link_id: null,
+    ip: '127.0.0.1',
+    user_agent: 'Mozilla/5.0 (X11; Linux)',
+    referrer: 'https://pub.example/page?a=1&b=2',
   })
   t.same(recorded?.params, {
-    sub1: 'a b', sub2: 'é', sub3: 'x&y=z', sub4: '4', sub5: '5', sub6: '6', sub7: '7', sub8: '8',
-    ref_id: 'r/s', ext1: 'e1', ext2: 'e2', ext3: '{clickid}', custom: 'kept',
+    sub1: 'a b',
+    sub2: 'é',
+    sub3: 'x&y=z',
+    sub4: '4',
+    sub5: '5',
+    sub6: '6',
+    sub7: '7',
+    sub8: '8',
+    ref_id: 'r/s',
+    ext1: 'e1',
+    ext2: 'e2',
+    ext3: '{clickid}',
+    custom: 'kept',
   })
 
   // Without a user agent or referrer the macros are empty, never "undefined".
@@ -116,8 +132,15 @@ t.test('click: invalid clicks go to the offer\'s trafficback, else 404, and are 
   await app.clickRecorder.flush()
   t.equal(await countClicks(app), 0, 'nothing recorded')
   t.same({ ...app.clickRecorder.invalid }, {
-    missing_pid: 1, invalid_pid: 1, unknown_affiliate: 1, affiliate_inactive: 1,
-    missing_offer_id: 2, invalid_offer_id: 1, unknown_offer: 1, offer_inactive: 1, unknown_shortcode: 1,
+    missing_pid: 1,
+    invalid_pid: 1,
+    unknown_affiliate: 1,
+    affiliate_inactive: 1,
+    missing_offer_id: 2,
+    invalid_offer_id: 1,
+    unknown_offer: 1,
+    offer_inactive: 1,
+    unknown_shortcode: 1,
   })
 })
 

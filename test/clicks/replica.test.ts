@@ -7,7 +7,7 @@ import { click, clickidIn, createLink, OFFER_URL } from '../helpers/links.js'
 
 const TRAFFICBACK = 'https://tb.example/back'
 
-function patch(app: Parameters<typeof inject>[0], url: string, body: Record<string, unknown>) {
+function patch (app: Parameters<typeof inject>[0], url: string, body: Record<string, unknown>) {
   return inject(app, { method: 'PATCH', url, headers: { 'content-type': 'application/merge-patch+json' }, payload: JSON.stringify(body) })
 }
 

@@ -9,10 +9,27 @@ t.test('the conversion writer: a row the database refuses fails only its own pos
   const s = await scene(app)
   const writer = new ConversionWriter(app.db, { maxConcurrent: 1 })
   const row = (actionId: string, offerId = s.offer.id): NewConversion => ({
-    clickid: s.clickid, offer_id: offerId, affiliate_id: s.affiliate.id, goal: '1', action_id: actionId, click_dedup_key: null,
-    status: 'pending', integration_method: 'default', sum: null, revenue: '1.0000', payout: '0.5000', currency: 'USD',
-    order_currency: null, ip: null, user_agent: null, comment: null, custom_fields: '{}', country: null, click_params: '{}',
-    click_created_at: null, hold_until: null,
+    clickid: s.clickid,
+    offer_id: offerId,
+    affiliate_id: s.affiliate.id,
+    goal: '1',
+    action_id: actionId,
+    click_dedup_key: null,
+    status: 'pending',
+    integration_method: 'default',
+    sum: null,
+    revenue: '1.0000',
+    payout: '0.5000',
+    currency: 'USD',
+    order_currency: null,
+    ip: null,
+    user_agent: null,
+    comment: null,
+    custom_fields: '{}',
+    country: null,
+    click_params: '{}',
+    click_created_at: null,
+    hold_until: null,
   })
   const log = { method: 'GET', params: {}, offerId: s.offer.id, clickid: s.clickid }
   // The first write occupies the only slot, so the next four queue up and go as one batch.

@@ -5,11 +5,11 @@ import { collectParameters, logParameters, parsePostback, type PostbackRequest }
 
 const CLICK = '5ec25b044a4f2b0001211111'
 
-function parse(...sources: Record<string, unknown>[]) {
+function parse (...sources: Record<string, unknown>[]) {
   return parsePostback(collectParameters(...sources))
 }
 
-function accepted(params: Record<string, unknown>): PostbackRequest {
+function accepted (params: Record<string, unknown>): PostbackRequest {
   const result = parse(params)
   if (!result.ok) throw new Error(`expected acceptance, got ${result.problem.message}`)
   return result.request
@@ -17,8 +17,17 @@ function accepted(params: Record<string, unknown>): PostbackRequest {
 
 t.test('parsing: accepted parameters', async (t) => {
   const r = accepted({
-    clickid: CLICK.toUpperCase(), action_id: '2026-11-23 18:00:00.123', goal: 'Sale', sum: '0.1', status: 'Confirmed',
-    ip: '2001:db8::1', country: 'de', order_currency: 'eur', comment: 'hi', custom_field1: 'a', custom_field15: 'z',
+    clickid: CLICK.toUpperCase(),
+    action_id: '2026-11-23 18:00:00.123',
+    goal: 'Sale',
+    sum: '0.1',
+    status: 'Confirmed',
+    ip: '2001:db8::1',
+    country: 'de',
+    order_currency: 'eur',
+    comment: 'hi',
+    custom_field1: 'a',
+    custom_field15: 'z',
   })
   t.equal(r.clickid, CLICK, 'click id lowercased')
   t.equal(r.actionId, '2026-11-23 18:00:00.123')

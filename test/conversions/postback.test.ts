@@ -6,7 +6,7 @@ import { click, getConversion, patchOffer, postback, scene, serverPostbacks } fr
 
 const UNKNOWN_CLICK = 'aaaaaaaaaaaaaaaaaaaaaaaa'
 
-async function eventCount(app: Awaited<ReturnType<typeof build>>['app'], conversionId: number) {
+async function eventCount (app: Awaited<ReturnType<typeof build>>['app'], conversionId: number) {
   const rows = await app.db.selectFrom('conversion_events').select('id').where('conversion_id', '=', conversionId).execute()
   return rows.length
 }
@@ -16,8 +16,16 @@ t.test('a new conversion: attribution through the click, defaults and copies', a
   const s = await scene(app, { currency: 'EUR', goals: [{ value: 'Sale', title: 'Sale', type: 'fixed', revenue: 10, payout: 7.5 }] }, { sub1: 'aff-click-1' })
 
   const res = await postback(app, {
-    clickid: s.clickid, goal: 'sale', action_id: 'order-1', sum: '99.90', order_currency: 'usd', country: 'de',
-    comment: 'first', custom_field1: 'cf1', custom_field15: 'cf15', ios_idfa: 'idfa-1',
+    clickid: s.clickid,
+    goal: 'sale',
+    action_id: 'order-1',
+    sum: '99.90',
+    order_currency: 'usd',
+    country: 'de',
+    comment: 'first',
+    custom_field1: 'cf1',
+    custom_field15: 'cf15',
+    ios_idfa: 'idfa-1',
   })
   t.equal(res.statusCode, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
@@ -27,10 +35,24 @@ t.test('a new conversion: attribution through the click, defaults and copies', a
 
   const conversion = await getConversion(app, body.conversion_id)
   t.match(conversion, {
-    clickid: s.clickid, offer_id: s.offer.id, affiliate_id: s.affiliate.id, goal: 'Sale', action_id: 'order-1',
-    status: 'pending', integration_method: 'default', sum: 99.9, revenue: 10, payout: 7.5, currency: 'EUR',
-    order_currency: 'usd', ip: '203.0.113.7', user_agent: 'TestAgent/1.0', comment: 'first',
-    custom_fields: { custom_field1: 'cf1', custom_field15: 'cf15' }, country: 'DE', hold_until: null,
+    clickid: s.clickid,
+    offer_id: s.offer.id,
+    affiliate_id: s.affiliate.id,
+    goal: 'Sale',
+    action_id: 'order-1',
+    status: 'pending',
+    integration_method: 'default',
+    sum: 99.9,
+    revenue: 10,
+    payout: 7.5,
+    currency: 'EUR',
+    order_currency: 'usd',
+    ip: '203.0.113.7',
+    user_agent: 'TestAgent/1.0',
+    comment: 'first',
+    custom_fields: { custom_field1: 'cf1', custom_field15: 'cf15' },
+    country: 'DE',
+    hold_until: null,
   })
   t.same(conversion.status_history.map(({ from, to, source }) => ({ from, to, source })), [{ from: null, to: 'pending', source: 'advertiser' }])
   const stored = await app.db.selectFrom('conversions').select(['click_params', 'click_created_at']).where('id', '=', body.conversion_id).executeTakeFirstOrThrow()
@@ -48,7 +70,9 @@ t.test('POST with a form body, a JSON body, and the query string winning', async
   const { app } = await build(t)
   const s = await scene(app)
   const form = await app.inject({
-    method: 'POST', url: '/postback', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    url: '/postback',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
     payload: `clickid=${s.clickid}&action_id=f1&status=3&status=1`,
   })
   t.equal(form.statusCode, 200)
@@ -72,7 +96,8 @@ t.test('errors, judged in the contract\'s order', async (t) => {
   const { app } = await build(t)
   const advertiser = await createAdvertiser(app, { secure_code: 'adv-code' })
   const s = await scene(app, {
-    advertiser_id: advertiser.id, secure_code: 'offer-code',
+    advertiser_id: advertiser.id,
+    secure_code: 'offer-code',
     goals: [{ value: '1', type: 'fixed', revenue: 1, payout: 1 }, { value: 'pct', type: 'percent', revenue: 20, payout: 60 }],
   })
 
@@ -330,7 +355,9 @@ t.test('a postback carrying long non-ASCII or deeply nested extras is accepted a
   t.equal(res.statusCode, 200, res.body)
   const deep = `${'['.repeat(20_000)}"bottom"${']'.repeat(20_000)}`
   const nested = await app.inject({
-    method: 'POST', url: '/postback', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    url: '/postback',
+    headers: { 'content-type': 'application/json' },
     payload: `{"clickid":"${s.clickid}","action_id":"deep-1","x":${deep}}`,
   })
   t.equal(nested.statusCode, 200, nested.body)

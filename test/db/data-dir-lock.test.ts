@@ -7,7 +7,7 @@ import { call, compileService, startService } from '../helpers/service-process.j
 import { DataDirLockedError, LOCK_FILE, lockDataDir } from '../../src/db/data-dir-lock.js'
 
 /** The pid of a process that has ended. */
-async function deadPid(): Promise<number> {
+async function deadPid (): Promise<number> {
   const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' })
   await new Promise((resolve) => child.once('exit', resolve))
   return child.pid as number

@@ -5,7 +5,7 @@ import { startSink } from '../helpers/sink.js'
 import { convert, createPostback, firingScene, getDelivery, insertDelivery, listDeliveries, seedConversion, settled, type Delivery } from '../helpers/dispatch.js'
 import { mergePatch } from '../helpers/catalog.js'
 
-function retry(app: Parameters<typeof inject>[0], id: number) {
+function retry (app: Parameters<typeof inject>[0], id: number) {
   return inject(app, { method: 'POST', url: `/v1/postback-deliveries/${id}/retry` })
 }
 
@@ -143,7 +143,12 @@ t.test('test fire: a sample or a given conversion, rendered and sent once, recor
   const sample = await inject(app, { method: 'POST', url: `/v1/postbacks/${local.id}/test` })
   t.equal(sample.statusCode, 200)
   t.match(sample.json(), {
-    method: 'GET', body: null, http_code: 202, response_body: 'got it', error: null, duration_ms: Number,
+    method: 'GET',
+    body: null,
+    http_code: 202,
+    response_body: 'got it',
+    error: null,
+    duration_ms: Number,
     url: `${sink.origin}/test?cid=sample-sub1&sum=1.5&status=1&offer=${scene.offer.id}&conv=0`,
   })
   t.equal(sink.requests[0]!.headers['x-postback-test'], 'true')
@@ -217,7 +222,10 @@ t.test('manual resend never feeds our own intake: a host that became a tracking 
   const resent = await retry(app, old)
   t.equal(resent.statusCode, 200)
   t.match(resent.json(), {
-    id: old, state: 'failed', attempts: 2, last_http_code: null,
+    id: old,
+    state: 'failed',
+    attempts: 2,
+    last_http_code: null,
     last_error: 'refused: loop.example.net is a tracking domain of this service; a postback must not feed its own intake',
   })
   // The helper wrote the first attempt's count, not its log entry: the log holds the refused one alone.

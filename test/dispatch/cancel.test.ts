@@ -8,7 +8,7 @@ import { asAffiliate } from '../helpers/fixtures.js'
 const DELIVERIES = 40
 
 /** 40 deliveries to a receiver that takes a second per request, then the postback deleted mid-way. */
-async function deleteMidway(t: Test, remove: (app: FastifyInstance, postbackId: number, key: string) => Promise<number>) {
+async function deleteMidway (t: Test, remove: (app: FastifyInstance, postbackId: number, key: string) => Promise<number>) {
   // 4 slots: 2 at a time to the receiver, the rest parked behind it or waiting in the database.
   const { app } = await build(t, { env: { POSTBACK_CONCURRENCY: '4' } })
   const sink = await startSink(t)

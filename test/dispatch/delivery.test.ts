@@ -5,7 +5,7 @@ import { createPostback, firingScene, insertDelivery, listDeliveries, seedConver
 
 const FAST_RETRIES = { POSTBACK_RETRY_SCHEDULE: '100ms,100ms' }
 
-async function oneDelivery(app: Parameters<typeof listDeliveries>[0], conversionId: number) {
+async function oneDelivery (app: Parameters<typeof listDeliveries>[0], conversionId: number) {
   const [delivery] = await eventually(async () => {
     const list = await listDeliveries(app, `?conversion_id=${conversionId}`)
     return list.length > 0 ? list : undefined
@@ -200,7 +200,9 @@ t.test('a pending delivery to the service\'s own origin (PUBLIC_URL changed sinc
   ]) {
     const delivery = await settled(app, await insertDelivery(app, scene, { postbackId: postback.id, url }))
     t.match(delivery, {
-      state: 'failed', attempts: 1, last_http_code: null,
+      state: 'failed',
+      attempts: 1,
+      last_http_code: null,
       last_error: 'refused: the URL points at this service itself (the origin of PUBLIC_URL)',
     }, url)
     t.equal(delivery.attempt_log!.length, 1, 'refused once, never retried')

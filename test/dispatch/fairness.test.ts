@@ -61,7 +61,7 @@ t.test('a backlog of retries never starves first attempts', async (t) => {
 })
 
 /** A receiver that accepts and then writes its status line one byte every half second: a trickle, never an answer. */
-async function startTrickler(t: Test): Promise<{ origin: string; connections: () => number }> {
+async function startTrickler (t: Test): Promise<{ origin: string; connections: () => number }> {
   const sockets = new Set<net.Socket>()
   let connections = 0
   const server = net.createServer((socket) => {

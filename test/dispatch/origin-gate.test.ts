@@ -4,7 +4,7 @@ import { OriginGate } from '../../src/dispatch/origin-gate.js'
 const limits = (slots: number, perOrigin: number, parkCap: number, reserve: number) => ({ slots, perOrigin, parkCap, reserve })
 
 /** A receiver that answered `answers` attempts, one at a time: it has earned that many more slots (within its share). */
-function warm(gate: OriginGate<string>, origin: string, answers: number): void {
+function warm (gate: OriginGate<string>, origin: string, answers: number): void {
   for (let i = 0; i < answers; i++) {
     gate.admit(origin, `${origin}-warm`)
     gate.release(origin, true)

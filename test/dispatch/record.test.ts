@@ -9,8 +9,13 @@ import { createPostback, firingScene, insertDelivery } from '../helpers/dispatch
 const LEASED = new Date(Date.now() + 3_600_000)
 
 const answered = (httpCode: number): AttemptOutcome => ({
-  at: new Date(), httpCode, durationMs: 12, responseBody: `answer ${httpCode}`, error: httpCode < 300 ? null : `HTTP ${httpCode}`,
-  ok: httpCode < 300, refused: false,
+  at: new Date(),
+  httpCode,
+  durationMs: 12,
+  responseBody: `answer ${httpCode}`,
+  error: httpCode < 300 ? null : `HTTP ${httpCode}`,
+  ok: httpCode < 300,
+  refused: false,
 })
 const delivered: AttemptDecision = { state: 'delivered', retryInMs: null, keepCancelled: true }
 const retryIn1h: AttemptDecision = { state: 'pending', retryInMs: 3_600_000, keepCancelled: true }

@@ -15,7 +15,7 @@ const MACROS = [
 ]
 const TRICKY = 'a b&c=d#e?f/g+h%i ü€日本'
 
-function affiseDate(iso: string): string {
+function affiseDate (iso: string): string {
   return iso.slice(0, 19).replace('T', ' ')
 }
 
@@ -31,7 +31,12 @@ t.test('a conversion fires its postback with every macro rendered and percent-en
   const customFields: Record<string, string> = {}
   for (let i = 1; i <= 15; i++) customFields[`custom_field${i}`] = i === 1 ? TRICKY : `cf${i}`
   const conversionId = await convert(app, scene, {
-    action_id: 'order 42&x', sum: '120.50', order_currency: 'usd', comment: TRICKY, country: 'de', ip: '198.51.100.23',
+    action_id: 'order 42&x',
+    sum: '120.50',
+    order_currency: 'usd',
+    comment: TRICKY,
+    country: 'de',
+    ip: '198.51.100.23',
     ...customFields,
   }, clickParams)
 
@@ -44,21 +49,38 @@ t.test('a conversion fires its postback with every macro rendered and percent-en
 
   const q = received.query
   const expected: Record<string, string> = {
-    ...clickParams, ...customFields,
-    transactionid: 'order 42&x', offerid: String(scene.offer.id), offer_id: String(scene.offer.id),
-    offer_name: 'Summer & Sale #1 = ü', goal: '1', sum: '9.998', payout: '9.998', currency: 'EUR',
-    order_sum: '120.5', status: '1', status_name: 'approved',
-    date: affiseDate(conversion.created_at), timestamp: String(Math.floor(Date.parse(conversion.created_at) / 1000)),
-    click_date: affiseDate(clickRow.created_at), ip: '198.51.100.23', uagent: 'TestAgent/1.0', geo: 'DE', comment: TRICKY,
-    clickid: conversion.clickid, conversion_id: String(conversionId), pid: String(scene.affiliate.id),
-    unknown: '', literal: 'x',
+    ...clickParams,
+    ...customFields,
+    transactionid: 'order 42&x',
+    offerid: String(scene.offer.id),
+    offer_id: String(scene.offer.id),
+    offer_name: 'Summer & Sale #1 = ü',
+    goal: '1',
+    sum: '9.998',
+    payout: '9.998',
+    currency: 'EUR',
+    order_sum: '120.5',
+    status: '1',
+    status_name: 'approved',
+    date: affiseDate(conversion.created_at),
+    timestamp: String(Math.floor(Date.parse(conversion.created_at) / 1000)),
+    click_date: affiseDate(clickRow.created_at),
+    ip: '198.51.100.23',
+    uagent: 'TestAgent/1.0',
+    geo: 'DE',
+    comment: TRICKY,
+    clickid: conversion.clickid,
+    conversion_id: String(conversionId),
+    pid: String(scene.affiliate.id),
+    unknown: '',
+    literal: 'x',
   }
   for (const [name, value] of Object.entries(expected)) t.equal(q.get(name), value, `{${name}}`)
   t.match(q.get('order_currency'), /^usd$/i, '{order_currency} as the advertiser sent it')
   t.match(q.get('rand'), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, '{rand} is a UUID')
 
   // On the wire: RFC 3986 encoding, so '&', '=', '#', '?', '/', '+', '%' and spaces never break the query.
-  t.match(received.url, `sub1=a%20b%26c%3Dd%23e%3Ff%2Fg%2Bh%25i%20%C3%BC%E2%82%AC%E6%97%A5%E6%9C%AC&`)
+  t.match(received.url, 'sub1=a%20b%26c%3Dd%23e%3Ff%2Fg%2Bh%25i%20%C3%BC%E2%82%AC%E6%97%A5%E6%9C%AC&')
   t.match(received.url, '&unknown=&literal=x')
   t.equal(received.method, 'GET')
   t.equal(received.headers['user-agent'], `s2s-tracker/${VERSION}`)
@@ -78,7 +100,9 @@ t.test('POST sends the query string as a form body to the URL without it; status
   const sink = await startSink(t)
   const scene = await firingScene(app)
   await createPostback(app, {
-    affiliate_id: scene.affiliate.id, offer_id: scene.offer.id, method: 'POST',
+    affiliate_id: scene.affiliate.id,
+    offer_id: scene.offer.id,
+    method: 'POST',
     url: `${sink.origin}/form/{pid}?cid={sub1}&status={status}&sum={sum}#frag`,
   })
   const conversionId = await convert(app, scene, { status: 2 }, { sub1: 'x y&z' })

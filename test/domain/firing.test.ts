@@ -26,11 +26,11 @@ const TRIGGER_TABLE: Record<PostbackTrigger, Record<FiringEvent['kind'], Convers
 }
 
 let nextId = 1
-function postback(fields: Partial<FiringCandidate> & { offerId: number | null }): FiringCandidate {
+function postback (fields: Partial<FiringCandidate> & { offerId: number | null }): FiringCandidate {
   return { id: nextId++, status: 'any', goal: null, integrationMethod: 'all', forceGlobal: false, ...fields }
 }
 
-function event(fields: Partial<FiringEvent> = {}): FiringEvent {
+function event (fields: Partial<FiringEvent> = {}): FiringEvent {
   return { kind: 'created', status: 'approved', goal: 'sale', integrationMethod: 'default', ...fields }
 }
 

@@ -34,7 +34,7 @@ t.test('orderLinkParams: known names in Affise order, then others by code unit',
   const cases: [Record<string, string>, string[]][] = [
     [{}, []],
     [{ ext1: 'e', sub10: 'x', sub2: 'b', ref_id: 'r', sub1: 'a' }, ['sub1', 'sub2', 'ref_id', 'ext1', 'sub10']],
-    [{ zeta: '1', Alpha: '2', alpha: '3', _x: '4', '9': '5' }, ['9', 'Alpha', '_x', 'alpha', 'zeta']],
+    [{ zeta: '1', Alpha: '2', alpha: '3', _x: '4', 9: '5' }, ['9', 'Alpha', '_x', 'alpha', 'zeta']],
     [
       { ext3: '', ext2: '', ext1: '', ref_id: '', sub8: '', sub7: '', sub6: '', sub5: '', sub4: '', sub3: '', sub2: '', sub1: '' },
       ['sub1', 'sub2', 'sub3', 'sub4', 'sub5', 'sub6', 'sub7', 'sub8', 'ref_id', 'ext1', 'ext2', 'ext3'],

@@ -102,7 +102,7 @@ t.test('refused addresses name their range', async (t) => {
   t.equal(privateNetworkReason('10.0.0.1'), 'destination 10.0.0.1 is in a private range (10.0.0.0/8)')
   t.equal(
     privateNetworkReason('::ffff:10.0.0.1'),
-    'destination ::ffff:10.0.0.1 (IPv4-mapped, ::ffff:0:0/96) embeds 10.0.0.1, which is in a private range (10.0.0.0/8)',
+    'destination ::ffff:10.0.0.1 (IPv4-mapped, ::ffff:0:0/96) embeds 10.0.0.1, which is in a private range (10.0.0.0/8)'
   )
 })
 

@@ -28,7 +28,7 @@ const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5
  * already holds the schema (CREATE DATABASE ... TEMPLATE takes ~0.2 s; migrating takes ~1 s), so the
  * app's own start-up migration finds nothing to do. Returns its URL.
  */
-export async function createTestDatabase(t: TestContext): Promise<string> {
+export async function createTestDatabase (t: TestContext): Promise<string> {
   const template = await migratedTemplate()
   const name = `s2s_test_${process.pid}_${randomBytes(4).toString('hex')}`
   await withAdminClient((client) => client.query(`create database ${name} template ${template}`))
@@ -36,7 +36,7 @@ export async function createTestDatabase(t: TestContext): Promise<string> {
   return databaseUrlFor(name)
 }
 
-async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+async function withAdminClient<T> (work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: PG_ADMIN_URL })
   await client.connect()
   try {
@@ -46,7 +46,7 @@ async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Prom
   }
 }
 
-function databaseUrlFor(name: string): string {
+function databaseUrlFor (name: string): string {
   const url = new URL(PG_ADMIN_URL)
   url.pathname = `/${name}`
   return url.toString()
@@ -55,7 +55,7 @@ function databaseUrlFor(name: string): string {
 let template: Promise<string> | undefined
 
 /** The template database for the current migrations (named by their hash), built once across all test processes. */
-function migratedTemplate(): Promise<string> {
+function migratedTemplate (): Promise<string> {
   template ??= (async () => {
     const migrationsDir = new URL('../../migrations/', import.meta.url)
     const hash = createHash('sha256')
@@ -63,10 +63,10 @@ function migratedTemplate(): Promise<string> {
     const name = `s2s_template_${hash.digest('hex').slice(0, 16)}`
     await withAdminClient(async (client) => {
       // Test processes run in parallel: one builds the template while the others wait on the lock.
-      await client.query(`select pg_advisory_lock(hashtext('s2s_test_template'))`)
+      await client.query('select pg_advisory_lock(hashtext(\'s2s_test_template\'))')
       const found = await client.query('select 1 from pg_database where datname = $1', [name])
       if (found.rowCount !== 0) return
-      const stale = await client.query<{ datname: string }>(`select datname from pg_database where datname like 's2s_template_%'`)
+      const stale = await client.query<{ datname: string }>('select datname from pg_database where datname like \'s2s_template_%\'')
       // Another checkout's test run may be cloning its own template right now: drop only what nobody uses.
       for (const { datname } of stale.rows) await client.query(`drop database if exists ${datname}`).catch(() => undefined)
       const building = `${name}_building`
@@ -94,7 +94,7 @@ let pgliteTemplate: Promise<string> | undefined
  * An embedded database with the current migrations, made once per test process and copied for each
  * test: a fresh PGlite with migrations takes ~5 s to start, a copy ~1 s.
  */
-function migratedPgliteTemplate(): Promise<string> {
+function migratedPgliteTemplate (): Promise<string> {
   pgliteTemplate ??= (async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 's2s-pglite-template-'))
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
@@ -110,7 +110,7 @@ function migratedPgliteTemplate(): Promise<string> {
 }
 
 /** A fresh data directory for the embedded database or generated files; removed on teardown. */
-export async function createDataDir(t: TestContext): Promise<string> {
+export async function createDataDir (t: TestContext): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 's2s-test-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   return dir
@@ -133,7 +133,7 @@ export interface TestApp {
 }
 
 /** Builds the real app on a fresh database (PostgreSQL unless TEST_DATABASE=pglite) and closes it on teardown. */
-export async function build(t: TestContext, overrides: BuildOverrides = {}): Promise<TestApp> {
+export async function build (t: TestContext, overrides: BuildOverrides = {}): Promise<TestApp> {
   const engine = overrides.engine ?? TEST_ENGINE
   let dataDir = overrides.dataDir
   if (dataDir === undefined) {
@@ -158,12 +158,12 @@ export async function build(t: TestContext, overrides: BuildOverrides = {}): Pro
 }
 
 /** `app.inject` with the admin key unless headers are given. */
-export function inject(app: FastifyInstance, options: InjectOptions): Promise<LightMyRequestResponse> {
+export function inject (app: FastifyInstance, options: InjectOptions): Promise<LightMyRequestResponse> {
   return app.inject({ ...options, headers: { ...admin, ...(options.headers ?? {}) } })
 }
 
 /** Polls until `check` returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
+export async function eventually<T> (check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()

@@ -14,7 +14,7 @@ export interface TrackingDomainJson {
 }
 
 /** Creates a tracking domain with a unique hostname unless one is given. */
-export async function createTrackingDomain(app: FastifyInstance, body: Record<string, unknown> = {}): Promise<TrackingDomainJson> {
+export async function createTrackingDomain (app: FastifyInstance, body: Record<string, unknown> = {}): Promise<TrackingDomainJson> {
   const res = await inject(app, {
     method: 'POST',
     url: '/v1/tracking-domains',
@@ -25,7 +25,7 @@ export async function createTrackingDomain(app: FastifyInstance, body: Record<st
 }
 
 /** A JSON Merge Patch request with the proper media type. */
-export function mergePatch(app: FastifyInstance, url: string, patch: unknown, headers: Record<string, string> = {}) {
+export function mergePatch (app: FastifyInstance, url: string, patch: unknown, headers: Record<string, string> = {}) {
   return inject(app, {
     method: 'PATCH',
     url,
@@ -35,7 +35,7 @@ export function mergePatch(app: FastifyInstance, url: string, patch: unknown, he
 }
 
 /** Every id of a list, following `next_cursor` to the end. */
-export async function collectIds(app: FastifyInstance, url: string, headers?: Record<string, string>): Promise<number[]> {
+export async function collectIds (app: FastifyInstance, url: string, headers?: Record<string, string>): Promise<number[]> {
   const ids: number[] = []
   let cursor: string | null = null
   const separator = url.includes('?') ? '&' : '?'
@@ -52,26 +52,33 @@ export async function collectIds(app: FastifyInstance, url: string, headers?: Re
 // Rows that refer to an offer or affiliate, written straight to the tables so that the catalog's
 // delete and goal rules can be tested before (and independently of) the routes that create them.
 
-export function insertTrackingLinkRow(app: FastifyInstance, row: { offer_id: number; affiliate_id: number; tracking_domain_id?: number | null }) {
+export function insertTrackingLinkRow (app: FastifyInstance, row: { offer_id: number; affiliate_id: number; tracking_domain_id?: number | null }) {
   return app.db.insertInto('tracking_links').values({
     tracking_domain_id: null, use_ssl: false, params: '{}', params_key: `k${uniqueSuffix()}`, url: 'http://localhost/click', ...row,
   }).execute()
 }
 
-export function insertPostbackRow(app: FastifyInstance, row: { affiliate_id: number; offer_id: number | null; goal?: string | null }) {
+export function insertPostbackRow (app: FastifyInstance, row: { affiliate_id: number; offer_id: number | null; goal?: string | null }) {
   return app.db.insertInto('postbacks').values({
     url: 'https://aff.example/pb', method: 'GET', status: 'any', integration_method: 'all', force_global: false, goal: null, ...row,
   }).execute()
 }
 
-export function insertConversionRow(app: FastifyInstance, row: { offer_id: number; affiliate_id: number }) {
+export function insertConversionRow (app: FastifyInstance, row: { offer_id: number; affiliate_id: number }) {
   return app.db.insertInto('conversions').values({
-    goal: '1', status: 'pending', integration_method: 'default', revenue: '0', payout: '0', currency: 'USD',
-    custom_fields: '{}', click_params: '{}', ...row,
+    goal: '1',
+    status: 'pending',
+    integration_method: 'default',
+    revenue: '0',
+    payout: '0',
+    currency: 'USD',
+    custom_fields: '{}',
+    click_params: '{}',
+    ...row,
   }).execute()
 }
 
-export function insertClickRow(app: FastifyInstance, row: { offer_id: number; affiliate_id: number }) {
+export function insertClickRow (app: FastifyInstance, row: { offer_id: number; affiliate_id: number }) {
   const clickid = Buffer.from(uniqueSuffix()).toString('hex').padEnd(24, '0').slice(0, 24)
   return app.db.insertInto('clicks').values({
     clickid, params: '{}', ip: '127.0.0.1', user_agent: '', created_at: new Date(), ...row,

@@ -21,14 +21,14 @@ export interface CountingSink {
 }
 
 /** Starts a sink on 127.0.0.1; a request counts as arrived once its head and body are in. Closed on teardown. */
-export async function startCountingSink(t: TestContext, mode: SinkMode): Promise<CountingSink> {
+export async function startCountingSink (t: TestContext, mode: SinkMode): Promise<CountingSink> {
   const sink: Omit<CountingSink, 'origin' | 'close'> & { duplicates(): number } = {
     arrivals: new Map(),
     requests: 0,
     inFlight: 0,
     maxInFlight: 0,
     openDurations: [],
-    duplicates() {
+    duplicates () {
       let extra = 0
       for (const count of this.arrivals.values()) extra += count - 1
       return extra
@@ -69,6 +69,6 @@ export async function startCountingSink(t: TestContext, mode: SinkMode): Promise
 }
 
 /** A delay between `min` and `max` ms, uniformly. */
-export function between(min: number, max: number): () => number {
+export function between (min: number, max: number): () => number {
   return () => min + Math.floor(Math.random() * (max - min + 1))
 }

@@ -19,7 +19,7 @@ export interface PostbackSpec {
 }
 
 /** Creates a postback through the admin API (`POST /v1/affiliates/{id}/postbacks`). */
-export async function createPostback(app: FastifyInstance, spec: PostbackSpec): Promise<{ id: number }> {
+export async function createPostback (app: FastifyInstance, spec: PostbackSpec): Promise<{ id: number }> {
   const { affiliate_id: affiliateId, ...body } = spec
   const res = await inject(app, { method: 'POST', url: `/v1/affiliates/${affiliateId}/postbacks`, payload: body })
   if (res.statusCode !== 201) throw new Error(`postback: ${res.statusCode} ${res.body}`)
@@ -44,20 +44,20 @@ export interface Delivery {
   attempt_log?: { n: number; at: string; http_code: number | null; duration_ms: number; response_body: string; error: string | null }[]
 }
 
-export async function listDeliveries(app: FastifyInstance, query = ''): Promise<Delivery[]> {
+export async function listDeliveries (app: FastifyInstance, query = ''): Promise<Delivery[]> {
   const res = await inject(app, { method: 'GET', url: `/v1/postback-deliveries${query}` })
   if (res.statusCode !== 200) throw new Error(`deliveries: ${res.statusCode} ${res.body}`)
   return res.json().data as Delivery[]
 }
 
-export async function getDelivery(app: FastifyInstance, id: number): Promise<Delivery> {
+export async function getDelivery (app: FastifyInstance, id: number): Promise<Delivery> {
   const res = await inject(app, { method: 'GET', url: `/v1/postback-deliveries/${id}` })
   if (res.statusCode !== 200) throw new Error(`delivery ${id}: ${res.statusCode} ${res.body}`)
   return res.json() as Delivery
 }
 
 /** Waits until the delivery leaves `pending` (or reaches `state`) and returns it with its attempt log. */
-export async function settled(app: FastifyInstance, id: number, timeoutMs = 5000, state?: string): Promise<Delivery> {
+export async function settled (app: FastifyInstance, id: number, timeoutMs = 5000, state?: string): Promise<Delivery> {
   return eventually(async () => {
     const d = await getDelivery(app, id)
     return (state === undefined ? d.state !== 'pending' : d.state === state) ? d : undefined
@@ -70,7 +70,7 @@ export interface FiringScene {
 }
 
 /** An offer with a fixed goal `1` (payout 9.998) and an active affiliate. */
-export async function firingScene(app: FastifyInstance, offerBody: Record<string, unknown> = {}): Promise<FiringScene> {
+export async function firingScene (app: FastifyInstance, offerBody: Record<string, unknown> = {}): Promise<FiringScene> {
   const offer = await createOffer(app, {
     goals: [{ value: '1', title: 'Sale', type: 'fixed', revenue: 12.5, payout: 9.998 }], ...offerBody,
   })
@@ -79,8 +79,8 @@ export async function firingScene(app: FastifyInstance, offerBody: Record<string
 }
 
 /** A click then an approved conversion for it through `/postback`; returns the conversion id. */
-export async function convert(
-  app: FastifyInstance, scene: FiringScene, postbackParams: Record<string, string | number> = {}, clickParams: Record<string, string> = {},
+export async function convert (
+  app: FastifyInstance, scene: FiringScene, postbackParams: Record<string, string | number> = {}, clickParams: Record<string, string> = {}
 ): Promise<number> {
   const clickid = await click(app, scene.offer.id, scene.affiliate.id, clickParams)
   const res = await advertiserPostback(app, { clickid, status: 1, ...postbackParams })
@@ -92,15 +92,33 @@ export async function convert(
  * A conversion and its creation event written straight into the database, with enqueueDeliveries in
  * the same transaction (as intake does): for tests that need many, fast, or no click at all.
  */
-export async function seedConversion(app: FastifyInstance, scene: FiringScene, status: 'approved' | 'pending' = 'approved'): Promise<number> {
+export async function seedConversion (app: FastifyInstance, scene: FiringScene, status: 'approved' | 'pending' = 'approved'): Promise<number> {
   return app.db.transaction().execute(async (trx) => {
     const conversion = await trx
       .insertInto('conversions')
       .values({
-        clickid: null, offer_id: scene.offer.id, affiliate_id: scene.affiliate.id, goal: '1', action_id: null,
-        click_dedup_key: null, status, integration_method: 'default', sum: null, revenue: '12.5000', payout: '9.9980',
-        currency: 'USD', order_currency: null, ip: null, user_agent: null, comment: null, custom_fields: '{}',
-        country: null, click_params: '{}', click_created_at: null, hold_until: null, updated_at: sql`now()` as never,
+        clickid: null,
+        offer_id: scene.offer.id,
+        affiliate_id: scene.affiliate.id,
+        goal: '1',
+        action_id: null,
+        click_dedup_key: null,
+        status,
+        integration_method: 'default',
+        sum: null,
+        revenue: '12.5000',
+        payout: '9.9980',
+        currency: 'USD',
+        order_currency: null,
+        ip: null,
+        user_agent: null,
+        comment: null,
+        custom_fields: '{}',
+        country: null,
+        click_params: '{}',
+        click_created_at: null,
+        hold_until: null,
+        updated_at: sql`now()` as never,
       })
       .returning('id')
       .executeTakeFirstOrThrow()
@@ -129,15 +147,33 @@ export interface RawDelivery {
  * A delivery row in a given condition (a retry already due, a claim left by a dead instance), with
  * the conversion and event it belongs to: for engine tests that need a state intake never produces on demand.
  */
-export async function insertDelivery(app: FastifyInstance, scene: FiringScene, raw: RawDelivery): Promise<number> {
+export async function insertDelivery (app: FastifyInstance, scene: FiringScene, raw: RawDelivery): Promise<number> {
   return app.db.transaction().execute(async (trx) => {
     const conversion = await trx
       .insertInto('conversions')
       .values({
-        clickid: null, offer_id: scene.offer.id, affiliate_id: scene.affiliate.id, goal: '1', action_id: null,
-        click_dedup_key: null, status: 'approved', integration_method: 'default', sum: null, revenue: '1.0000', payout: '1.0000',
-        currency: 'USD', order_currency: null, ip: null, user_agent: null, comment: null, custom_fields: '{}',
-        country: null, click_params: '{}', click_created_at: null, hold_until: null, updated_at: new Date(),
+        clickid: null,
+        offer_id: scene.offer.id,
+        affiliate_id: scene.affiliate.id,
+        goal: '1',
+        action_id: null,
+        click_dedup_key: null,
+        status: 'approved',
+        integration_method: 'default',
+        sum: null,
+        revenue: '1.0000',
+        payout: '1.0000',
+        currency: 'USD',
+        order_currency: null,
+        ip: null,
+        user_agent: null,
+        comment: null,
+        custom_fields: '{}',
+        country: null,
+        click_params: '{}',
+        click_created_at: null,
+        hold_until: null,
+        updated_at: new Date(),
       })
       .returning('id')
       .executeTakeFirstOrThrow()
@@ -149,10 +185,18 @@ export async function insertDelivery(app: FastifyInstance, scene: FiringScene, r
     const delivery = await trx
       .insertInto('postback_deliveries')
       .values({
-        postback_id: raw.postbackId, conversion_id: conversion.id, event_id: event.id, affiliate_id: scene.affiliate.id,
-        method: raw.method ?? 'GET', url: raw.url, body: raw.body ?? null, state: 'pending', attempts: raw.attempts ?? 0,
+        postback_id: raw.postbackId,
+        conversion_id: conversion.id,
+        event_id: event.id,
+        affiliate_id: scene.affiliate.id,
+        method: raw.method ?? 'GET',
+        url: raw.url,
+        body: raw.body ?? null,
+        state: 'pending',
+        attempts: raw.attempts ?? 0,
         next_attempt_at: raw.nextAttemptAt ?? new Date(Date.now() - 1000),
-        locked_by: raw.lockedBy ?? null, locked_until: raw.lockedUntil ?? null,
+        locked_by: raw.lockedBy ?? null,
+        locked_until: raw.lockedUntil ?? null,
       })
       .returning('id')
       .executeTakeFirstOrThrow()

@@ -3,7 +3,7 @@ import { inject } from './build.js'
 
 // Small creators for the objects most tests need; each returns the API's JSON.
 
-export async function createAdvertiser(app: FastifyInstance, body: Record<string, unknown> = {}) {
+export async function createAdvertiser (app: FastifyInstance, body: Record<string, unknown> = {}) {
   const res = await inject(app, { method: 'POST', url: '/v1/advertisers', payload: { name: 'Acme Ads', ...body } })
   if (res.statusCode !== 201) throw new Error(`advertiser: ${res.statusCode} ${res.body}`)
   return res.json() as { id: number; secure_code: string | null }
@@ -11,7 +11,7 @@ export async function createAdvertiser(app: FastifyInstance, body: Record<string
 
 let unique = 0
 /** A value unique within this test process (emails, hostnames). */
-export function uniqueSuffix(): string {
+export function uniqueSuffix (): string {
   unique += 1
   return `${process.pid}-${unique}-${Math.random().toString(36).slice(2, 8)}`
 }
@@ -28,7 +28,7 @@ export interface OfferJson {
 }
 
 /** Creates an offer (and an advertiser when none is given). */
-export async function createOffer(app: FastifyInstance, body: Record<string, unknown> = {}): Promise<OfferJson> {
+export async function createOffer (app: FastifyInstance, body: Record<string, unknown> = {}): Promise<OfferJson> {
   const advertiserId = body.advertiser_id ?? (await createAdvertiser(app)).id
   const res = await inject(app, {
     method: 'POST',
@@ -48,7 +48,7 @@ export interface AffiliateJson {
 }
 
 /** Creates an affiliate; the answer carries its `api_key`. */
-export async function createAffiliate(app: FastifyInstance, body: Record<string, unknown> = {}): Promise<AffiliateJson> {
+export async function createAffiliate (app: FastifyInstance, body: Record<string, unknown> = {}): Promise<AffiliateJson> {
   const res = await inject(app, {
     method: 'POST',
     url: '/v1/affiliates',
@@ -59,6 +59,6 @@ export async function createAffiliate(app: FastifyInstance, body: Record<string,
 }
 
 /** Headers for an affiliate-panel call. */
-export function asAffiliate(affiliate: { api_key: string }) {
+export function asAffiliate (affiliate: { api_key: string }) {
   return { 'api-key': affiliate.api_key }
 }

@@ -34,20 +34,20 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom(300, 5_000, 70_000).map((n) => 'x'.repeat(n)),
+  fc.constantFrom(300, 5_000, 70_000).map((n) => 'x'.repeat(n))
 )
 
 export const hostileNumber: fc.Arbitrary<number> = fc.oneof(
   fc.constantFrom(0, -0, -1, 1.5, 2 ** 31, 2 ** 31 - 1, -(2 ** 31), 2 ** 53, 1e308, -1e308, Number.MIN_VALUE),
   fc.integer(),
-  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.double({ noNaN: true, noDefaultInfinity: true })
 )
 
 /** Nested arrays or objects this deep: parsers and validators must neither overflow nor hang. */
 export const deepValue: fc.Arbitrary<unknown> = fc.constantFrom(10, 100, 1_000).chain((depth) =>
   fc.constantFrom(
     JSON.parse('['.repeat(depth) + ']'.repeat(depth)) as unknown,
-    JSON.parse('{"a":'.repeat(depth) + '1' + '}'.repeat(depth)) as unknown,
+    JSON.parse('{"a":'.repeat(depth) + '1' + '}'.repeat(depth)) as unknown
   ))
 
 export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
@@ -55,28 +55,28 @@ export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   hostileNumber,
   fc.constantFrom(null, true, false, [], {}, [null], { '': null }, JSON.parse('{"__proto__":{"polluted":1}}') as unknown, { constructor: { prototype: { x: 1 } } }),
   fc.jsonValue({ maxDepth: 3 }),
-  deepValue,
+  deepValue
 )
 
 /** A URL on this machine (a closed port) with random path, query and macros. */
-export function localUrl(port: number): fc.Arbitrary<string> {
+export function localUrl (port: number): fc.Arbitrary<string> {
   return fc.tuple(
     fc.constantFrom('http', 'https', 'HTTP'),
     fc.stringMatching(/^[a-z0-9/_-]{0,20}$/),
     fc.array(fc.tuple(
       fc.stringMatching(/^[a-z_]{1,8}$/),
-      fc.oneof(fc.constantFrom('{clickid}', '{sum}', '{status}', '{unknown}', '%FF', "';--"), fc.string({ maxLength: 10 })),
-    ), { maxLength: 4 }),
+      fc.oneof(fc.constantFrom('{clickid}', '{sum}', '{status}', '{unknown}', '%FF', "';--"), fc.string({ maxLength: 10 }))
+    ), { maxLength: 4 })
   ).map(([scheme, path, params]) =>
     `${scheme}://127.0.0.1:${port}/${path}${params.length === 0 ? '' : '?' + params.map(([k, v]) => `${k}=${encodeURI(v)}`).join('&')}`)
 }
 
-function isUrlSchema(schema: JsonSchema, name: string): boolean {
+function isUrlSchema (schema: JsonSchema, name: string): boolean {
   return schema.format === 'uri' || /Hh\]\[Tt/.test(String(schema.pattern ?? '')) || /url$/i.test(name)
 }
 
 /** Values that (mostly) satisfy `schema`; `name` is the property it sits under. */
-export function fromSchema(schema: JsonSchema, localPort: number, name = '', depth = 0): fc.Arbitrary<unknown> {
+export function fromSchema (schema: JsonSchema, localPort: number, name = '', depth = 0): fc.Arbitrary<unknown> {
   if (depth > 5) return fc.constant(null)
   if (Array.isArray(schema.enum) && schema.enum.length > 0) return fc.constantFrom(...(schema.enum as unknown[]))
   if ('const' in schema) return fc.constant(schema.const)
@@ -100,7 +100,7 @@ export function fromSchema(schema: JsonSchema, localPort: number, name = '', dep
   }
 }
 
-function stringFor(schema: JsonSchema, localPort: number, name: string): fc.Arbitrary<string> {
+function stringFor (schema: JsonSchema, localPort: number, name: string): fc.Arbitrary<string> {
   if (isUrlSchema(schema, name)) return localUrl(localPort)
   if (schema.format === 'date-time') return fc.date({ noInvalidDate: true }).map((d) => d.toISOString())
   if (schema.format === 'email') return fc.emailAddress()
@@ -115,7 +115,7 @@ function stringFor(schema: JsonSchema, localPort: number, name: string): fc.Arbi
   return fc.string({ minLength: Math.min(schema.minLength ?? 0, max), maxLength: max })
 }
 
-function objectFor(schema: JsonSchema, localPort: number, depth: number): fc.Arbitrary<Record<string, unknown>> {
+function objectFor (schema: JsonSchema, localPort: number, depth: number): fc.Arbitrary<Record<string, unknown>> {
   const properties = (schema.properties ?? {}) as Record<string, JsonSchema>
   const names = Object.keys(properties)
   if (names.length === 0) return fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 12 }), { maxKeys: 3 })
@@ -125,7 +125,7 @@ function objectFor(schema: JsonSchema, localPort: number, depth: number): fc.Arb
 }
 
 /** A schema-shaped object with one member (existing or new) replaced by a hostile value, or one removed. */
-export function mutated(schema: JsonSchema, localPort: number): fc.Arbitrary<unknown> {
+export function mutated (schema: JsonSchema, localPort: number): fc.Arbitrary<unknown> {
   return fc.tuple(objectFor(schema, localPort, 0), fc.nat(), hostileValue, fc.constantFrom('replace', 'add', 'remove')).map(
     ([object, pick, value, how]) => {
       const keys = Object.keys(object)

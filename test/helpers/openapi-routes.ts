@@ -18,7 +18,7 @@ export interface ApiRoute {
   panel: boolean
 }
 
-export function apiRoutes(app: FastifyInstance): ApiRoute[] {
+export function apiRoutes (app: FastifyInstance): ApiRoute[] {
   const doc = app.swagger() as { paths: Record<string, Record<string, any>>; components?: { schemas?: Record<string, JsonSchema> } }
   const components = doc.components?.schemas ?? {}
   const routes: ApiRoute[] = []
@@ -47,7 +47,7 @@ export function apiRoutes(app: FastifyInstance): ApiRoute[] {
 }
 
 /** Replaces `#/components/schemas/X` references by the schema itself (a cycle stops at depth 8). */
-export function inline(schema: JsonSchema, components: Record<string, JsonSchema>, depth = 0): JsonSchema {
+export function inline (schema: JsonSchema, components: Record<string, JsonSchema>, depth = 0): JsonSchema {
   if (depth > 8) return {}
   if (Array.isArray(schema)) return schema.map((s) => inline(s, components, depth + 1)) as unknown as JsonSchema
   if (schema === null || typeof schema !== 'object') return schema
@@ -64,6 +64,6 @@ export function inline(schema: JsonSchema, components: Record<string, JsonSchema
 }
 
 /** The path with each `{param}` replaced. */
-export function fillPath(path: string, values: Record<string, string>): string {
+export function fillPath (path: string, values: Record<string, string>): string {
   return path.replace(/\{([^}]+)\}/g, (_match, name: string) => values[name] ?? '1')
 }

@@ -24,19 +24,19 @@ export interface OwnPostgres {
 }
 
 /** initdb and pg_ctl refuse to run as root; as root they run as the `postgres` user. */
-async function asOwner(command: string, args: string[]): Promise<void> {
+async function asOwner (command: string, args: string[]): Promise<void> {
   const file = path.join(BIN, command)
   const asRoot = process.getuid?.() === 0
   await run(asRoot ? 'runuser' : file, asRoot ? ['-u', 'postgres', '--', file, ...args] : args, { timeout: 60_000 })
 }
 
-async function ownerIds(): Promise<{ uid: number; gid: number } | null> {
+async function ownerIds (): Promise<{ uid: number; gid: number } | null> {
   if (process.getuid?.() !== 0) return null
   const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])])
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) }
 }
 
-export async function startOwnPostgres(t: TestContext): Promise<OwnPostgres> {
+export async function startOwnPostgres (t: TestContext): Promise<OwnPostgres> {
   const dir = await mkdtemp(path.join(tmpdir(), 's2s-own-pg-'))
   const ids = await ownerIds()
   if (ids !== null) await chown(dir, ids.uid, ids.gid)
@@ -47,11 +47,11 @@ export async function startOwnPostgres(t: TestContext): Promise<OwnPostgres> {
   let running = false
   const own: OwnPostgres = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    async start() {
+    async start () {
       await asOwner('pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '30', '-o', options, 'start'])
       running = true
     },
-    async stop() {
+    async stop () {
       if (!running) return
       await asOwner('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '30', 'stop'])
       running = false

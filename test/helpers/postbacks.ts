@@ -32,7 +32,7 @@ export interface Scene {
 }
 
 /** Two active offers (the first with goals `Sale` and `lead`) and two affiliates. */
-export async function scene(app: FastifyInstance): Promise<Scene> {
+export async function scene (app: FastifyInstance): Promise<Scene> {
   const offer = await createOffer(app, {
     goals: [
       { value: 'Sale', title: 'Sale', type: 'fixed', revenue: 10, payout: 5 },
@@ -55,20 +55,26 @@ export const places = {
     app.inject({ method: 'POST', url: '/v1/affiliate/postbacks', headers: asAffiliate(affiliate), payload: body }),
 }
 
-export function created(res: LightMyRequestResponse): PostbackJson {
+export function created (res: LightMyRequestResponse): PostbackJson {
   if (res.statusCode !== 201) throw new Error(`postback: ${res.statusCode} ${res.body}`)
   return res.json() as PostbackJson
 }
 
 /** A delivery row written straight to the table, as the dispatcher would have enqueued it. */
-export async function insertDelivery(
-  app: FastifyInstance, postback: { id: number; affiliate_id: number }, state: 'pending' | 'delivered', eventId: number,
+export async function insertDelivery (
+  app: FastifyInstance, postback: { id: number; affiliate_id: number }, state: 'pending' | 'delivered', eventId: number
 ) {
   const row = await app.db
     .insertInto('postback_deliveries')
     .values({
-      postback_id: postback.id, conversion_id: 1, event_id: eventId, affiliate_id: postback.affiliate_id, method: 'GET',
-      url: 'https://aff.example/pb?x=1', body: null, state,
+      postback_id: postback.id,
+      conversion_id: 1,
+      event_id: eventId,
+      affiliate_id: postback.affiliate_id,
+      method: 'GET',
+      url: 'https://aff.example/pb?x=1',
+      body: null,
+      state,
       next_attempt_at: state === 'pending' ? new Date(Date.now() + 3_600_000) : null,
       delivered_at: state === 'delivered' ? new Date() : null,
     })
@@ -77,6 +83,6 @@ export async function insertDelivery(
   return row.id
 }
 
-export function deliveryState(app: FastifyInstance, id: number) {
+export function deliveryState (app: FastifyInstance, id: number) {
   return app.db.selectFrom('postback_deliveries').select(['state', 'next_attempt_at']).where('id', '=', id).executeTakeFirstOrThrow()
 }

@@ -8,7 +8,7 @@ export interface AnyResponse {
 }
 
 /** Why the answer breaks the rules, or null when it keeps them. */
-export function problemViolation(res: AnyResponse, method: string): string | null {
+export function problemViolation (res: AnyResponse, method: string): string | null {
   const where = `${res.status} ${res.body.slice(0, 300)}`
   if (res.status >= 500 || res.status < 100) return `server error or no status: ${where}`
   if (res.status < 400) return null

@@ -9,8 +9,8 @@ export interface RawResponse {
   body: string
 }
 
-export function rawRequest(
-  port: number, method: string, target: Buffer | string, options: { headers?: Record<string, string>; body?: string } = {},
+export function rawRequest (
+  port: number, method: string, target: Buffer | string, options: { headers?: Record<string, string>; body?: string } = {}
 ): Promise<RawResponse> {
   const head = Buffer.concat([
     Buffer.from(`${method} `, 'latin1'),
@@ -44,7 +44,7 @@ export function rawRequest(
   })
 }
 
-function dechunk(data: Buffer): Buffer {
+function dechunk (data: Buffer): Buffer {
   const parts: Buffer[] = []
   let offset = 0
   for (;;) {

@@ -20,7 +20,7 @@ export const NEEDS_POSTGRES = { skip: TEST_ENGINE !== 'postgres' && 'needs Postg
  * repository. Seconds faster than `tsc -p`, and a restart then costs only Node's start. The output is
  * keyed by the sources' hash, so the test files of one run share it.
  */
-export async function compileService(t: TestContext): Promise<string> {
+export async function compileService (t: TestContext): Promise<string> {
   const files: string[] = []
   for (const folder of ['src', 'migrations']) files.push(...(await listTs(path.join(ROOT, folder))))
   const sources = new Map<string, string>()
@@ -58,7 +58,7 @@ export async function compileService(t: TestContext): Promise<string> {
 }
 
 /** Outputs of older sources, a day untouched, go (they are only a cache). */
-async function pruneCache(cache: string): Promise<void> {
+async function pruneCache (cache: string): Promise<void> {
   const dayAgo = Date.now() - 24 * 3600_000
   for (const entry of await readdir(cache).catch(() => [] as string[])) {
     const full = path.join(cache, entry)
@@ -67,11 +67,11 @@ async function pruneCache(cache: string): Promise<void> {
   }
 }
 
-async function exists(file: string): Promise<boolean> {
+async function exists (file: string): Promise<boolean> {
   return stat(file).then(() => true, () => false)
 }
 
-async function listTs(dir: string): Promise<string[]> {
+async function listTs (dir: string): Promise<string[]> {
   const out: string[] = []
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name)
@@ -82,7 +82,7 @@ async function listTs(dir: string): Promise<string[]> {
 }
 
 /** A TCP port free on 127.0.0.1 right now (PORT=0 would not tell us which one the child took). */
-export async function freePort(): Promise<number> {
+export async function freePort (): Promise<number> {
   const server = net.createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as net.AddressInfo).port
@@ -112,7 +112,7 @@ export interface ServiceOptions {
 }
 
 /** Starts `node <entry>` on a free port and waits until `/health` answers; killed (SIGKILL) on teardown. */
-export async function startService(t: TestContext, options: ServiceOptions): Promise<ServiceProcess> {
+export async function startService (t: TestContext, options: ServiceOptions): Promise<ServiceProcess> {
   const port = await freePort()
   const dataDir = options.dataDir ?? (await createDataDir(t))
   const child = spawn(process.execPath, [options.entry], {
@@ -156,13 +156,18 @@ export async function startService(t: TestContext, options: ServiceOptions): Pro
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   return {
-    child, port, origin, lines, exited, kill,
+    child,
+    port,
+    origin,
+    lines,
+    exited,
+    kill,
     peakRssMiB: () => peakRssMiB(child.pid),
   }
 }
 
 /** VmHWM of a live process, in MiB. */
-export async function peakRssMiB(pid: number | undefined): Promise<number | null> {
+export async function peakRssMiB (pid: number | undefined): Promise<number | null> {
   if (pid === undefined) return null
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8')
@@ -174,8 +179,8 @@ export async function peakRssMiB(pid: number | undefined): Promise<number | null
 }
 
 /** A small HTTP client for a service process: JSON in and out, the admin key unless `key` is given. */
-export async function call(
-  origin: string, method: string, url: string, body?: unknown, key: string = ADMIN_KEY,
+export async function call (
+  origin: string, method: string, url: string, body?: unknown, key: string = ADMIN_KEY
 ): Promise<{ status: number; json: any; headers: Headers }> {
   const res = await fetch(`${origin}${url}`, {
     method,

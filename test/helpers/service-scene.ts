@@ -15,7 +15,7 @@ export interface HttpScene {
  * `postbackUrl`. The postback goes through the admin API; while that route is missing, straight into the
  * table as the API would write it.
  */
-export async function httpScene(origin: string, databaseUrl: string, postbackUrl: string, label = 'a'): Promise<HttpScene> {
+export async function httpScene (origin: string, databaseUrl: string, postbackUrl: string, label = 'a'): Promise<HttpScene> {
   const advertiser = await must(call(origin, 'POST', '/v1/advertisers', { name: `Advertiser ${label}` }), 201)
   const offer = await must(call(origin, 'POST', '/v1/offers', {
     advertiser_id: advertiser.id, title: `Offer ${label}`, url: 'https://adv.example/land?click={clickid}',
@@ -32,13 +32,13 @@ export async function httpScene(origin: string, databaseUrl: string, postbackUrl
   return { offerId: offer.id, affiliateId: affiliate.id, affiliateKey: affiliate.api_key, postbackId }
 }
 
-async function must(response: Promise<{ status: number; json: any }>, status: number): Promise<any> {
+async function must (response: Promise<{ status: number; json: any }>, status: number): Promise<any> {
   const res = await response
   if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.json)}`)
   return res.json
 }
 
-async function insertPostback(databaseUrl: string, affiliateId: number, url: string): Promise<number> {
+async function insertPostback (databaseUrl: string, affiliateId: number, url: string): Promise<number> {
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
   try {
@@ -52,7 +52,7 @@ async function insertPostback(databaseUrl: string, affiliateId: number, url: str
 }
 
 /** One click through `GET /click`; returns its click id (read from the redirect). */
-export async function httpClick(origin: string, scene: HttpScene): Promise<string> {
+export async function httpClick (origin: string, scene: HttpScene): Promise<string> {
   const res = await fetch(`${origin}/click?pid=${scene.affiliateId}&offer_id=${scene.offerId}&sub1=s`, { redirect: 'manual' })
   await res.arrayBuffer()
   const clickid = /[?&]click=([0-9a-f]{24})/.exec(res.headers.get('location') ?? '')?.[1]
@@ -61,7 +61,7 @@ export async function httpClick(origin: string, scene: HttpScene): Promise<strin
 }
 
 /** An approved conversion for a click through `GET /postback`; returns the conversion id. */
-export async function httpConvert(origin: string, clickid: string, actionId: string): Promise<number> {
+export async function httpConvert (origin: string, clickid: string, actionId: string): Promise<number> {
   const res = await fetch(`${origin}/postback?clickid=${clickid}&action_id=${actionId}&status=1`)
   const body = (await res.json()) as { conversion_id?: number }
   if (res.status !== 200 || body.conversion_id === undefined) throw new Error(`postback: ${res.status} ${JSON.stringify(body)}`)
@@ -69,7 +69,7 @@ export async function httpConvert(origin: string, clickid: string, actionId: str
 }
 
 /** Runs `task(i)` for i in [0, count) with at most `parallel` at once. */
-export async function inParallel(count: number, parallel: number, task: (i: number) => Promise<unknown>): Promise<void> {
+export async function inParallel (count: number, parallel: number, task: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0
   const worker = async () => {
     while (next < count) await task(next++)
@@ -78,7 +78,7 @@ export async function inParallel(count: number, parallel: number, task: (i: numb
 }
 
 /** Delivery ids and states straight from the database. */
-export async function deliveryStates(databaseUrl: string): Promise<{ id: number; state: string; attempts: number }[]> {
+export async function deliveryStates (databaseUrl: string): Promise<{ id: number; state: string; attempts: number }[]> {
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
   try {

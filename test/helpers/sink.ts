@@ -42,7 +42,7 @@ export interface Sink {
  * A real HTTP receiver on 127.0.0.1 for postback tests: records every request and answers per path
  * (default 200 "ok"). Closed on teardown; hanging requests are destroyed then.
  */
-export async function startSink(t: TestContext): Promise<Sink> {
+export async function startSink (t: TestContext): Promise<Sink> {
   const requests: SinkRequest[] = []
   const behaviours = new Map<string, SinkBehaviour | ((call: number) => SinkBehaviour)>()
   const calls = new Map<string, number>()
@@ -56,8 +56,14 @@ export async function startSink(t: TestContext): Promise<Sink> {
       const call = (calls.get(parsed.pathname) ?? 0) + 1
       calls.set(parsed.pathname, call)
       const received: SinkRequest = {
-        method: req.method ?? '', path: parsed.pathname, url: target, query: parsed.searchParams,
-        headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now(), remotePort: req.socket.remotePort ?? 0,
+        method: req.method ?? '',
+        path: parsed.pathname,
+        url: target,
+        query: parsed.searchParams,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+        remotePort: req.socket.remotePort ?? 0,
       }
       requests.push(received)
       res.on('finish', () => { received.answeredAt = Date.now() })
@@ -101,7 +107,7 @@ export async function startSink(t: TestContext): Promise<Sink> {
 }
 
 /** The most requests that were ever open at once (arrived, not yet answered) across these requests. */
-export function maxConcurrent(requests: readonly SinkRequest[]): number {
+export function maxConcurrent (requests: readonly SinkRequest[]): number {
   const edges = requests.flatMap((r) => [[r.at, 1], [r.answeredAt ?? Infinity, -1]] as [number, number][])
   // At equal times an answer comes before an arrival: back-to-back requests do not overlap.
   edges.sort((a, b) => a[0] - b[0] || a[1] - b[1])
@@ -115,7 +121,7 @@ export function maxConcurrent(requests: readonly SinkRequest[]): number {
 }
 
 /** A TCP port on 127.0.0.1 with nothing listening (connections are refused). */
-export async function closedPort(): Promise<number> {
+export async function closedPort (): Promise<number> {
   const server = http.createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as AddressInfo).port

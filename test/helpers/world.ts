@@ -29,14 +29,14 @@ export interface World {
 }
 
 /** `postbackOrigin` receives the deliveries (a local sink, or a closed port on 127.0.0.1). */
-export async function populateWorld(app: FastifyInstance, postbackOrigin: string): Promise<World> {
+export async function populateWorld (app: FastifyInstance, postbackOrigin: string): Promise<World> {
   const offer = await createOffer(app, { title: 'Shared offer', goals: [{ value: '1', title: 'Sale', type: 'fixed', revenue: 2, payout: 1 }] })
   const a = await affiliateWorld(app, offer, postbackOrigin, 'alpha')
   const b = await affiliateWorld(app, offer, postbackOrigin, 'bravo')
   return { offer, advertiserId: offer.advertiser_id, a, b }
 }
 
-async function affiliateWorld(app: FastifyInstance, offer: OfferJson, postbackOrigin: string, name: string): Promise<AffiliateWorld> {
+async function affiliateWorld (app: FastifyInstance, offer: OfferJson, postbackOrigin: string, name: string): Promise<AffiliateWorld> {
   const marker = `mk${name}${Math.random().toString(36).slice(2, 8)}`
   const affiliate = await createAffiliate(app, { name: `Affiliate ${marker}` })
   const link = await createLink(app, offer.id, { affiliate_id: affiliate.id, shortlink: true, send: true, params: { sub1: marker } })
@@ -52,12 +52,19 @@ async function affiliateWorld(app: FastifyInstance, offer: OfferJson, postbackOr
     return rows.length > 0 ? rows : undefined
   }, 5000, 'the conversion\'s deliveries')
   return {
-    affiliate, key: affiliate.api_key, linkId: link.id, shortcode, clickid, conversionId,
-    postbackIds: [global.id, local.id], deliveryIds: deliveries.map((d) => d.id), marker,
+    affiliate,
+    key: affiliate.api_key,
+    linkId: link.id,
+    shortcode,
+    clickid,
+    conversionId,
+    postbackIds: [global.id, local.id],
+    deliveryIds: deliveries.map((d) => d.id),
+    marker,
   }
 }
 
 /** GET with a given key (or none), without the admin default. */
-export function getAs(app: FastifyInstance, url: string, key: string | null) {
+export function getAs (app: FastifyInstance, url: string, key: string | null) {
   return app.inject({ method: 'GET', url, headers: key === null ? {} : { 'api-key': key } })
 }

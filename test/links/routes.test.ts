@@ -35,8 +35,10 @@ t.test('links: exact strings with SSL on and off, and the protocol rules', async
 
   // A renamed domain keeps the stored text until the link is asked for again.
   const renamed = await inject(app, {
-    method: 'PATCH', url: `/v1/tracking-domains/${both.id}`,
-    headers: { 'content-type': 'application/merge-patch+json' }, payload: JSON.stringify({ hostname: 'renamed.example.com' }),
+    method: 'PATCH',
+    url: `/v1/tracking-domains/${both.id}`,
+    headers: { 'content-type': 'application/merge-patch+json' },
+    payload: JSON.stringify({ hostname: 'renamed.example.com' }),
   })
   t.equal(renamed.statusCode, 200)
   const listed = await inject(app, { method: 'GET', url: `/v1/offers/${o}/tracking-links` })
@@ -97,15 +99,24 @@ t.test('links: params in the fixed order, RFC 3986 encoded, macro tokens literal
   await createTrackingDomain(app, { hostname: 'trk.example.com' })
   const { offer, affiliate } = await offerAndAffiliate(app)
   const params = {
-    zeta: 'z', ext1: 'e1', sub2: 'two words', ref_id: 'r', sub1: '{clickid}', alpha: 'x{sub1}y z', sub10: 'ten',
-    sub8: 'a&b=c/d?é', ext3: "!'()*~-._", sub3: '{not a macro}', B_upper: '',
+    zeta: 'z',
+    ext1: 'e1',
+    sub2: 'two words',
+    ref_id: 'r',
+    sub1: '{clickid}',
+    alpha: 'x{sub1}y z',
+    sub10: 'ten',
+    sub8: 'a&b=c/d?é',
+    ext3: "!'()*~-._",
+    sub3: '{not a macro}',
+    B_upper: '',
   }
   const link = await createLink(app, offer.id, { affiliate_id: affiliate.id, params })
   t.equal(
     link.url,
     `https://trk.example.com/click?pid=${affiliate.id}&offer_id=${offer.id}` +
       '&sub1={clickid}&sub2=two%20words&sub3=%7Bnot%20a%20macro%7D&sub8=a%26b%3Dc%2Fd%3F%C3%A9&ref_id=r&ext1=e1' +
-      "&ext3=%21%27%28%29%2A~-._&B_upper=&alpha=x{sub1}y%20z&sub10=ten&zeta=z",
+      '&ext3=%21%27%28%29%2A~-._&B_upper=&alpha=x{sub1}y%20z&sub10=ten&zeta=z'
   )
   t.same(link.params, params)
   t.same(Object.keys(link.params), ['sub1', 'sub2', 'sub3', 'sub8', 'ref_id', 'ext1', 'ext3', 'B_upper', 'alpha', 'sub10', 'zeta'])
@@ -139,7 +150,7 @@ t.test('links: one link per (offer, affiliate, domain, params); 201 then 200', a
 
   // Racing identical requests still make exactly one link.
   const racing = await Promise.all(
-    Array.from({ length: 8 }, () => postLink(app, offer.id, { affiliate_id: second.id, params: { race: '1' }, shortlink: true })),
+    Array.from({ length: 8 }, () => postLink(app, offer.id, { affiliate_id: second.id, params: { race: '1' }, shortlink: true }))
   )
   t.same(racing.map((r) => r.statusCode).sort(), [200, 200, 200, 200, 200, 200, 200, 201])
   t.equal(new Set(racing.map((r) => r.json().id)).size, 1)
@@ -267,7 +278,7 @@ t.test('links: send, and each affiliate sees only the links sent to it', async (
   t.equal((await inject(app, { method: 'GET', url: `/v1/affiliate/offers/${offer.id}/tracking-links` })).statusCode, 403, 'admin key on a panel route')
   t.equal(
     (await inject(app, { method: 'GET', url: `/v1/offers/${offer.id}/tracking-links`, headers: asAffiliate(first) })).statusCode,
-    403, 'affiliate key on an admin route',
+    403, 'affiliate key on an admin route'
   )
   t.equal((await inject(app, { method: 'POST', url: `/v1/tracking-links/${forSecond.id}/send`, headers: asAffiliate(second) })).statusCode, 403)
 })

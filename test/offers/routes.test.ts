@@ -11,7 +11,8 @@ t.test('offers: create with defaults, read, patch, delete', async (t) => {
   const { app } = await build(t)
   const advertiser = await createAdvertiser(app)
   const created = await inject(app, {
-    method: 'POST', url: '/v1/offers',
+    method: 'POST',
+    url: '/v1/offers',
     payload: { advertiser_id: advertiser.id, title: 'Summer sale', url: 'https://adv.example/land?c={clickid}' },
   })
   t.equal(created.statusCode, 201)
@@ -22,9 +23,19 @@ t.test('offers: create with defaults, read, patch, delete', async (t) => {
     'title', 'tracking_domain_id', 'trafficback_url', 'updated_at', 'url',
   ])
   t.match(offer, {
-    id: Number, advertiser_id: advertiser.id, title: 'Summer sale', url: 'https://adv.example/land?c={clickid}',
-    trafficback_url: null, status: 'active', tracking_domain_id: null, currency: 'USD', default_conversion_status: 'pending',
-    allow_duplicate_conversions: false, probabilistic_attribution: false, secure_code: null, hold_period_days: 0,
+    id: Number,
+    advertiser_id: advertiser.id,
+    title: 'Summer sale',
+    url: 'https://adv.example/land?c={clickid}',
+    trafficback_url: null,
+    status: 'active',
+    tracking_domain_id: null,
+    currency: 'USD',
+    default_conversion_status: 'pending',
+    allow_duplicate_conversions: false,
+    probabilistic_attribution: false,
+    secure_code: null,
+    hold_period_days: 0,
   })
   t.same(offer.goals, [DEFAULT_GOAL], 'an offer without goals gets the default goal')
   t.match(offer.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
@@ -68,9 +79,15 @@ t.test('offers: every field on create; url stored verbatim', async (t) => {
   })
   t.equal(offer.url, url, 'the URL is never normalised')
   t.match(offer, {
-    trafficback_url: 'http://fallback.example/tb', status: 'paused', tracking_domain_id: domain.id, currency: 'EUR',
-    default_conversion_status: 'hold', allow_duplicate_conversions: true, probabilistic_attribution: true,
-    secure_code: 'offer-code', hold_period_days: 3650,
+    trafficback_url: 'http://fallback.example/tb',
+    status: 'paused',
+    tracking_domain_id: domain.id,
+    currency: 'EUR',
+    default_conversion_status: 'hold',
+    allow_duplicate_conversions: true,
+    probabilistic_attribution: true,
+    secure_code: 'offer-code',
+    hold_period_days: 3650,
   })
   t.same(offer.goals, [
     { value: 'sale', title: 'Sale', type: 'percent', revenue: 12.5, payout: 10 },
@@ -163,7 +180,9 @@ t.test('offers: merge patch clears nullable fields with null and checks referenc
   const { app } = await build(t)
   const domain = await createTrackingDomain(app)
   const offer = await createOffer(app, {
-    trafficback_url: 'https://tb.example/', secure_code: 'abc', tracking_domain_id: domain.id,
+    trafficback_url: 'https://tb.example/',
+    secure_code: 'abc',
+    tracking_domain_id: domain.id,
     goals: [{ value: 'sale', revenue: 5, payout: 2 }],
   })
   const cleared = await mergePatch(app, `/v1/offers/${offer.id}`, { trafficback_url: null, secure_code: null, tracking_domain_id: null })

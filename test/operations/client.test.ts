@@ -16,12 +16,12 @@ import { walkThrough } from '../../examples/client.js'
 const EXAMPLES = new URL('../../examples/', import.meta.url)
 
 /** What examples/api.d.ts must hold: the served document through openapi-typescript (see examples/client.ts for the option). */
-async function generatedTypes(document: OpenAPI3): Promise<string> {
+async function generatedTypes (document: OpenAPI3): Promise<string> {
   return COMMENT_HEADER + astToString(await openapiTS(document, { defaultNonNullable: false, silent: true }))
 }
 
 /** tsc on examples/ with its tsconfig: the diagnostics, formatted. */
-function typeCheckExamples(): string {
+function typeCheckExamples (): string {
   const configPath = fileURLToPath(new URL('tsconfig.json', EXAMPLES))
   const parsed = ts.getParsedCommandLineOfConfigFile(configPath, { noEmit: true }, {
     ...ts.sys,
@@ -36,7 +36,7 @@ function typeCheckExamples(): string {
 interface Answer { method: string; path: string; status: number; contentType: string; body: unknown }
 
 /** Each answer's body against the schema the document gives for that operation and status. */
-function schemaViolations(document: OpenAPI3 & { paths: Record<string, Record<string, any>> }, answers: Answer[]): string[] {
+function schemaViolations (document: OpenAPI3 & { paths: Record<string, Record<string, any>> }, answers: Answer[]): string[] {
   const ajv = new Ajv2020({ strict: false, allErrors: true })
   addFormats.default(ajv)
   ajv.addFormat('iso4217', /^[A-Z]{3}$/)
@@ -68,7 +68,7 @@ function schemaViolations(document: OpenAPI3 & { paths: Record<string, Record<st
 }
 
 /** `#/...` references, pointed at the document registered as `openapi`. */
-function rewriteRefs(schema: unknown): unknown {
+function rewriteRefs (schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(rewriteRefs)
   if (schema === null || typeof schema !== 'object') return schema
   return Object.fromEntries(Object.entries(schema).map(([key, value]) =>
@@ -93,7 +93,10 @@ t.test('the example client: types generated from the served document, type-check
     const text = await response.clone().text()
     const contentType = (response.headers.get('content-type') ?? '').split(';')[0] ?? ''
     answers.push({
-      method: request.method, path: new URL(request.url).pathname, status: response.status, contentType,
+      method: request.method,
+      path: new URL(request.url).pathname,
+      status: response.status,
+      contentType,
       body: text === '' ? undefined : contentType.endsWith('json') ? JSON.parse(text) : text,
     })
     return response

@@ -5,7 +5,7 @@ import { click, scene } from '../helpers/conversions.js'
 import { NEEDS_POSTGRES } from '../helpers/service-process.js'
 
 /** Sets the test database's read-only default and ends its sessions, so the app's pool reconnects under it. */
-async function setReadOnly(databaseUrl: string, readOnly: boolean): Promise<void> {
+async function setReadOnly (databaseUrl: string, readOnly: boolean): Promise<void> {
   const name = new URL(databaseUrl).pathname.slice(1)
   const adminUrl = new URL(databaseUrl)
   adminUrl.pathname = '/postgres'

@@ -6,7 +6,7 @@ import { ADMIN_KEY, createDataDir } from '../helpers/build.js'
 import { compileService, freePort } from '../helpers/service-process.js'
 
 /** Runs the service's entry with `env` until it exits by itself (bounded); what it wrote, and its exit code. */
-async function runToExit(entry: string, env: Record<string, string>, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function runToExit (entry: string, env: Record<string, string>, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'pipe'], cwd, env: { PATH: process.env.PATH ?? '', ...env } })
   let stdout = ''
   let stderr = ''

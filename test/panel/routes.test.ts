@@ -23,7 +23,10 @@ t.test('panel: only active offers, without url, revenue or secure code', async (
   const affiliate = await createAffiliate(app)
   const headers = asAffiliate(affiliate)
   const active = await createOffer(app, {
-    title: 'Visible', currency: 'EUR', secure_code: 'hidden-code', trafficback_url: 'https://tb.example/',
+    title: 'Visible',
+    currency: 'EUR',
+    secure_code: 'hidden-code',
+    trafficback_url: 'https://tb.example/',
     goals: [{ value: 'sale', title: 'Sale', type: 'percent', revenue: 40, payout: 12.5 }, { value: 'lead', revenue: 0.3, payout: 0.1 }],
   })
   const paused = await createOffer(app, { status: 'paused' })
@@ -33,7 +36,10 @@ t.test('panel: only active offers, without url, revenue or secure code', async (
   const one = await inject(app, { method: 'GET', url: `/v1/affiliate/offers/${active.id}`, headers })
   t.equal(one.statusCode, 200)
   t.same(one.json(), {
-    id: active.id, title: 'Visible', status: 'active', currency: 'EUR',
+    id: active.id,
+    title: 'Visible',
+    status: 'active',
+    currency: 'EUR',
     goals: [{ value: 'sale', title: 'Sale', type: 'percent', payout: 12.5 }, { value: 'lead', title: 'lead', type: 'fixed', payout: 0.1 }],
   })
   t.notMatch(one.body, /adv\.example|hidden-code|tb\.example|revenue|advertiser/, 'no advertiser URL, revenue or code')

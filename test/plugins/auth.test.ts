@@ -57,7 +57,7 @@ t.test('without ADMIN_API_KEYS a key is generated once, stored hashed, written 0
   t.equal((await second.app.db.selectFrom('admin_api_keys').select('id').execute()).length, 1)
 })
 
-function app(x: { app: import('fastify').FastifyInstance }) {
+function app (x: { app: import('fastify').FastifyInstance }) {
   return x.app
 }
 

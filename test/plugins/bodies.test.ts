@@ -40,7 +40,9 @@ t.test('a route that takes no body refuses one, naming its fields', async (t) =>
   ]
   for (const c of cases) {
     const res = await inject(app, {
-      method: 'POST', url, headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/json' },
       payload: typeof c.payload === 'string' ? c.payload : JSON.stringify(c.payload),
     })
     t.equal(res.statusCode, 400, `${c.name}: 400`)

@@ -3,7 +3,7 @@ import t from 'tap'
 import { build } from '../helpers/build.js'
 
 /** One raw HTTP exchange: what Node's parser refuses never reaches app.inject. */
-function exchange(port: number, request: string): Promise<string> {
+function exchange (port: number, request: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1', () => socket.end(request))
     let answer = ''

@@ -110,10 +110,10 @@ t.test('deleting a postback cancels its pending deliveries; delivered ones and t
   const { offer, a, b } = await scene(app)
   let event = 0
   /** A postback with one pending and one delivered delivery. */
-  async function withDeliveries(postback: { id: number; affiliate_id: number }) {
+  async function withDeliveries (postback: { id: number; affiliate_id: number }) {
     return { pending: await insertDelivery(app, postback, 'pending', ++event), delivered: await insertDelivery(app, postback, 'delivered', ++event) }
   }
-  async function expectCancelled(t: Test, d: { pending: number; delivered: number }) {
+  async function expectCancelled (t: Test, d: { pending: number; delivered: number }) {
     t.match(await deliveryState(app, d.pending), { state: 'cancelled', next_attempt_at: null }, 'pending → cancelled')
     t.match(await deliveryState(app, d.delivered), { state: 'delivered' }, 'delivered stays')
   }

@@ -7,13 +7,13 @@ import { convert, firingScene, getDelivery, listDeliveries, settled } from '../h
 import { LOOP_GUARD_HEADER } from '../../src/domain/self-feed.js'
 
 /** The app on a real listener on every IPv4 address, as a service started with HOST=0.0.0.0 is. */
-async function listening(app: FastifyInstance): Promise<number> {
+async function listening (app: FastifyInstance): Promise<number> {
   await app.listen({ host: '0.0.0.0', port: 0 })
   const address = app.server.address() as net.AddressInfo
   return address.port
 }
 
-async function conversionCount(app: FastifyInstance): Promise<number> {
+async function conversionCount (app: FastifyInstance): Promise<number> {
   const row = await app.db.selectFrom('conversions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
   return Number(row.n)
 }
@@ -42,8 +42,14 @@ t.test('at send: a delivery that would reach this service is refused on the addr
   const scene = await firingScene(app)
   // Written past the save check, as a postback saved before the service listened there could be.
   await app.db.insertInto('postbacks').values({
-    affiliate_id: scene.affiliate.id, offer_id: null, url: `http://localhost:${port}/postback?clickid={clickid}&action_id=loop-{rand}&status=1`,
-    method: 'GET', status: 'any', integration_method: 'all', force_global: false, goal: null,
+    affiliate_id: scene.affiliate.id,
+    offer_id: null,
+    url: `http://localhost:${port}/postback?clickid={clickid}&action_id=loop-{rand}&status=1`,
+    method: 'GET',
+    status: 'any',
+    integration_method: 'all',
+    force_global: false,
+    goal: null,
   }).execute()
   await convert(app, scene)
   const [delivery] = await eventually(async () => {
@@ -78,7 +84,8 @@ t.test('intake refuses this deployment\'s own postbacks coming back, even throug
 
   const scene = await firingScene(app)
   const postback = await inject(app, {
-    method: 'POST', url: `/v1/affiliates/${scene.affiliate.id}/postbacks`,
+    method: 'POST',
+    url: `/v1/affiliates/${scene.affiliate.id}/postbacks`,
     payload: { url: `http://127.0.0.1:${proxyPort}/postback?clickid={clickid}&action_id=loop-{rand}&status=1` },
   })
   t.equal(postback.statusCode, 201, 'the proxy is another port: accepted at save')

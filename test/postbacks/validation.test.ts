@@ -8,7 +8,7 @@ import { created, places, scene } from '../helpers/postbacks.js'
 const PROBLEM = 'https://s2s-tracker.dev/problems/'
 
 /** A problem+json answer with this status, kind and (when given) a field error at `path`. */
-function problem(t: Test, res: LightMyRequestResponse, status: number, path?: string, message?: RegExp) {
+function problem (t: Test, res: LightMyRequestResponse, status: number, path?: string, message?: RegExp) {
   t.equal(res.statusCode, status, `status ${status}: ${res.body}`)
   t.match(res.headers['content-type'], /^application\/problem\+json/)
   const body = res.json()
@@ -17,7 +17,7 @@ function problem(t: Test, res: LightMyRequestResponse, status: number, path?: st
 }
 
 /** The two places whose body carries the settings for the calling affiliate, plus the two admin ones. */
-function everyPlace(app: FastifyInstance, offerId: number, affiliate: AffiliateJson) {
+function everyPlace (app: FastifyInstance, offerId: number, affiliate: AffiliateJson) {
   return {
     adminOffer: (body: Record<string, unknown>) => places.adminOffer(app, offerId, affiliate.id, body),
     adminAffiliate: (body: Record<string, unknown>) => places.adminAffiliate(app, affiliate.id, { offer_id: offerId, ...body }),
@@ -58,7 +58,7 @@ t.test('url pointing at this service itself is 422: PUBLIC_URL origin and tracki
     'https://tracker.example:8443/postback?clickid={sub1}', 'HTTPS://Tracker.Example:8443/other', 'https://tracker.example.:8443/x',
     'http://trk.example.net/postback?clickid=1', 'https://TRK.example.NET:444/anything', 'https://trk.example.net./x',
   ]
-  for (const [place, create] of Object.entries(everyPlace(app, offer.id, a))) {
+  for (const create of Object.values(everyPlace(app, offer.id, a))) {
     for (const url of self) problem(t, await create({ url }), 422, '/url', /this service/)
   }
   // Another port or scheme than PUBLIC_URL's is another origin; other subdomains are other hosts.

@@ -34,7 +34,7 @@ const realIds = [
 const garbageIds = ['0', '-1', '2147483648', '99999999999999999999999', '1.5', '1e3', '0x1f', 'abc', '%FF', '%00', '%', '%20',
   'null', '%EF%BC%91', world.a.clickid, 'a'.repeat(250), '..', '%2F']
 
-function safeEncode(value: string): string {
+function safeEncode (value: string): string {
   try {
     return encodeURIComponent(value)
   } catch {
@@ -47,10 +47,10 @@ const pathId = fc.oneof(fc.constantFrom(...realIds), fc.constantFrom(...garbageI
 
 const rawQueryValue = fc.oneof(
   hostileString.map(safeEncode),
-  fc.constantFrom('%FF', '%', '%zz', '%00', '%E2%82', '+', '%2B', '%26', '', 'a'.repeat(10_240)),
+  fc.constantFrom('%FF', '%', '%zz', '%00', '%E2%82', '+', '%2B', '%26', '', 'a'.repeat(10_240))
 )
 
-function queryFor(route: ApiRoute): fc.Arbitrary<string> {
+function queryFor (route: ApiRoute): fc.Arbitrary<string> {
   const known = Object.keys(route.query.properties as Record<string, unknown>)
   const name = known.length === 0 ? hostileString.map(safeEncode) : fc.oneof(fc.constantFrom(...known), hostileString.map(safeEncode))
   const shaped = fromSchema(route.query, localPort).map((value) =>
@@ -67,7 +67,7 @@ interface BodyCase {
 
 const BROKEN_JSON = ['{', '{"a":', 'nul', '[1,2', '{"a":1}garbage', '"\\ud800"', '1e99999', '\u0000', '{"a":1,"a":2}', '']
 
-function bodyFor(route: ApiRoute): fc.Arbitrary<BodyCase> {
+function bodyFor (route: ApiRoute): fc.Arbitrary<BodyCase> {
   if (route.body === null) {
     const stray = hostileValue.map((v) => ({ payload: JSON.stringify(v) ?? 'null', contentType: 'application/json' }))
     return fc.oneof({ weight: 4, arbitrary: fc.constant({}) }, { weight: 1, arbitrary: stray })
@@ -86,13 +86,13 @@ function bodyFor(route: ApiRoute): fc.Arbitrary<BodyCase> {
       arbitrary: fc.tuple(fc.constantFrom('text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x',
         'application/json; charset=latin1', 'application/octet-stream'), hostileString).map(([contentType, payload]) => ({ contentType, payload })),
     },
-    { weight: 1, arbitrary: fc.constant({}) },
+    { weight: 1, arbitrary: fc.constant({}) }
   )
 }
 
 const auth = fc.oneof({ weight: 12, arbitrary: fc.constant('right') }, { weight: 1, arbitrary: fc.constantFrom('none', 'garbage', 'other') })
 
-function v1Case(route: ApiRoute): fc.Arbitrary<InjectOptions> {
+function v1Case (route: ApiRoute): fc.Arbitrary<InjectOptions> {
   return fc.record({
     ids: fc.array(pathId, { minLength: route.pathParams.length, maxLength: route.pathParams.length }),
     query: queryFor(route),
@@ -110,7 +110,7 @@ function v1Case(route: ApiRoute): fc.Arbitrary<InjectOptions> {
   })
 }
 
-async function judge(options: InjectOptions): Promise<number> {
+async function judge (options: InjectOptions): Promise<number> {
   const res = await app.inject(options)
   const violation = problemViolation({ status: res.statusCode, headers: res.headers, body: res.body }, String(options.method))
   if (violation !== null) {
@@ -119,7 +119,7 @@ async function judge(options: InjectOptions): Promise<number> {
   return res.statusCode
 }
 
-function tally(statuses: Map<number, number>): string {
+function tally (statuses: Map<number, number>): string {
   return [...statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`).join(' ')
 }
 
@@ -132,7 +132,10 @@ t.test('every /v1 route, one hostile request each: the fixed nasty cases', async
     { name: 'broken JSON', ids: '1', query: '', payload: '{"a":', contentType: 'application/json' },
     { name: 'nesting 5000 deep', ids: '1', query: '', payload: '['.repeat(5000) + ']'.repeat(5000), contentType: 'application/json' },
     {
-      name: '70 KB string', ids: '1', query: '', contentType: 'application/json',
+      name: '70 KB string',
+      ids: '1',
+      query: '',
+      contentType: 'application/json',
       payload: JSON.stringify({ name: 'x'.repeat(70_000), title: 'x'.repeat(70_000), url: 'x'.repeat(70_000) }),
     },
     { name: 'plain text body', ids: '1', query: '', payload: 'hello', contentType: 'text/plain' },
@@ -166,7 +169,7 @@ t.test('/v1 routes: random and hostile paths, queries, bodies and keys', async (
         statuses.set(status, (statuses.get(status) ?? 0) + 1)
         perRoute.set(`${route.method} ${route.path}`, (perRoute.get(`${route.method} ${route.path}`) ?? 0) + 1)
       }),
-    { seed: SEED, numRuns: RUNS.v1, interruptAfterTimeLimit: 60_000 },
+    { seed: SEED, numRuns: RUNS.v1, interruptAfterTimeLimit: 60_000 }
   )
   t.comment(`${RUNS.v1} runs over ${perRoute.size} routes in ${Date.now() - started} ms; answers: ${tally(statuses)}`)
   t.ok(statuses.size > 2, 'the fuzz reached several kinds of answer')
@@ -176,11 +179,11 @@ t.test('/v1 routes: random and hostile paths, queries, bodies and keys', async (
 
 const clickParamName = fc.oneof(
   fc.constantFrom('pid', 'offer_id', 'sub1', 'sub2', 'sub8', 'ref_id', 'ext1', 'ext3', 'clickid', 'PID', 'sub1[]', '__proto__', ''),
-  hostileString.map(safeEncode).filter((s) => s.length < 100),
+  hostileString.map(safeEncode).filter((s) => s.length < 100)
 )
 const clickParamValue = fc.oneof(
   fc.constantFrom(String(world.a.affiliate.id), String(world.offer.id), '{clickid}', '%7Bsub1%7D'),
-  rawQueryValue,
+  rawQueryValue
 )
 
 t.test('/click and /{shortcode} over a real socket: random query strings, %FF, repeats, 10 KB values', async (t) => {
@@ -188,7 +191,7 @@ t.test('/click and /{shortcode} over a real socket: random query strings, %FF, r
   const started = Date.now()
   const path = fc.oneof(
     fc.constant('/click'), fc.constant(`/${world.a.shortcode}`), fc.stringMatching(/^\/[0-9A-Za-z]{6,9}$/),
-    fc.constantFrom('/click/', '/CLICK', '/abc%FFdef', `/${world.a.shortcode}%00`, '/%'),
+    fc.constantFrom('/click/', '/CLICK', '/abc%FFdef', `/${world.a.shortcode}%00`, '/%')
   )
   const valid = fc.constant([`pid=${world.a.affiliate.id}`, `offer_id=${world.offer.id}`])
   const params = fc.array(fc.tuple(clickParamName, clickParamValue).map(([k, v]) => `${k}=${v}`), { maxLength: 8 })
@@ -205,7 +208,7 @@ t.test('/click and /{shortcode} over a real socket: random query strings, %FF, r
       if (violation !== null) throw new Error(`${method} ${(p + query).slice(0, 300)}: ${violation}`)
       if (res.status === 302 && res.headers.location === undefined) throw new Error(`302 without Location for ${p + query}`)
     }),
-    { seed: SEED, numRuns: RUNS.click, interruptAfterTimeLimit: 30_000 },
+    { seed: SEED, numRuns: RUNS.click, interruptAfterTimeLimit: 30_000 }
   )
   t.comment(`${RUNS.click} runs in ${Date.now() - started} ms; answers: ${tally(statuses)}`)
   t.ok((statuses.get(302) ?? 0) > 0, 'valid clicks among them were redirected')
@@ -215,13 +218,13 @@ t.test('/click and /{shortcode} over a real socket: random query strings, %FF, r
 const postbackName = fc.oneof(
   fc.constantFrom('clickid', 'click_id', 'action_id', 'goal', 'sum', 'status', 'secure', 'ip', 'country', 'order_currency', 'comment',
     'custom_field1', 'custom_field15', 'offer_id', 'pid', 'ios_idfa'),
-  hostileString.map(safeEncode).filter((s) => s.length < 100),
+  hostileString.map(safeEncode).filter((s) => s.length < 100)
 )
 const postbackValue = fc.oneof(
   fc.constantFrom(world.a.clickid, world.b.clickid, '1', '2', '3', '5', 'approved', 'declined', 'bogus', '150.5', '-1', '1e400', 'NaN',
     '0.00001', '999999999999999999.99999', '1,5', '::1', '999.1.1.1', 'ZZ', 'usd', String(world.offer.id), String(world.a.affiliate.id)),
   rawQueryValue,
-  fc.constantFrom(300).map((n) => 'v'.repeat(n)),
+  fc.constantFrom(300).map((n) => 'v'.repeat(n))
 )
 
 t.test('/postback over a real socket: GET query, POST form and POST JSON with hostile parameters', async (t) => {
@@ -252,7 +255,7 @@ t.test('/postback over a real socket: GET query, POST form and POST JSON with ho
       const violation = problemViolation(res, how === 'get' ? 'GET' : 'POST')
       if (violation !== null) throw new Error(`${how} /postback ${query.slice(0, 300)}: ${violation}`)
     }),
-    { seed: SEED, numRuns: RUNS.postback, interruptAfterTimeLimit: 30_000 },
+    { seed: SEED, numRuns: RUNS.postback, interruptAfterTimeLimit: 30_000 }
   )
   t.comment(`${RUNS.postback} runs in ${Date.now() - started} ms; answers: ${tally(statuses)}`)
   t.ok(statuses.size > 2, 'the fuzz reached several kinds of answer')

@@ -28,7 +28,10 @@ t.test('SQL-injection and unicode strings in every text field are stored and ret
     t.match(advertiser, { name: text, secure_code: text }, `advertiser ${JSON.stringify(text)}`)
     const offerUrl = `https://adv.example/land?q=${noSpace(text)}&c={clickid}`
     const offer = await createOffer(app, {
-      advertiser_id: advertiser.id, title: text, url: offerUrl, secure_code: null,
+      advertiser_id: advertiser.id,
+      title: text,
+      url: offerUrl,
+      secure_code: null,
       goals: [{ value: 'g1', title: text, type: 'fixed', revenue: 1, payout: 1 }],
     })
     const offerBack = (await inject(app, { method: 'GET', url: `/v1/offers/${offer.id}` })).json()
@@ -71,7 +74,7 @@ t.test('SQL-injection and unicode strings in every text field are stored and ret
  * The other affiliate's object that a panel path's `{id}` names (by the segment before it); undefined for
  * paths without one of an affiliate's own objects, null for a kind this test has no fixture for.
  */
-function ownedId(route: ApiRoute, other: AffiliateWorld): number | string | null | undefined {
+function ownedId (route: ApiRoute, other: AffiliateWorld): number | string | null | undefined {
   const match = /\/([a-z-]+)\/\{([a-z_]+)\}/.exec(route.path)
   if (match === null) return undefined
   const [, segment, param] = match
@@ -87,7 +90,7 @@ function ownedId(route: ApiRoute, other: AffiliateWorld): number | string | null
 }
 
 /** Every `affiliate_id` anywhere in a JSON value. */
-function affiliateIds(value: unknown, out: number[] = []): number[] {
+function affiliateIds (value: unknown, out: number[] = []): number[] {
   if (Array.isArray(value)) for (const item of value) affiliateIds(item, out)
   else if (value !== null && typeof value === 'object') {
     for (const [key, inner] of Object.entries(value)) {
@@ -122,7 +125,9 @@ t.test('affiliate isolation on every /v1/affiliate/... route of the OpenAPI docu
     const url = fillPath(route.path, values)
     const body = route.method === 'PATCH' ? { url: 'http://127.0.0.1:9/hijacked' } : route.method === 'POST' ? { url: `${sink.origin}/mine` } : undefined
     const res = await app.inject({
-      method: route.method as 'GET', url, headers: asAffiliate({ api_key: me.key }),
+      method: route.method as 'GET',
+      url,
+      headers: asAffiliate({ api_key: me.key }),
       ...(body === undefined ? {} : { payload: body }),
     })
     if (foreign !== undefined) {
@@ -144,7 +149,7 @@ t.test('affiliate isolation on every /v1/affiliate/... route of the OpenAPI docu
   t.equal(JSON.stringify(await snapshot(app, other)), otherBefore, 'the other affiliate\'s postbacks, conversion and deliveries are untouched')
 })
 
-async function snapshot(app: Parameters<typeof inject>[0], world: AffiliateWorld) {
+async function snapshot (app: Parameters<typeof inject>[0], world: AffiliateWorld) {
   const get = async (url: string) => (await inject(app, { method: 'GET', url })).json()
   return {
     postbacks: await Promise.all(world.postbackIds.map((id) => get(`/v1/postbacks/${id}`))),
@@ -170,8 +175,12 @@ t.test('an affiliate key opens no admin route', async (t) => {
 t.test('no API key and no secure code ever reaches the log, even at trace level', { skip: TEST_ENGINE !== 'postgres' && 'needs PostgreSQL' }, async (t) => {
   const lines: string[] = []
   const config = loadConfig({
-    ADMIN_API_KEYS: ADMIN_KEY, LOG_LEVEL: 'trace', DATA_DIR: await createDataDir(t), DATABASE_URL: await createTestDatabase(t),
-    POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true', POSTBACK_RETRY_SCHEDULE: '100ms',
+    ADMIN_API_KEYS: ADMIN_KEY,
+    LOG_LEVEL: 'trace',
+    DATA_DIR: await createDataDir(t),
+    DATABASE_URL: await createTestDatabase(t),
+    POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true',
+    POSTBACK_RETRY_SCHEDULE: '100ms',
   })
   // pino writes one JSON line per call to this destination.
   const app = await buildApp(config, { logStream: { write: (chunk: string) => { lines.push(...chunk.split('\n').filter(Boolean)) } } })
@@ -193,7 +202,9 @@ t.test('no API key and no secure code ever reaches the log, even at trace level'
   t.equal((await postback(app, { clickid, action_id: 'a1', secure: WRONG_SECURE })).statusCode, 403)
   t.equal((await postback(app, { clickid, action_id: 'a1', secure: SECURE, status: 2 })).statusCode, 200)
   const form = await app.inject({
-    method: 'POST', url: '/postback', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    url: '/postback',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
     payload: `clickid=${clickid}&action_id=a1&status=1&secure=${SECURE}`,
   })
   t.equal(form.statusCode, 200, 'form postback')
@@ -209,7 +220,7 @@ t.test('no API key and no secure code ever reaches the log, even at trace level'
   }
   await inject(app, { method: 'POST', url: `/v1/postbacks/${postbackRow.id}/test`, payload: {} })
   await inject(app, { method: 'GET', url: `/v1/offers/${offer.id}` })
-  await app.inject({ method: 'GET', url: `/v1/affiliate/me`, headers: { 'api-key': rotated, 'x-api-key': rotated, authorization: `Bearer ${rotated}` } })
+  await app.inject({ method: 'GET', url: '/v1/affiliate/me', headers: { 'api-key': rotated, 'x-api-key': rotated, authorization: `Bearer ${rotated}` } })
   await app.close()
 
   t.ok(lines.length > 30, `the log was captured (${lines.length} lines)`)

@@ -10,7 +10,7 @@ import { deliveryStates, httpClick, httpConvert, httpScene, inParallel } from '.
 const CONVERSIONS = 300
 
 /** Delivery ids this process logged as delivered (the dispatcher's debug line per attempt). */
-function deliveredBy(service: ServiceProcess): Set<number> {
+function deliveredBy (service: ServiceProcess): Set<number> {
   const ids = new Set<number>()
   for (const line of service.lines) {
     if (!line.includes('"postback attempt"')) continue

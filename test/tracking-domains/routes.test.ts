@@ -4,7 +4,7 @@ import { createAffiliate, createOffer } from '../helpers/fixtures.js'
 import { collectIds, createTrackingDomain, insertTrackingLinkRow, mergePatch } from '../helpers/catalog.js'
 import { createPostback, firingScene, insertDelivery } from '../helpers/dispatch.js'
 
-async function defaults(app: Parameters<typeof collectIds>[0]) {
+async function defaults (app: Parameters<typeof collectIds>[0]) {
   const res = await inject(app, { method: 'GET', url: '/v1/tracking-domains?limit=500' })
   return (res.json().data as { id: number; is_default: boolean }[]).filter((d) => d.is_default).map((d) => d.id)
 }

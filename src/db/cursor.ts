@@ -1,0 +1,32 @@
+import { InvalidInput } from '../domain/errors.js'
+
+// Cursors are opaque to clients: base64url of a JSON array of the last row's sort keys.
+
+const NOT_OURS = 'cursor is not a cursor this service issued'
+
+export function encodeCursor (keys: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(keys)).toString('base64url')
+}
+
+export function decodeCursor (cursor: string, shape: readonly ('number' | 'string')[]): (string | number)[] {
+  try {
+    const keys: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+    if (Array.isArray(keys) && keys.length === shape.length && keys.every((key, i) => (typeof key === 'number' ? 'number' : typeof key === 'string' ? 'string' : null) === shape[i])) {
+      return keys as (string | number)[]
+    }
+  } catch {
+    // fall through to the refusal below
+  }
+  throw new InvalidInput(NOT_OURS, '/cursor')
+}
+
+/** A cursor's time key that does not read as a time: not one this service issued. */
+export function invalidCursor (): InvalidInput {
+  return new InvalidInput(NOT_OURS, '/cursor')
+}
+
+/** Decodes a cursor made of a single integer id (the common case: lists ordered by id desc). */
+export function decodeIdCursor (cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined
+  return decodeCursor(cursor, ['number'])[0] as number
+}
