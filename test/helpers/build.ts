@@ -29,9 +29,17 @@ const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5
  * app's own start-up migration finds nothing to do. Returns its URL.
  */
 export async function createTestDatabase (t: TestContext): Promise<string> {
-  const template = await migratedTemplate()
   const name = `s2s_test_${process.pid}_${randomBytes(4).toString('hex')}`
-  await withAdminClient((client) => client.query(`create database ${name} template ${template}`))
+  try {
+    const template = await migratedTemplate()
+    await withAdminClient((client) => client.query(`create database ${name} template ${template}`))
+  } catch (err) {
+    // Another checkout's run, on other migrations, dropped this template as stale: build it again.
+    if ((err as { code?: string }).code !== '3D000') throw err
+    template = undefined
+    const rebuilt = await migratedTemplate()
+    await withAdminClient((client) => client.query(`create database ${name} template ${rebuilt}`))
+  }
   t.teardown(() => withAdminClient((client) => client.query(`drop database if exists ${name} with (force)`)))
   return databaseUrlFor(name)
 }
