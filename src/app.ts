@@ -15,6 +15,7 @@ import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js'
 import errorHandler from './plugins/error-handler.js'
 import database from './plugins/database.js'
 import ownService from './plugins/own-service.js'
+import metrics from './plugins/metrics.js'
 import auth from './plugins/auth.js'
 import openapi from './plugins/openapi.js'
 import operationsRoutes from './operations/routes.js'
@@ -218,6 +219,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(holdExpiry)
   await app.register(intakeCache)
   await app.register(dispatcher)
+  await app.register(metrics)
 
   await app.register(operationsRoutes)
   await app.register(clickTrackingRoutes)

@@ -17,6 +17,8 @@ export interface Config {
   postbackConcurrency: number
   postbackAllowPrivateNetworks: boolean
   logLevel: string
+  /** A bearer token that may read /metrics besides the admin keys; null when unset. */
+  metricsToken: string | null
   /** How often buffered clicks are written; the contract promises durability within a second. */
   clickFlushIntervalMs: number
   /** Clicks kept in memory while the database is unreachable; beyond it they are dropped and counted. */
@@ -47,6 +49,7 @@ const envSchema = {
     POSTBACK_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 10000, default: 64 },
     POSTBACK_ALLOW_PRIVATE_NETWORKS: { type: 'boolean', default: false },
     LOG_LEVEL: { type: 'string', enum: LOG_LEVELS, default: 'info' },
+    METRICS_TOKEN: { type: 'string', minLength: 16 },
   },
 } as const
 
@@ -112,7 +115,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     POSTBACK_RETRY_SCHEDULE: string;
     POSTBACK_CONCURRENCY: number;
     POSTBACK_ALLOW_PRIVATE_NETWORKS: boolean
-    LOG_LEVEL: string
+    LOG_LEVEL: string;
+    METRICS_TOKEN?: string
   }
   // The checks ajv cannot express, each on a variable that passed its type check.
   const check = <T>(name: string, parse: () => { value: T } | { problem: string }): T | undefined => {
@@ -154,6 +158,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     postbackConcurrency: v.POSTBACK_CONCURRENCY,
     postbackAllowPrivateNetworks: v.POSTBACK_ALLOW_PRIVATE_NETWORKS,
     logLevel: v.LOG_LEVEL,
+    metricsToken: v.METRICS_TOKEN ?? null,
     clickFlushIntervalMs: 250,
     clickBufferLimit: 100_000,
     clickDropReportIntervalMs: 10_000,

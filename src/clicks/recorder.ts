@@ -34,6 +34,8 @@ export interface ClickRecorderOptions {
 export class ClickRecorder {
   /** Clicks written to the database. */
   recorded = 0
+  /** Valid clicks handed to the recorder (buffered or dropped). */
+  received = 0
   /** Clicks lost: beyond the buffer bound, refused by the database, or unwritten at shutdown. */
   dropped = 0
   /** The most clicks ever waiting at once: how far writing fell behind. */
@@ -88,6 +90,7 @@ export class ClickRecorder {
 
   /** Buffers a click; returns false when the buffer is full and the click was dropped. */
   record (click: ClickRecord): boolean {
+    this.received += 1
     if (this.closed) {
       this.drop(1, 'clicks arrived after shutdown flushed the buffer')
       return false

@@ -19,6 +19,8 @@ export interface DatabaseHandle {
   engine: 'postgres' | 'pglite'
   /** Subscribes to a notification channel; returns an unsubscribe function. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>
+  /** Connections of the PostgreSQL pool (total, idle, callers waiting); null on the embedded database. */
+  poolStats(): { total: number; idle: number; waiting: number } | null
   close(): Promise<void>
 }
 
@@ -155,6 +157,7 @@ async function openPostgres (connectionString: string, log: Logger): Promise<Dat
   return {
     db,
     engine: 'postgres',
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async listen (channel, onPayload) {
       let set = handlers.get(channel)
       if (set === undefined) {
@@ -195,6 +198,7 @@ async function openPglite (dataDir: string | null, log: Logger): Promise<Databas
   return {
     db,
     engine: 'pglite',
+    poolStats: () => null,
     async listen (channel, onPayload) {
       const unsubscribe = await pglite.listen(channel, onPayload)
       return unsubscribe

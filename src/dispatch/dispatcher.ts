@@ -57,6 +57,8 @@ export class Dispatcher {
    */
   readonly leaseMs: number
   readonly sender: PostbackSender
+  /** Told of every recorded attempt (the metrics plugin counts them). */
+  onAttempt: ((durationMs: number, result: 'delivered' | 'retry' | 'failed' | 'refused') => void) | null = null
 
   readonly #db: Db
   readonly #log: FastifyBaseLogger
@@ -338,6 +340,7 @@ export class Dispatcher {
       const result = await this.#recorder.record({ deliveryId: row.id, holder: this.instanceId, outcome, decision })
       if (!result.recorded) this.#log.warn({ deliveryId: row.id }, 'postback attempt finished after its lease was taken over')
       this.#logOutcome(row.id, outcome, decision, result.n)
+      this.onAttempt?.(outcome.durationMs, outcome.refused ? 'refused' : decision.state === 'pending' ? 'retry' : decision.state)
       if (decision.retryInMs !== null) this.#wakeIn(decision.retryInMs)
     } catch (err) {
       // Still leased: the lease expiry brings it back, at least once.

@@ -13,6 +13,8 @@ declare module 'fastify' {
     principal: Principal | null
   }
   interface FastifyInstance {
+    /** Whether `key` is one of the admin keys (for routes outside /v1 that accept one, such as /metrics). */
+    isAdminKey(key: string): boolean
     /** onRequest hook for /v1: admin key on admin routes, affiliate key on /v1/affiliate/ routes. */
     authorize: (request: FastifyRequest) => Promise<void>
   }
@@ -65,6 +67,7 @@ async function authPlugin (fastify: FastifyInstance) {
   }
 
   fastify.decorateRequest('principal', null)
+  fastify.decorate('isAdminKey', (key: string) => adminKeyHashes.has(hashApiKey(key)))
 
   fastify.decorate('authorize', async (request: FastifyRequest) => {
     const header = request.headers['api-key']

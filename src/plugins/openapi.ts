@@ -82,6 +82,11 @@ async function openapiPlugin (fastify: FastifyInstance) {
             name: 'API-Key',
             description: 'An admin key: one of `ADMIN_API_KEYS`, or the key written to `DATA_DIR/admin-api-key` on first start.',
           },
+          metricsToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'METRICS_TOKEN, for `GET /metrics` only (a scraper needs no admin key).',
+          },
           affiliateKey: {
             type: 'apiKey',
             in: 'header',

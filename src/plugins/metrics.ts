@@ -1,0 +1,150 @@
+import { timingSafeEqual } from 'node:crypto'
+import fp from 'fastify-plugin'
+import { sql } from 'kysely'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { HttpProblem } from '../http/problem.js'
+import { problemResponses } from '../http/schemas.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: { conversions: Counter<'result'> }
+  }
+}
+
+export type ConversionResult = 'created' | 'duplicate' | 'status_changed' | 'rejected'
+
+/** Due deliveries counted at most this far: a scrape stays one short index walk whatever the backlog. */
+const DUE_COUNT_CAP = 100_000
+
+function sameSecret (given: string, expected: string): boolean {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/**
+ * Prometheus metrics (§6) on GET /metrics, for an admin key or `Authorization: Bearer METRICS_TOKEN`.
+ * Clicks are read from the recorder's own counters when scraped, so the hot path pays nothing; labels name
+ * results and reasons, never ids or URLs.
+ */
+async function metricsPlugin (fastify: FastifyInstance) {
+  const { config, clickRecorder, dispatcher, database } = fastify
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 's2s_' })
+
+  registry.registerMetric(new Counter({
+    name: 's2s_clicks_total',
+    help: 'Clicks received, by result: valid (redirected to the offer) or invalid (trafficback or 404), with the reason',
+    labelNames: ['result', 'reason'],
+    registers: [],
+    collect () {
+      this.reset()
+      this.inc({ result: 'valid', reason: '' }, clickRecorder.received)
+      for (const [reason, count] of Object.entries(clickRecorder.invalid)) this.inc({ result: 'invalid', reason }, count)
+    },
+  }))
+  registry.registerMetric(new Gauge({
+    name: 's2s_click_buffer_size',
+    help: 'Clicks answered but not yet written to the database',
+    registers: [],
+    collect () { this.set(clickRecorder.stats().buffered) },
+  }))
+  registry.registerMetric(new Counter({
+    name: 's2s_clicks_dropped_total',
+    help: 'Clicks answered but lost: the buffer was full while the database was away, or the database refused them',
+    registers: [],
+    collect () {
+      this.reset()
+      this.inc(clickRecorder.stats().dropped)
+    },
+  }))
+  const conversions = new Counter({
+    name: 's2s_conversions_total',
+    help: 'Advertiser postbacks by result: created, duplicate, status_changed, rejected',
+    labelNames: ['result'],
+    registers: [registry],
+  })
+  const deliveries = new Counter({
+    name: 's2s_delivery_attempts_total',
+    help: 'Affiliate postback attempts by outcome: delivered, retry (failed, will be tried again), failed (for good), refused',
+    labelNames: ['outcome'],
+    registers: [registry],
+  })
+  const duration = new Histogram({
+    name: 's2s_delivery_attempt_duration_seconds',
+    help: 'How long affiliate postback attempts took, to the answer or the failure',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  })
+  dispatcher.onAttempt = (durationMs, outcome) => {
+    deliveries.inc({ outcome })
+    duration.observe(durationMs / 1000)
+  }
+  const due = new Gauge({ name: 's2s_deliveries_due', help: `Deliveries due now and not yet sent (counted up to ${DUE_COUNT_CAP})`, registers: [registry] })
+  const oldest = new Gauge({ name: 's2s_deliveries_oldest_due_seconds', help: 'How long the oldest due delivery has been due', registers: [registry] })
+  registry.registerMetric(new Gauge({
+    name: 's2s_db_pool_connections',
+    help: 'PostgreSQL pool connections by state: in_use, idle; waiting counts callers waiting for one',
+    labelNames: ['state'],
+    registers: [],
+    collect () {
+      const stats = database.poolStats()
+      if (stats === null) return
+      this.set({ state: 'in_use' }, stats.total - stats.idle)
+      this.set({ state: 'idle' }, stats.idle)
+      this.set({ state: 'waiting' }, stats.waiting)
+    },
+  }))
+  registry.registerMetric(new Gauge({
+    name: 's2s_dispatcher_in_flight',
+    help: 'Affiliate postback attempts being sent by this instance',
+    registers: [],
+    collect () { this.set(dispatcher.inFlight) },
+  }))
+
+  fastify.decorate('metrics', { conversions })
+
+  const authorized = (request: FastifyRequest): boolean => {
+    const key = request.headers['api-key']
+    if (typeof key === 'string' && key !== '' && fastify.isAdminKey(key)) return true
+    const bearer = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1]
+    return bearer !== undefined && config.metricsToken !== null && sameSecret(bearer, config.metricsToken)
+  }
+
+  fastify.get('/metrics', {
+    schema: {
+      tags: ['Operations'],
+      security: [{ adminKey: [] }, { metricsToken: [] }],
+      operationId: 'getMetrics',
+      summary: 'Prometheus metrics',
+      description: 'Prometheus text format (0.0.4). Clicks by result, conversions by result, delivery attempts by outcome ' +
+        'and their durations, deliveries due and the age of the oldest, the click buffer and its drops, the database pool, ' +
+        'event-loop lag and process metrics. Labels never carry ids or URLs. An admin key (`API-Key`) or ' +
+        '`Authorization: Bearer <METRICS_TOKEN>`; anything else is a 401.',
+      response: {
+        200: { description: 'The metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
+        ...problemResponses(401),
+      },
+    },
+  }, async (request, reply) => {
+    if (!authorized(request)) {
+      throw new HttpProblem('unauthorized', 'Metrics need an admin API-Key or Authorization: Bearer <METRICS_TOKEN>', {
+        headers: { 'www-authenticate': 'Bearer' },
+      })
+    }
+    try {
+      const row = await sql<{ n: number | string; oldest: number | string | null }>`
+        select count(*) as n, extract(epoch from now() - min(next_attempt_at)) as oldest from (
+          select next_attempt_at from postback_deliveries where state = 'pending' and next_attempt_at <= now()
+          order by next_attempt_at limit ${DUE_COUNT_CAP}) due`.execute(fastify.db)
+      due.set(Number(row.rows[0]?.n ?? 0))
+      oldest.set(Number(row.rows[0]?.oldest ?? 0))
+    } catch (err) {
+      request.log.warn({ err }, 'metrics: the delivery backlog could not be read')
+    }
+    return reply.type(registry.contentType).send(await registry.metrics())
+  })
+}
+
+export default fp(metricsPlugin, { name: 'metrics', dependencies: ['auth', 'click-recorder', 'dispatcher', 'database'] })

@@ -1,0 +1,51 @@
+import t from 'tap'
+import { ADMIN_KEY, build, eventually, inject } from '../helpers/build.js'
+import { startSink } from '../helpers/sink.js'
+import { asAffiliate } from '../helpers/fixtures.js'
+import { convert, createPostback, firingScene } from '../helpers/dispatch.js'
+
+const TOKEN = 'metrics-token-0123456789'
+
+/** The value of one series (name and exact label text) in Prometheus text, or 0 when absent. */
+function value (text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+  return line === undefined ? 0 : Number(line.slice(series.length + 1))
+}
+
+t.test('/metrics: admin key or bearer token, else 401; every listed series moves with the traffic', async (t) => {
+  const { app } = await build(t, { env: { METRICS_TOKEN: TOKEN } })
+  const scene = await firingScene(app)
+
+  for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { 'api-key': 'not-a-key-0123456789' }, asAffiliate(scene.affiliate)]) {
+    const res = await app.inject({ method: 'GET', url: '/metrics', headers })
+    t.equal(res.statusCode, 401, `refused: ${JSON.stringify(Object.keys(headers))}`)
+    t.match(res.headers['content-type'], /application\/problem\+json/)
+  }
+  const byToken = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } })
+  t.equal(byToken.statusCode, 200, 'the bearer token reads it')
+  t.match(byToken.headers['content-type'], /^text\/plain; version=0\.0\.4/)
+  const before = byToken.body
+
+  const sink = await startSink(t)
+  await createPostback(app, { affiliate_id: scene.affiliate.id, url: `${sink.origin}/pb` })
+  await convert(app, scene)
+  await inject(app, { method: 'GET', url: '/click?pid=999999&offer_id=1' })
+  await inject(app, { method: 'GET', url: '/postback?clickid=000000000000000000000000' })
+  await eventually(() => sink.requests.length === 1, 5000, 'the postback')
+
+  const after = await eventually(async () => {
+    const res = await inject(app, { method: 'GET', url: '/metrics', headers: { 'api-key': ADMIN_KEY } })
+    return value(res.body, 's2s_delivery_attempts_total{outcome="delivered"}') >= 1 ? res.body : undefined
+  }, 5000, 'the attempt to be counted')
+  t.equal(value(after, 's2s_clicks_total{result="valid",reason=""}') - value(before, 's2s_clicks_total{result="valid",reason=""}'), 1, 'a valid click')
+  t.match(after, /s2s_clicks_total\{result="invalid",reason="[a-z_]+"\} 1/, 'an invalid click, with its reason')
+  t.equal(value(after, 's2s_conversions_total{result="created"}'), 1, 'a conversion created')
+  t.equal(value(after, 's2s_conversions_total{result="rejected"}'), 1, 'a postback rejected')
+  t.equal(value(after, 's2s_delivery_attempts_total{outcome="delivered"}'), 1, 'a delivery')
+  t.equal(value(after, 's2s_delivery_attempt_duration_seconds_count'), 1, 'its duration observed')
+  for (const series of ['s2s_click_buffer_size', 's2s_clicks_dropped_total', 's2s_deliveries_due', 's2s_deliveries_oldest_due_seconds',
+    's2s_db_pool_connections', 's2s_nodejs_eventloop_lag_seconds', 's2s_process_cpu_seconds_total', 's2s_dispatcher_in_flight']) {
+    t.match(after, new RegExp(`^# TYPE ${series} `, 'm'), `${series} is exposed`)
+  }
+  t.notMatch(after, /clickid=|https?:\/\//, 'no ids or URLs in labels')
+})
