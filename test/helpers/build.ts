@@ -74,8 +74,10 @@ function migratedTemplate (): Promise<string> {
       await client.query('select pg_advisory_lock(hashtext(\'s2s_test_template\'))')
       const found = await client.query('select 1 from pg_database where datname = $1', [name])
       if (found.rowCount !== 0) return
-      const stale = await client.query<{ datname: string }>('select datname from pg_database where datname like \'s2s_template_%\'')
-      // Another checkout's test run may be cloning its own template right now: drop only what nobody uses.
+      // Other checkouts (other migrations) may be testing at the same time: their templates stay. Only those
+      // beyond the four newest go, and only when nobody is cloning them.
+      const stale = await client.query<{ datname: string }>(
+        'select datname from pg_database where datname like \'s2s_template_%\' and datname not like \'%_building\' order by oid desc offset 4')
       for (const { datname } of stale.rows) await client.query(`drop database if exists ${datname}`).catch(() => undefined)
       const building = `${name}_building`
       await client.query(`drop database if exists ${building} with (force)`)
