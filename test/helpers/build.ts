@@ -68,7 +68,7 @@ function migratedTemplate (): Promise<string> {
     const migrationsDir = new URL('../../migrations/', import.meta.url)
     const hash = createHash('sha256')
     for (const file of (await readdir(migrationsDir)).sort()) hash.update(file).update(await readFile(new URL(file, migrationsDir)))
-    const name = `s2s_template_${hash.digest('hex').slice(0, 16)}`
+    const name = `s2s_tpl_${hash.digest('hex').slice(0, 16)}`
     await withAdminClient(async (client) => {
       // Test processes run in parallel: one builds the template while the others wait on the lock.
       await client.query('select pg_advisory_lock(hashtext(\'s2s_test_template\'))')
@@ -77,7 +77,7 @@ function migratedTemplate (): Promise<string> {
       // Other checkouts (other migrations) may be testing at the same time: their templates stay. Only those
       // beyond the four newest go, and only when nobody is cloning them.
       const stale = await client.query<{ datname: string }>(
-        'select datname from pg_database where datname like \'s2s_template_%\' and datname not like \'%_building\' order by oid desc offset 4')
+        'select datname from pg_database where datname like \'s2s_tpl_%\' and datname not like \'%_building\' order by oid desc offset 4')
       for (const { datname } of stale.rows) await client.query(`drop database if exists ${datname}`).catch(() => undefined)
       const building = `${name}_building`
       await client.query(`drop database if exists ${building} with (force)`)
