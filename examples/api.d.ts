@@ -50,7 +50,7 @@ export interface paths {
         };
         /**
          * Readiness: 200 when the database answers and takes writes, else 503
-         * @description The check writes one row (at most once a second, shared by concurrent calls). A database that is away, read-only or out of disk gives 503 with `Retry-After`: take the instance out of rotation, not down.
+         * @description The check writes one row (at most once a second, shared by concurrent calls). A database that is away, read-only, out of disk or whose write does not answer within 2 s gives 503 with `Retry-After`: take the instance out of rotation, not down.
          */
         get: operations["getReadiness"];
         put?: never;

@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import { PREPARED, type Db } from '../db/database.js'
 import { createdWithin } from '../db/list.js'
 import type { ClickRow } from '../db/tables.js'
-import { decodeCursor, invalidCursor } from '../db/cursor.js'
+import { decodeCursor, decodeCursorTime } from '../db/cursor.js'
 import type { ListQuery } from '../db/list.js'
 
 /** A click as the recorder buffers it, before it reaches the database. */
@@ -52,8 +52,7 @@ export function listClicks (db: Db, query: ClickListQuery) {
   q = createdWithin(q, 'created_at', query)
   if (query.cursor !== undefined) {
     const [at, clickid] = decodeCursor(query.cursor, ['string', 'string']) as [string, string]
-    const after = new Date(at)
-    if (Number.isNaN(after.getTime())) throw invalidCursor()
+    const after = decodeCursorTime(at)
     q = q.where(({ eb, refTuple, tuple }) => eb(refTuple('created_at', 'clickid'), '<', tuple(after, clickid)))
   }
   return q.orderBy('created_at', 'desc').orderBy('clickid', 'desc').limit(query.limit + 1).execute()

@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import { createdWithin } from '../db/list.js'
 import type { ConversionEventRow, ConversionRow } from '../db/tables.js'
-import { decodeCursor, decodeIdCursor } from '../db/cursor.js'
+import { decodeCursor, decodeCursorTime, decodeIdCursor } from '../db/cursor.js'
 import { badRequest } from '../http/problem.js'
 import type { ConversionListQuery, ServerPostbackListQuery } from './schemas.js'
 
@@ -30,7 +30,9 @@ export function listConversions (db: Db, query: ConversionListQuery): Promise<Li
   q = q.where('updated_at', '>=', new Date(query.updated_since))
   if (query.cursor !== undefined) {
     const [at, id] = decodeCursor(query.cursor, ['string', 'number']) as [string, number]
+    // The text itself goes to the database: a Date would drop the microseconds the order depends on.
     if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(at)) throw badRequest('cursor is not a cursor this service issued', '/cursor')
+    decodeCursorTime(at)
     q = q.where(({ eb, refTuple, tuple }) => eb(refTuple('updated_at', 'id'), '>', tuple(sql<Date>`${at}::timestamptz`, id)))
   }
   return q.orderBy('updated_at', 'asc').orderBy('id', 'asc').limit(query.limit + 1).execute()

@@ -1,4 +1,5 @@
 import { InvalidInput } from '../domain/errors.js'
+import { isStorableInstant } from '../domain/storable-time.js'
 
 // Cursors are opaque to clients: base64url of a JSON array of the last row's sort keys.
 
@@ -20,13 +21,21 @@ export function decodeCursor (cursor: string, shape: readonly ('number' | 'strin
   throw new InvalidInput(NOT_OURS, '/cursor')
 }
 
-/** A cursor's time key that does not read as a time: not one this service issued. */
-export function invalidCursor (): InvalidInput {
-  return new InvalidInput(NOT_OURS, '/cursor')
+/**
+ * A cursor's time key (an ISO 8601 UTC time this service wrote) as an instant. Anything else is refused
+ * before it reaches the database, which would fail on it: a year it does not take, a day JavaScript rolls
+ * over (02-30 reads as March), a leap second.
+ */
+export function decodeCursorTime (key: string): Date {
+  const ms = Date.parse(key)
+  if (!isStorableInstant(ms) || new Date(ms).toISOString().slice(0, 19) !== key.slice(0, 19)) throw new InvalidInput(NOT_OURS, '/cursor')
+  return new Date(ms)
 }
 
 /** Decodes a cursor made of a single integer id (the common case: lists ordered by id desc). */
 export function decodeIdCursor (cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined
-  return decodeCursor(cursor, ['number'])[0] as number
+  const id = decodeCursor(cursor, ['number'])[0] as number
+  if (!Number.isSafeInteger(id)) throw new InvalidInput(NOT_OURS, '/cursor')
+  return id
 }

@@ -184,7 +184,7 @@ async function openPglite (dataDir: string | null, log: Logger): Promise<Databas
   let unlock = () => {}
   if (dataDir !== null) {
     mkdirSync(dataDir, { recursive: true })
-    unlock = lockDataDir(dataDir)
+    unlock = await lockDataDir(dataDir)
   }
   const pglite = new PGlite({ dataDir: dataDir ?? undefined, parsers: { [INT8_OID]: (value: string) => Number(value) } })
   try {

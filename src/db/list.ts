@@ -1,4 +1,5 @@
 import { sql, type SelectQueryBuilder } from 'kysely'
+import { LAST_STORABLE_MS } from '../domain/storable-time.js'
 import { decodeIdCursor } from './cursor.js'
 
 /** The window every list takes (§1 Lists), as its query schema (http/schemas.ts listQuery) validates it. */
@@ -25,9 +26,13 @@ export function createdWithin<DB, TB extends keyof DB, O> (
   const { created_from: from, created_to: to } = query
   if (from !== undefined) q = q.where(sql.ref(column), '>=', new Date(BARE_DATE.test(from) ? `${from}T00:00:00Z` : from))
   if (to !== undefined) {
-    q = BARE_DATE.test(to)
-      ? q.where(sql.ref(column), '<', new Date(Date.parse(`${to}T00:00:00Z`) + DAY_MS))
-      : q.where(sql.ref(column), '<=', new Date(to))
+    if (BARE_DATE.test(to)) {
+      const nextMidnight = Date.parse(`${to}T00:00:00Z`) + DAY_MS
+      // The day after 9999-12-31 is past every stored time (and no engine is passed year 10000): no bound.
+      if (nextMidnight <= LAST_STORABLE_MS) q = q.where(sql.ref(column), '<', new Date(nextMidnight))
+    } else {
+      q = q.where(sql.ref(column), '<=', new Date(to))
+    }
   }
   return q
 }

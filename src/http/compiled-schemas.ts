@@ -3,6 +3,7 @@ import { Ajv, type AnySchema } from 'ajv'
 import addFormats from 'ajv-formats'
 import { fullFormats } from 'ajv-formats/dist/formats.js'
 import { CURRENCY_CODES } from '../domain/money.js'
+import { isStorableInstant } from '../domain/storable-time.js'
 import { SerializerSelector, type Options, type RouteDefinition } from '@fastify/fast-json-stringify-compiler'
 
 /**
@@ -30,11 +31,12 @@ const rfc3339DateTime = fullFormats['date-time'] as { validate: (value: string) 
 const rfc3339Date = fullFormats.date as { validate: (value: string) => boolean }
 
 /**
- * RFC 3339 allows what no clock stores: a leap second (`23:59:60`) and the year 0000. Both are refused
- * here, where the field is known, instead of failing in the database as a 500.
+ * RFC 3339 allows what no clock stores: a leap second (`23:59:60`), the year 0000, and offsets that carry
+ * a time of year 1 or 9999 out of those years in UTC. All are refused here, where the field is known,
+ * instead of failing in the database as a 500.
  */
 function isStorableDateTime (value: string): boolean {
-  return rfc3339DateTime.validate(value) && !value.startsWith('0000') && Number.isFinite(Date.parse(value))
+  return rfc3339DateTime.validate(value) && !value.startsWith('0000') && isStorableInstant(Date.parse(value))
 }
 
 function isStorableDate (value: string): boolean {

@@ -5,16 +5,34 @@ import { HttpProblem } from '../http/problem.js'
 
 /** How long one write check answers for: /ready polled by many probes costs one write a second at most. */
 const READY_CHECK_MS = 1000
+/**
+ * A write that has not answered by then counts as refused: a probe must get an answer, and a write that
+ * hangs (a lock, a lost synchronous standby, a stalled disk) means the instance does not take writes.
+ */
+const READY_TIMEOUT_MS = 2000
 
 export default async function operationsRoutes (fastify: FastifyInstance) {
-  let lastCheck: { at: number; result: Promise<unknown> } | null = null
-  /** A write of one row: the database answers and takes writes (not read-only, not out of disk). */
+  let lastCheck: { at: number; result: Promise<unknown>; settled: boolean } | null = null
+  /**
+   * A write of one row: the database answers and takes writes (not read-only, not out of disk). At most one
+   * runs at a time, so a write that hangs holds one connection, not one per probe.
+   */
   const checkWrites = (): Promise<unknown> => {
-    if (lastCheck === null || Date.now() - lastCheck.at >= READY_CHECK_MS) {
-      lastCheck = { at: Date.now(), result: sql`update readiness_probe set checked_at = now() where id = 1`.execute(fastify.db) }
-      lastCheck.result.catch(() => {})
+    if (lastCheck === null || (lastCheck.settled && Date.now() - lastCheck.at >= READY_CHECK_MS)) {
+      const check = {
+        at: Date.now(),
+        result: sql`update readiness_probe set checked_at = now() where id = 1`.execute(fastify.db),
+        settled: false,
+      }
+      check.result.then(() => { check.settled = true }, () => { check.settled = true })
+      lastCheck = check
     }
-    return lastCheck.result
+    const { at, result } = lastCheck
+    let timer: NodeJS.Timeout | undefined
+    const giveUp = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`the write check has not answered for ${READY_TIMEOUT_MS} ms`)), at + READY_TIMEOUT_MS - Date.now())
+    })
+    return Promise.race([result, giveUp]).finally(() => clearTimeout(timer))
   }
 
   fastify.get('/health', {
@@ -37,7 +55,8 @@ export default async function operationsRoutes (fastify: FastifyInstance) {
       operationId: 'getReadiness',
       summary: 'Readiness: 200 when the database answers and takes writes, else 503',
       description: 'The check writes one row (at most once a second, shared by concurrent calls). A database that is away, ' +
-        'read-only or out of disk gives 503 with `Retry-After`: take the instance out of rotation, not down.',
+        'read-only, out of disk or whose write does not answer within 2 s gives 503 with `Retry-After`: take the instance ' +
+        'out of rotation, not down.',
       response: {
         200: { type: 'object', required: ['status'], properties: { status: { type: 'string', const: 'ready' } } },
         ...problemResponses(431, 503),

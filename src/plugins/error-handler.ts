@@ -43,6 +43,9 @@ const PG_CODES: Record<string, { kind: ProblemKind; detail: string }> = {
   22001: { kind: 'validation-error', detail: 'A value is too long' },
   22021: { kind: 'validation-error', detail: 'A value is not valid UTF-8' },
   54000: { kind: 'validation-error', detail: 'A value is too large' },
+  // Times are checked where their field is known; these catch one that still reaches the database.
+  22007: { kind: 'validation-error', detail: 'A date or time has an invalid format' },
+  22008: { kind: 'validation-error', detail: 'A date or time is out of range' },
 }
 
 /** The database is away (down, restarting, unreachable): a 503 the client may retry, not a 500. */

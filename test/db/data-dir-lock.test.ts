@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, stat, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
-import { createDataDir } from '../helpers/build.js'
+import { createDataDir, eventually } from '../helpers/build.js'
 import { call, compileService, startService } from '../helpers/service-process.js'
 import { DataDirLockedError, LOCK_FILE, lockDataDir } from '../../src/db/data-dir-lock.js'
 
@@ -15,13 +15,13 @@ async function deadPid (): Promise<number> {
 
 t.test('one holder at a time; a lock nobody holds any more is taken over', async (t) => {
   const dir = await createDataDir(t)
-  const release = lockDataDir(dir)
-  t.throws(() => lockDataDir(dir), new DataDirLockedError(
+  const release = await lockDataDir(dir)
+  await t.rejects(lockDataDir(dir), new DataDirLockedError(
     `DATA_DIR ${path.resolve(dir)} is in use by process ${process.pid} (this process: it is already open here): one service ` +
     'process per embedded database (stop that process, choose another DATA_DIR, or use PostgreSQL with DATABASE_URL to run several)'),
   'a second open refuses, naming the directory and the holder')
   release()
-  lockDataDir(dir)()
+  ;(await lockDataDir(dir))()
   t.pass('released: it can be taken again')
 
   const stale: Array<[string, string]> = [
@@ -32,11 +32,45 @@ t.test('one holder at a time; a lock nobody holds any more is taken over', async
   ]
   for (const [what, content] of stale) {
     await writeFile(path.join(dir, LOCK_FILE), content)
-    const releaseAgain = lockDataDir(dir)
+    const releaseAgain = await lockDataDir(dir)
     const holder = JSON.parse(await readFile(path.join(dir, LOCK_FILE), 'utf8')) as { pid: number }
     t.equal(holder.pid, process.pid, `${what}: taken over`)
     releaseAgain()
   }
+})
+
+t.test('a live holder on this machine refuses: found by its pid', async (t) => {
+  const dir = await createDataDir(t)
+  const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })
+  t.teardown(() => { holder.kill('SIGKILL') })
+  await writeFile(path.join(dir, LOCK_FILE), JSON.stringify({ pid: holder.pid, started: null }))
+  await t.rejects(lockDataDir(dir), { name: 'DataDirLockedError', message: `DATA_DIR ${path.resolve(dir)} is in use by process ${holder.pid}:` })
+})
+
+// A pid read in another pid namespace (another container on the same volume, another host on a shared disk)
+// says nothing here: pid 1 is alive in every container. There the holder's heartbeat tells.
+t.test('a holder elsewhere is judged by its heartbeat: refreshed refuses, silent is taken over', async (t) => {
+  const dir = await createDataDir(t)
+  const file = path.join(dir, LOCK_FILE)
+  const elsewhere = JSON.stringify({ pid: 1, started: '1', place: 'another-boot/pid:[1]' })
+  const timing = { heartbeatMs: 50, staleMs: 400 }
+
+  await writeFile(file, elsewhere)
+  const beat = setInterval(() => { utimes(file, new Date(), new Date()).catch(() => {}) }, 50)
+  await t.rejects(lockDataDir(dir, timing), { name: 'DataDirLockedError', message: /is in use by process 1 in another container or on another host/ },
+    'a refreshed lock from elsewhere refuses')
+  clearInterval(beat)
+
+  const started = Date.now()
+  const release = await lockDataDir(dir, timing)
+  t.ok(Date.now() - started >= timing.staleMs, 'taken over only after it stayed silent for the whole wait')
+  t.equal(JSON.parse(await readFile(file, 'utf8')).pid, process.pid, 'a silent lock from elsewhere is taken over')
+
+  const before = (await stat(file)).mtimeMs
+  await eventually(async () => (await stat(file)).mtimeMs !== before, 2000, 'the holder to refresh its lock')
+  t.pass('the holder refreshes its own lock, so others elsewhere can tell it is alive')
+  release()
+  await t.rejects(readFile(file), { code: 'ENOENT' }, 'released')
 })
 
 t.test('a second service on the same DATA_DIR refuses to start; a killed one does not block a restart', async (t) => {
