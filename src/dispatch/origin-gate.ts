@@ -89,9 +89,11 @@ export class OriginGate<T> {
   /** The parked row that has waited longest among receivers that may start one now, its slot taken; or none. */
   takeNext (): { origin: string; item: T } | undefined {
     let best: { origin: string; head: Parked<T> } | undefined
+    // The share depends on every receiver's work: once per call, not once per receiver looked at.
+    const share = this.#share()
     for (const [origin, queue] of this.#parked) {
       const head = queue[0]
-      if (head === undefined || (best !== undefined && best.head.seq < head.seq) || !this.#mayStart(origin)) continue
+      if (head === undefined || (best !== undefined && best.head.seq < head.seq) || !this.#mayStart(origin, share)) continue
       best = { origin, head }
     }
     if (best === undefined) return undefined
@@ -133,12 +135,12 @@ export class OriginGate<T> {
     return this.#limits.perOrigin + this.#limits.parkCap - busiest
   }
 
-  #mayStart (origin: string): boolean {
+  #mayStart (origin: string, share?: number): boolean {
     const { slots, reserve } = this.#limits
     if (this.#total >= slots) return false
     const mine = this.#inFlight.get(origin) ?? 0
     if (mine === 0) return true
-    return this.#total < slots - reserve && mine < Math.min(this.#window.get(origin) ?? 1, this.#share())
+    return this.#total < slots - reserve && mine < Math.min(this.#window.get(origin) ?? 1, share ?? this.#share())
   }
 
   /** The non-reserved slots divided among the receivers with work (in flight or parked), within perOrigin. */

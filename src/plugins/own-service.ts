@@ -41,7 +41,12 @@ export class OwnService {
 
   /** Whether a connection to `address`:`port` lands on this service. */
   isOwnEndpoint (address: string, port: number): boolean {
-    return this.listeners.length > 0 && reachesService({ address, port }, this.listeners, this.localAddresses())
+    // Most destinations are on another port: no need to read the interfaces for them.
+    return this.#listensOn(port) && reachesService({ address, port }, this.listeners, this.localAddresses())
+  }
+
+  #listensOn (port: number): boolean {
+    return this.listeners.some((listener) => listener.port === port)
   }
 
   /**
@@ -49,8 +54,9 @@ export class OwnService {
    * the sender checks again the address it actually connects to.
    */
   async resolvesToSelf (url: URL): Promise<string | null> {
-    if (this.listeners.length === 0) return null
     const port = url.port === '' ? DEFAULT_PORTS[url.protocol] ?? 0 : Number(url.port)
+    // A host is looked up only when its port is one this service listens on: other URLs cost no DNS query.
+    if (!this.#listensOn(port)) return null
     const host = url.hostname.replace(/^\[|\]$/g, '')
     let timer: NodeJS.Timeout | undefined
     const addresses = await Promise.race([
