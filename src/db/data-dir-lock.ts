@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { linkSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { linkSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 
-/** The file that says which process has the embedded database open. */
+/** The name of the files that say which process has the embedded database open (see lockDataDir). */
 export const LOCK_FILE = 's2s-tracker.lock'
 
 export class DataDirLockedError extends Error {
@@ -26,6 +26,8 @@ interface Holder {
   started: string | null
   /** Where its pid means something (see pidPlace); null when unknown. */
   place: string | null
+  /** Written by a holder as it let go: nobody holds the directory. */
+  released?: boolean
 }
 
 function processStart (pid: number): string | null {
@@ -72,10 +74,11 @@ function readHolder (file: string): { text: string; holder: Holder | null } | nu
   try {
     const parsed = JSON.parse(text) as Partial<Holder>
     return typeof parsed.pid === 'number'
-      ? { text, holder: { pid: parsed.pid, started: parsed.started ?? null, place: parsed.place ?? null } }
+      ? { text, holder: { pid: parsed.pid, started: parsed.started ?? null, place: parsed.place ?? null, released: parsed.released === true } }
       : { text, holder: null }
   } catch {
-    // Written half by a process killed mid-write: nobody holds it.
+    // Not a lock this version writes (each is linked into place whole): a bare lock of an earlier version
+    // that its process left half-written. Nobody holds it.
     return { text, holder: null }
   }
 }
@@ -107,54 +110,53 @@ async function watchHeartbeat (file: string, text: string, timing: LockTiming): 
 /**
  * Takes the embedded database's directory for this process, or throws naming the directory and the
  * holder. Two processes on one PGlite directory each see only their own writes and overwrite each other's
- * files, so acknowledged data would be lost. A lock left by a process that is gone (killed, crashed) is taken
- * over: at once when its pid can be looked up here, after `staleMs` without a heartbeat when it was written
- * elsewhere. It is moved aside under a unique name, and only the process that moved exactly what it judged
- * stale goes on, so two processes starting at once cannot both take it. Returns the release.
+ * files, so acknowledged data would be lost.
+ *
+ * The lock is a chain of generations, `s2s-tracker.lock.<n>`: the newest one present says who holds the
+ * directory, and n only grows. A process takes the directory by creating generation n+1 after judging
+ * generation n released or stale (its process gone: at once when its pid can be looked up here, after
+ * `staleMs` without a heartbeat when it was written elsewhere). Each generation is written whole under a
+ * unique name and linked into place, which fails when it exists, so exactly one process creates each, and a
+ * lock is never read half-written. Nothing that is the newest generation is ever removed by another process
+ * (a stale holder is passed by, not deleted), so two processes taking over at once cannot both win, however
+ * their steps interleave: the winner checks, after creating its generation, that no newer one exists.
+ * Returns the release.
  */
 export async function lockDataDir (dir: string, timing: LockTiming = DEFAULT_TIMING): Promise<() => void> {
-  const file = path.join(dir, LOCK_FILE)
   const here = pidPlace()
   const mine = JSON.stringify({ pid: process.pid, started: processStart(process.pid), place: here } satisfies Holder)
   for (let attempt = 0; attempt < 10; attempt++) {
-    try {
-      writeFileSync(file, mine, { flag: 'wx', mode: 0o600 })
-      return holdLock(file, mine, timing)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-    }
-    const found = readHolder(file)
-    if (found === null) continue
-    const holder = found.holder
-    if (holder !== null) {
-      const elsewhere = holder.place !== null && here !== null && holder.place !== here
-      if (!elsewhere && isAlive(holder)) {
-        const self = holder.pid === process.pid ? ' (this process: it is already open here)' : ''
-        throw new DataDirLockedError(`DATA_DIR ${path.resolve(dir)} is in use by process ${holder.pid}${self}: ${ONE_PROCESS}`)
-      }
-      if (elsewhere) {
-        const verdict = await watchHeartbeat(file, found.text, timing)
-        if (verdict === 'changed') continue
-        if (verdict === 'held') {
-          throw new DataDirLockedError(`DATA_DIR ${path.resolve(dir)} is in use by process ${holder.pid} in another container ` +
-            `or on another host (its lock is being refreshed): ${ONE_PROCESS}`)
+    const newest = newestGeneration(dir)
+    if (newest !== null) {
+      const found = readHolder(newest.file)
+      if (found === null) continue
+      const holder = found.holder
+      if (holder !== null && holder.released !== true) {
+        const elsewhere = holder.place !== null && here !== null && holder.place !== here
+        if (!elsewhere && isAlive(holder)) {
+          const self = holder.pid === process.pid ? ' (this process: it is already open here)' : ''
+          throw new DataDirLockedError(`DATA_DIR ${path.resolve(dir)} is in use by process ${holder.pid}${self}: ${ONE_PROCESS}`)
+        }
+        if (elsewhere) {
+          const verdict = await watchHeartbeat(newest.file, found.text, timing)
+          if (verdict === 'changed' || newestGeneration(dir)?.n !== newest.n) continue
+          if (verdict === 'held') {
+            throw new DataDirLockedError(`DATA_DIR ${path.resolve(dir)} is in use by process ${holder.pid} in another container ` +
+              `or on another host (its lock is being refreshed): ${ONE_PROCESS}`)
+          }
         }
       }
     }
-    const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`
-    try {
-      renameSync(file, aside)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
-      throw err
+    const n = (newest?.n ?? 0) + 1
+    const file = generationFile(dir, n)
+    if (!createWhole(file, mine)) continue
+    if (newestGeneration(dir)?.n !== n) {
+      // A newer generation appeared while this one was being made: its maker judged this one as it found it.
+      removeQuietly(file)
+      continue
     }
-    if (readFileSync(aside, 'utf8') !== found.text) {
-      // Another process took over first and this moved its fresh lock: put it back (only if the place is free).
-      try {
-        linkSync(aside, file)
-      } catch {}
-    }
-    unlinkSync(aside)
+    removeOlderGenerations(dir, n)
+    return holdLock(dir, n, mine, timing)
   }
   throw new DataDirLockedError(`DATA_DIR ${path.resolve(dir)}: its lock keeps changing hands; is another process starting on it?`)
 }
@@ -163,15 +165,64 @@ const ONE_PROCESS = 'one service process per embedded database (stop that proces
   'or use PostgreSQL with DATABASE_URL to run several)'
 
 /** Refreshes the lock's time while it is held, so a process elsewhere can tell it is alive; returns the release. */
-function holdLock (file: string, mine: string, timing: LockTiming): () => void {
+function holdLock (dir: string, n: number, mine: string, timing: LockTiming): () => void {
+  const file = generationFile(dir, n)
   const heartbeat = setInterval(() => {
     try {
-      if (readHolder(file)?.text === mine) utimesSync(file, new Date(), new Date())
+      utimesSync(file, new Date(), new Date())
     } catch {}
   }, timing.heartbeatMs)
   heartbeat.unref()
   return () => {
     clearInterval(heartbeat)
-    if (readHolder(file)?.text === mine) unlinkSync(file)
+    // The next generation says "released", so whoever comes next takes the directory at once; this one goes.
+    const released = JSON.stringify({ ...JSON.parse(mine) as Holder, released: true } satisfies Holder)
+    if (createWhole(generationFile(dir, n + 1), released)) removeQuietly(file)
   }
+}
+
+function generationFile (dir: string, n: number): string {
+  return path.join(dir, `${LOCK_FILE}.${n}`)
+}
+
+const GENERATION = new RegExp(`^${LOCK_FILE.replaceAll('.', '\\.')}(?:\\.(\\d+))?$`)
+
+/** The newest lock generation present; a bare `s2s-tracker.lock` (written by earlier versions) is generation 0. */
+function newestGeneration (dir: string): { n: number; file: string } | null {
+  let newest: { n: number; file: string } | null = null
+  for (const name of readdirSync(dir)) {
+    const match = GENERATION.exec(name)
+    if (match === null) continue
+    const n = match[1] === undefined ? 0 : Number(match[1])
+    if (newest === null || n > newest.n) newest = { n, file: path.join(dir, name) }
+  }
+  return newest
+}
+
+function removeOlderGenerations (dir: string, n: number): void {
+  for (const name of readdirSync(dir)) {
+    const match = GENERATION.exec(name)
+    if (match !== null && (match[1] === undefined ? 0 : Number(match[1])) < n) removeQuietly(path.join(dir, name))
+  }
+}
+
+/** Creates `file` with all of `text`, or returns false when it exists: written under a unique name, then linked. */
+function createWhole (file: string, text: string): boolean {
+  const draft = `${file}.draft-${process.pid}-${randomBytes(4).toString('hex')}`
+  writeFileSync(draft, text, { flag: 'wx', mode: 0o600 })
+  try {
+    linkSync(draft, file)
+    return true
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw err
+  } finally {
+    removeQuietly(draft)
+  }
+}
+
+function removeQuietly (file: string): void {
+  try {
+    unlinkSync(file)
+  } catch {}
 }
