@@ -1,6 +1,7 @@
 /**
  * The architecture, checked in `npm test`: dependencies run one way (routes → services → repositories →
- * db), the domain core imports nothing of the service, and no feature reaches into another's routes.
+ * db; intake → conversions → affiliate-postbacks → dispatch), the domain core imports nothing of the
+ * service, and no feature reaches into another's routes.
  */
 module.exports = {
   forbidden: [
@@ -45,6 +46,28 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/app\\.ts$' },
       to: { path: 'routes\\.ts$' },
+    },
+    {
+      name: 'dispatch-is-an-engine',
+      comment: 'src/dispatch sends what it is given: it knows the database, the domain rules and lib, no feature. ' +
+        'Its plugin is the one place where the engine is wired to the features (who may be resent to).',
+      severity: 'error',
+      from: { path: '^src/dispatch/', pathNot: '^src/dispatch/plugin\\.ts$' },
+      to: { path: '^src/', pathNot: '^src/(dispatch|db|domain|lib)/|^src/version\\.ts$' },
+    },
+    {
+      name: 'conversions-flow-one-way',
+      comment: 'An advertiser postback flows intake → conversions → affiliate-postbacks → dispatch; nothing flows back.',
+      severity: 'error',
+      from: { path: '^src/(conversions|affiliate-postbacks|dispatch)/' },
+      to: { path: '^src/intake/' },
+    },
+    {
+      name: 'affiliate-postbacks-know-no-conversions-logic',
+      comment: 'Affiliate postbacks fire on conversion events; they read conversion rows (db), never the conversions feature.',
+      severity: 'error',
+      from: { path: '^src/(affiliate-postbacks|dispatch)/' },
+      to: { path: '^src/conversions/' },
     },
     {
       name: 'no-tests-in-src',

@@ -1,16 +1,13 @@
-import { randomUUID } from 'node:crypto'
-import Fastify, {
-  LogController, type FastifyBodyParser, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions,
-  type preValidationHookHandler, type RouteOptions,
-} from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import pino from 'pino'
 import formbody from '@fastify/formbody'
 import type { Config } from './config.js'
 import { buildSerializerCompiler, buildValidatorCompiler } from './http/compiled-schemas.js'
 import { parseQueryString } from './http/query-string.js'
 import { commonSchemas } from './http/schemas.js'
-import { escapePointer, HttpProblem } from './http/problem.js'
+import { jsonOrNothing, refuseBodyWhereNoneIsTaken, rejectUnknownQueryParameters } from './http/body-policy.js'
+import { loggerOptions, OneLinePerRequest, standardOutput } from './http/logging.js'
+import { requestId } from './http/request-id.js'
 import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js'
 import errorHandler from './plugins/error-handler.js'
 import database from './plugins/database.js'
@@ -18,103 +15,44 @@ import ownService from './plugins/own-service.js'
 import metrics from './plugins/metrics.js'
 import auth from './plugins/auth.js'
 import openapi from './plugins/openapi.js'
-import operationsRoutes from './operations/routes.js'
+import operationsRoutes from './operations/public-routes.js'
 import { advertiserSchemas } from './advertisers/schemas.js'
-import advertiserRoutes from './advertisers/routes.js'
+import advertiserAdminRoutes from './advertisers/admin-routes.js'
 import { trackingDomainSchemas } from './tracking-domains/schemas.js'
-import trackingDomainRoutes from './tracking-domains/routes.js'
+import trackingDomainAdminRoutes from './tracking-domains/admin-routes.js'
 import { affiliateSchemas } from './affiliates/schemas.js'
-import affiliateRoutes from './affiliates/routes.js'
+import affiliateAdminRoutes from './affiliates/admin-routes.js'
+import affiliatePanelRoutes from './affiliates/panel-routes.js'
 import { offerSchemas } from './offers/schemas.js'
-import offerRoutes from './offers/routes.js'
-import { panelSchemas } from './panel/schemas.js'
-import panelRoutes from './panel/routes.js'
+import { panelOfferSchemas } from './offers/panel-schemas.js'
+import offerAdminRoutes from './offers/admin-routes.js'
+import offerPanelRoutes from './offers/panel-routes.js'
 import { trackingLinkSchemas } from './links/schemas.js'
-import trackingLinkRoutes from './links/routes.js'
+import trackingLinkAdminRoutes from './links/admin-routes.js'
+import trackingLinkPanelRoutes from './links/panel-routes.js'
 import { clickSchemas } from './clicks/schemas.js'
 import clickRecorder from './clicks/recorder.js'
 import clickReplica from './clicks/replica.js'
-import clickTrackingRoutes from './clicks/click-routes.js'
-import clickRoutes from './clicks/routes.js'
+import clickPublicRoutes from './clicks/public-routes.js'
+import clickAdminRoutes from './clicks/admin-routes.js'
+import intakeCache from './intake/cache.js'
+import intakePublicRoutes from './intake/public-routes.js'
 import { conversionSchemas } from './conversions/schemas.js'
 import holdExpiry from './conversions/hold-expiry.js'
-import intakeCache from './conversions/intake-cache.js'
-import postbackRoutes from './conversions/routes.js'
-import conversionApiRoutes from './conversions/api-routes.js'
+import conversionAdminRoutes from './conversions/admin-routes.js'
+import conversionPanelRoutes from './conversions/panel-routes.js'
+import { postbackSchemas } from './affiliate-postbacks/schemas.js'
+import { deliverySchemas } from './affiliate-postbacks/delivery-schemas.js'
+import postbackAdminRoutes from './affiliate-postbacks/admin-routes.js'
+import postbackPanelRoutes from './affiliate-postbacks/panel-routes.js'
+import deliveryAdminRoutes from './affiliate-postbacks/delivery-routes.js'
+import deliveryPanelRoutes from './affiliate-postbacks/delivery-panel-routes.js'
 import dispatcher from './dispatch/plugin.js'
-import { deliverySchemas } from './deliveries/schemas.js'
-import deliveryRoutes from './deliveries/routes.js'
-import { postbackSchemas } from './postbacks/schemas.js'
-import postbackAdminRoutes from './postbacks/admin-routes.js'
-import postbackPanelRoutes from './postbacks/panel-routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config
   }
-}
-
-/** Unknown query parameters on /v1 are a 400 (contract §1), also on routes that take none. */
-function rejectUnknownQueryParameters (route: RouteOptions) {
-  route.schema ??= {}
-  route.schema.querystring ??= { type: 'object', additionalProperties: false, properties: {} }
-}
-
-/**
- * A route that takes no body refuses one, as every other route refuses unknown fields (§1): a setting sent to
- * the wrong place must not be dropped silently. Nothing, or an empty object, is no body.
- */
-function refuseBodyWhereNoneIsTaken (route: RouteOptions) {
-  if (route.schema?.body !== undefined) return
-  const methods = Array.isArray(route.method) ? route.method : [route.method]
-  if (!methods.some((method) => method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE')) return
-  const refuse: preValidationHookHandler = (request, _reply, done) => {
-    const body: unknown = request.body
-    if (body === undefined || body === null) return done()
-    const fields = typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : null
-    if (fields?.length === 0) return done()
-    const errors = fields === null
-      ? [{ path: '', message: 'must be empty: this operation takes no body' }]
-      : fields.map((field) => ({ path: `/${escapePointer(field)}`, message: 'is not an allowed field' }))
-    done(new HttpProblem('validation-error', 'This operation takes no body', { errors }))
-  }
-  route.preValidation = [...(route.preValidation === undefined ? [] : [route.preValidation].flat()), refuse]
-}
-
-/**
- * The JSON parser, with an empty body meaning no body: generic HTTP clients send `Content-Type: application/json`
- * on every call, also on a retry or a DELETE that carries nothing.
- */
-function jsonOrNothing (app: FastifyInstance): FastifyBodyParser<string> {
-  const json = app.getDefaultJsonParser('error', 'error')
-  return (request, body, done) => (body.length === 0 ? done(null, undefined) : json(request, body, done))
-}
-
-/** One log line per request, written when it completes, with the `secure` parameter redacted. */
-class OneLinePerRequest extends LogController {
-  override incomingRequest () {}
-  override requestCompleted (error: Error | null, request: FastifyRequest, reply: FastifyReply) {
-    const line = { method: request.method, url: redactUrl(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }
-    if (error) reply.log.error({ ...line, err: error }, 'request errored')
-    else reply.log.info(line, 'request')
-  }
-}
-
-/**
- * Standard output, written asynchronously: a line logged while a write is under way joins the next write,
- * so a busy service pays one write per batch of lines instead of a system call per request (about as much
- * CPU as the rest of a click on a small machine). Idle, each line still goes out at once. Pino flushes what
- * is left when the process exits; what exceeds 16 MiB while stdout is blocked is dropped, not held.
- */
-function standardOutput () {
-  const destination = pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 })
-  let lastDropNotice = 0
-  destination.on('drop', () => {
-    if (Date.now() - lastDropNotice < 60_000) return
-    lastDropNotice = Date.now()
-    process.stderr.write('log lines are being dropped: standard output is not keeping up (over 16 MiB waiting)\n')
-  })
-  return destination
 }
 
 export interface BuildOptions {
@@ -133,58 +71,16 @@ function trustProxyOption (trust: Config['trustProxy']): boolean | string[] | ((
   return typeof trust === 'number' ? (_address, hop) => hop < trust : trust
 }
 
-/**
- * A client's own request id is kept (§1) when it is printable ASCII (a UUID, a base64 or ULID id, a trace
- * id) and at most 200 characters; anything else is replaced, so a log line or a header is never abused.
- */
-const REQUEST_ID = /^[\x20-\x7e]{1,200}$/
-
-/** Query parameters whose values never reach a log line, whatever the case or percent-encoding of their names. */
-const SECRET_PARAMETERS = new Set(['secure', 'api_key', 'api-key', 'apikey'])
-/** A name that could be one of them: it has a `%`, or starts like one. Values are not looked at (a click's often hold `%`). */
-const MAYBE_SECRET_NAME = /[?&](?:[^=&]*%|secure|api)/i
-
-function decodedName (raw: string): string {
-  if (!raw.includes('%')) return raw.toLowerCase()
-  try {
-    return decodeURIComponent(raw).toLowerCase()
-  } catch {
-    return raw.toLowerCase()
-  }
-}
-
-/** Strips secrets from the URLs we log: `secure` on /postback, an API key sent in the query by mistake. */
-export function redactUrl (url: string): string {
-  if (!MAYBE_SECRET_NAME.test(url)) return url
-  const q = url.indexOf('?')
-  const pairs = url.slice(q + 1).split('&').map((pair) => {
-    const eq = pair.indexOf('=')
-    const name = eq === -1 ? pair : pair.slice(0, eq)
-    return SECRET_PARAMETERS.has(decodedName(name)) ? `${name}=[REDACTED]` : pair
-  })
-  return `${url.slice(0, q + 1)}${pairs.join('&')}`
-}
-
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
-    logger: options.logger ?? {
-      level: config.logLevel,
-      redact: { paths: ['req.headers["api-key"]', 'headers["api-key"]', 'api_key', '*.api_key'], censor: '[REDACTED]' },
-      serializers: {
-        req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
-      },
-      stream: options.logStream ?? standardOutput(),
-    },
+    logger: options.logger ?? loggerOptions(config.logLevel, options.logStream ?? standardOutput()),
     logController: new OneLinePerRequest(),
     // Errors answered before routing (an undecodable URL, malformed HTTP) are problem+json too.
     frameworkErrors,
     clientErrorHandler,
     // proxy-addr semantics: the client is the first untrusted hop of X-Forwarded-For from the right.
     trustProxy: trustProxyOption(config.trustProxy),
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
-    },
+    genReqId: requestId,
     // Opening the embedded database and applying migrations can outlast Fastify's 10 s default on a busy machine.
     pluginTimeout: 60_000,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false, querystringParser: parseQueryString },
@@ -207,7 +103,12 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // Forms are for advertisers' postbacks (§4.2); /v1 removes this parser again.
   await app.register(formbody, { bodyLimit: 64 * 1024 })
 
-  for (const schema of [...commonSchemas, ...advertiserSchemas, ...trackingDomainSchemas, ...affiliateSchemas, ...offerSchemas, ...panelSchemas, ...trackingLinkSchemas, ...clickSchemas, ...conversionSchemas, ...deliverySchemas, ...postbackSchemas]) app.addSchema(schema)
+  // Every named schema, referenced by `$ref` from the routes and published as an OpenAPI component.
+  const schemas = [
+    commonSchemas, advertiserSchemas, trackingDomainSchemas, affiliateSchemas, offerSchemas, panelOfferSchemas,
+    trackingLinkSchemas, clickSchemas, conversionSchemas, deliverySchemas, postbackSchemas,
+  ].flat()
+  for (const schema of schemas) app.addSchema(schema)
 
   await app.register(errorHandler)
   await app.register(openapi)
@@ -222,8 +123,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(metrics)
 
   await app.register(operationsRoutes)
-  await app.register(clickTrackingRoutes)
-  await app.register(postbackRoutes)
+  await app.register(clickPublicRoutes)
+  await app.register(intakePublicRoutes)
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', v1.authorize)
@@ -231,15 +132,19 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       v1.addHook('onRoute', refuseBodyWhereNoneIsTaken)
       // JSON in and out (§1): a form body is a 415 here.
       v1.removeContentTypeParser('application/x-www-form-urlencoded')
-      await v1.register(advertiserRoutes)
-      await v1.register(trackingDomainRoutes)
-      await v1.register(affiliateRoutes)
-      await v1.register(offerRoutes)
-      await v1.register(panelRoutes)
-      await v1.register(trackingLinkRoutes)
-      await v1.register(clickRoutes)
-      await v1.register(conversionApiRoutes)
-      await v1.register(deliveryRoutes)
+      await v1.register(advertiserAdminRoutes)
+      await v1.register(trackingDomainAdminRoutes)
+      await v1.register(affiliateAdminRoutes)
+      await v1.register(offerAdminRoutes)
+      await v1.register(affiliatePanelRoutes)
+      await v1.register(offerPanelRoutes)
+      await v1.register(trackingLinkAdminRoutes)
+      await v1.register(trackingLinkPanelRoutes)
+      await v1.register(clickAdminRoutes)
+      await v1.register(conversionAdminRoutes)
+      await v1.register(conversionPanelRoutes)
+      await v1.register(deliveryAdminRoutes)
+      await v1.register(deliveryPanelRoutes)
       await v1.register(postbackAdminRoutes)
       await v1.register(postbackPanelRoutes)
     },

@@ -3,7 +3,7 @@ import { PREPARED, type Db } from '../db/database.js'
 import type { ClickRow, ConversionRow, ConversionStatusName, ConversionsTable, ConversionEventsTable, Database } from '../db/tables.js'
 import { amountFromDb } from '../domain/money.js'
 import type { GoalTerms } from '../domain/payout.js'
-import { firingPostbacks, type FiringPostback } from '../dispatch/enqueue.js'
+import { firingPostbacks, type FiringPostback } from '../affiliate-postbacks/enqueue.js'
 import type { Updateable, Transaction } from 'kysely'
 
 export type Trx = Transaction<Database>
@@ -44,7 +44,7 @@ export async function findIntakeOffer (db: Executor, offerId: number): Promise<I
 
 export interface StoredClick {
   click: ClickRow
-  /** The catalog version read in the same statement (see intake-cache.ts). */
+  /** The catalog version read in the same statement (see intake/cache.ts). */
   catalogVersion: number
 }
 

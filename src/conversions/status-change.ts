@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import type { ConversionRow, ConversionUpdate } from '../db/tables.js'
-import { enqueueDeliveries } from '../dispatch/enqueue.js'
+import { enqueueDeliveries } from '../affiliate-postbacks/enqueue.js'
 import { formatAmountDb, parseAmount } from '../domain/money.js'
 import { badRequest, conflict } from '../http/problem.js'
 import { findConversion, holdPeriodDays, holdUntil, insertStatusEvent, updateConversionIf } from './repository.js'

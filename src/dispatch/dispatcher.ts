@@ -5,8 +5,6 @@ import type { Db } from '../db/database.js'
 import { retryDelayMs } from '../domain/retry.js'
 import { HOST_PREFIX, isGoneLocalHolder, newHolderId } from './holder.js'
 import { OriginGate } from './origin-gate.js'
-import { isTrackingDomainHost } from '../postbacks/repository.js'
-import { comparableHost } from '../postbacks/rules.js'
 import { AttemptRecorder } from './recorder.js'
 import { refusedOutcome, type AttemptOutcome, type InFlightAttempt, type PostbackSender } from './sender.js'
 import {
@@ -63,6 +61,7 @@ export class Dispatcher {
   readonly #db: Db
   readonly #log: FastifyBaseLogger
   readonly #settings: DispatcherSettings
+  readonly #trackingDomainFeed: (url: string) => Promise<string | null>
   readonly #queue: PQueue
   readonly #perOrigin: number
   readonly #retryCap: number
@@ -91,8 +90,16 @@ export class Dispatcher {
   #pollTimer: NodeJS.Timeout | null = null
   #wake: { at: number; timer: NodeJS.Timeout } | null = null
 
-  constructor (deps: { db: Db; log: FastifyBaseLogger; sender: PostbackSender; settings: DispatcherSettings }) {
+  constructor (deps: {
+    db: Db
+    log: FastifyBaseLogger
+    sender: PostbackSender
+    /** Why a URL would feed this service's own intake through one of its tracking domains, or null. */
+    trackingDomainFeed: (url: string) => Promise<string | null>
+    settings: DispatcherSettings
+  }) {
     this.#db = deps.db
+    this.#trackingDomainFeed = deps.trackingDomainFeed
     this.#log = deps.log
     this.sender = deps.sender
     this.#settings = deps.settings
@@ -394,7 +401,10 @@ export class Dispatcher {
     const holder = `${this.instanceId}/resend/${randomUUID().slice(0, 8)}`
     const leased = await leaseOne(this.#db, deliveryId, holder, this.leaseMs)
     if (leased === 'missing' || leased === 'busy') return leased
-    const selfFeed = await this.#selfFeed(leased.url)
+    // Postbacks and pending deliveries never point at a tracking domain (their writes and tracking-domain
+    // writes refuse it), but a delivered or failed one rendered before a tracking domain took its host can
+    // still be resent by hand: that attempt is refused. PUBLIC_URL's origin the sender refuses for every attempt.
+    const selfFeed = await this.#trackingDomainFeed(leased.url)
     const outcome = selfFeed === null
       ? await this.sender.send({ method: leased.method, url: leased.url, body: leased.body, deliveryId: leased.id })
       : refusedOutcome(new Date(), performance.now(), selfFeed)
@@ -402,25 +412,6 @@ export class Dispatcher {
     const result = await this.#recorder.record({ deliveryId, holder, outcome, decision })
     this.#logOutcome(deliveryId, outcome, decision, result.n)
     return 'done'
-  }
-
-  /**
-   * Why a delivery's URL would feed this service's own intake through a tracking domain, or null. Postbacks
-   * and pending deliveries never point there (their writes and tracking-domain writes refuse it), but a
-   * delivered or failed one rendered before a tracking domain took its host can still be resent by hand:
-   * that attempt is refused. PUBLIC_URL's origin the sender refuses for every attempt.
-   */
-  async #selfFeed (raw: string): Promise<string | null> {
-    let url: URL
-    try {
-      url = new URL(raw)
-    } catch {
-      return null // the sender refuses it as an invalid URL
-    }
-    const host = comparableHost(url)
-    return (await isTrackingDomainHost(this.#db, host))
-      ? `refused: ${host} is a tracking domain of this service; a postback must not feed its own intake`
-      : null
   }
 
   /**

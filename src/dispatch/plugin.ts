@@ -1,10 +1,10 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { Dispatcher } from './dispatcher.js'
-import { DELIVERIES_CHANNEL } from './enqueue.js'
 import { PostbackSender } from './sender.js'
-import { POSTBACKS_DELETED_CHANNEL } from '../postbacks/repository.js'
-import { publicOrigin } from '../postbacks/rules.js'
+import { DELIVERIES_CHANNEL, POSTBACKS_DELETED_CHANNEL } from './channels.js'
+import { trackingDomainFeed } from '../affiliate-postbacks/repository.js'
+import { publicOrigin } from '../domain/self-feed.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -33,6 +33,7 @@ async function dispatcherPlugin (fastify: FastifyInstance) {
     db: fastify.db,
     log: fastify.log.child({ component: 'dispatcher' }),
     sender,
+    trackingDomainFeed: (url) => trackingDomainFeed(fastify.db, url),
     settings: {
       timeoutMs: config.postbackTimeoutMs,
       retryScheduleMs: config.postbackRetryScheduleMs,

@@ -2,8 +2,7 @@ import dns from 'node:dns'
 import { isIP, type LookupFunction } from 'node:net'
 import { Agent, buildConnector, type Dispatcher } from 'undici'
 import { privateNetworkReason } from '../domain/network.js'
-import { LOOP_GUARD_HEADER } from '../domain/self-feed.js'
-import { comparableOrigin } from '../postbacks/rules.js'
+import { comparableOrigin, LOOP_GUARD_HEADER } from '../domain/self-feed.js'
 import { VERSION } from '../version.js'
 
 /** What one HTTP attempt produced; exactly what `postback_attempts` records. */

@@ -1,5 +1,31 @@
 import { isIP } from 'node:net'
 
+const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' }
+
+/** Lower-case host without a trailing dot: `Track.Example.com.` and `track.example.com` are one host. */
+export function comparableHost (url: URL): string {
+  return url.hostname.toLowerCase().replace(/\.$/, '')
+}
+
+/** Scheme, comparable host and port (default ports made explicit): `HTTPS://A.example.:443` is `https://a.example:443`. */
+export function comparableOrigin (url: URL): string {
+  return `${url.protocol}//${comparableHost(url)}:${url.port === '' ? DEFAULT_PORTS[url.protocol] ?? '' : url.port}`
+}
+
+/** PUBLIC_URL's comparable origin, or null when it does not parse (config validates it; no match then). */
+export function publicOrigin (publicUrl: string): string | null {
+  try {
+    return comparableOrigin(new URL(publicUrl))
+  } catch {
+    return null
+  }
+}
+
+/** Whether `url` has PUBLIC_URL's origin (scheme, host and port, default ports made explicit). */
+export function hasPublicOrigin (url: URL, publicUrl: string): boolean {
+  return comparableOrigin(url) === publicOrigin(publicUrl)
+}
+
 /** The header that marks a request as sent by this deployment's dispatcher (signed: see OwnService). */
 export const LOOP_GUARD_HEADER = 'x-s2s-loop-guard'
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
-import { sql } from 'kysely'
-import { enqueueDeliveries } from '../../src/dispatch/enqueue.js'
+import { sql, type Transaction } from 'kysely'
+import type { Database } from '../../src/db/tables.js'
+import { enqueueDeliveries } from '../../src/affiliate-postbacks/enqueue.js'
 import { eventually, inject } from './build.js'
 import { click, postback as advertiserPostback } from './conversions.js'
 import { createAffiliate, createOffer, type AffiliateJson, type OfferJson } from './fixtures.js'
@@ -94,42 +95,50 @@ export async function convert (
  */
 export async function seedConversion (app: FastifyInstance, scene: FiringScene, status: 'approved' | 'pending' = 'approved'): Promise<number> {
   return app.db.transaction().execute(async (trx) => {
-    const conversion = await trx
-      .insertInto('conversions')
-      .values({
-        clickid: null,
-        offer_id: scene.offer.id,
-        affiliate_id: scene.affiliate.id,
-        goal: '1',
-        action_id: null,
-        click_dedup_key: null,
-        status,
-        integration_method: 'default',
-        sum: null,
-        revenue: '12.5000',
-        payout: '9.9980',
-        currency: 'USD',
-        order_currency: null,
-        ip: null,
-        user_agent: null,
-        comment: null,
-        custom_fields: '{}',
-        country: null,
-        click_params: '{}',
-        click_created_at: null,
-        hold_until: null,
-        updated_at: sql`now()` as never,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow()
-    const event = await trx
-      .insertInto('conversion_events')
-      .values({ conversion_id: conversion.id, kind: 'created', from_status: null, to_status: status, source: 'advertiser' })
-      .returning('id')
-      .executeTakeFirstOrThrow()
-    await enqueueDeliveries(trx, [{ id: event.id, conversionId: conversion.id }])
-    return conversion.id
+    const { conversionId, eventId } = await insertConversionRow(trx, scene, status, { revenue: '12.5000', payout: '9.9980' })
+    await enqueueDeliveries(trx, [{ id: eventId, conversionId }])
+    return conversionId
   })
+}
+
+/** A conversion row and its creation event, as intake writes them, with no delivery. */
+async function insertConversionRow (
+  trx: Transaction<Database>, scene: FiringScene, status: 'approved' | 'pending', money: { revenue: string; payout: string }
+): Promise<{ conversionId: number; eventId: number }> {
+  const conversion = await trx
+    .insertInto('conversions')
+    .values({
+      clickid: null,
+      offer_id: scene.offer.id,
+      affiliate_id: scene.affiliate.id,
+      goal: '1',
+      action_id: null,
+      click_dedup_key: null,
+      status,
+      integration_method: 'default',
+      sum: null,
+      revenue: money.revenue,
+      payout: money.payout,
+      currency: 'USD',
+      order_currency: null,
+      ip: null,
+      user_agent: null,
+      comment: null,
+      custom_fields: '{}',
+      country: null,
+      click_params: '{}',
+      click_created_at: null,
+      hold_until: null,
+      updated_at: sql`now()` as never,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  const event = await trx
+    .insertInto('conversion_events')
+    .values({ conversion_id: conversion.id, kind: 'created', from_status: null, to_status: status, source: 'advertiser' })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  return { conversionId: conversion.id, eventId: event.id }
 }
 
 export interface RawDelivery {
@@ -149,45 +158,13 @@ export interface RawDelivery {
  */
 export async function insertDelivery (app: FastifyInstance, scene: FiringScene, raw: RawDelivery): Promise<number> {
   return app.db.transaction().execute(async (trx) => {
-    const conversion = await trx
-      .insertInto('conversions')
-      .values({
-        clickid: null,
-        offer_id: scene.offer.id,
-        affiliate_id: scene.affiliate.id,
-        goal: '1',
-        action_id: null,
-        click_dedup_key: null,
-        status: 'approved',
-        integration_method: 'default',
-        sum: null,
-        revenue: '1.0000',
-        payout: '1.0000',
-        currency: 'USD',
-        order_currency: null,
-        ip: null,
-        user_agent: null,
-        comment: null,
-        custom_fields: '{}',
-        country: null,
-        click_params: '{}',
-        click_created_at: null,
-        hold_until: null,
-        updated_at: new Date(),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow()
-    const event = await trx
-      .insertInto('conversion_events')
-      .values({ conversion_id: conversion.id, kind: 'created', from_status: null, to_status: 'approved', source: 'advertiser' })
-      .returning('id')
-      .executeTakeFirstOrThrow()
+    const { conversionId, eventId } = await insertConversionRow(trx, scene, 'approved', { revenue: '1.0000', payout: '1.0000' })
     const delivery = await trx
       .insertInto('postback_deliveries')
       .values({
         postback_id: raw.postbackId,
-        conversion_id: conversion.id,
-        event_id: event.id,
+        conversion_id: conversionId,
+        event_id: eventId,
         affiliate_id: scene.affiliate.id,
         method: raw.method ?? 'GET',
         url: raw.url,

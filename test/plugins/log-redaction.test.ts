@@ -1,5 +1,5 @@
 import t from 'tap'
-import { redactUrl } from '../../src/app.js'
+import { redactUrl } from '../../src/http/logging.js'
 
 t.test('secrets in a logged URL are redacted, whatever the case or percent-encoding of their names', async (t) => {
   const cases: [url: string, logged: string][] = [

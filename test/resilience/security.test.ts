@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
-import { secureMatches } from '../../src/conversions/postback.js'
+import { secureMatches } from '../../src/intake/service.js'
 import { ADMIN_KEY, build, createDataDir, createTestDatabase, eventually, inject, TEST_ENGINE } from '../helpers/build.js'
 import { click, postback } from '../helpers/conversions.js'
 import { startCountingSink } from '../helpers/counting-sink.js'
@@ -234,13 +234,13 @@ t.test('no API key and no secure code ever reaches the log, even at trace level'
 })
 
 t.test('secure codes are compared in constant time: the code and the behaviour', async (t) => {
-  const source = await readFile(new URL('../../src/conversions/postback.ts', import.meta.url), 'utf8')
+  const source = await readFile(new URL('../../src/intake/service.ts', import.meta.url), 'utf8')
   t.match(source, /import \{[^}]*\btimingSafeEqual\b[^}]*\} from 'node:crypto'/, 'timingSafeEqual comes from node:crypto')
   const body = /export function secureMatches[\s\S]*?\n\}/.exec(source)?.[0] ?? ''
   t.match(body, /timingSafeEqual\(/, 'secureMatches compares with timingSafeEqual')
   t.match(body, /digest\(/, 'on fixed-length digests, so the length of a guess tells nothing')
-  for (const file of ['intake.ts', 'postback.ts', 'routes.ts']) {
-    const text = await readFile(new URL(`../../src/conversions/${file}`, import.meta.url), 'utf8')
+  for (const file of ['parse.ts', 'service.ts', 'public-routes.ts']) {
+    const text = await readFile(new URL(`../../src/intake/${file}`, import.meta.url), 'utf8')
     // String literals out first: comparing a parameter's name with 'secure' is not comparing a code.
     const plain = text.split('\n').map((line) => line.replace(/'[^']*'/g, "''"))
       .filter((line) => /secure/i.test(line) && /[!=]==/.test(line))

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import type { PostbackRow } from '../db/tables.js'
 import type { Db } from '../db/database.js'
-import { conversionContext } from '../dispatch/context.js'
+import { conversionContext } from './context.js'
 import type { PostbackSender } from '../dispatch/sender.js'
 import { parseAmount } from '../domain/money.js'
 import { postbackMacroValues, renderPostbackRequest, type PostbackContext } from '../domain/postback-render.js'
 import { ruleViolation } from '../http/problem.js'
-import { findConversionContext, findOfferSummary } from './repository.js'
+import { findConversionContext, findOfferSummary } from './delivery-repository.js'
 
 /** A conversion that looks like a real one, for a test fire without `conversion_id`. */
 async function sampleContext (db: Db, postback: PostbackRow): Promise<PostbackContext> {

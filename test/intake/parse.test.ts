@@ -1,7 +1,7 @@
 import t from 'tap'
 import { formatAmountPlain } from '../../src/domain/money.js'
 import { parseQueryString } from '../../src/http/query-string.js'
-import { collectParameters, logParameters, parsePostback, type PostbackRequest } from '../../src/conversions/intake.js'
+import { collectParameters, logParameters, parsePostback, type PostbackRequest } from '../../src/intake/parse.js'
 
 const CLICK = '5ec25b044a4f2b0001211111'
 

@@ -26,4 +26,4 @@ export const panelOfferSchema = {
   },
 } as const
 
-export const panelSchemas = [panelOfferGoalSchema, panelOfferSchema]
+export const panelOfferSchemas = [panelOfferGoalSchema, panelOfferSchema]

@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js'
 import { listWindow } from '../db/list.js'
-import { CONTEXT_COLUMNS } from '../dispatch/context.js'
-import type { DeliveryListQuery } from './schemas.js'
+import { CONTEXT_COLUMNS } from './context.js'
+import type { DeliveryListQuery } from './delivery-schemas.js'
 
 export function listDeliveries (db: Db, query: DeliveryListQuery) {
   let q = db.selectFrom('postback_deliveries').selectAll()

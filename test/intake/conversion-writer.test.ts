@@ -1,7 +1,7 @@
 import t from 'tap'
 import { build } from '../helpers/build.js'
 import { scene } from '../helpers/conversions.js'
-import { ConversionWriter } from '../../src/conversions/conversion-writer.js'
+import { ConversionWriter } from '../../src/intake/conversion-writer.js'
 import type { NewConversion } from '../../src/conversions/repository.js'
 
 t.test('the conversion writer: a row the database refuses fails only its own postback', async (t) => {

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { ReadThroughCache } from '../lib/read-through-cache.js'
 import type { Db } from '../db/database.js'
-import { findAffiliateStatus, findIntakeOffer, type AffiliateStatus, type IntakeOffer } from './repository.js'
+import { findAffiliateStatus, findIntakeOffer, type AffiliateStatus, type IntakeOffer } from '../conversions/repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

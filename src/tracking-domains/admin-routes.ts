@@ -10,7 +10,7 @@ import {
   insertTrackingDomain, listTrackingDomains, lockTrackingDomains, promoteOldestToDefault, trackingDomainReference,
   updateTrackingDomain,
 } from './repository.js'
-import { idsSendingTo } from '../postbacks/repository.js'
+import { idsSendingTo } from '../affiliate-postbacks/repository.js'
 import type { Db } from '../db/database.js'
 
 const tags = ['Tracking domains']

@@ -2,11 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem } from '../http/problem.js'
 import { noSecurity, problemResponses } from '../http/schemas.js'
 import { optionalBody } from '../plugins/openapi.js'
-import { collectParameters, CUSTOM_FIELD_NAMES, parsePostback } from './intake.js'
+import { collectParameters, CUSTOM_FIELD_NAMES, parsePostback } from './parse.js'
 import { ClickLookup } from './click-lookup.js'
 import { ConversionWriter } from './conversion-writer.js'
-import { applyPostback, type IntakeDeps } from './postback.js'
-import { insertServerPostback, type ServerPostbackEntry } from './repository.js'
+import { applyPostback, type IntakeDeps } from './service.js'
+import { insertServerPostback, type ServerPostbackEntry } from '../conversions/repository.js'
 
 const tags = ['Tracking']
 

@@ -2,19 +2,19 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Db } from '../db/database.js'
 import type { ConversionRow, ConversionStatusName, ConversionUpdate } from '../db/tables.js'
-import { enqueueDeliveries } from '../dispatch/enqueue.js'
+import { enqueueDeliveries } from '../affiliate-postbacks/enqueue.js'
 import { formatAmountDb } from '../domain/money.js'
 import { conversionAmounts } from '../domain/payout.js'
 import { findClick, type ClickRecord } from '../clicks/repository.js'
 import { HttpProblem, conflict, notFound, ruleViolation } from '../http/problem.js'
 import type { ClickLookup } from './click-lookup.js'
 import type { ConversionWriter } from './conversion-writer.js'
-import type { IntakeCache } from './intake-cache.js'
-import type { PostbackRequest } from './intake.js'
+import type { IntakeCache } from './cache.js'
+import type { PostbackRequest } from './parse.js'
 import {
   findAffiliateStatus, findConversionByKey, findIntakeOffer, holdUntil, insertServerPostback, insertStatusEvent,
   updateConversionIf, type AffiliateStatus, type IntakeOffer, type NewConversion, type ServerPostbackEntry,
-} from './repository.js'
+} from '../conversions/repository.js'
 
 export const ACCESS_DENIED = 'Access denied'
 export const OFFER_DISABLED = 'Offer disabled'

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js'
-import { writeDeliveries } from '../dispatch/enqueue.js'
-import { conversionKey, insertConversions, type CreatedConversion, type NewConversionEntry } from './repository.js'
+import { writeDeliveries } from '../affiliate-postbacks/enqueue.js'
+import { conversionKey, insertConversions, type CreatedConversion, type NewConversionEntry } from '../conversions/repository.js'
 
 export interface ConversionWriterOptions {
   /** Most conversions written in one transaction. */

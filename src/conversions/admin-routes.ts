@@ -1,68 +1,25 @@
 import type { FastifyInstance } from 'fastify'
 import type { ConversionEventRow, ConversionRow } from '../db/tables.js'
-import { amountFromDb, amountToJson } from '../domain/money.js'
 import { notFound } from '../http/problem.js'
 import { toPage } from '../http/pagination.js'
-import { adminSecurity, affiliateSecurity, authProblems, listOf, problemResponses } from '../http/schemas.js'
-import { panelAffiliateId } from '../plugins/auth.js'
+import { adminSecurity, authProblems, listOf, problemResponses } from '../http/schemas.js'
 import { findConversion } from './repository.js'
-import { conversionCursorKeys, listConversions, listServerPostbacks, statusHistories } from './queries.js'
+import { listServerPostbacks, statusHistories } from './queries.js'
 import {
-  conversionIdParams, conversionListQuery, panelConversionListQuery, serverPostbackListQuery,
+  conversionIdParams, conversionListQuery, serverPostbackListQuery,
   type ConversionListQuery, type ConversionPatch, type ServerPostbackListQuery,
 } from './schemas.js'
 import { patchConversion } from './status-change.js'
+import { conversionPage, conversionToApi, listDescription } from './view.js'
 
 const security = adminSecurity
 
-const money = (text: string) => amountToJson(amountFromDb(text))
-
-export function conversionToApi (row: ConversionRow, history: ConversionEventRow[]) {
-  return {
-    id: row.id,
-    clickid: row.clickid,
-    offer_id: row.offer_id,
-    affiliate_id: row.affiliate_id,
-    goal: row.goal,
-    action_id: row.action_id,
-    status: row.status,
-    integration_method: row.integration_method,
-    sum: row.sum === null ? null : money(row.sum),
-    revenue: money(row.revenue),
-    payout: money(row.payout),
-    currency: row.currency,
-    order_currency: row.order_currency,
-    ip: row.ip,
-    user_agent: row.user_agent,
-    comment: row.comment,
-    custom_fields: row.custom_fields,
-    country: row.country,
-    hold_until: row.hold_until,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-    status_history: history.map((event) => ({ from: event.from_status, to: event.to_status, source: event.source, at: event.created_at })),
-  }
-}
-
-export function conversionToPanel (row: ConversionRow, history: ConversionEventRow[]) {
-  const { revenue: _revenue, ...rest } = conversionToApi(row, history)
-  return rest
-}
-
-const listDescription =
-  'Newest first by id. With `updated_since`, only conversions changed at or after it, OLDEST CHANGE FIRST ' +
-  '(by `updated_at`, then `id`), for syncing: page with `next_cursor`, or ask again with the last `updated_at` seen ' +
-  '(rows sharing that instant come again; de-duplicate by `id`).'
-
-/** Admin conversions, the server-postback log, and the affiliate panel's conversions (all in /v1). */
+/** Admin conversions and the server-postback log (in /v1). */
 export default async function conversionApiRoutes (fastify: FastifyInstance) {
   const { db } = fastify
 
-  async function page<T> (query: ConversionListQuery, toItem: (row: ConversionRow, history: ConversionEventRow[]) => T) {
-    const rows = await listConversions(db, query)
-    const histories = await statusHistories(db, rows.slice(0, query.limit).map((row) => row.id))
-    return toPage(rows, query.limit, (row) => toItem(row, histories.get(row.id) ?? []), conversionCursorKeys(query))
-  }
+  const page = <T>(query: ConversionListQuery, toItem: (row: ConversionRow, history: ConversionEventRow[]) => T) =>
+    conversionPage(db, query, toItem)
 
   async function one (id: number) {
     const row = await findConversion(db, id)
@@ -138,16 +95,4 @@ export default async function conversionApiRoutes (fastify: FastifyInstance) {
       conversion_id: row.conversion_id,
     }), (row) => [row.id])
   })
-
-  fastify.get<{ Querystring: Omit<ConversionListQuery, 'affiliate_id'> }>('/affiliate/conversions', {
-    schema: {
-      tags: ['Affiliate panel'],
-      security: affiliateSecurity,
-      operationId: 'listMyConversions',
-      summary: 'The calling affiliate\'s conversions (without revenue)',
-      description: listDescription,
-      querystring: panelConversionListQuery,
-      response: { 200: listOf('AffiliateConversion'), ...problemResponses(...authProblems) },
-    },
-  }, async (request) => page({ ...request.query, affiliate_id: panelAffiliateId(request) }, conversionToPanel))
 }

@@ -4,7 +4,6 @@ import type { OfferFacts } from './repository.js'
 // The rules of contract §5.1, in one place, so every route that writes a postback judges it alike.
 
 const SCHEME_AND_AUTHORITY = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)/
-const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' }
 
 /**
  * A postback URL's structure: absolute http(s) with a literal host. Macros may stand anywhere after the
@@ -31,30 +30,6 @@ export function parsePostbackUrl (raw: string): URL {
   }
   if (parsed.hostname === '') throw badRequest('url must have a host', '/url')
   return parsed
-}
-
-/** Lower-case host without a trailing dot: `Track.Example.com.` and `track.example.com` are one host. */
-export function comparableHost (url: URL): string {
-  return url.hostname.toLowerCase().replace(/\.$/, '')
-}
-
-/** Scheme, comparable host and port (default ports made explicit): `HTTPS://A.example.:443` is `https://a.example:443`. */
-export function comparableOrigin (url: URL): string {
-  return `${url.protocol}//${comparableHost(url)}:${url.port === '' ? DEFAULT_PORTS[url.protocol] ?? '' : url.port}`
-}
-
-/** PUBLIC_URL's comparable origin, or null when it does not parse (config validates it; no match then). */
-export function publicOrigin (publicUrl: string): string | null {
-  try {
-    return comparableOrigin(new URL(publicUrl))
-  } catch {
-    return null
-  }
-}
-
-/** Whether `url` has PUBLIC_URL's origin (scheme, host and port, default ports made explicit). */
-export function hasPublicOrigin (url: URL, publicUrl: string): boolean {
-  return comparableOrigin(url) === publicOrigin(publicUrl)
 }
 
 /** The state a postback will have once written: what the rules judge. */

@@ -3,31 +3,15 @@ import { notFound } from '../http/problem.js'
 import { affiliateSecurity, authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
 import { toPage } from '../http/pagination.js'
 import { panelAffiliateId } from '../plugins/auth.js'
-import { findAffiliate } from '../affiliates/repository.js'
-import { affiliateToApi } from '../affiliates/view.js'
-import { findOfferWithGoals, listOffers } from '../offers/repository.js'
-import { offerToPanel } from '../offers/view.js'
+import { findOfferWithGoals, listOffers } from './repository.js'
+import { offerToPanel } from './view.js'
 
 const tags = ['Affiliate panel']
 const security = affiliateSecurity
 
-export default async function panelRoutes (fastify: FastifyInstance) {
+/** The active offers as the affiliate panel shows them (in /v1). */
+export default async function offerPanelRoutes (fastify: FastifyInstance) {
   const { db } = fastify
-
-  fastify.get('/affiliate/me', {
-    schema: {
-      tags,
-      security,
-      operationId: 'getMyProfile',
-      summary: 'The calling affiliate\'s own profile',
-      description: 'Affiliate key only. The API key is never shown here.',
-      response: { 200: { $ref: 'Affiliate#' }, ...problemResponses(...authProblems, 404) },
-    },
-  }, async (request) => {
-    const affiliate = await findAffiliate(db, panelAffiliateId(request))
-    if (affiliate === undefined) throw notFound('Affiliate')
-    return affiliateToApi(affiliate)
-  })
 
   fastify.get<{ Querystring: ListQuery }>('/affiliate/offers', {
     schema: {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { notFound } from '../http/problem.js'
 import { toPage } from '../http/pagination.js'
 import { adminSecurity, authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
-import { createPostback, patchPostback, postbackToApi, type OwnTarget } from './manage.js'
+import { createPostback, patchPostback, postbackToApi, type OwnTarget } from './service.js'
 import { stopDeliveries } from './stop-deliveries.js'
 import { affiliateExists, deletePostbacks, findOfferStatus, findPostback, listPostbacks } from './repository.js'
 import {

@@ -3,10 +3,8 @@ import type { ConversionEventRow, ConversionRow, ConversionStatusName, Database,
 import { PREPARED } from '../db/database.js'
 import { resolveFiringPostbacks, type FiringCandidate } from '../domain/firing.js'
 import { postbackMacroValues, renderPostbackRequest } from '../domain/postback-render.js'
+import { DELIVERIES_CHANNEL } from '../dispatch/channels.js'
 import { CONTEXT_COLUMNS, conversionContext, type ContextRow } from './context.js'
-
-/** The channel every instance's dispatcher LISTENs on; a notification means "new work is due". */
-export const DELIVERIES_CHANNEL = 's2s_deliveries'
 
 /** The columns of a postback that firing and rendering need. */
 const FIRING_POSTBACK_COLUMNS = ['id', 'affiliate_id', 'offer_id', 'url', 'method', 'status', 'goal', 'integration_method', 'force_global'] as const

@@ -2,18 +2,18 @@ import type { FastifyInstance } from 'fastify'
 import { catchUpAfterWrites } from '../clicks/replica.js'
 import type { Db } from '../db/database.js'
 import type { TrackingDomainRow, TrackingLinkRow } from '../db/tables.js'
-import { buildShortUrl, buildTrackingUrl, canonicalParamsKey, generateShortCode, orderLinkParams } from '../domain/links.js'
+import { buildTrackingUrl, canonicalParamsKey, generateShortCode } from '../domain/links.js'
 import { badRequest, notFound, ruleViolation } from '../http/problem.js'
 import { toPage } from '../http/pagination.js'
 import {
-  adminSecurity, affiliateSecurity, authProblems, idParam, idParams, listOf, listQuery, problemResponses, type ListQuery,
+  adminSecurity, authProblems, idParam, idParams, listOf, listQuery, problemResponses, type ListQuery,
 } from '../http/schemas.js'
-import { panelAffiliateId } from '../plugins/auth.js'
 import {
   findAffiliateForLink, findDefaultDomainForLink, findDomainForLink, findLink, findLinkByIdentity, findOfferForLink,
   insertLinkIfNew, isUniqueViolation, listLinks, markLinkSent, setShortCodeIfMissing, updateLink, type NewLink,
 } from './repository.js'
 import { MAX_LINK_LENGTH, type TrackingLinkCreate } from './schemas.js'
+import { linkToApi } from './view.js'
 
 const tags = ['Tracking links']
 const security = adminSecurity
@@ -26,31 +26,6 @@ function schemeBase (useSsl: boolean, hostname: string): string {
 
 function isHttps (url: string): boolean {
   return /^https:/i.test(url)
-}
-
-/** The scheme, host and path a stored link starts with: its url up to `/click?pid=` (values there are encoded). */
-function linkBase (url: string): string {
-  const end = url.indexOf('/click?pid=')
-  return end === -1 ? url : url.slice(0, end)
-}
-
-/**
- * As generated: a link already handed to an affiliate keeps its text when its domain is renamed (a repeat of
- * the generating request refreshes it). The short URL shares the link's scheme and host.
- */
-export function linkToApi (link: TrackingLinkRow) {
-  return {
-    id: link.id,
-    offer_id: link.offer_id,
-    affiliate_id: link.affiliate_id,
-    tracking_domain_id: link.tracking_domain_id,
-    use_ssl: link.use_ssl,
-    params: Object.fromEntries(orderLinkParams(link.params)),
-    url: link.url,
-    short_url: link.short_code === null ? null : buildShortUrl(linkBase(link.url), link.short_code),
-    sent_at: link.sent_at,
-    created_at: link.created_at,
-  }
 }
 
 /** Where a link points: the domain, the protocol and the base URL, after the contract's 422 rules. */
@@ -196,23 +171,5 @@ export default async function trackingLinkRoutes (fastify: FastifyInstance) {
     const link = await findLink(db, request.params.id)
     if (link === undefined) throw notFound('Tracking link')
     return linkToApi(link)
-  })
-
-  fastify.get<{ Params: { offer_id: number }; Querystring: ListQuery }>('/affiliate/offers/:offer_id/tracking-links', {
-    schema: {
-      tags: ['Affiliate panel'],
-      security: affiliateSecurity,
-      operationId: 'listMyTrackingLinks',
-      summary: 'The tracking links sent to me for an offer',
-      description: 'Only links that were sent (`send: true` or `POST /v1/tracking-links/{id}/send`) to the calling affiliate.',
-      params: idParams('offer_id'),
-      querystring: listQuery(),
-      response: { 200: listOf('TrackingLink'), ...problemResponses(...authProblems, 404) },
-    },
-  }, async (request) => {
-    const affiliateId = panelAffiliateId(request)
-    if ((await findOfferForLink(db, request.params.offer_id)) === undefined) throw notFound('Offer')
-    const rows = await listLinks(db, { offer_id: request.params.offer_id, affiliate_id: affiliateId, sentOnly: true }, request.query)
-    return toPage(rows, request.query.limit, linkToApi, (row) => [row.id])
   })
 }

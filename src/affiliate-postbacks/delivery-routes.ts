@@ -3,39 +3,20 @@ import { optionalBody } from '../plugins/openapi.js'
 import type { PostbackDeliveryRow } from '../db/tables.js'
 import { conflict, notFound } from '../http/problem.js'
 import { toPage } from '../http/pagination.js'
-import { adminSecurity, affiliateSecurity, authProblems, bigIdParam, idParams, listOf, problemResponses } from '../http/schemas.js'
-import { panelAffiliateId } from '../plugins/auth.js'
-import { findDelivery, findPostback, listAttempts, listDeliveries } from './repository.js'
+import { adminSecurity, authProblems, bigIdParam, idParams, listOf, problemResponses } from '../http/schemas.js'
+import { findDelivery, findPostback, listAttempts, listDeliveries } from './delivery-repository.js'
 import {
-  deliveryListQuery, panelDeliveryListQuery,
+  deliveryListQuery,
   type DeliveryListQuery, type PostbackTestRequest,
-} from './schemas.js'
+} from './delivery-schemas.js'
 import { testFire } from './test-fire.js'
+import { deliveryToApi } from './delivery-view.js'
 
 const tags = ['Postback deliveries']
 const security = adminSecurity
 const deliveryParams = {
   type: 'object', required: ['id'], additionalProperties: false, properties: { id: bigIdParam },
 } as const
-
-export function deliveryToApi (row: PostbackDeliveryRow) {
-  return {
-    id: row.id,
-    postback_id: row.postback_id,
-    conversion_id: row.conversion_id,
-    event_id: row.event_id,
-    method: row.method,
-    url: row.url,
-    body: row.body,
-    state: row.state,
-    attempts: row.attempts,
-    last_http_code: row.last_http_code,
-    last_error: row.last_error,
-    next_attempt_at: row.next_attempt_at,
-    created_at: row.created_at,
-    delivered_at: row.delivered_at,
-  }
-}
 
 const retryDescription =
   'Makes one more attempt now, outside the retry schedule, whatever the state (also delivered, failed or cancelled), ' +
@@ -51,7 +32,7 @@ const testDescription =
   'The request carries `X-Postback-Test: true` instead of `X-Postback-Delivery-Id`. The answer always has status 200; ' +
   'the receiver\'s verdict is in `http_code` and `error`. An empty body or `{}` uses a sample conversion.'
 
-/** The delivery log, manual resend and test fire (admin), and the affiliate's own deliveries (panel). All in /v1. */
+/** The delivery log, manual resend and test fire (admin, in /v1). */
 export default async function deliveryRoutes (fastify: FastifyInstance) {
   const { db, dispatcher } = fastify
 
@@ -129,21 +110,5 @@ export default async function deliveryRoutes (fastify: FastifyInstance) {
     const postback = await findPostback(db, request.params.id)
     if (postback === undefined) throw notFound('Postback')
     return testFire(db, dispatcher.sender, postback, request.body?.conversion_id)
-  })
-
-  fastify.get<{ Querystring: Omit<DeliveryListQuery, 'affiliate_id'> }>('/affiliate/postback-deliveries', {
-    schema: {
-      tags: ['Affiliate panel'],
-      security: affiliateSecurity,
-      operationId: 'listMyPostbackDeliveries',
-      summary: 'List my postback deliveries',
-      description: 'The calling affiliate\'s deliveries only, newest first.',
-      querystring: panelDeliveryListQuery,
-      response: { 200: listOf('PostbackDelivery'), ...problemResponses(...authProblems) },
-    },
-  }, async (request) => {
-    const query = { ...request.query, affiliate_id: panelAffiliateId(request) }
-    const rows = await listDeliveries(db, query)
-    return toPage(rows, request.query.limit, deliveryToApi, (row) => [row.id])
   })
 }

@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js'
-import { findClicksWithCatalogVersion, type StoredClick } from './repository.js'
+import { findClicksWithCatalogVersion, type StoredClick } from '../conversions/repository.js'
 
 interface Waiting {
   clickid: string

@@ -4,7 +4,8 @@ import { listWindow } from '../db/list.js'
 import type { ListQuery } from '../db/list.js'
 import type { PostbacksTable } from '../db/tables.js'
 import type { PostbackListFilters } from './schemas.js'
-import { comparableHost, hasPublicOrigin } from './rules.js'
+import { comparableHost, hasPublicOrigin } from '../domain/self-feed.js'
+import { POSTBACKS_DELETED_CHANNEL } from '../dispatch/channels.js'
 
 /** Whose postbacks a query may see: `affiliateId` narrows to one affiliate (the panel). */
 export interface Owner {
@@ -56,9 +57,6 @@ const NOTIFY_CHUNK = 500
  * the cancelling one takes a fresh snapshot, so it also sees deliveries that an event transaction holding
  * the postback row committed while the delete waited for it. Returns how many postbacks went.
  */
-/** The channel on which deleted postbacks are announced (comma-separated ids) to every dispatcher. */
-export const POSTBACKS_DELETED_CHANNEL = 's2s_postbacks_deleted'
-
 /**
  * Deletes postbacks and cancels their pending deliveries in one transaction; returns the deleted ids. Every
  * dispatcher hears of them at commit, and drops the rows of them it holds but has not sent yet.
@@ -163,6 +161,23 @@ export async function selfFeedTarget (
   if (hasPublicOrigin(url, publicUrl)) return { kind: 'public-url' }
   const host = comparableHost(url)
   return (await isTrackingDomainHost(db, host)) ? { kind: 'tracking-domain', host } : null
+}
+
+/**
+ * Why an already rendered delivery URL would feed this service's intake through a tracking domain, or null
+ * (also for a URL that does not parse: the sender refuses that as invalid). For manual resends.
+ */
+export async function trackingDomainFeed (db: Db, raw: string): Promise<string | null> {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    return null
+  }
+  const host = comparableHost(url)
+  return (await isTrackingDomainHost(db, host))
+    ? `refused: ${host} is a tracking domain of this service; a postback must not feed its own intake`
+    : null
 }
 
 /** Whether a tracking domain has this hostname (stored lower-case, compared ignoring case). */

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { hasPublicOrigin, publicOrigin } from '../../src/postbacks/rules.js'
+import { hasPublicOrigin, publicOrigin } from '../../src/domain/self-feed.js'
 
 // The one rule for "this URL is the service itself": the save-time 422 and the send-time refusal both use it.
 t.test('hasPublicOrigin: scheme, host ignoring case and a trailing dot, port with defaults made explicit', async (t) => {
