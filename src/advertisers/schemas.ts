@@ -1,4 +1,5 @@
 import { dateTime } from '../http/schemas.js'
+import type { AdvertiserStatus } from '../domain/statuses.js'
 
 const name = { type: 'string', minLength: 1, maxLength: 255, examples: ['Acme Ads'] } as const
 const status = {
@@ -48,7 +49,7 @@ export const advertiserSchemas = [advertiserSchema, advertiserCreateSchema, adve
 
 export interface AdvertiserCreate {
   name: string
-  status: 'active' | 'inactive'
+  status: AdvertiserStatus
   secure_code?: string | null
 }
 export type AdvertiserPatch = Partial<AdvertiserCreate>

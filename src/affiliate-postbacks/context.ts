@@ -1,6 +1,6 @@
-import type { ConversionStatusName } from '../db/tables.js'
 import { amountFromDb } from '../domain/money.js'
 import type { PostbackContext } from '../domain/postback-render.js'
+import type { ConversionStatus } from '../domain/statuses.js'
 
 /** The conversion columns (alias `c`) and offer title (alias `o`) a postback renders from. */
 export const CONTEXT_COLUMNS = [
@@ -32,7 +32,7 @@ export interface ContextRow {
 }
 
 /** Macro context of a conversion as it stands, with the status the event moved it to. */
-export function conversionContext (row: ContextRow, status: ConversionStatusName): PostbackContext {
+export function conversionContext (row: ContextRow, status: ConversionStatus): PostbackContext {
   return {
     conversionId: row.id,
     clickid: row.clickid,

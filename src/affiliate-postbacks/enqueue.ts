@@ -1,10 +1,11 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely'
-import type { ConversionEventRow, ConversionRow, ConversionStatusName, Database, PostbackRow } from '../db/tables.js'
+import type { ConversionEventRow, ConversionRow, Database, PostbackRow } from '../db/tables.js'
 import { PREPARED } from '../db/database.js'
 import { resolveFiringPostbacks, type FiringCandidate } from '../domain/firing.js'
 import { postbackMacroValues, renderPostbackRequest } from '../domain/postback-render.js'
 import { DELIVERIES_CHANNEL } from '../dispatch/channels.js'
 import { CONTEXT_COLUMNS, conversionContext, type ContextRow } from './context.js'
+import type { ConversionStatus } from '../domain/statuses.js'
 
 /** The columns of a postback that firing and rendering need. */
 const FIRING_POSTBACK_COLUMNS = ['id', 'affiliate_id', 'offer_id', 'url', 'method', 'status', 'goal', 'integration_method', 'force_global'] as const
@@ -74,7 +75,7 @@ export async function enqueueDeliveries (trx: Transaction<Database>, events: rea
 export interface EventWithContext extends ContextRow {
   event_id: number
   kind: ConversionEventRow['kind']
-  to_status: ConversionStatusName
+  to_status: ConversionStatus
   integration_method: ConversionRow['integration_method']
 }
 

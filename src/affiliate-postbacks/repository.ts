@@ -6,6 +6,7 @@ import type { PostbacksTable } from '../db/tables.js'
 import type { PostbackListFilters } from './schemas.js'
 import { comparableHost, hasPublicOrigin } from '../domain/self-feed.js'
 import { POSTBACKS_DELETED_CHANNEL } from '../dispatch/channels.js'
+import type { OfferStatus } from '../domain/statuses.js'
 
 /** Whose postbacks a query may see: `affiliateId` narrows to one affiliate (the panel). */
 export interface Owner {
@@ -93,7 +94,7 @@ function cancelPendingDeliveries (trx: Db, postbackIds: number[]) {
 
 export interface OfferFacts {
   id: number
-  status: 'active' | 'paused' | 'stopped'
+  status: OfferStatus
   goals: string[]
 }
 

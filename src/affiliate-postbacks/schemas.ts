@@ -1,4 +1,5 @@
 import { dateTime, idParam } from '../http/schemas.js'
+import type { ConversionStatus } from '../domain/statuses.js'
 
 // The affiliate postback (contract §5.1) and the bodies of every place that manages it (§5.2).
 
@@ -197,7 +198,8 @@ export const postbackSchemas = [
 ]
 
 export type PostbackMethod = 'GET' | 'POST'
-export type PostbackTrigger = 'any' | 'created' | 'approved' | 'pending' | 'declined' | 'hold'
+/** What a postback fires on: any event, a conversion's creation, or its reaching a status. */
+export type PostbackTrigger = 'any' | 'created' | ConversionStatus
 export type PostbackIntegration = 'all' | 'default' | 'probabilistic'
 export type PostbackScope = 'local' | 'global'
 

@@ -5,7 +5,8 @@ import { adminSecurity, authProblems, idParams, listOf, listQuery, problemRespon
 import { toPage } from '../http/pagination.js'
 import { generateApiKey, hashApiKey } from '../plugins/auth.js'
 import { affiliateToApi } from './view.js'
-import type { AffiliateCreate, AffiliatePatch, AffiliateStatus } from './schemas.js'
+import type { AffiliateStatus } from '../domain/statuses.js'
+import type { AffiliateCreate, AffiliatePatch } from './schemas.js'
 import {
   affiliateReference, deleteAffiliate, findAffiliate, findAffiliateByEmail, insertAffiliate, listAffiliates,
   replaceAffiliateKey, updateAffiliate,

@@ -2,7 +2,8 @@ import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import { listWindow } from '../db/list.js'
 import type { ListQuery } from '../db/list.js'
-import type { AffiliateCreate, AffiliatePatch, AffiliateStatus } from './schemas.js'
+import type { AffiliateStatus } from '../domain/statuses.js'
+import type { AffiliateCreate, AffiliatePatch } from './schemas.js'
 
 export function findAffiliate (db: Db, id: number) {
   return db.selectFrom('affiliates').selectAll().where('id', '=', id).executeTakeFirst()

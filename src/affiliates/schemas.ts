@@ -1,4 +1,5 @@
 import { dateTime } from '../http/schemas.js'
+import type { AffiliateStatus } from '../domain/statuses.js'
 
 const name = { type: 'string', minLength: 1, maxLength: 255, examples: ['Partner One'] } as const
 const email = {
@@ -72,7 +73,6 @@ export const affiliateSchemas = [
   affiliateSchema, affiliateCreatedSchema, affiliateCreateSchema, affiliatePatchSchema, affiliateApiKeySchema,
 ]
 
-export type AffiliateStatus = 'active' | 'inactive' | 'banned'
 export interface AffiliateCreate {
   name: string
   email: string

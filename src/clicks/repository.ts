@@ -4,6 +4,7 @@ import { createdWithin } from '../db/list.js'
 import type { ClickRow } from '../db/tables.js'
 import { decodeCursor, decodeCursorTime } from '../db/cursor.js'
 import type { ListQuery } from '../db/list.js'
+import type { OfferStatus } from '../domain/statuses.js'
 
 /** A click as the recorder buffers it, before it reaches the database. */
 export interface ClickRecord {
@@ -60,12 +61,12 @@ export function listClicks (db: Db, query: ClickListQuery) {
 
 /** What click validation needs to know about an offer. */
 export interface OfferForClick {
-  status: 'active' | 'paused' | 'stopped'
+  status: OfferStatus
   url: string
   trafficback_url: string | null
 }
 
-export type AffiliateStatus = 'active' | 'inactive' | 'banned'
+export type { AffiliateStatus } from '../domain/statuses.js'
 
 /** What a short URL stands for. These fields never change once a link has its code. */
 export interface ShortLinkTarget {

@@ -1,10 +1,11 @@
 import { sql } from 'kysely'
 import { PREPARED, type Db } from '../db/database.js'
-import type { ClickRow, ConversionRow, ConversionStatusName, ConversionsTable, ConversionEventsTable, Database } from '../db/tables.js'
+import type { ClickRow, ConversionRow, ConversionsTable, ConversionEventsTable, Database } from '../db/tables.js'
 import { amountFromDb } from '../domain/money.js'
 import type { GoalTerms } from '../domain/payout.js'
 import { firingPostbacks, type FiringPostback } from '../affiliate-postbacks/enqueue.js'
 import type { Updateable, Transaction } from 'kysely'
+import type { ConversionStatus, AffiliateStatus, OfferStatus } from '../domain/statuses.js'
 
 export type Trx = Transaction<Database>
 type Executor = Db | Trx
@@ -12,7 +13,7 @@ type Executor = Db | Trx
 /** What the intake needs to judge a postback on an offer: its rules, its goals and the secure code in force. */
 export interface IntakeOffer {
   id: number
-  status: 'active' | 'paused' | 'stopped'
+  status: OfferStatus
   currency: string
   default_conversion_status: 'approved' | 'pending' | 'hold'
   allow_duplicate_conversions: boolean
@@ -57,8 +58,6 @@ export async function findClicksWithCatalogVersion (db: Executor, clickids: read
   for (const { catalog_version: catalogVersion, ...click } of result.rows) found.set(click.clickid, { click, catalogVersion: Number(catalogVersion) })
   return found
 }
-
-export type AffiliateStatus = 'active' | 'inactive' | 'banned'
 
 export async function findAffiliateStatus (db: Executor, affiliateId: number): Promise<AffiliateStatus | undefined> {
   const row = await db.selectFrom('affiliates').select('status').where('id', '=', affiliateId).executeTakeFirst()
@@ -116,7 +115,7 @@ export interface NewConversion {
   goal: string
   action_id: string | null
   click_dedup_key: string | null
-  status: ConversionStatusName
+  status: ConversionStatus
   integration_method: 'default' | 'probabilistic'
   sum: string | null
   revenue: string
@@ -239,7 +238,7 @@ export async function insertConversions (
 export function updateConversionIf (
   trx: Trx,
   id: number,
-  expected: ConversionStatusName,
+  expected: ConversionStatus,
   changes: Updateable<ConversionsTable>
 ): Promise<ConversionRow | undefined> {
   return trx.updateTable('conversions')
@@ -252,7 +251,7 @@ export function updateConversionIf (
 
 export async function insertStatusEvent (
   trx: Trx,
-  event: { conversionId: number; from: ConversionStatusName; to: ConversionStatusName; source: ConversionEventsTable['source'] }
+  event: { conversionId: number; from: ConversionStatus; to: ConversionStatus; source: ConversionEventsTable['source'] }
 ): Promise<number> {
   const row = await trx.insertInto('conversion_events').values({
     conversion_id: event.conversionId, kind: 'status_changed', from_status: event.from, to_status: event.to, source: event.source,

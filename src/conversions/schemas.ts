@@ -1,4 +1,5 @@
 import { bigIdParam, currencyCode, dateTime, idParam, listQuery, money, nullableDateTime } from '../http/schemas.js'
+import type { ConversionStatus } from '../domain/statuses.js'
 
 const statusName = {
   type: 'string',
@@ -158,7 +159,7 @@ export interface ConversionListQuery {
   created_to?: string
   offer_id?: number
   affiliate_id?: number
-  status?: 'approved' | 'pending' | 'declined' | 'hold'
+  status?: ConversionStatus
   clickid?: string
   action_id?: string
   updated_since?: string
@@ -175,7 +176,7 @@ export interface ServerPostbackListQuery {
 }
 
 export interface ConversionPatch {
-  status?: 'approved' | 'pending' | 'declined' | 'hold'
+  status?: ConversionStatus
   revenue?: number
   payout?: number
   comment?: string | null

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { AdvertiserStatus, AffiliateStatus, ConversionStatus, OfferStatus } from '../domain/statuses.js'
 
 // One interface per table. Money columns are numeric(18,4) and travel as strings ("30.0000"):
 // convert with src/domain/money.ts, never with parseFloat.
@@ -20,7 +21,7 @@ export interface AdminApiKeysTable {
 export interface AdvertisersTable {
   id: Generated<number>
   name: string
-  status: Default<'active' | 'inactive'>
+  status: Default<AdvertiserStatus>
   secure_code: string | null
   created_at: CreatedAt
   updated_at: Timestamp
@@ -42,7 +43,7 @@ export interface OffersTable {
   title: string
   url: string
   trafficback_url: string | null
-  status: Default<'active' | 'paused' | 'stopped'>
+  status: Default<OfferStatus>
   tracking_domain_id: number | null
   currency: Default<string>
   default_conversion_status: Default<'approved' | 'pending' | 'hold'>
@@ -69,7 +70,7 @@ export interface AffiliatesTable {
   id: Generated<number>
   name: string
   email: string
-  status: Default<'active' | 'inactive' | 'banned'>
+  status: Default<AffiliateStatus>
   api_key_hash: string
   created_at: CreatedAt
   updated_at: Timestamp
@@ -103,8 +104,6 @@ export interface ClicksTable {
   created_at: Date
 }
 
-export type ConversionStatusName = 'approved' | 'pending' | 'declined' | 'hold'
-
 export interface ConversionsTable {
   id: Generated<number>
   clickid: string | null
@@ -113,7 +112,7 @@ export interface ConversionsTable {
   goal: string
   action_id: string | null
   click_dedup_key: string | null
-  status: ConversionStatusName
+  status: ConversionStatus
   integration_method: Default<'default' | 'probabilistic'>
   sum: Numeric | null
   revenue: Numeric
@@ -136,8 +135,8 @@ export interface ConversionEventsTable {
   id: Generated<number>
   conversion_id: number
   kind: 'created' | 'status_changed'
-  from_status: ConversionStatusName | null
-  to_status: ConversionStatusName
+  from_status: ConversionStatus | null
+  to_status: ConversionStatus
   source: 'advertiser' | 'admin' | 'hold_expiry'
   created_at: CreatedAt
 }

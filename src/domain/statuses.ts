@@ -1,3 +1,10 @@
+/** Whether an advertiser's offers take traffic. */
+export type AdvertiserStatus = 'active' | 'inactive'
+/** An offer takes clicks and conversions only while `active`. */
+export type OfferStatus = 'active' | 'paused' | 'stopped'
+/** An affiliate's clicks and conversions count only while `active`. */
+export type AffiliateStatus = 'active' | 'inactive' | 'banned'
+
 export type ConversionStatus = 'approved' | 'pending' | 'declined' | 'hold'
 export type StatusNumber = 1 | 2 | 3 | 5
 

@@ -2,7 +2,8 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { ReadThroughCache } from '../lib/read-through-cache.js'
 import type { Db } from '../db/database.js'
-import { findAffiliateStatus, findIntakeOffer, type AffiliateStatus, type IntakeOffer } from '../conversions/repository.js'
+import type { AffiliateStatus } from '../domain/statuses.js'
+import { findAffiliateStatus, findIntakeOffer, type IntakeOffer } from '../conversions/repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

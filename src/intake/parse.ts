@@ -1,9 +1,9 @@
 import { isIP } from 'node:net'
-import type { ConversionStatusName } from '../db/tables.js'
 import { parseEntityId } from '../domain/ids.js'
 import { parseAmount, type Amount } from '../domain/money.js'
 import { parsePostbackStatus } from '../domain/statuses.js'
 import { HttpProblem, badRequest } from '../http/problem.js'
+import type { ConversionStatus } from '../domain/statuses.js'
 
 // Parsing of the advertiser postback's parameters (contract §4.2): pure, no I/O. The result is either a typed
 // request or the 400 to answer, and in both cases the parameters as the server-postback log keeps them.
@@ -30,7 +30,7 @@ export interface PostbackRequest {
   actionId: string | null
   goal: string
   sum: Amount | null
-  status: ConversionStatusName | null
+  status: ConversionStatus | null
   secure: string | null
   ip: string | null
   country: string | null
@@ -192,7 +192,7 @@ function toRequest (params: Map<string, Text>): PostbackRequest {
   }
 
   const statusText = text('status')
-  let status: ConversionStatusName | null = null
+  let status: ConversionStatus | null = null
   if (statusText !== null) {
     status = parsePostbackStatus(statusText)
     if (status === null) {

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Db } from '../db/database.js'
-import type { ConversionRow, ConversionStatusName, ConversionUpdate } from '../db/tables.js'
+import type { ConversionRow, ConversionUpdate } from '../db/tables.js'
 import { enqueueDeliveries } from '../affiliate-postbacks/enqueue.js'
 import { formatAmountDb } from '../domain/money.js'
 import { conversionAmounts } from '../domain/payout.js'
@@ -13,8 +13,9 @@ import type { IntakeCache } from './cache.js'
 import type { PostbackRequest } from './parse.js'
 import {
   findAffiliateStatus, findConversionByKey, findIntakeOffer, holdUntil, insertServerPostback, insertStatusEvent,
-  updateConversionIf, type AffiliateStatus, type IntakeOffer, type NewConversion, type ServerPostbackEntry,
+  updateConversionIf, type IntakeOffer, type NewConversion, type ServerPostbackEntry,
 } from '../conversions/repository.js'
+import type { AffiliateStatus, ConversionStatus } from '../domain/statuses.js'
 
 export const ACCESS_DENIED = 'Access denied'
 export const OFFER_DISABLED = 'Offer disabled'
@@ -156,7 +157,7 @@ function findGoal (offer: IntakeOffer, goal: string) {
 function prepareCreation (
   req: PostbackRequest,
   offer: IntakeOffer,
-  affiliateStatus: 'active' | 'inactive' | 'banned',
+  affiliateStatus: AffiliateStatus,
   attribution: Attribution
 ): NewConversion | HttpProblem {
   if (offer.status === 'stopped') return ruleViolation(OFFER_DISABLED)
@@ -227,7 +228,7 @@ function statusChangeFromAdvertiser (
   req: PostbackRequest,
   offer: IntakeOffer,
   existing: ConversionRow,
-  status: ConversionStatusName
+  status: ConversionStatus
 ): ConversionUpdate {
   const changes: ConversionUpdate = { status, hold_until: status === 'hold' ? holdUntil(offer.hold_period_days) : null }
   if (req.sum !== null) {

@@ -1,4 +1,5 @@
 import { currencyCode, dateTime, httpUrl, money } from '../http/schemas.js'
+import type { OfferStatus } from '../domain/statuses.js'
 
 const title = { type: 'string', minLength: 1, maxLength: 255, examples: ['Acme app install'] } as const
 const url = {
@@ -171,7 +172,6 @@ export const offerPatchSchema = {
 
 export const offerSchemas = [offerGoalSchema, offerGoalInputSchema, offerSchema, offerCreateSchema, offerPatchSchema]
 
-export type OfferStatus = 'active' | 'paused' | 'stopped'
 export type GoalType = 'fixed' | 'percent'
 
 export interface OfferGoalInput {
