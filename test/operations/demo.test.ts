@@ -9,6 +9,10 @@ import { compileService } from '../helpers/service-process.js'
 // The demo runs here as a newcomer runs it (its own process, its own embedded database, loopback only), against
 // the service built from the sources as they are now, not whatever dist/ holds.
 
+// Two whole runs of the service on the embedded database, each bounded below (90 s to play, 45 s to stop):
+// on a loaded machine they outlast the suite's default 120 s per file.
+t.setTimeout(240_000)
+
 const DEMO = fileURLToPath(new URL('../../scripts/demo.mjs', import.meta.url))
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
