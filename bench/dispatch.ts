@@ -16,12 +16,12 @@
  * measured is the pool's; BENCH_POSTBACK_CONCURRENCY (64) the app's POSTBACK_CONCURRENCY.
  */
 import type { ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import pg from 'pg'
 import { answerCpuQueries, api, askCpu, freshDatabase, postgresCpuMicros, serveApp, startChild, stopChild } from './children.js'
 import { Agent, request } from 'undici'
 import { Dispatcher } from '../src/dispatch/dispatcher.js'
+import { newClickId } from '../src/domain/click-ids.js'
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
 const INTAKE_CONCURRENCY = Number(process.env.BENCH_INTAKE_CONCURRENCY ?? 16)
@@ -75,12 +75,13 @@ async function createPostback (port: number, db: pg.Client, affiliateId: number,
 }
 
 async function prepareClicks (db: pg.Client, offerId: number, affiliateId: number): Promise<string[]> {
-  const ids = Array.from({ length: CLICKS }, () => randomBytes(12).toString('hex'))
+  const now = new Date()
+  const ids = Array.from({ length: CLICKS }, () => newClickId(now))
   for (let i = 0; i < ids.length; i += 10_000) {
     await db.query(
       `insert into clicks (clickid, offer_id, affiliate_id, params, ip, user_agent, created_at)
-       select id, $2, $3, '{"sub1":"aff-123"}', '203.0.113.7', 'BenchAgent/1.0', now() from unnest($1::text[]) as id`,
-      [ids.slice(i, i + 10_000), offerId, affiliateId]
+       select id, $2, $3, '{"sub1":"aff-123"}', '203.0.113.7', 'BenchAgent/1.0', $4 from unnest($1::text[]) as id`,
+      [ids.slice(i, i + 10_000), offerId, affiliateId, now]
     )
   }
   return ids

@@ -10,11 +10,11 @@
  * default postgres://postgres@127.0.0.1:5432/postgres) and logs at BENCH_LOG_LEVEL (default info: the
  * production request line) to /dev/null. BENCH_CONNECTIONS (50) and BENCH_DURATION (10 s) shape the load; BENCH_NODE_OPTIONS is passed to the servers.
  */
-import { randomBytes } from 'node:crypto'
 import autocannon, { type Options, type Result } from 'autocannon'
 import Fastify from 'fastify'
 import pg from 'pg'
 import { answerCpuQueries, askCpu, create, freshDatabase, postgresCpuMicros, serveApp, startChild, stopChild } from './children.js'
+import { newClickId } from '../src/domain/click-ids.js'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
@@ -49,12 +49,13 @@ function load (port: number, duration: number, nextPath: () => string): Promise<
 
 /** Clicks written straight to the table (the click path has its own benchmark); returns their ids. */
 async function prepareClicks (db: pg.Client, offerId: number, affiliateId: number): Promise<string[]> {
-  const ids = Array.from({ length: CLICKS }, () => randomBytes(12).toString('hex'))
+  const now = new Date()
+  const ids = Array.from({ length: CLICKS }, () => newClickId(now))
   for (let i = 0; i < ids.length; i += 10_000) {
     await db.query(
       `insert into clicks (clickid, offer_id, affiliate_id, params, ip, user_agent, created_at)
-       select id, $2, $3, '{"sub1":"aff-123"}', '203.0.113.7', 'BenchAgent/1.0', now() from unnest($1::text[]) as id`,
-      [ids.slice(i, i + 10_000), offerId, affiliateId]
+       select id, $2, $3, '{"sub1":"aff-123"}', '203.0.113.7', 'BenchAgent/1.0', $4 from unnest($1::text[]) as id`,
+      [ids.slice(i, i + 10_000), offerId, affiliateId, now]
     )
   }
   return ids

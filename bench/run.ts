@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const ALL = ['click', 'postback', 'dispatch', 'claim']
+const ALL = ['click', 'postback', 'dispatch', 'claim', 'scale']
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 /**
  * VmHWM is a high-water mark, so a process's peak is read whenever it is sampled; only growth in its last

@@ -1396,7 +1396,7 @@ export interface components {
         };
         Click: {
             /**
-             * @description 24 lowercase hex characters, unguessable
+             * @description 24 lowercase hex characters: the first 8 are the click's time in unix seconds (so ids sort by time), the other 16 come from a CSPRNG. Knowing when a click happened still leaves 2^64 possible ids for it: guessing one at a million postbacks a second would take about 300,000 years per click. The service finds a click only in the second its id names, so an id that does not carry its click's time (one minted elsewhere) is unknown here.
              * @example 6943f2a1b7e4c09d2f5a8e31
              */
             clickid: string;

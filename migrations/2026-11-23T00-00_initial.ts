@@ -91,9 +91,13 @@ const SCHEMA: RawBuilder<unknown>[] = [
   sql`create unique index tracking_links_identity on tracking_links (offer_id, affiliate_id, coalesce(tracking_domain_id, 0), params_key)`,
   sql`create index tracking_links_affiliate on tracking_links (affiliate_id, offer_id)`,
 
-  // Append-only and the largest table: a conversion finds its click by the primary key in one index probe.
+  // Append-only and the largest table, kept in one partition per calendar month (UTC) of the click's time, so
+  // retention drops a month at once and each index stays the size of a month. The service makes partitions
+  // ahead of time (src/clicks/partitions.ts). A click id starts with its click's second (contract §1), so
+  // intake probes the primary key of the one partition that second names: created_at is always within the
+  // second of the id (both come from one clock reading).
   sql`create table clicks (
-    clickid text primary key,
+    clickid text not null,
     offer_id integer not null,
     affiliate_id integer not null,
     tracking_link_id integer,
@@ -101,7 +105,9 @@ const SCHEMA: RawBuilder<unknown>[] = [
     ip text not null,
     user_agent text not null default '',
     referrer text,
-    created_at timestamptz not null)`,
+    created_at timestamptz not null,
+    primary key (clickid, created_at)) partition by range (created_at)`,
+  // The click list (newest first, also with created_from/created_to), and its offer and affiliate filters.
   sql`create index clicks_created on clicks (created_at desc, clickid desc)`,
   sql`create index clicks_offer_created on clicks (offer_id, created_at desc)`,
   sql`create index clicks_affiliate_created on clicks (affiliate_id, created_at desc)`,

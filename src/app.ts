@@ -48,6 +48,7 @@ import postbackPanelRoutes from './affiliate-postbacks/panel-routes.js'
 import deliveryAdminRoutes from './affiliate-postbacks/delivery-routes.js'
 import deliveryPanelRoutes from './affiliate-postbacks/delivery-panel-routes.js'
 import dispatcher from './dispatch/plugin.js'
+import maintenance from './maintenance/plugin.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -120,9 +121,12 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(holdExpiry)
   await app.register(intakeCache)
   await app.register(dispatcher)
+  await app.register(maintenance)
   await app.register(metrics)
 
   await app.register(operationsRoutes)
+  // Without the `http` role an instance answers only its operations routes (health, readiness, metrics, docs).
+  if (!config.roles.has('http')) return app
   await app.register(clickPublicRoutes)
   await app.register(intakePublicRoutes)
   await app.register(

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { availableParallelism } from 'node:os'
 import { Ajv } from 'ajv'
 import { parseRetrySchedule } from './domain/retry.js'
 
@@ -25,7 +26,18 @@ export interface Config {
   clickBufferLimit: number
   /** While clicks are being dropped, one log line per interval gives the count. */
   clickDropReportIntervalMs: number
+  /** Clicks older than this many days are dropped, a month's partition at a time (§8). */
+  clickRetentionDays: number
+  /** The server-postback log and finished deliveries (with their attempts) older than this many days are dropped. */
+  logRetentionDays: number
+  /** Which parts this instance runs (§8): the HTTP API and tracking endpoints, the dispatcher, maintenance. */
+  roles: ReadonlySet<ServiceRole>
+  /** Processes sharing the port on this machine (node:cluster); 1 runs the service in this process. */
+  workers: number
 }
+
+export const SERVICE_ROLES = ['http', 'dispatcher', 'maintenance'] as const
+export type ServiceRole = typeof SERVICE_ROLES[number]
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -50,6 +62,10 @@ const envSchema = {
     POSTBACK_ALLOW_PRIVATE_NETWORKS: { type: 'boolean', default: false },
     LOG_LEVEL: { type: 'string', enum: LOG_LEVELS, default: 'info' },
     METRICS_TOKEN: { type: 'string', minLength: 16 },
+    CLICK_RETENTION_DAYS: { type: 'integer', minimum: 1, maximum: 36500, default: 400 },
+    LOG_RETENTION_DAYS: { type: 'integer', minimum: 1, maximum: 36500, default: 90 },
+    SERVICE_ROLES: { type: 'string', default: SERVICE_ROLES.join(',') },
+    WORKERS: { type: 'string', default: '1' },
   },
 } as const
 
@@ -117,6 +133,10 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     POSTBACK_ALLOW_PRIVATE_NETWORKS: boolean
     LOG_LEVEL: string;
     METRICS_TOKEN?: string
+    CLICK_RETENTION_DAYS: number
+    LOG_RETENTION_DAYS: number
+    SERVICE_ROLES: string
+    WORKERS: string
   }
   // The checks ajv cannot express, each on a variable that passed its type check.
   const check = <T>(name: string, parse: () => { value: T } | { problem: string }): T | undefined => {
@@ -143,6 +163,22 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     const parsed = parseTrustProxy(v.TRUST_PROXY)
     return typeof parsed === 'string' ? { problem: parsed } : { value: parsed }
   })
+  const roles = check('SERVICE_ROLES', () => {
+    const named = v.SERVICE_ROLES.split(',').map((role) => role.trim().toLowerCase()).filter((role) => role !== '')
+    const unknown = named.find((role) => !(SERVICE_ROLES as readonly string[]).includes(role))
+    if (unknown !== undefined) return { problem: `"${unknown}" is not a role (${SERVICE_ROLES.join(', ')})` }
+    if (named.length === 0) return { problem: `name at least one role (${SERVICE_ROLES.join(', ')})` }
+    return { value: new Set(named as ServiceRole[]) }
+  })
+  const workers = check('WORKERS', () => {
+    const raw = v.WORKERS.trim().toLowerCase()
+    const count = raw === 'auto' ? availableParallelism() : /^\d{1,3}$/.test(raw) ? Number(raw) : NaN
+    if (!(count >= 1 && count <= 256)) return { problem: `"${v.WORKERS}" must be a number of processes (1 to 256) or auto (one per core)` }
+    if (count > 1 && v.DATABASE_URL === undefined) {
+      return { problem: `${count} processes need PostgreSQL (DATABASE_URL): the embedded database is opened by one process only` }
+    }
+    return { value: count }
+  })
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
   return Object.freeze({
     port: v.PORT,
@@ -162,5 +198,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     clickFlushIntervalMs: 250,
     clickBufferLimit: 100_000,
     clickDropReportIntervalMs: 10_000,
+    clickRetentionDays: v.CLICK_RETENTION_DAYS,
+    logRetentionDays: v.LOG_RETENTION_DAYS,
+    roles: roles ?? new Set(SERVICE_ROLES),
+    workers: workers ?? 1,
   })
 }

@@ -1,8 +1,10 @@
+import cluster from 'node:cluster'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import pinoPretty from 'pino-pretty'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
+import { superviseWorkers } from './cluster.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { DataDirLockedError } from './db/data-dir-lock.js'
 import { withDotEnv } from './dotenv.js'
@@ -36,27 +38,37 @@ try {
   throw err
 }
 
-let app: FastifyInstance
-try {
-  // A person at a terminal reads coloured lines; a log collector (stdout is a pipe or a file) gets JSON.
-  const logStream = process.stdout.isTTY ? pinoPretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l' }) : undefined
-  app = await buildApp(config, { logStream })
-} catch (err) {
-  startFailed(config, err)
+if (cluster.isPrimary && config.workers > 1) {
+  const level = config.logLevel === 'silent' ? 'fatal' : config.logLevel
+  process.exitCode = await superviseWorkers(config.workers, pino({ level }))
+} else {
+  await runInstance(config)
 }
 
-// Stop accepting, flush clicks, let in-flight deliveries finish (each plugin's onClose), close the database.
-closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
-  if (err !== undefined) app.log.error({ err }, 'shutting down after an uncaught error')
-  else app.log.info({ signal }, 'shutting down')
-  await app.close()
-})
+/** One instance of the service in this process: build, listen, and close gracefully on a signal. */
+async function runInstance (config: Config): Promise<void> {
+  let app: FastifyInstance
+  try {
+    // A person at a terminal reads coloured lines; a log collector (stdout is a pipe or a file) gets JSON.
+    const logStream = process.stdout.isTTY ? pinoPretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l' }) : undefined
+    app = await buildApp(config, { logStream })
+  } catch (err) {
+    startFailed(config, err)
+  }
 
-try {
-  await app.listen({ port: config.port, host: config.host })
-} catch (err) {
-  app.log.error({ err }, `could not listen on HOST ${config.host}, PORT ${config.port}`)
-  await app.close()
-  process.exit(1)
+  // Stop accepting, flush clicks, let in-flight deliveries finish (each plugin's onClose), close the database.
+  closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'shutting down after an uncaught error')
+    else app.log.info({ signal }, 'shutting down')
+    await app.close()
+  })
+
+  try {
+    await app.listen({ port: config.port, host: config.host })
+  } catch (err) {
+    app.log.error({ err }, `could not listen on HOST ${config.host}, PORT ${config.port}`)
+    await app.close()
+    process.exit(1)
+  }
+  app.log.info({ listening: app.addresses(), docs: `${config.publicUrl}/docs` }, `s2s-tracker ready: ${config.publicUrl} (API docs at ${config.publicUrl}/docs)`)
 }
-app.log.info({ listening: app.addresses(), docs: `${config.publicUrl}/docs` }, `s2s-tracker ready: ${config.publicUrl} (API docs at ${config.publicUrl}/docs)`)

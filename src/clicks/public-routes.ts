@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { parseEntityId } from '../domain/ids.js'
@@ -7,6 +6,7 @@ import { clickMacroValues, renderTemplate } from '../domain/macros.js'
 import { HttpProblem } from '../http/problem.js'
 import { noSecurity, otherProblems, problemResponses } from '../http/schemas.js'
 import type { OfferForClick } from './repository.js'
+import { newClickId } from '../domain/click-ids.js'
 
 /** Caps on a click's query string (documented in the OpenAPI description); beyond them the answer is a 400. */
 export const MAX_QUERY_BYTES = 8 * 1024
@@ -14,23 +14,6 @@ export const MAX_QUERY_PARAMS = 50
 export const MAX_PARAM_LENGTH = 1024
 /** Header values kept on a click. */
 const MAX_HEADER_LENGTH = 2048
-
-const CLICK_ID_BYTES = 12
-// One randomBytes call per 4096 click ids instead of one per click.
-const CLICK_ID_POOL_BYTES = CLICK_ID_BYTES * 4096
-let idPool = randomBytes(CLICK_ID_POOL_BYTES)
-let idOffset = 0
-
-/** 24 lowercase hex characters from a CSPRNG: Affise's click id shape, unguessable. */
-export function newClickId (): string {
-  if (idOffset + CLICK_ID_BYTES > idPool.length) {
-    idPool = randomBytes(CLICK_ID_POOL_BYTES)
-    idOffset = 0
-  }
-  const id = idPool.toString('hex', idOffset, idOffset + CLICK_ID_BYTES)
-  idOffset += CLICK_ID_BYTES
-  return id
-}
 
 // eslint-disable-next-line no-control-regex -- NUL is exactly what PostgreSQL text cannot hold
 const NUL = /\u0000/g
@@ -215,8 +198,8 @@ export default async function clickTrackingRoutes (fastify: FastifyInstance) {
       return invalid(request, reply, 'affiliate_inactive', `affiliate ${pid} is ${affiliateStatus}`, offer)
     }
 
-    const clickid = newClickId()
     const time = new Date()
+    const clickid = newClickId(time)
     const ip = clientIp(request, trustsProxy)
     const userAgent = header(request.headers['user-agent']) ?? ''
     const referrer = header(request.headers.referer)

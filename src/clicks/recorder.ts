@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { insertClicks, type ClickRecord } from './repository.js'
+import { ClickPartitionCover } from './partitions.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -261,8 +262,9 @@ function isDataError (err: unknown): boolean {
 /** Decorates `fastify.clickRecorder`; closes before the database (it depends on it) and flushes on the way. */
 async function clickRecorderPlugin (fastify: FastifyInstance) {
   const { db, config } = fastify
+  const partitions = new ClickPartitionCover(db)
   const recorder = new ClickRecorder({
-    write: (clicks) => insertClicks(db, clicks),
+    write: (clicks) => partitions.write(clicks.map((click) => click.created_at), () => insertClicks(db, clicks)),
     log: fastify.log.child({ component: 'click-recorder' }),
     flushIntervalMs: config.clickFlushIntervalMs,
     maxBuffered: config.clickBufferLimit,

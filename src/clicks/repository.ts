@@ -5,6 +5,7 @@ import type { ClickRow } from '../db/tables.js'
 import { decodeCursor, decodeCursorTime } from '../db/cursor.js'
 import type { ListQuery } from '../db/list.js'
 import type { OfferStatus } from '../domain/statuses.js'
+import { clickIdTime } from '../domain/click-ids.js'
 
 /** A click as the recorder buffers it, before it reaches the database. */
 export interface ClickRecord {
@@ -21,7 +22,11 @@ export interface ClickRecord {
 
 /** The click with this id, or undefined. Conversions use it (and `clickRecorder.findBuffered` for the last instants). */
 export function findClick (db: Db, clickid: string): Promise<ClickRow | undefined> {
-  return db.selectFrom('clicks').selectAll().where('clickid', '=', clickid).executeTakeFirst()
+  const at = clickIdTime(clickid)
+  if (at === null) return Promise.resolve(undefined)
+  // The id's second names the one partition that can hold the click (contract §1).
+  return db.selectFrom('clicks').selectAll().where('clickid', '=', clickid)
+    .where('created_at', '>=', at).where('created_at', '<', new Date(at.getTime() + 1000)).executeTakeFirst()
 }
 
 /**
@@ -37,7 +42,7 @@ export async function insertClicks (db: Db, clicks: readonly ClickRecord[]): Pro
     from json_to_recordset(${JSON.stringify(clicks)}::json) as c(
       clickid text, offer_id int, affiliate_id int, tracking_link_id int, params jsonb,
       ip text, user_agent text, referrer text, created_at timestamptz)
-    on conflict (clickid) do nothing`.execute(db)
+    on conflict (clickid, created_at) do nothing`.execute(db)
 }
 
 export interface ClickListQuery extends ListQuery {

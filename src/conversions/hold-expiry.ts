@@ -44,6 +44,9 @@ async function holdExpiryPlugin (fastify: FastifyInstance, options: HoldExpiryOp
     return next
   }
 
+  fastify.decorate('holdExpiry', { runOnce })
+  // Holds expire on the instances with the `maintenance` role; runOnce works everywhere.
+  if (!fastify.config.roles.has('maintenance')) return
   const timer = setInterval(() => {
     if (running !== null) return
     runOnce().then(
@@ -53,7 +56,6 @@ async function holdExpiryPlugin (fastify: FastifyInstance, options: HoldExpiryOp
   }, options.intervalMs ?? DEFAULT_INTERVAL_MS)
   timer.unref()
 
-  fastify.decorate('holdExpiry', { runOnce })
   fastify.addHook('onClose', async () => {
     clearInterval(timer)
     await running?.catch(() => {})

@@ -6,6 +6,7 @@ import type { GoalTerms } from '../domain/payout.js'
 import { firingPostbacks, type FiringPostback } from '../affiliate-postbacks/enqueue.js'
 import type { Updateable, Transaction } from 'kysely'
 import type { ConversionStatus, AffiliateStatus, OfferStatus } from '../domain/statuses.js'
+import { clickIdTime } from '../domain/click-ids.js'
 
 export type Trx = Transaction<Database>
 type Executor = Db | Trx
@@ -51,9 +52,13 @@ export interface StoredClick {
 
 /** The stored clicks among these ids, each with the catalog version read in the same statement. */
 export async function findClicksWithCatalogVersion (db: Executor, clickids: readonly string[]): Promise<Map<string, StoredClick>> {
+  // Each id is looked for within the second it names (contract §1): one partition's primary key per id.
+  const ids = clickids.filter((id) => clickIdTime(id) !== null)
+  const seconds = ids.map((id) => (clickIdTime(id) as Date).toISOString())
   const result = await sql<ClickRow & { catalog_version: number }>`
     select c.*, (select version from intake_catalog_version where id = 1) as catalog_version
-    from clicks c where c.clickid = any(${clickids}::text[])`.execute(db)
+    from unnest(${ids}::text[], ${seconds}::timestamptz[]) as wanted(clickid, second)
+    join clicks c on c.clickid = wanted.clickid and c.created_at >= wanted.second and c.created_at < wanted.second + interval '1 second'`.execute(db)
   const found = new Map<string, StoredClick>()
   for (const { catalog_version: catalogVersion, ...click } of result.rows) found.set(click.clickid, { click, catalogVersion: Number(catalogVersion) })
   return found

@@ -187,6 +187,11 @@ export class Dispatcher {
   }
 
   /** Attempts being sent right now: at most POSTBACK_CONCURRENCY. */
+  /** Whether the claim loop runs here (the `dispatcher` role); a manual resend works either way. */
+  get started (): boolean {
+    return this.#started
+  }
+
   get inFlight (): number {
     return this.#sending
   }

@@ -55,7 +55,8 @@ async function dispatcherPlugin (fastify: FastifyInstance) {
       await unlistenDeliveries()
       await unlistenDeletes()
     }
-    dispatcher.start()
+    // Every instance can resend by hand; only those with the `dispatcher` role claim and send due deliveries.
+    if (config.roles.has('dispatcher')) dispatcher.start()
   })
   fastify.addHook('onClose', async () => {
     await unlisten?.().catch(() => {})

@@ -8,9 +8,17 @@ import type { Database } from '../../src/db/tables.js'
 import { build, eventually, inject, TEST_ENGINE } from '../helpers/build.js'
 import { createAffiliate, createOffer } from '../helpers/fixtures.js'
 import { buildWithConfig, click, clickidIn, countClicks, OFFER_URL, readClick } from '../helpers/links.js'
+import { newClickId } from '../../src/domain/click-ids.js'
 
 const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const silent = pino({ level: 'silent' })
+
+const NOW = new Date()
+
+/** A click made now whose id ends in `tail` (16 hex characters after the 8 of its second, as the service mints them). */
+function idEndingIn (tail: string): string {
+  return newClickId(NOW).slice(0, 8) + tail.padStart(16, '0').slice(-16)
+}
 
 function sampleClick (clickid: string, overrides: Partial<ClickRecord> = {}): ClickRecord {
   return {
@@ -22,7 +30,7 @@ function sampleClick (clickid: string, overrides: Partial<ClickRecord> = {}): Cl
     ip: '127.0.0.1',
     user_agent: 'ua',
     referrer: null,
-    created_at: new Date(),
+    created_at: NOW,
     ...overrides,
   }
 }
@@ -82,7 +90,7 @@ t.test('recording: flush() is safe to call concurrently', async (t) => {
   const offer = await createOffer(app, { url: OFFER_URL })
   const affiliate = await createAffiliate(app)
   // More than one batch (500), so flushes overlap while batches are being written.
-  for (let i = 0; i < 1200; i++) app.clickRecorder.record(sampleClick(`${String(i).padStart(24, '0')}`, { offer_id: offer.id, affiliate_id: affiliate.id }))
+  for (let i = 0; i < 1200; i++) app.clickRecorder.record(sampleClick(idEndingIn(String(i)), { offer_id: offer.id, affiliate_id: affiliate.id }))
   await Promise.all([app.clickRecorder.flush(), app.clickRecorder.flush(), app.clickRecorder.flush()])
   t.equal(await countClicks(app), 1200)
   t.equal(app.clickRecorder.recorded, 1200)
@@ -96,15 +104,15 @@ t.test('recording: a row the database refuses is dropped alone', async (t) => {
   t.teardown(() => app.close())
   const recorder = new ClickRecorder({ write: (clicks) => insertClicks(app.db, clicks), log: silent, flushIntervalMs: 3_600_000 })
   t.teardown(() => recorder.close())
-  recorder.record(sampleClick('a'.repeat(24)))
-  recorder.record(sampleClick('b'.repeat(24), { ip: 'nul\u0000byte' }))
-  recorder.record(sampleClick('c'.repeat(24)))
+  recorder.record(sampleClick(idEndingIn('a'.repeat(16))))
+  recorder.record(sampleClick(idEndingIn('b'.repeat(16)), { ip: 'nul\u0000byte' }))
+  recorder.record(sampleClick(idEndingIn('c'.repeat(16))))
   await recorder.flush()
   t.equal(recorder.recorded, 2)
   t.equal(recorder.dropped, 1)
   t.equal(recorder.buffered, 0)
-  t.ok(await findClick(app.db, 'c'.repeat(24)))
-  t.equal(await findClick(app.db, 'b'.repeat(24)), undefined)
+  t.ok(await findClick(app.db, idEndingIn('c'.repeat(16))))
+  t.equal(await findClick(app.db, idEndingIn('b'.repeat(16))), undefined)
 })
 
 t.test('recording: while the database is unreachable clicks are kept up to a bound, then dropped', async (t) => {
@@ -116,12 +124,12 @@ t.test('recording: while the database is unreachable clicks are kept up to a bou
   const recorder = new ClickRecorder({
     write: (clicks) => insertClicks(unreachable, clicks), log: silent, flushIntervalMs: 20, maxBuffered: 5, closeTimeoutMs: 1000,
   })
-  const accepted = Array.from({ length: 8 }, (_, i) => recorder.record(sampleClick(String(i).repeat(24))))
+  const accepted = Array.from({ length: 8 }, (_, i) => recorder.record(sampleClick(idEndingIn(String(i).repeat(16)))))
   t.same(accepted, [true, true, true, true, true, false, false, false])
   t.equal(recorder.dropped, 3)
   await eventually(() => recorder.failing, 3000, 'a failed write')
   t.equal(recorder.buffered, 5, 'kept for the retry')
-  t.ok(recorder.findBuffered('0'.repeat(24)), 'still findable by click id')
+  t.ok(recorder.findBuffered(idEndingIn('0'.repeat(16))), 'still findable by click id')
   await recorder.close()
   t.equal(recorder.dropped, 8, 'unwritten at shutdown: counted as lost')
 })

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { inject } from './build.js'
 import { uniqueSuffix } from './fixtures.js'
+import { newClickId } from '../../src/domain/click-ids.js'
 
 // Fixtures for tracking domains, offers and affiliates beyond the shared ones in fixtures.ts.
 
@@ -79,8 +80,8 @@ export function insertConversionRow (app: FastifyInstance, row: { offer_id: numb
 }
 
 export function insertClickRow (app: FastifyInstance, row: { offer_id: number; affiliate_id: number }) {
-  const clickid = Buffer.from(uniqueSuffix()).toString('hex').padEnd(24, '0').slice(0, 24)
+  const createdAt = new Date()
   return app.db.insertInto('clicks').values({
-    clickid, params: '{}', ip: '127.0.0.1', user_agent: '', created_at: new Date(), ...row,
+    clickid: newClickId(createdAt), params: '{}', ip: '127.0.0.1', user_agent: '', created_at: createdAt, ...row,
   }).execute()
 }
