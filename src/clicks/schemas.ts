@@ -7,10 +7,15 @@ export const clickSchema = {
   type: 'object',
   required: ['clickid', 'offer_id', 'affiliate_id', 'tracking_link_id', 'params', 'ip', 'user_agent', 'referrer', 'created_at'],
   properties: {
-    clickid: { type: 'string', pattern: CLICK_ID_PATTERN, examples: ['6943f2a1b7e4c09d2f5a8e31'], description: '24 lowercase hex characters: the first 8 are the click\'s time in unix seconds (so ids sort by time), ' +
+    clickid: {
+      type: 'string',
+      pattern: CLICK_ID_PATTERN,
+      examples: ['6943f2a1b7e4c09d2f5a8e31'],
+      description: '24 lowercase hex characters: the first 8 are the click\'s time in unix seconds (so ids sort by time), ' +
         'the other 16 come from a CSPRNG. Knowing when a click happened still leaves 2^64 possible ids for it: guessing ' +
         'one at a million postbacks a second would take about 300,000 years per click. The service finds a click only in ' +
-        'the second its id names, so an id that does not carry its click\'s time (one minted elsewhere) is unknown here.' },
+        'the second its id names, so an id that does not carry its click\'s time (one minted elsewhere) is unknown here.'
+    },
     offer_id: { type: 'integer' },
     affiliate_id: { type: 'integer', description: 'The affiliate (`pid`)' },
     tracking_link_id: {
