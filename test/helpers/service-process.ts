@@ -109,6 +109,8 @@ export interface ServiceOptions {
   env?: Record<string, string>
   /** Reuse a data directory (a restart); a fresh one otherwise. */
   dataDir?: string
+  /** How long the service may take to answer `/health` (30 s; several processes starting take longer on a busy machine). */
+  startTimeoutMs?: number
 }
 
 /** Starts `node <entry>` on a free port and waits until `/health` answers; killed (SIGKILL) on teardown. */
@@ -147,12 +149,13 @@ export async function startService (t: TestContext, options: ServiceOptions): Pr
   t.teardown(() => kill('SIGKILL'))
 
   const origin = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 30_000
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000
+  const deadline = Date.now() + startTimeoutMs
   for (;;) {
     if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}: ${stderr}\n${lines.slice(-5).join('\n')}`)
     const ok = await fetch(`${origin}/health`).then((res) => res.ok, () => false)
     if (ok) break
-    if (Date.now() > deadline) throw new Error(`service did not answer /health within 30 s: ${stderr}`)
+    if (Date.now() > deadline) throw new Error(`service did not answer /health within ${startTimeoutMs / 1000} s: ${stderr}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   return {

@@ -20,9 +20,10 @@ function alive (pid: number): boolean {
 }
 
 t.test('WORKERS=2: two processes serve one port; a dead one is replaced; SIGTERM stops them all', NEEDS_POSTGRES, async (t) => {
+  t.setTimeout(240_000)
   const entry = await compileService(t)
   const databaseUrl = await createTestDatabase(t)
-  const service = await startService(t, { entry, databaseUrl, env: { WORKERS: '2' } })
+  const service = await startService(t, { entry, databaseUrl, env: { WORKERS: '2' }, startTimeoutMs: 90_000 })
   const primary = service.child.pid as number
   const workers = await eventually(async () => {
     const pids = await childrenOf(primary)
