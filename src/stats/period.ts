@@ -59,7 +59,8 @@ export function parsePeriod (query: { from?: string | undefined; to?: string | u
   const today = localDate(zone, now)
   const from = parseEnd(query.from ?? today, zone, 'from')
   const to = parseEnd(query.to ?? today, zone, 'to')
-  if (to < from) throw ruleViolation('to is before from', '/to')
+  const datesBackwards = DATE.test(query.from ?? today) && DATE.test(query.to ?? today) && (query.to ?? today) < (query.from ?? today)
+  if (to < from || datesBackwards) throw ruleViolation('to is before from', '/to')
   if (to - from > MAX_SPAN_MS) throw ruleViolation(`The period is longer than ${MAX_DAYS} days`, '/to')
   return { zone, from, to }
 }

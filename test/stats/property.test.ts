@@ -32,8 +32,16 @@ function generator (seed: number) {
 
 interface RawClick { clickid: string; offer_id: number; affiliate_id: number; params: Record<string, string>; created_at: string }
 interface RawConversion {
-  id: number; clickid: string; offer_id: number; affiliate_id: number; goal: string; status: string
-  revenue: number; payout: number; currency: string; created_at: string
+  id: number;
+  clickid: string;
+  offer_id: number;
+  affiliate_id: number;
+  goal: string;
+  status: string
+  revenue: number;
+  payout: number;
+  currency: string;
+  created_at: string
 }
 
 async function all<T> (app: FastifyInstance, url: string): Promise<T[]> {
@@ -126,8 +134,17 @@ function expected (shape: Shape, clicks: RawClick[], conversions: RawConversion[
   const json = (r: { c: number | null; n: number; a: number; p: number; d: number; h: number; rev: bigint; pay: bigint; prev: bigint; ppay: bigint }) => {
     const clicks = clicksApply ? r.c : null
     const out: Record<string, unknown> = {
-      clicks, conversions: r.n, approved: r.a, pending: r.p, declined: r.d, hold: r.h,
-      revenue: money(r.rev), payout: money(r.pay), pending_revenue: money(r.prev), pending_payout: money(r.ppay), profit: money(r.rev - r.pay),
+      clicks,
+      conversions: r.n,
+      approved: r.a,
+      pending: r.p,
+      declined: r.d,
+      hold: r.h,
+      revenue: money(r.rev),
+      payout: money(r.pay),
+      pending_revenue: money(r.prev),
+      pending_payout: money(r.ppay),
+      profit: money(r.rev - r.pay),
       cr: clicks === null || clicks === 0 ? null : money(half(BigInt(r.a + r.p + r.h) * 1_000_000n, BigInt(clicks))),
       epc: clicks === null || clicks === 0 ? null : money(half(r.pay, BigInt(clicks))),
     }
@@ -185,8 +202,15 @@ for (const seed of [1, 2]) {
       }
       const clickid = Math.floor(at / 1000).toString(16).padStart(8, '0') + randomBytes(8).toString('hex')
       app.clickRecorder.record({
-        clickid, offer_id: rnd.pick(offerList).id, affiliate_id: rnd.pick(affiliates).id, tracking_link_id: null,
-        params, ip: '203.0.113.7', user_agent: 'ua', referrer: null, created_at: new Date(at),
+        clickid,
+        offer_id: rnd.pick(offerList).id,
+        affiliate_id: rnd.pick(affiliates).id,
+        tracking_link_id: null,
+        params,
+        ip: '203.0.113.7',
+        user_agent: 'ua',
+        referrer: null,
+        created_at: new Date(at),
       })
       written.push(clickid)
     }

@@ -16,10 +16,14 @@ interface Report { data: Row[]; next_cursor: string | null; totals: Row[]; as_of
 
 t.test('the report counts clicks and conversions by status, exactly, and the panel sees only its own', async (t) => {
   const { app } = await build(t)
-  const usd = await createOffer(app, { currency: 'USD', default_conversion_status: 'pending', goals: [
-    { value: '1', title: 'Sale', type: 'fixed', revenue: 10.1, payout: 6.05 },
-    { value: 'lead', title: 'Lead', type: 'fixed', revenue: 0.2, payout: 0.1 },
-  ] })
+  const usd = await createOffer(app, {
+    currency: 'USD',
+    default_conversion_status: 'pending',
+    goals: [
+      { value: '1', title: 'Sale', type: 'fixed', revenue: 10.1, payout: 6.05 },
+      { value: 'lead', title: 'Lead', type: 'fixed', revenue: 0.2, payout: 0.1 },
+    ]
+  })
   const eur = await createOffer(app, { currency: 'EUR', goals: [{ value: '1', title: 'Sale', type: 'percent', revenue: 10, payout: 5 }] })
   const mine = await createAffiliate(app)
   const theirs = await createAffiliate(app)
@@ -51,12 +55,38 @@ t.test('the report counts clicks and conversions by status, exactly, and the pan
   let report = await get('/v1/stats?group_by=offer')
   t.same(report.data, [
     {
-      offer_id: usd.id, currency: 'USD', clicks: 3, conversions: 4, approved: 1, pending: 1, declined: 1, hold: 1,
-      revenue: 10.1, payout: 6.05, pending_revenue: 10.3, pending_payout: 6.15, profit: 4.05, cr: 100, epc: 2.0167,
+      offer_id: usd.id,
+      currency: 'USD',
+      clicks: 3,
+      conversions: 4,
+      approved: 1,
+      pending: 1,
+      declined: 1,
+      hold: 1,
+      revenue: 10.1,
+      payout: 6.05,
+      pending_revenue: 10.3,
+      pending_payout: 6.15,
+      profit: 4.05,
+      cr: 100,
+      epc: 2.0167,
     },
     {
-      offer_id: eur.id, currency: 'EUR', clicks: 1, conversions: 2, approved: 1, pending: 1, declined: 0, hold: 0,
-      revenue: 9.999, payout: 4.9995, pending_revenue: 0.003, pending_payout: 0.0015, profit: 4.9995, cr: 200, epc: 4.9995,
+      offer_id: eur.id,
+      currency: 'EUR',
+      clicks: 1,
+      conversions: 2,
+      approved: 1,
+      pending: 1,
+      declined: 0,
+      hold: 0,
+      revenue: 9.999,
+      payout: 4.9995,
+      pending_revenue: 0.003,
+      pending_payout: 0.0015,
+      profit: 4.9995,
+      cr: 200,
+      epc: 4.9995,
     },
   ])
   t.same(report.totals.map((row) => [row.currency, row.clicks, row.payout]), [['EUR', 1, 4.9995], ['USD', 3, 6.05]])

@@ -13,7 +13,14 @@ async function clicksAt (app: FastifyInstance, times: string[]) {
     const at = new Date(time)
     app.clickRecorder.record({
       clickid: Math.floor(at.getTime() / 1000).toString(16).padStart(8, '0') + randomBytes(8).toString('hex'),
-      offer_id: offer.id, affiliate_id: affiliate.id, tracking_link_id: null, params: {}, ip: '203.0.113.7', user_agent: 'ua', referrer: null, created_at: at,
+      offer_id: offer.id,
+      affiliate_id: affiliate.id,
+      tracking_link_id: null,
+      params: {},
+      ip: '203.0.113.7',
+      user_agent: 'ua',
+      referrer: null,
+      created_at: at,
     })
   }
   await app.clickRecorder.flush()
