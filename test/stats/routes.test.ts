@@ -214,6 +214,11 @@ t.test('bad input: clear problems, never a 500', async (t) => {
     const res = await inject(app, { method: 'GET', url: `/v1/stats?${query}` })
     expectProblem(t, res, status, query)
   }
+  for (const query of ['sub1=%00', 'goal=a%00b', 'sub2=%FF', 'goal=%F0%9F%98%80', 'group_by=sub1&sub1=%E2%80%AE']) {
+    const res = await inject(app, { method: 'GET', url: `/v1/stats?${query}` })
+    t.ok(res.statusCode === 200 || res.statusCode === 400, `${query}: ${res.statusCode} ${res.body}`)
+    t.equal(problemViolation({ status: res.statusCode, headers: res.headers, body: res.body }, 'GET'), null, query)
+  }
   for (const query of ['from=2025-11-27&to=2026-12-31', 'from=2026-11-30T10:00:00%2B05:30&to=2026-11-30T10:00:00%2B05:30', 'timezone=Asia/Kathmandu&group_by=hour', 'sort=-epc,offer&group_by=offer']) {
     t.equal((await inject(app, { method: 'GET', url: `/v1/stats?${query}` })).statusCode, 200, query)
   }
