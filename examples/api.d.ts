@@ -841,6 +841,46 @@ export interface paths {
         patch: operations["updateMyPostback"];
         trace?: never;
     };
+    "/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Clicks, conversions, revenue, payout, profit, CR and EPC by period, offer, advertiser, affiliate, goal or sub
+         * @description Clicks and conversions summed by the groups of `group_by` and by currency (money of different currencies is never added). A click counts at its time; a conversion at its creation time, in the status it has now: a status change moves it between columns, never between periods. Duplicate and rejected postbacks never count; declined conversions count in `conversions` and `declined` only. Figures are kept as clicks and conversions are written, so they are exact and show a click or conversion within 2 s, and a month's report never scans raw clicks. Amounts are exact decimals (4 places). `Accept: text/csv` returns every row (no paging) as CSV with a header line, amounts written plainly (`12.5`), null figures as empty fields; values are not altered, so spreadsheet users should import subs as text.
+         */
+        get: operations["getStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/affiliate/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The calling affiliate's statistics (without revenue, pending revenue and profit)
+         * @description Clicks and conversions summed by the groups of `group_by` and by currency (money of different currencies is never added). A click counts at its time; a conversion at its creation time, in the status it has now: a status change moves it between columns, never between periods. Duplicate and rejected postbacks never count; declined conversions count in `conversions` and `declined` only. Figures are kept as clicks and conversions are written, so they are exact and show a click or conversion within 2 s, and a month's report never scans raw clicks. Amounts are exact decimals (4 places). `Accept: text/csv` returns every row (no paging) as CSV with a header line, amounts written plainly (`12.5`), null figures as empty fields; values are not altered, so spreadsheet users should import subs as text. Only the calling affiliate's traffic counts: a filter on another affiliate's offer gives no rows.
+         */
+        get: operations["getMyStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2209,6 +2249,385 @@ export interface components {
         /** @description How many postbacks were removed; their pending deliveries were cancelled, the delivery log stays */
         PostbacksDeleted: {
             deleted: number;
+        };
+        /** @description One group's figures in one currency. Only the fields of `group_by` are present, then `currency` and the metrics. */
+        StatsRow: {
+            /**
+             * @description The hour's start in `timezone`, with its offset (so the repeated hour of a DST end shows twice)
+             * @example 2026-11-30T14:00:00+05:30
+             */
+            hour?: string;
+            /**
+             * Format: date
+             * @example 2026-11-30
+             */
+            day?: string;
+            /**
+             * Format: date
+             * @description The ISO week, named by its Monday
+             * @example 2026-11-30
+             */
+            week?: string;
+            /** @example 2026-11 */
+            month?: string;
+            /** @example 7 */
+            offer_id?: number;
+            /**
+             * @description The offer's advertiser now
+             * @example 3
+             */
+            advertiser_id?: number;
+            /** @example 42 */
+            affiliate_id?: number;
+            /**
+             * @description The goal's value as the offer spells it
+             * @example 1
+             */
+            goal?: string;
+            /**
+             * @description `sub1` as the click sent it, empty for none
+             * @example banner-300x250
+             */
+            sub1?: string;
+            /**
+             * @description `sub2` as the click sent it, empty for none
+             * @example banner-300x250
+             */
+            sub2?: string;
+            /**
+             * @description `sub3` as the click sent it, empty for none
+             * @example banner-300x250
+             */
+            sub3?: string;
+            /**
+             * @description `sub4` as the click sent it, empty for none
+             * @example banner-300x250
+             */
+            sub4?: string;
+            /**
+             * @description `sub5` as the click sent it, empty for none
+             * @example banner-300x250
+             */
+            sub5?: string;
+            /**
+             * Format: iso4217
+             * @description The currency of every amount in the row: the offer's (a click counts in its offer's currency)
+             * @example USD
+             */
+            currency: string;
+            /**
+             * @description Clicks; null with `goal` grouped or filtered (clicks have no goal)
+             * @example 1200
+             */
+            clicks: number | null;
+            /**
+             * @description Conversions created in the period, in any status (declined ones too)
+             * @example 36
+             */
+            conversions: number;
+            /** @example 30 */
+            approved: number;
+            /** @example 4 */
+            pending: number;
+            /** @example 2 */
+            declined: number;
+            /** @example 0 */
+            hold: number;
+            /**
+             * @description What the advertiser pays for the approved conversions
+             * @example 150
+             */
+            revenue: number;
+            /**
+             * @description What the affiliate earns for the approved conversions
+             * @example 90
+             */
+            payout: number;
+            /**
+             * @description Revenue of pending and held conversions
+             * @example 20
+             */
+            pending_revenue: number;
+            /**
+             * @description Payout of pending and held conversions
+             * @example 12
+             */
+            pending_payout: number;
+            /**
+             * @description `revenue` − `payout` (negative when payouts exceed revenue)
+             * @example 60
+             */
+            profit: number;
+            /**
+             * @description Conversion rate: conversions not declined ÷ clicks × 100, half-up to 4 decimals; null without clicks
+             * @example 2.8333
+             */
+            cr: number | null;
+            /**
+             * @description Earnings per click: `payout` ÷ clicks, half-up to 4 decimals; null without clicks
+             * @example 0.075
+             */
+            epc: number | null;
+        };
+        /** @description The sums of every row of the whole result (all pages) in one currency; `cr` and `epc` from those sums */
+        StatsTotals: {
+            /**
+             * Format: iso4217
+             * @description ISO 4217 code of a currency in use, upper case (`USD`, `EUR`)
+             * @example USD
+             */
+            currency: string;
+            /**
+             * @description Clicks; null with `goal` grouped or filtered (clicks have no goal)
+             * @example 1200
+             */
+            clicks: number | null;
+            /**
+             * @description Conversions created in the period, in any status (declined ones too)
+             * @example 36
+             */
+            conversions: number;
+            /** @example 30 */
+            approved: number;
+            /** @example 4 */
+            pending: number;
+            /** @example 2 */
+            declined: number;
+            /** @example 0 */
+            hold: number;
+            /**
+             * @description What the advertiser pays for the approved conversions
+             * @example 150
+             */
+            revenue: number;
+            /**
+             * @description What the affiliate earns for the approved conversions
+             * @example 90
+             */
+            payout: number;
+            /**
+             * @description Revenue of pending and held conversions
+             * @example 20
+             */
+            pending_revenue: number;
+            /**
+             * @description Payout of pending and held conversions
+             * @example 12
+             */
+            pending_payout: number;
+            /**
+             * @description `revenue` − `payout` (negative when payouts exceed revenue)
+             * @example 60
+             */
+            profit: number;
+            /**
+             * @description Conversion rate: conversions not declined ÷ clicks × 100, half-up to 4 decimals; null without clicks
+             * @example 2.8333
+             */
+            cr: number | null;
+            /**
+             * @description Earnings per click: `payout` ÷ clicks, half-up to 4 decimals; null without clicks
+             * @example 0.075
+             */
+            epc: number | null;
+        };
+        StatsReport: {
+            data: components["schemas"]["StatsRow"][];
+            /** @description The next page's cursor; null on the last page */
+            next_cursor: string | null;
+            /** @description One entry per currency, ascending */
+            totals: components["schemas"]["StatsTotals"][];
+            /**
+             * Format: date-time
+             * @description Every click and conversion written before this time is counted (clicks reach the database within a second of the redirect)
+             * @example 2026-11-23T18:34:10.000Z
+             */
+            as_of: string;
+            /**
+             * Format: date-time
+             * @description The period's first instant
+             * @example 2026-11-23T18:34:10.000Z
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description The first instant after the period
+             * @example 2026-11-23T18:34:10.000Z
+             */
+            to: string;
+            /** @example Asia/Kolkata */
+            timezone: string;
+        };
+        /** @description One group's figures in one currency. Only the fields of `group_by` are present, then `currency` and the metrics. */
+        AffiliateStatsRow: {
+            /**
+             * @description The hour's start in `timezone`, with its offset (so the repeated hour of a DST end shows twice)
+             * @example 2026-11-30T14:00:00+05:30
+             */
+            hour?: string;
+            /**
+             * Format: date
+             * @example 2026-11-30
+             */
+            day?: string;
+            /**
+             * Format: date
+             * @description The ISO week, named by its Monday
+             * @example 2026-11-30
+             */
+            week?: string;
+            /** @example 2026-11 */
+            month?: string;
+            /** @example 7 */
+            offer_id?: number;
+            /**
+             * @description The goal's value as the offer spells it
+             * @example 1
+             */
+            goal?: string;
+            /**
+             * @description `sub1` as the click sent it, empty for none
+             * @example banner-300x250
+             */
+            sub1?: string;
+            /**
+             * @description `sub2` as the click sent it, empty for none
+             * @example banner-300x250
+             */
+            sub2?: string;
+            /**
+             * @description `sub3` as the click sent it, empty for none
+             * @example banner-300x250
+             */
+            sub3?: string;
+            /**
+             * @description `sub4` as the click sent it, empty for none
+             * @example banner-300x250
+             */
+            sub4?: string;
+            /**
+             * @description `sub5` as the click sent it, empty for none
+             * @example banner-300x250
+             */
+            sub5?: string;
+            /**
+             * Format: iso4217
+             * @description The currency of every amount in the row: the offer's (a click counts in its offer's currency)
+             * @example USD
+             */
+            currency: string;
+            /**
+             * @description Clicks; null with `goal` grouped or filtered (clicks have no goal)
+             * @example 1200
+             */
+            clicks: number | null;
+            /**
+             * @description Conversions created in the period, in any status (declined ones too)
+             * @example 36
+             */
+            conversions: number;
+            /** @example 30 */
+            approved: number;
+            /** @example 4 */
+            pending: number;
+            /** @example 2 */
+            declined: number;
+            /** @example 0 */
+            hold: number;
+            /**
+             * @description What the affiliate earns for the approved conversions
+             * @example 90
+             */
+            payout: number;
+            /**
+             * @description Payout of pending and held conversions
+             * @example 12
+             */
+            pending_payout: number;
+            /**
+             * @description Conversion rate: conversions not declined ÷ clicks × 100, half-up to 4 decimals; null without clicks
+             * @example 2.8333
+             */
+            cr: number | null;
+            /**
+             * @description Earnings per click: `payout` ÷ clicks, half-up to 4 decimals; null without clicks
+             * @example 0.075
+             */
+            epc: number | null;
+        };
+        /** @description The sums of every row of the whole result (all pages) in one currency; `cr` and `epc` from those sums */
+        AffiliateStatsTotals: {
+            /**
+             * Format: iso4217
+             * @description ISO 4217 code of a currency in use, upper case (`USD`, `EUR`)
+             * @example USD
+             */
+            currency: string;
+            /**
+             * @description Clicks; null with `goal` grouped or filtered (clicks have no goal)
+             * @example 1200
+             */
+            clicks: number | null;
+            /**
+             * @description Conversions created in the period, in any status (declined ones too)
+             * @example 36
+             */
+            conversions: number;
+            /** @example 30 */
+            approved: number;
+            /** @example 4 */
+            pending: number;
+            /** @example 2 */
+            declined: number;
+            /** @example 0 */
+            hold: number;
+            /**
+             * @description What the affiliate earns for the approved conversions
+             * @example 90
+             */
+            payout: number;
+            /**
+             * @description Payout of pending and held conversions
+             * @example 12
+             */
+            pending_payout: number;
+            /**
+             * @description Conversion rate: conversions not declined ÷ clicks × 100, half-up to 4 decimals; null without clicks
+             * @example 2.8333
+             */
+            cr: number | null;
+            /**
+             * @description Earnings per click: `payout` ÷ clicks, half-up to 4 decimals; null without clicks
+             * @example 0.075
+             */
+            epc: number | null;
+        };
+        AffiliateStatsReport: {
+            data: components["schemas"]["AffiliateStatsRow"][];
+            /** @description The next page's cursor; null on the last page */
+            next_cursor: string | null;
+            /** @description One entry per currency, ascending */
+            totals: components["schemas"]["AffiliateStatsTotals"][];
+            /**
+             * Format: date-time
+             * @description Every click and conversion written before this time is counted (clicks reach the database within a second of the redirect)
+             * @example 2026-11-23T18:34:10.000Z
+             */
+            as_of: string;
+            /**
+             * Format: date-time
+             * @description The period's first instant
+             * @example 2026-11-23T18:34:10.000Z
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description The first instant after the period
+             * @example 2026-11-23T18:34:10.000Z
+             */
+            to: string;
+            /** @example Asia/Kolkata */
+            timezone: string;
         };
     };
     responses: never;
@@ -7006,6 +7425,234 @@ export interface operations {
             };
             /** @description The body's media type is not accepted */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getStats: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A date (`2026-11-01`) means that whole day in `timezone`; an ISO 8601 time with `Z` or an offset is that instant, one without is a wall-clock time of `timezone`. The period runs from `from` up to `to` (a date `to` takes in its whole day; a time `to` is the first instant no longer counted). Each defaults to today in `timezone`; at most 400 days (422 beyond), `to` before `from` is a 422.
+                 * @example 2026-11-01
+                 */
+                from?: string;
+                /**
+                 * @description The end of the period; see `from`
+                 * @example 2026-11-30
+                 */
+                to?: string;
+                /**
+                 * @description An IANA time zone: hours, days, ISO weeks (from Monday) and months are this zone's, exactly, with every offset (`+05:30`, `+05:45`) and DST day (23 or 25 hours). Unknown: 400.
+                 * @example Asia/Kolkata
+                 */
+                timezone?: string;
+                /**
+                 * @description Up to 3 of `hour`, `day`, `week`, `month`, `offer`, `advertiser`, `affiliate`, `goal`, `sub1`, `sub2`, `sub3`, `sub4`, `sub5`, comma-separated, at most one of them a time unit (default `day`). Rows are also split by `currency`. Grouping (or filtering) by `sub1`..`sub5` reads the period's clicks and conversions themselves rather than the running totals, so it is slower for long periods and counts only clicks still kept (`CLICK_RETENTION_DAYS`); every other report keeps counting clicks that retention has dropped.
+                 * @example day,offer
+                 */
+                group_by?: string;
+                /**
+                 * @description A metric or group field (as in `group_by`, or its row name such as `offer_id`), or `currency`, `-` before it for descending; several comma-separated. Ties and the default follow the group fields ascending, then currency. Null figures (`cr`, `epc` without clicks) come last either way.
+                 * @example -payout
+                 */
+                sort?: string;
+                /** @description Rows per page, 1..1000 */
+                limit?: number;
+                /** @description Opaque cursor from the previous page's `next_cursor` */
+                cursor?: string;
+                /**
+                 * @description Only these offers (a comma-separated list of ids)
+                 * @example 12,15
+                 */
+                offer_id?: string;
+                /**
+                 * @description Only these affiliates (a comma-separated list of ids)
+                 * @example 12,15
+                 */
+                affiliate_id?: string;
+                /**
+                 * @description Only these advertisers' offers (a comma-separated list of ids)
+                 * @example 12,15
+                 */
+                advertiser_id?: string;
+                /** @description Only conversions of this goal (its value, ignoring case); `clicks`, `cr` and `epc` are then null */
+                goal?: string;
+                /** @description Only traffic whose click carried exactly this `sub1` (an empty value matches clicks that carried `sub1=` empty) */
+                sub1?: string;
+                /** @description Only traffic whose click carried exactly this `sub2` (an empty value matches clicks that carried `sub2=` empty) */
+                sub2?: string;
+                /** @description Only traffic whose click carried exactly this `sub3` (an empty value matches clicks that carried `sub3=` empty) */
+                sub3?: string;
+                /** @description Only traffic whose click carried exactly this `sub4` (an empty value matches clicks that carried `sub4=` empty) */
+                sub4?: string;
+                /** @description Only traffic whose click carried exactly this `sub5` (an empty value matches clicks that carried `sub5=` empty) */
+                sub5?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report: a page of rows with the totals, or every row as CSV (`Accept: text/csv`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Malformed or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMyStats: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A date (`2026-11-01`) means that whole day in `timezone`; an ISO 8601 time with `Z` or an offset is that instant, one without is a wall-clock time of `timezone`. The period runs from `from` up to `to` (a date `to` takes in its whole day; a time `to` is the first instant no longer counted). Each defaults to today in `timezone`; at most 400 days (422 beyond), `to` before `from` is a 422.
+                 * @example 2026-11-01
+                 */
+                from?: string;
+                /**
+                 * @description The end of the period; see `from`
+                 * @example 2026-11-30
+                 */
+                to?: string;
+                /**
+                 * @description An IANA time zone: hours, days, ISO weeks (from Monday) and months are this zone's, exactly, with every offset (`+05:30`, `+05:45`) and DST day (23 or 25 hours). Unknown: 400.
+                 * @example Asia/Kolkata
+                 */
+                timezone?: string;
+                /**
+                 * @description Up to 3 of `hour`, `day`, `week`, `month`, `offer`, `goal`, `sub1`, `sub2`, `sub3`, `sub4`, `sub5`, comma-separated, at most one of them a time unit (default `day`). Rows are also split by `currency`. Grouping (or filtering) by `sub1`..`sub5` reads the period's clicks and conversions themselves rather than the running totals, so it is slower for long periods and counts only clicks still kept (`CLICK_RETENTION_DAYS`); every other report keeps counting clicks that retention has dropped. `affiliate` and `advertiser` are not available here (400).
+                 * @example day,offer
+                 */
+                group_by?: string;
+                /**
+                 * @description A metric or group field (as in `group_by`, or its row name such as `offer_id`), or `currency`, `-` before it for descending; several comma-separated. Ties and the default follow the group fields ascending, then currency. Null figures (`cr`, `epc` without clicks) come last either way.
+                 * @example -payout
+                 */
+                sort?: string;
+                /** @description Rows per page, 1..1000 */
+                limit?: number;
+                /** @description Opaque cursor from the previous page's `next_cursor` */
+                cursor?: string;
+                /**
+                 * @description Only these offers (a comma-separated list of ids)
+                 * @example 12,15
+                 */
+                offer_id?: string;
+                /**
+                 * @description Accepted for symmetry: the panel reports the calling affiliate only, so another id gives no rows
+                 * @example 12,15
+                 */
+                affiliate_id?: string;
+                /**
+                 * @description Only these advertisers' offers (a comma-separated list of ids)
+                 * @example 12,15
+                 */
+                advertiser_id?: string;
+                /** @description Only conversions of this goal (its value, ignoring case); `clicks`, `cr` and `epc` are then null */
+                goal?: string;
+                /** @description Only traffic whose click carried exactly this `sub1` (an empty value matches clicks that carried `sub1=` empty) */
+                sub1?: string;
+                /** @description Only traffic whose click carried exactly this `sub2` (an empty value matches clicks that carried `sub2=` empty) */
+                sub2?: string;
+                /** @description Only traffic whose click carried exactly this `sub3` (an empty value matches clicks that carried `sub3=` empty) */
+                sub3?: string;
+                /** @description Only traffic whose click carried exactly this `sub4` (an empty value matches clicks that carried `sub4=` empty) */
+                sub4?: string;
+                /** @description Only traffic whose click carried exactly this `sub5` (an empty value matches clicks that carried `sub5=` empty) */
+                sub5?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report: a page of rows with the totals, or every row as CSV (`Accept: text/csv`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AffiliateStatsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Malformed or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

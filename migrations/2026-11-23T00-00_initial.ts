@@ -361,6 +361,104 @@ const SCHEMA: RawBuilder<unknown>[] = [
       returning postback_attempts.delivery_id, postback_attempts.n;
     end
     $$`,
+
+  // Statistics (§7). The report reads these rollups, never a month of raw clicks: clicks and conversions are
+  // summed per 15-minute UTC bucket, the greatest step that serves every hour and day boundary of every zone in
+  // use exactly (all offsets, +05:30, +05:45 and +12:45 included, are multiples of 15 minutes, and so are the
+  // instants at which they change). Statement triggers keep them in the statement that writes the clicks or
+  // conversions (the click batch, the conversion batch, a status change, hold expiry, an admin patch, any path
+  // added later): the figures are exactly those of the rows, at commit, and a status change moves a conversion
+  // between columns in its own transaction. Rows are upserted in key order, so concurrent batches lock shared
+  // rollup rows in the same order and cannot deadlock. Dropping clicks (retention) leaves these untouched.
+  sql`create table stats_clicks (
+    bucket timestamptz not null,
+    offer_id integer not null,
+    affiliate_id integer not null,
+    clicks bigint not null,
+    constraint stats_clicks_pkey primary key (bucket, offer_id, affiliate_id))`,
+  sql`create table stats_conversions (
+    bucket timestamptz not null,
+    offer_id integer not null,
+    affiliate_id integer not null,
+    goal text not null,
+    currency text not null,
+    conversions bigint not null,
+    approved bigint not null,
+    pending bigint not null,
+    declined bigint not null,
+    hold bigint not null,
+    -- Sums of numeric(18,4) amounts: unbounded numeric, so no total ever overflows.
+    revenue numeric not null,
+    payout numeric not null,
+    pending_revenue numeric not null,
+    pending_payout numeric not null,
+    constraint stats_conversions_pkey primary key (bucket, offer_id, affiliate_id, goal, currency))`,
+  // Sub-level reports read conversions of the period directly.
+  sql`create index conversions_created on conversions (created_at)`,
+  sql`create function stats_count_clicks() returns trigger language plpgsql as $$
+    begin
+      insert into stats_clicks as s (bucket, offer_id, affiliate_id, clicks)
+      select date_bin('15 minutes', created_at, timestamptz '2000-01-01 00:00:00+00'), offer_id, affiliate_id, count(*)
+      from new_clicks group by 1, 2, 3 order by 1, 2, 3
+      on conflict (bucket, offer_id, affiliate_id) do update set clicks = s.clicks + excluded.clicks;
+      return null;
+    end
+    $$`,
+  sql`create trigger clicks_stats after insert on clicks
+    referencing new table as new_clicks for each statement execute function stats_count_clicks()`,
+  // One function for inserts (new rows count +1) and updates (the old version -1, the new one +1, for rows
+  // whose counted columns changed), so any change of status, amount, goal or time lands in the right cells.
+  sql`create function stats_count_conversions() returns trigger language plpgsql as $$
+    begin
+      if tg_op = 'INSERT' then
+        insert into stats_conversions as s (bucket, offer_id, affiliate_id, goal, currency, conversions, approved, pending,
+          declined, hold, revenue, payout, pending_revenue, pending_payout)
+        select date_bin('15 minutes', created_at, timestamptz '2000-01-01 00:00:00+00'), offer_id, affiliate_id, goal, currency,
+          count(*), count(*) filter (where status = 'approved'), count(*) filter (where status = 'pending'),
+          count(*) filter (where status = 'declined'), count(*) filter (where status = 'hold'),
+          coalesce(sum(revenue) filter (where status = 'approved'), 0), coalesce(sum(payout) filter (where status = 'approved'), 0),
+          coalesce(sum(revenue) filter (where status in ('pending', 'hold')), 0),
+          coalesce(sum(payout) filter (where status in ('pending', 'hold')), 0)
+        from new_conversions group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+        on conflict (bucket, offer_id, affiliate_id, goal, currency) do update set
+          conversions = s.conversions + excluded.conversions, approved = s.approved + excluded.approved,
+          pending = s.pending + excluded.pending, declined = s.declined + excluded.declined, hold = s.hold + excluded.hold,
+          revenue = s.revenue + excluded.revenue, payout = s.payout + excluded.payout,
+          pending_revenue = s.pending_revenue + excluded.pending_revenue, pending_payout = s.pending_payout + excluded.pending_payout;
+      else
+        insert into stats_conversions as s (bucket, offer_id, affiliate_id, goal, currency, conversions, approved, pending,
+          declined, hold, revenue, payout, pending_revenue, pending_payout)
+        select date_bin('15 minutes', created_at, timestamptz '2000-01-01 00:00:00+00'), offer_id, affiliate_id, goal, currency,
+          sum(n), coalesce(sum(n) filter (where status = 'approved'), 0), coalesce(sum(n) filter (where status = 'pending'), 0),
+          coalesce(sum(n) filter (where status = 'declined'), 0), coalesce(sum(n) filter (where status = 'hold'), 0),
+          coalesce(sum(n * revenue) filter (where status = 'approved'), 0), coalesce(sum(n * payout) filter (where status = 'approved'), 0),
+          coalesce(sum(n * revenue) filter (where status in ('pending', 'hold')), 0),
+          coalesce(sum(n * payout) filter (where status in ('pending', 'hold')), 0)
+        from (
+          select 1 as n, nc.created_at, nc.offer_id, nc.affiliate_id, nc.goal, nc.currency, nc.status, nc.revenue, nc.payout
+          from new_conversions nc join old_conversions oc on oc.id = nc.id
+          where (nc.created_at, nc.offer_id, nc.affiliate_id, nc.goal, nc.currency, nc.status, nc.revenue, nc.payout)
+            is distinct from (oc.created_at, oc.offer_id, oc.affiliate_id, oc.goal, oc.currency, oc.status, oc.revenue, oc.payout)
+          union all
+          select -1, oc.created_at, oc.offer_id, oc.affiliate_id, oc.goal, oc.currency, oc.status, oc.revenue, oc.payout
+          from old_conversions oc join new_conversions nc on nc.id = oc.id
+          where (nc.created_at, nc.offer_id, nc.affiliate_id, nc.goal, nc.currency, nc.status, nc.revenue, nc.payout)
+            is distinct from (oc.created_at, oc.offer_id, oc.affiliate_id, oc.goal, oc.currency, oc.status, oc.revenue, oc.payout)
+        ) changed
+        group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+        on conflict (bucket, offer_id, affiliate_id, goal, currency) do update set
+          conversions = s.conversions + excluded.conversions, approved = s.approved + excluded.approved,
+          pending = s.pending + excluded.pending, declined = s.declined + excluded.declined, hold = s.hold + excluded.hold,
+          revenue = s.revenue + excluded.revenue, payout = s.payout + excluded.payout,
+          pending_revenue = s.pending_revenue + excluded.pending_revenue, pending_payout = s.pending_payout + excluded.pending_payout;
+      end if;
+      return null;
+    end
+    $$`,
+  sql`create trigger conversions_stats_insert after insert on conversions
+    referencing new table as new_conversions for each statement execute function stats_count_conversions()`,
+  sql`create trigger conversions_stats_update after update on conversions
+    referencing old table as old_conversions new table as new_conversions for each statement execute function stats_count_conversions()`,
 ]
 
 export async function up (db: Kysely<any>): Promise<void> {
@@ -368,10 +466,11 @@ export async function up (db: Kysely<any>): Promise<void> {
 }
 
 export async function down (db: Kysely<any>): Promise<void> {
+  await sql`drop function if exists stats_count_clicks, stats_count_conversions cascade`.execute(db)
   await sql`drop function if exists record_postback_attempts, claim_postback_deliveries, intake_catalog_bump,
     click_replica_stamp, click_replica_record_deletion cascade`.execute(db)
   for (const table of [
-    'service_identity', 'readiness_probe', 'click_replica_deletions', 'intake_catalog_version', 'postback_attempts', 'postback_deliveries', 'postbacks', 'server_postbacks', 'conversion_events',
+    'stats_conversions', 'stats_clicks', 'service_identity', 'readiness_probe', 'click_replica_deletions', 'intake_catalog_version', 'postback_attempts', 'postback_deliveries', 'postbacks', 'server_postbacks', 'conversion_events',
     'conversions', 'clicks', 'tracking_links', 'affiliates', 'offer_goals', 'offers', 'tracking_domains', 'advertisers', 'admin_api_keys',
   ]) {
     await db.schema.dropTable(table).ifExists().execute()

@@ -49,6 +49,9 @@ import deliveryAdminRoutes from './affiliate-postbacks/delivery-routes.js'
 import deliveryPanelRoutes from './affiliate-postbacks/delivery-panel-routes.js'
 import dispatcher from './dispatch/plugin.js'
 import maintenance from './maintenance/plugin.js'
+import { statsSchemas } from './stats/schemas.js'
+import statsAdminRoutes from './stats/admin-routes.js'
+import statsPanelRoutes from './stats/panel-routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -107,7 +110,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // Every named schema, referenced by `$ref` from the routes and published as an OpenAPI component.
   const schemas = [
     commonSchemas, advertiserSchemas, trackingDomainSchemas, affiliateSchemas, offerSchemas, panelOfferSchemas,
-    trackingLinkSchemas, clickSchemas, conversionSchemas, deliverySchemas, postbackSchemas,
+    trackingLinkSchemas, clickSchemas, conversionSchemas, deliverySchemas, postbackSchemas, statsSchemas,
   ].flat()
   for (const schema of schemas) app.addSchema(schema)
 
@@ -151,6 +154,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       await v1.register(deliveryPanelRoutes)
       await v1.register(postbackAdminRoutes)
       await v1.register(postbackPanelRoutes)
+      await v1.register(statsAdminRoutes)
+      await v1.register(statsPanelRoutes)
     },
     { prefix: '/v1' }
   )

@@ -213,6 +213,32 @@ export interface ClickReplicaDeletionsTable {
   change_xid: ChangeXid
 }
 
+/** Clicks per 15-minute UTC bucket, offer and affiliate; kept by a trigger on clicks (statistics). */
+export interface StatsClicksTable {
+  bucket: Date
+  offer_id: number
+  affiliate_id: number
+  clicks: number
+}
+
+/** Conversions per bucket, offer, affiliate, goal and currency, by status; kept by triggers on conversions. */
+export interface StatsConversionsTable {
+  bucket: Date
+  offer_id: number
+  affiliate_id: number
+  goal: string
+  currency: string
+  conversions: number
+  approved: number
+  pending: number
+  declined: number
+  hold: number
+  revenue: Numeric
+  payout: Numeric
+  pending_revenue: Numeric
+  pending_payout: Numeric
+}
+
 export interface Database {
   admin_api_keys: AdminApiKeysTable
   advertisers: AdvertisersTable
@@ -230,6 +256,8 @@ export interface Database {
   postback_attempts: PostbackAttemptsTable
   intake_catalog_version: IntakeCatalogVersionTable
   click_replica_deletions: ClickReplicaDeletionsTable
+  stats_clicks: StatsClicksTable
+  stats_conversions: StatsConversionsTable
 }
 
 export type AdvertiserRow = Selectable<AdvertisersTable>

@@ -106,6 +106,7 @@ async function openapiPlugin (fastify: FastifyInstance) {
         { name: 'Conversions', description: 'Conversions, their status changes, and the log of every advertiser postback.' },
         { name: 'Postbacks', description: 'Affiliate postbacks: the URLs fired at affiliates when conversions happen, and test fires.' },
         { name: 'Postback deliveries', description: 'The delivery log of affiliate postbacks: every attempt, and manual retries.' },
+        { name: 'Statistics', description: 'The report: clicks, conversions, revenue, payout, CR and EPC by period, offer, affiliate, goal and sub, in any time zone.' },
         { name: 'Affiliate panel', description: 'What an affiliate sees and manages with its own key, under `/v1/affiliate`.' },
         { name: 'Tracking', description: 'Public, without a key: the click, short URLs, the advertiser\'s conversion postback.' },
         { name: 'Operations', description: 'Liveness and readiness probes.' },

@@ -1,0 +1,234 @@
+/**
+ * Statistics: what keeping the rollups costs the writes, and how fast the report answers from them.
+ *
+ *   npx tsc -p tsconfig.bench.json && node dist/bench/stats.js
+ *
+ * 1. Rollup cost. The real write statements (the click recorder's batch insert, the intake's conversion batch,
+ *    the compare-and-set status change) run in alternating rounds with the rollup triggers enabled and disabled,
+ *    in the same run and database; PostgreSQL backend CPU (this database's backends only, from /proc) per click
+ *    and per conversion is compared. BENCH_STATS_ROUNDS (6) rounds each way of BENCH_STATS_ROUND_CLICKS (10,000)
+ *    clicks and BENCH_STATS_ROUND_CONVERSIONS (1,000) conversions, a fifth of which then change status.
+ * 2. Report latency. BENCH_STATS_CLICKS (2,000,000) clicks over BENCH_STATS_DAYS (60) days and a tenth as many
+ *    conversions, on BENCH_STATS_OFFERS (50) offers and BENCH_STATS_AFFILIATES (200) affiliates, are written by
+ *    set-based inserts (the triggers keep the rollups); then BENCH_STATS_RUNS (30) reports of each shape
+ *    (30 days by day and offer, by day and affiliate, in Asia/Kolkata; 7 days by day and sub1 for one offer).
+ */
+import { readFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { sql } from 'kysely'
+import pino from 'pino'
+import { openDatabase, type Db } from '../src/db/database.js'
+import { migrateToLatest } from '../src/db/migrator.js'
+import { insertClicks, type ClickRecord } from '../src/clicks/repository.js'
+import { insertConversions, updateConversionIf, type NewConversionEntry } from '../src/conversions/repository.js'
+import { buildReport } from '../src/stats/service.js'
+import { freshDatabase } from './children.js'
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
+const ROUNDS = env('BENCH_STATS_ROUNDS', 6)
+const ROUND_CLICKS = env('BENCH_STATS_ROUND_CLICKS', 10_000)
+const ROUND_CONVERSIONS = env('BENCH_STATS_ROUND_CONVERSIONS', 1_000)
+const CLICKS = env('BENCH_STATS_CLICKS', 2_000_000)
+const DAYS = env('BENCH_STATS_DAYS', 60)
+const OFFERS = env('BENCH_STATS_OFFERS', 50)
+const AFFILIATES = env('BENCH_STATS_AFFILIATES', 200)
+const RUNS = env('BENCH_STATS_RUNS', 30)
+const DAY_MS = 86_400_000
+
+/** CPU (user + system) of this database's backends, in µs. USER_HZ is 100 on every Linux this runs on. */
+async function backendsCpuMicros (db: Db): Promise<number> {
+  const pids = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(db)
+  let ticks = 0
+  for (const { pid } of pids.rows) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {
+      // gone since the listing
+    }
+  }
+  return ticks * 10_000
+}
+
+async function setTriggers (db: Db, on: boolean): Promise<void> {
+  const verb = sql.raw(on ? 'enable' : 'disable')
+  await sql`alter table clicks ${verb} trigger clicks_stats`.execute(db)
+  await sql`alter table conversions ${verb} trigger conversions_stats_insert`.execute(db)
+  await sql`alter table conversions ${verb} trigger conversions_stats_update`.execute(db)
+}
+
+const pick = (n: number) => 1 + Math.floor(Math.random() * n)
+
+function clickBatch (count: number, now: number): ClickRecord[] {
+  return Array.from({ length: count }, () => {
+    const at = now - Math.floor(Math.random() * 3_600_000)
+    return {
+      clickid: Math.floor(at / 1000).toString(16).padStart(8, '0') + randomBytes(8).toString('hex'),
+      offer_id: pick(OFFERS),
+      affiliate_id: pick(AFFILIATES),
+      tracking_link_id: null,
+      params: { sub1: `s${pick(20)}` },
+      ip: '203.0.113.7',
+      user_agent: 'bench',
+      referrer: null,
+      created_at: new Date(at),
+    }
+  })
+}
+
+function conversionEntry (click: ClickRecord): NewConversionEntry {
+  return {
+    values: {
+      clickid: click.clickid,
+      offer_id: click.offer_id,
+      affiliate_id: click.affiliate_id,
+      goal: '1',
+      action_id: null,
+      click_dedup_key: click.clickid,
+      status: 'pending',
+      integration_method: 'default',
+      sum: null,
+      revenue: '2.5000',
+      payout: '1.2500',
+      currency: 'USD',
+      order_currency: null,
+      ip: null,
+      user_agent: null,
+      comment: null,
+      custom_fields: '{}',
+      country: null,
+      click_params: JSON.stringify(click.params),
+      click_created_at: click.created_at,
+      hold_until: null,
+    },
+    log: { method: 'GET', params: { clickid: click.clickid }, offerId: click.offer_id, clickid: click.clickid },
+  }
+}
+
+interface Cost { clicks: number; conversions: number; clickMicros: number; conversionMicros: number }
+
+async function round (db: Db): Promise<Cost> {
+  const now = Date.now()
+  const clicks = clickBatch(ROUND_CLICKS, now)
+  let before = await backendsCpuMicros(db)
+  for (let i = 0; i < clicks.length; i += 500) await insertClicks(db, clicks.slice(i, i + 500))
+  const clickMicros = await backendsCpuMicros(db) - before
+  before = await backendsCpuMicros(db)
+  const ids: number[] = []
+  const converting = clicks.slice(0, ROUND_CONVERSIONS)
+  for (let i = 0; i < converting.length; i += 50) {
+    await db.transaction().execute(async (trx) => {
+      const { created } = await insertConversions(trx, converting.slice(i, i + 50).map(conversionEntry))
+      for (const c of created) if (c !== undefined) ids.push(c.conversion.id)
+    })
+  }
+  for (const id of ids.filter((_id, i) => i % 5 === 0)) {
+    await db.transaction().execute((trx) => updateConversionIf(trx, id, 'pending', { status: 'approved' }))
+  }
+  const conversionMicros = await backendsCpuMicros(db) - before
+  return { clicks: clicks.length, conversions: ids.length, clickMicros, conversionMicros }
+}
+
+function percentile (sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number
+}
+
+async function main (): Promise<void> {
+  const database = await freshDatabase()
+  const log = pino({ level: 'silent' })
+  const handle = await openDatabase({ databaseUrl: database.url, dataDir: null }, log)
+  const db = handle.db
+  try {
+    await migrateToLatest(db, log)
+    await sql`insert into advertisers (name) select 'Advertiser ' || g from generate_series(1, 5) g`.execute(db)
+    await sql`insert into offers (advertiser_id, title, url, currency)
+      select 1 + g % 5, 'Offer ' || g, 'https://adv.example/?c={clickid}', case when g % 4 = 0 then 'EUR' else 'USD' end
+      from generate_series(1, ${OFFERS}::int) g`.execute(db)
+    await sql`insert into offer_goals (offer_id, position, value, title, type, revenue, payout)
+      select id, 0, '1', 'Sale', 'fixed', 2.5, 1.25 from offers`.execute(db)
+    await sql`insert into affiliates (name, email, api_key_hash)
+      select 'Partner ' || g, 'p' || g || '@example.com', md5(g::text) from generate_series(1, ${AFFILIATES}::int) g`.execute(db)
+
+    // 1. Rollup cost, with and without, interleaved so that drift in the machine's load touches both alike.
+    const sums = { on: { clicks: 0, conversions: 0, clickMicros: 0, conversionMicros: 0 }, off: { clicks: 0, conversions: 0, clickMicros: 0, conversionMicros: 0 } }
+    await round(db) // warm-up: plans, caches
+    for (let r = 0; r < ROUNDS * 2; r++) {
+      const on = r % 2 === 0
+      await setTriggers(db, on)
+      const cost = await round(db)
+      const sum = on ? sums.on : sums.off
+      sum.clicks += cost.clicks
+      sum.conversions += cost.conversions
+      sum.clickMicros += cost.clickMicros
+      sum.conversionMicros += cost.conversionMicros
+    }
+    await setTriggers(db, true)
+    const perClick = (s: typeof sums.on) => s.clickMicros / s.clicks
+    const perConversion = (s: typeof sums.on) => s.conversionMicros / s.conversions
+    console.log(`BENCH_ROW ${JSON.stringify({ measure: 'database CPU per click, with rollups', value: perClick(sums.on).toFixed(1), unit: 'µs' })}`)
+    console.log(`BENCH_ROW ${JSON.stringify({ measure: 'database CPU per click, without rollups', value: perClick(sums.off).toFixed(1), unit: 'µs' })}`)
+    console.log(`clicks: rollup CPU ratio ${(perClick(sums.on) / perClick(sums.off)).toFixed(3)} (with / without)`)
+    console.log(`BENCH_ROW ${JSON.stringify({ measure: 'database CPU per conversion (and a fifth status change), with rollups', value: perConversion(sums.on).toFixed(1), unit: 'µs' })}`)
+    console.log(`BENCH_ROW ${JSON.stringify({ measure: 'database CPU per conversion (and a fifth status change), without rollups', value: perConversion(sums.off).toFixed(1), unit: 'µs' })}`)
+    console.log(`conversions: rollup CPU ratio ${(perConversion(sums.on) / perConversion(sums.off)).toFixed(3)} (with / without)`)
+
+    // 2. A large history, written set-wise in slices (the triggers fold each slice into the rollups).
+    const end = Math.floor(Date.now() / DAY_MS) * DAY_MS
+    const start = end - DAYS * DAY_MS
+    const slice = 200_000
+    const seeding = Date.now()
+    for (let done = 0; done < CLICKS; done += slice) {
+      const n = Math.min(slice, CLICKS - done)
+      await sql`insert into clicks (clickid, offer_id, affiliate_id, params, ip, created_at)
+        select lpad(to_hex(floor(extract(epoch from t))::bigint), 8, '0') || substr(md5(random()::text), 1, 16),
+          o, a, jsonb_build_object('sub1', 's' || (1 + floor(random() * 30))::int), '203.0.113.7', t
+        from (select to_timestamp((${start} + random() * ${end - start}) / 1000) as t,
+          1 + floor(random() * ${OFFERS})::int as o, 1 + floor(power(random(), 2) * ${AFFILIATES})::int as a
+          from generate_series(1, ${n}::int)) g
+        on conflict do nothing`.execute(db)
+      await sql`insert into conversions (clickid, offer_id, affiliate_id, goal, status, revenue, payout, currency, click_params, created_at)
+        select c.clickid, c.offer_id, c.affiliate_id, '1', (array['approved', 'pending', 'declined', 'hold'])[1 + floor(random() * 4)::int],
+          2.5, 1.25, 'USD', c.params, c.created_at + interval '10 minutes'
+        from clicks c tablesample system (10) where c.created_at >= to_timestamp(${start} / 1000.0) limit ${Math.floor(n / 10)}`.execute(db)
+    }
+    await sql`analyze`.execute(db)
+    const sizes = await sql<{ clicks: number; conversions: number; rollup_clicks: number; rollup_conversions: number }>`
+      select (select count(*) from clicks)::int8 as clicks, (select count(*) from conversions)::int8 as conversions,
+        (select count(*) from stats_clicks)::int8 as rollup_clicks, (select count(*) from stats_conversions)::int8 as rollup_conversions`.execute(db)
+    const size = sizes.rows[0]
+    console.log(`seeded in ${((Date.now() - seeding) / 1000).toFixed(0)} s: ${size?.clicks} clicks, ${size?.conversions} conversions; rollup rows: ${size?.rollup_clicks} click, ${size?.rollup_conversions} conversion`)
+
+    const lastDay = new Date(end - DAY_MS).toISOString().slice(0, 10)
+    const monthAgo = new Date(end - 30 * DAY_MS).toISOString().slice(0, 10)
+    const weekAgo = new Date(end - 7 * DAY_MS).toISOString().slice(0, 10)
+    const shapes: [string, Record<string, string>][] = [
+      ['30 days by day and offer (Asia/Kolkata)', { from: monthAgo, to: lastDay, timezone: 'Asia/Kolkata', group_by: 'day,offer' }],
+      ['30 days by day and affiliate (Asia/Kolkata)', { from: monthAgo, to: lastDay, timezone: 'Asia/Kolkata', group_by: 'day,affiliate' }],
+      ['7 days by day and sub1, one offer', { from: weekAgo, to: lastDay, group_by: 'day,sub1', offer_id: '7' }],
+    ]
+    for (const [label, query] of shapes) {
+      const times: number[] = []
+      let rows = 0
+      for (let i = 0; i < RUNS + 2; i++) {
+        const started = performance.now()
+        const report = await buildReport(db, { ...query, limit: 100 }, 'admin')
+        if (i >= 2) times.push(performance.now() - started)
+        rows = report.rows.length
+      }
+      times.sort((a, b) => a - b)
+      console.log(`${label}: p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms`)
+      console.log(`BENCH_ROW ${JSON.stringify({ measure: `${label}, p95 (${rows} rows)`, value: percentile(times, 95).toFixed(1), unit: 'ms' })}`)
+    }
+  } finally {
+    await handle.close()
+    // BENCH_STATS_KEEP=1 keeps the database to look into plans (its URL is printed).
+    if (process.env.BENCH_STATS_KEEP === '1') console.log(`kept ${database.url}`)
+    else await database.drop()
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err)
+  process.exitCode = 1
+})
