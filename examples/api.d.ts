@@ -282,6 +282,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/affiliates/{id}/signing-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue (or rotate) an affiliate's postback signing secret
+         * @description Issues a new signing secret (shown only in this answer). From the next delivery attempt on, every postback to the affiliate carries the Standard Webhooks headers (https://www.standardwebhooks.com/, as Svix documents them): `webhook-id` (the delivery id, the same as `X-Postback-Delivery-Id` and stable across retries; a test fire uses `test_` + 24 hex digits), `webhook-timestamp` (unix seconds of the attempt) and `webhook-signature`: `v1,` + base64 HMAC-SHA256 keyed with the base64-decoded part of the secret after `whsec_`, over `<webhook-id>.<webhook-timestamp>.<content>`.
+         *
+         *     Content for a POST postback: the form body exactly as received, so any Standard Webhooks library verifies it. For a GET postback there is no body: the content is the request target, the path and query string exactly as received on the request line (`/pb?click=abc&sum=9.5`), not re-encoded; with the reference library: `new Webhook(secret).verify(req.url, req.headers)` (Node), or compute the HMAC as above. Reject timestamps more than 5 minutes from your clock, as the libraries do.
+         *
+         *     Rotation: a new secret replaces the current one, which keeps signing beside it for 24 hours, so during that time `webhook-signature` holds two space-separated signatures (newest first) and a receiver holding either secret verifies. A secret replaced earlier than that stops at once: at most two sign. `DELETE` turns signing off at once (both secrets). Attempts already claimed by the dispatcher sign with the secrets in force when they were claimed.
+         */
+        post: operations["issueAffiliateSigningSecret"];
+        /**
+         * Turn postback signing off for an affiliate
+         * @description Removes the affiliate's signing secrets, the one still in its rotation overlap too: attempts claimed from now on carry no `webhook-*` headers. 204 also when no secret was set.
+         */
+        delete: operations["deleteAffiliateSigningSecret"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/offers": {
         parameters: {
             query?: never;
@@ -343,6 +371,34 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/affiliate/signing-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue (or rotate) the calling affiliate's postback signing secret
+         * @description Issues a new signing secret (shown only in this answer). From the next delivery attempt on, every postback to the affiliate carries the Standard Webhooks headers (https://www.standardwebhooks.com/, as Svix documents them): `webhook-id` (the delivery id, the same as `X-Postback-Delivery-Id` and stable across retries; a test fire uses `test_` + 24 hex digits), `webhook-timestamp` (unix seconds of the attempt) and `webhook-signature`: `v1,` + base64 HMAC-SHA256 keyed with the base64-decoded part of the secret after `whsec_`, over `<webhook-id>.<webhook-timestamp>.<content>`.
+         *
+         *     Content for a POST postback: the form body exactly as received, so any Standard Webhooks library verifies it. For a GET postback there is no body: the content is the request target, the path and query string exactly as received on the request line (`/pb?click=abc&sum=9.5`), not re-encoded; with the reference library: `new Webhook(secret).verify(req.url, req.headers)` (Node), or compute the HMAC as above. Reject timestamps more than 5 minutes from your clock, as the libraries do.
+         *
+         *     Rotation: a new secret replaces the current one, which keeps signing beside it for 24 hours, so during that time `webhook-signature` holds two space-separated signatures (newest first) and a receiver holding either secret verifies. A secret replaced earlier than that stops at once: at most two sign. `DELETE` turns signing off at once (both secrets). Attempts already claimed by the dispatcher sign with the secrets in force when they were claimed.
+         */
+        post: operations["issueMySigningSecret"];
+        /**
+         * Turn postback signing off for the calling affiliate
+         * @description Removes the caller's signing secrets, the one still in its rotation overlap too: attempts claimed from now on carry no `webhook-*` headers. 204 also when no secret was set.
+         */
+        delete: operations["deleteMySigningSecret"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1076,6 +1132,13 @@ export interface components {
              */
             api_key: string;
         };
+        AffiliateSigningSecret: {
+            /**
+             * @description A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes; the HMAC key is the bytes after the prefix. Shown only in this answer: keep it now.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw9X7n2y7uF0E=
+             */
+            secret: string;
+        };
         OfferGoal: {
             /**
              * @description What the advertiser sends as `goal=`: letters, digits, `_` and `-`, 1-64 characters, not `0`; unique per offer ignoring case (422)
@@ -1761,7 +1824,7 @@ export interface components {
             last_error: string | null;
             /**
              * Format: date-time
-             * @description When the next scheduled attempt is due: the POSTBACK_RETRY_SCHEDULE wait after the last attempt, within ±10% (jitter, so deliveries that failed together do not all return in the same second). It goes out then or, for waits of a second or more, up to a second later (the dispatcher's poll). Null unless `pending`
+             * @description When the next scheduled attempt is due: the POSTBACK_RETRY_SCHEDULE wait after the last attempt, within ±10% (jitter, so deliveries that failed together do not all return in the same second). It goes out then or, for waits of a second or more, up to a second later (the dispatcher's poll). A receiver answering 429 or 503 with `Retry-After` (delta-seconds or an HTTP-date, RFC 9110) moves it to no earlier than the time asked, capped at the schedule's longest wait (a year ahead becomes that wait; an unusable value or a date already past leaves the schedule alone), and holds back that receiver's (origin's) other deliveries, on every instance, for as long: they wait, `pending`, without spending attempts. A Retry-After on the last attempt buys no extra one. Null unless `pending`
              * @example 2026-11-23T18:34:10.000Z
              */
             next_attempt_at: string | null;
@@ -1830,7 +1893,7 @@ export interface components {
             last_error: string | null;
             /**
              * Format: date-time
-             * @description When the next scheduled attempt is due: the POSTBACK_RETRY_SCHEDULE wait after the last attempt, within ±10% (jitter, so deliveries that failed together do not all return in the same second). It goes out then or, for waits of a second or more, up to a second later (the dispatcher's poll). Null unless `pending`
+             * @description When the next scheduled attempt is due: the POSTBACK_RETRY_SCHEDULE wait after the last attempt, within ±10% (jitter, so deliveries that failed together do not all return in the same second). It goes out then or, for waits of a second or more, up to a second later (the dispatcher's poll). A receiver answering 429 or 503 with `Retry-After` (delta-seconds or an HTTP-date, RFC 9110) moves it to no earlier than the time asked, capped at the schedule's longest wait (a year ahead becomes that wait; an unusable value or a date already past leaves the schedule alone), and holds back that receiver's (origin's) other deliveries, on every instance, for as long: they wait, `pending`, without spending attempts. A Retry-After on the last attempt buys no extra one. Null unless `pending`
              * @example 2026-11-23T18:34:10.000Z
              */
             next_attempt_at: string | null;
@@ -4140,6 +4203,120 @@ export interface operations {
             };
         };
     };
+    issueAffiliateSigningSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AffiliateSigningSecret"];
+                };
+            };
+            /** @description Malformed or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteAffiliateSigningSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signing is off */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listOffers: {
         parameters: {
             query?: {
@@ -4528,6 +4705,116 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Affiliate"];
                 };
+            };
+            /** @description Malformed or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    issueMySigningSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AffiliateSigningSecret"];
+                };
+            };
+            /** @description Malformed or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteMySigningSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signing is off */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Malformed or invalid input */
             400: {

@@ -27,7 +27,11 @@ const deliveryProperties = {
     description:
       'When the next scheduled attempt is due: the POSTBACK_RETRY_SCHEDULE wait after the last attempt, within ±10% ' +
       '(jitter, so deliveries that failed together do not all return in the same second). It goes out then or, for ' +
-      'waits of a second or more, up to a second later (the dispatcher\'s poll). Null unless `pending`',
+      'waits of a second or more, up to a second later (the dispatcher\'s poll). A receiver answering 429 or 503 with ' +
+      '`Retry-After` (delta-seconds or an HTTP-date, RFC 9110) moves it to no earlier than the time asked, capped at the ' +
+      'schedule\'s longest wait (a year ahead becomes that wait; an unusable value or a date already past leaves the ' +
+      'schedule alone), and holds back that receiver\'s (origin\'s) other deliveries, on every instance, for as long: ' +
+      'they wait, `pending`, without spending attempts. A Retry-After on the last attempt buys no extra one. Null unless `pending`',
   },
   created_at: dateTime,
   delivered_at: nullableDateTime,

@@ -200,6 +200,21 @@ export interface PostbackAttemptsTable {
   error: string | null
 }
 
+/** Standard Webhooks keys (base64 of 32 bytes): the current one has no expiry, a replaced one signs 24 h more. */
+export interface AffiliateSigningSecretsTable {
+  id: Generated<number>
+  affiliate_id: number
+  secret: string
+  created_at: CreatedAt
+  expires_at: Date | null
+}
+
+/** An origin that asked for air (429/503 with Retry-After): no attempt to it before held_until. */
+export interface OriginHoldsTable {
+  origin: string
+  held_until: Date
+}
+
 /** One row; bumped by triggers whenever offers, goals, advertisers or affiliates change (intake cache). */
 export interface IntakeCatalogVersionTable {
   id: number
@@ -230,6 +245,8 @@ export interface Database {
   postback_attempts: PostbackAttemptsTable
   intake_catalog_version: IntakeCatalogVersionTable
   click_replica_deletions: ClickReplicaDeletionsTable
+  affiliate_signing_secrets: AffiliateSigningSecretsTable
+  origin_holds: OriginHoldsTable
 }
 
 export type AdvertiserRow = Selectable<AdvertisersTable>
