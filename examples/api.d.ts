@@ -680,6 +680,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/postbacks/{id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a postback's failed (or cancelled) deliveries of a time window once more
+         * @description After a receiver's outage: every delivery of this postback in `state` (default `failed`; `cancelled` also possible) created in [`since`, `until`) becomes `pending` again for exactly one more attempt, due now, through the normal queue: that attempt settles it, `delivered` or `failed`, whatever the retry schedule had left, and `attempts` keeps counting. The answer (202) says how many were queued; the delivery log shows them go. Redeliveries wait beside live traffic fairly: they take the retry share of the dispatcher's slots (at most half, behind first attempts) and each receiver's fair share, and are made pending in batches of 2,000 rows, each its own short transaction, so a window of a million rows holds no long lock. A delivery whose manual resend is in flight is left out; one already `pending` or `delivered` is never sent again by this call, and calling it twice queues nothing the second time. `until` not after `since`: 422.
+         */
+        post: operations["redeliverPostback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/postbacks/{id}/test": {
         parameters: {
             query?: never;
@@ -714,6 +734,26 @@ export interface paths {
         get: operations["listMyPostbackDeliveries"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/affiliate/postbacks/{id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send an own postback's failed (or cancelled) deliveries of a time window once more
+         * @description Another affiliate's postback: 404. After a receiver's outage: every delivery of this postback in `state` (default `failed`; `cancelled` also possible) created in [`since`, `until`) becomes `pending` again for exactly one more attempt, due now, through the normal queue: that attempt settles it, `delivered` or `failed`, whatever the retry schedule had left, and `attempts` keeps counting. The answer (202) says how many were queued; the delivery log shows them go. Redeliveries wait beside live traffic fairly: they take the retry share of the dispatcher's slots (at most half, behind first attempts) and each receiver's fair share, and are made pending in batches of 2,000 rows, each its own short transaction, so a window of a million rows holds no long lock. A delivery whose manual resend is in flight is left out; one already `pending` or `delivered` is never sent again by this call, and calling it twice queues nothing the second time. `until` not after `since`: 422.
+         */
+        post: operations["redeliverMyPostback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1929,6 +1969,33 @@ export interface components {
             duration_ms: number;
             /** @description null on a 2xx */
             error: string | null;
+        };
+        PostbackRedeliverRequest: {
+            /**
+             * Format: date-time
+             * @description Deliveries created at or after this time
+             * @example 2026-11-30T00:00:00.000Z
+             */
+            since: string;
+            /**
+             * Format: date-time
+             * @description Deliveries created before this time; default now. Not after `since`: 422
+             * @example 2026-12-01T00:00:00.000Z
+             */
+            until?: string;
+            /**
+             * @description Which deliveries to send again
+             * @default failed
+             * @enum {string}
+             */
+            state?: "failed" | "cancelled";
+        };
+        PostbackRedeliverResult: {
+            /**
+             * @description Deliveries made `pending` for one more attempt
+             * @example 1250
+             */
+            queued: number;
         };
         /** @description An affiliate postback: local (for one offer) or global (for all the affiliate's offers). Which postbacks fire: an event is a conversion created or a conversion's status changed. A postback matches an event when its `status` fits (`any`: every event; `created`: creation only; `approved`, `pending`, `declined`, `hold`: the status after the event equals it), its `integration_method` is `all` or the conversion's, and, for a local postback, its `goal` is null or equals the conversion's goal ignoring case. Every matching local postback of the conversion's affiliate and offer fires. A matching global postback of the affiliate fires when the affiliate has no local postback for that offer at all, or when none of its local postbacks for the offer matched and the global one has `force_global: true`. Each (event, postback) pair is enqueued exactly once and delivered at least once (see `/v1/postback-deliveries`). */
         Postback: {
@@ -5945,6 +6012,95 @@ export interface operations {
             };
         };
     };
+    redeliverPostback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PostbackRedeliverRequest"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostbackRedeliverResult"];
+                };
+            };
+            /** @description Malformed or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not accepted */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     testPostback: {
         parameters: {
             query?: never;
@@ -6088,6 +6244,95 @@ export interface operations {
             };
             /** @description The key may not use this route */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redeliverMyPostback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PostbackRedeliverRequest"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostbackRedeliverResult"];
+                };
+            };
+            /** @description Malformed or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not accepted */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but breaks a rule */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

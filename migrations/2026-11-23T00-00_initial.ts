@@ -208,7 +208,8 @@ const SCHEMA: RawBuilder<unknown>[] = [
     with (fillfactor = 70)`,
   sql`create index postback_deliveries_due on postback_deliveries (next_attempt_at, id) where state = 'pending'`,
   sql`create index postback_deliveries_conversion on postback_deliveries (conversion_id)`,
-  sql`create index postback_deliveries_postback on postback_deliveries (postback_id, state)`,
+  // With id last, a redelivery walks one postback's failed rows in id order, a batch at a time (§5.6).
+  sql`create index postback_deliveries_postback on postback_deliveries (postback_id, state, id)`,
   sql`create index postback_deliveries_affiliate on postback_deliveries (affiliate_id, id)`,
 
   sql`create table postback_attempts (
@@ -295,6 +296,10 @@ const SCHEMA: RawBuilder<unknown>[] = [
   sql`create unique index affiliate_signing_secrets_current on affiliate_signing_secrets (affiliate_id) where expires_at is null`,
   sql`create index affiliate_signing_secrets_affiliate on affiliate_signing_secrets (affiliate_id, id)`,
 
+  // A redelivery (POST /v1/postbacks/{id}/redeliver) makes the row pending again for exactly one more attempt,
+  // whatever its attempts so far: that attempt settles it, delivered or failed.
+  sql`alter table postback_deliveries add column final_attempt boolean not null default false`,
+
   // Receivers that answered 429 or 503 with Retry-After (§5.7): until when their origin (as originKey spells
   // it) gets nothing, so that every instance holds back, not only the one that got the answer.
   sql`create table origin_holds (
@@ -309,7 +314,8 @@ const SCHEMA: RawBuilder<unknown>[] = [
   // is forced since the pinned custom plan would be the same. The origin filter costs nothing when no origin
   // is skipped, which is nearly always. The caller turns synchronous_commit off in the same statement.
   sql`create function claim_postback_deliveries(holder text, lease_ms int, lim int, retry_lane boolean, skip_origins text[])
-    returns table (id bigint, postback_id int, method text, url text, body text, attempts int, previous_holder text, signing_keys text[])
+    returns table (id bigint, postback_id int, method text, url text, body text, attempts int, previous_holder text, signing_keys text[],
+      final_attempt boolean)
     language plpgsql volatile
     set enable_bitmapscan = off
     set enable_sort = off
@@ -337,7 +343,8 @@ const SCHEMA: RawBuilder<unknown>[] = [
       -- a small index per row, so that a rotation or a DELETE counts from the next claim on.
       returning d.id, d.postback_id, d.method, d.url, d.body, d.attempts, due.previous_holder,
         (select array_agg(s.secret order by s.id desc) from affiliate_signing_secrets s
-          where s.affiliate_id = d.affiliate_id and (s.expires_at is null or s.expires_at > now()));
+          where s.affiliate_id = d.affiliate_id and (s.expires_at is null or s.expires_at > now())),
+        d.final_attempt;
     end
     $$`,
 

@@ -100,8 +100,45 @@ export const postbackTestResultSchema = {
   },
 } as const
 
+export const REDELIVER_DESCRIPTION =
+  'After a receiver\'s outage: every delivery of this postback in `state` (default `failed`; `cancelled` also ' +
+  'possible) created in [`since`, `until`) becomes `pending` again for exactly one more attempt, due now, through ' +
+  'the normal queue: that attempt settles it, `delivered` or `failed`, whatever the retry schedule had left, and ' +
+  '`attempts` keeps counting. The answer (202) says how many were queued; the delivery log shows them go. ' +
+  'Redeliveries wait beside live traffic fairly: they take the retry share of the dispatcher\'s slots (at most half, ' +
+  'behind first attempts) and each receiver\'s fair share, and are made pending in batches of 2,000 rows, each its ' +
+  'own short transaction, so a window of a million rows holds no long lock. A delivery whose manual resend is in ' +
+  'flight is left out; one already `pending` or `delivered` is never sent again by this call, and calling it twice ' +
+  'queues nothing the second time. `until` not after `since`: 422.'
+
+export const postbackRedeliverRequestSchema = {
+  $id: 'PostbackRedeliverRequest',
+  type: 'object',
+  additionalProperties: false,
+  required: ['since'],
+  properties: {
+    since: { ...dateTime, examples: ['2026-11-30T00:00:00.000Z'], description: 'Deliveries created at or after this time' },
+    until: { ...dateTime, examples: ['2026-12-01T00:00:00.000Z'], description: 'Deliveries created before this time; default now. Not after `since`: 422' },
+    state: { type: 'string', enum: ['failed', 'cancelled'], default: 'failed', description: 'Which deliveries to send again' },
+  },
+} as const
+
+export const postbackRedeliverResultSchema = {
+  $id: 'PostbackRedeliverResult',
+  type: 'object',
+  required: ['queued'],
+  properties: { queued: { type: 'integer', minimum: 0, examples: [1250], description: 'Deliveries made `pending` for one more attempt' } },
+} as const
+
+export interface PostbackRedeliverRequest {
+  since: string
+  until?: string
+  state: 'failed' | 'cancelled'
+}
+
 export const deliverySchemas = [
   postbackDeliverySchema, postbackAttemptSchema, postbackDeliveryDetailSchema, postbackTestRequestSchema, postbackTestResultSchema,
+  postbackRedeliverRequestSchema, postbackRedeliverResultSchema,
 ]
 
 const filters = {

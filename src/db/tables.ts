@@ -187,6 +187,8 @@ export interface PostbackDeliveriesTable {
   created_at: CreatedAt
   updated_at: Timestamp
   delivered_at: Date | null
+  /** Pending again by a redelivery: the next attempt is its last. */
+  final_attempt: Default<boolean>
 }
 
 export interface PostbackAttemptsTable {

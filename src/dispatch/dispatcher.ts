@@ -392,7 +392,7 @@ export class Dispatcher {
     // Cut short by shutdown, it is no answer from the receiver: it stays held, and close() releases it.
     if (this.#cutShort && !outcome.ok) return
     // Handed to the recorder now, synchronously: close() waits for the queue, then for the recorder.
-    void this.#record(row, outcome, this.#decide(outcome, row.attempts + 1, askedMs))
+    void this.#record(row, outcome, this.#decide(outcome, row.final_attempt ? null : row.attempts + 1, askedMs))
   }
 
   /** Freed slots go to the parked rows that waited longest; those of deleted postbacks are handed back unsent. */
@@ -431,14 +431,17 @@ export class Dispatcher {
     }
   }
 
-  /** `askedMs`: the receiver's Retry-After, capped; the next attempt comes no earlier. */
-  #decide (outcome: AttemptOutcome, attemptsMade: number, askedMs = 0): AttemptDecision {
+  /**
+   * `attemptsMade` null: a redelivery's one more attempt, which no retry follows. `askedMs`: the receiver's
+   * Retry-After, capped; the next attempt comes no earlier.
+   */
+  #decide (outcome: AttemptOutcome, attemptsMade: number | null, askedMs = 0): AttemptDecision {
     // A delivery cancelled (its postback deleted) while this attempt was under way keeps the attempt's own
     // outcome when the attempt reached the receiver and settled it; one refused before sending, or that would
     // be retried, stays cancelled.
     if (outcome.ok) return { state: 'delivered', retryInMs: null, keepCancelled: false }
     if (outcome.refused) return { state: 'failed', retryInMs: null, keepCancelled: true }
-    const delay = retryDelayMs(this.#settings.retryScheduleMs, attemptsMade)
+    const delay = attemptsMade === null ? null : retryDelayMs(this.#settings.retryScheduleMs, attemptsMade)
     return delay === null
       ? { state: 'failed', retryInMs: null, keepCancelled: false }
       : { state: 'pending', retryInMs: Math.max(delay, askedMs), keepCancelled: true }

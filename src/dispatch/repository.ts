@@ -17,6 +17,8 @@ export interface ClaimedDelivery {
   previous_holder: string | null
   /** The affiliate's Standard Webhooks keys in force at the claim, newest first; null: unsigned. */
   signing_keys: string[] | null
+  /** A redelivery: this attempt settles the delivery, delivered or failed, whatever the schedule has left. */
+  final_attempt: boolean
 }
 
 /**

@@ -23,7 +23,8 @@ t.test('429 with Retry-After: the delivery waits as asked, the origin\'s others 
   const { app } = await build(t, { env: { POSTBACK_RETRY_SCHEDULE: '100ms,10s' } })
   const busy = await startSink(t)
   const other = await startSink(t)
-  busy.on('/first', (call) => (call === 1 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 }))
+  // Long enough for the rows below to be written inside the hold, even on the embedded database.
+  busy.on('/first', (call) => (call === 1 ? { status: 429, headers: { 'retry-after': '5' } } : { status: 200 }))
   const scene = await firingScene(app)
 
   const [first] = await deliveriesTo(app, scene, `${busy.origin}/first`, 1)
@@ -34,22 +35,23 @@ t.test('429 with Retry-After: the delivery waits as asked, the origin\'s others 
 
   // Another receiver is not held: its deliveries go out at once.
   await eventually(() => other.to('/free').length === 3, 1500, 'the other origin\'s deliveries')
+  t.ok(Date.now() - askedAt < 4000, 'still inside the hold')
   t.equal(busy.to('/held').length, 0, 'nothing sent to the held origin meanwhile')
   const during = await attemptsOf(app, held)
   t.same(during.map((r) => [r.state, r.attempts]), Array(5).fill(['pending', 0]), 'held rows spent no attempt')
   const hold = await app.db.selectFrom('origin_holds').selectAll().executeTakeFirstOrThrow()
   t.equal(hold.origin, busy.origin.slice('http://'.length), 'the hold is shared through the database')
 
-  for (const id of [first!, ...held]) await settled(app, id, 8000)
+  for (const id of [first!, ...held]) await settled(app, id, 10_000)
   const after = busy.to('/held')
   t.equal(after.length, 5)
-  for (const request of after) t.ok(request.at - askedAt >= 1900, `held back for the time asked (${request.at - askedAt} ms)`)
+  for (const request of after) t.ok(request.at - askedAt >= 4900, `held back for the time asked (${request.at - askedAt} ms)`)
   t.same((await attemptsOf(app, held)).map((r) => [r.state, r.attempts]), Array(5).fill(['delivered', 1]), 'one attempt each')
   const delivery = await getDelivery(app, first!)
   t.match(delivery, { state: 'delivered', attempts: 2 })
   t.match(delivery.attempt_log, [{ n: 1, http_code: 429 }, { n: 2, http_code: 200 }])
   const retriedAfter = busy.to('/first')[1]!.at - askedAt
-  t.ok(retriedAfter >= 1900, `its own retry waited the 2 s asked, not the 100 ms scheduled (${retriedAfter} ms)`)
+  t.ok(retriedAfter >= 4900, `its own retry waited the 5 s asked, not the 100 ms scheduled (${retriedAfter} ms)`)
   t.same((await attemptsOf(app, elsewhere)).map((r) => r.state), ['delivered', 'delivered', 'delivered'])
 })
 
