@@ -109,7 +109,8 @@ export const REDELIVER_DESCRIPTION =
   'behind first attempts) and each receiver\'s fair share, and are made pending in batches of 2,000 rows, each its ' +
   'own short transaction, so a window of a million rows holds no long lock. A delivery whose manual resend is in ' +
   'flight is left out; one already `pending` or `delivered` is never sent again by this call, and calling it twice ' +
-  'queues nothing the second time. `until` not after `since`: 422.'
+  'queues nothing the second time. The answer comes once every batch is queued (about a minute for a million ' +
+  'rows on a small machine); a client that stops waiting earlier leaves the queueing to finish. `until` not after `since`: 422.'
 
 export const postbackRedeliverRequestSchema = {
   $id: 'PostbackRedeliverRequest',
