@@ -18,7 +18,7 @@
 import type { ChildProcess } from 'node:child_process'
 import http from 'node:http'
 import pg from 'pg'
-import { answerCpuQueries, api, askCpu, freshDatabase, postgresCpuMicros, serveApp, startChild, stopChild } from './children.js'
+import { ADMIN_KEY, answerCpuQueries, api, askCpu, freshDatabase, postgresCpuMicros, serveApp, startChild, stopChild } from './children.js'
 import { Agent, request } from 'undici'
 import { Dispatcher } from '../src/dispatch/dispatcher.js'
 import { newClickId } from '../src/domain/click-ids.js'
@@ -184,32 +184,55 @@ async function main (): Promise<void> {
 
     // The dispatcher alone: a backlog written in one statement (as a burst of intake would leave it).
     const postbackId = (await db.query('select min(id) as id from postbacks')).rows[0].id as number
-    // The clock starts when the backlog is committed (the dispatcher cannot see it before); writing it is
-    // intake's work, timed apart. The NOTIFY that follows wakes the dispatcher as intake's own statement does.
-    const insertStarted = now()
-    await db.query(
-      `insert into postback_deliveries (postback_id, conversion_id, event_id, affiliate_id, method, url, state, next_attempt_at)
-       select $1, 0, -g, $2, 'GET', $3 || g, 'pending', now() from generate_series(1, $4::int) g`,
-      [postbackId, affiliate.id, `${sinkOrigin}/backlog?c=`, BACKLOG]
-    )
-    const appCpuBefore = await askCpu(app.child)
-    const pgCpuBefore = postgresCpuMicros()
-    const backlogStarted = now()
-    const insertMs = backlogStarted - insertStarted
-    await db.query('select pg_notify(\'s2s_deliveries\', \'\')')
-    let drained = 0
-    let lastBacklogArrival = backlogStarted
-    const backlogDeadline = now() + 120_000
-    while (drained < BACKLOG && now() < backlogDeadline) {
-      const report = await sinkReport(sink.child)
-      drained += report.arrivals.length
-      for (const [, at] of report.arrivals) lastBacklogArrival = Math.max(lastBacklogArrival, at)
-      if (drained < BACKLOG) await new Promise((resolve) => setTimeout(resolve, 50))
+    let backlogs = 0
+    const drainBacklog = async () => {
+      const firstEvent = backlogs++ * BACKLOG
+      // The clock starts when the backlog is committed (the dispatcher cannot see it before); writing it is
+      // intake's work, timed apart. The NOTIFY that follows wakes the dispatcher as intake's own statement does.
+      const insertStarted = now()
+      await db.query(
+        `insert into postback_deliveries (postback_id, conversion_id, event_id, affiliate_id, method, url, state, next_attempt_at)
+         select $1, 0, -($5::int + g), $2, 'GET', $3 || g, 'pending', now() from generate_series(1, $4::int) g`,
+        [postbackId, affiliate.id, `${sinkOrigin}/backlog?c=`, BACKLOG, firstEvent]
+      )
+      const appCpuBefore = await askCpu(app.child)
+      const pgCpuBefore = postgresCpuMicros()
+      const backlogStarted = now()
+      const insertMs = backlogStarted - insertStarted
+      await db.query('select pg_notify(\'s2s_deliveries\', \'\')')
+      let drained = 0
+      let lastBacklogArrival = backlogStarted
+      const backlogDeadline = now() + 120_000
+      while (drained < BACKLOG && now() < backlogDeadline) {
+        const report = await sinkReport(sink.child)
+        drained += report.arrivals.length
+        for (const [, at] of report.arrivals) lastBacklogArrival = Math.max(lastBacklogArrival, at)
+        if (drained < BACKLOG) await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      const perSecond = drained / ((lastBacklogArrival - backlogStarted) / 1000)
+      const appCpu = ((await askCpu(app.child)) - appCpuBefore) / Math.max(1, drained)
+      const pgCpuAfter = postgresCpuMicros()
+      const pgCpu = pgCpuBefore === null || pgCpuAfter === null ? null : (pgCpuAfter - pgCpuBefore) / Math.max(1, drained)
+      return { insertMs, drained, perSecond, appCpu, pgCpu }
     }
-    const backlogPerSecond = drained / ((lastBacklogArrival - backlogStarted) / 1000)
-    const appCpuPerDelivery = ((await askCpu(app.child)) - appCpuBefore) / Math.max(1, drained)
-    const pgCpuAfter = postgresCpuMicros()
-    const pgCpuPerDelivery = pgCpuBefore === null || pgCpuAfter === null ? null : (pgCpuAfter - pgCpuBefore) / Math.max(1, drained)
+    // Unsigned, then signed (Standard Webhooks, one secret), then both once more: the CPU per delivery of each
+    // kind is the mean of its two runs, so a machine that drifts over the run tilts neither.
+    const unsigned = await drainBacklog()
+    const secret = await api(app.port, `/v1/affiliates/${affiliate.id}/signing-secret`, {}) as { status: number; secret?: unknown }
+    if (secret.status !== 200 || typeof secret.secret !== 'string') throw new Error(`signing secret: ${secret.status}`)
+    const signed = await drainBacklog()
+    await fetch(`http://127.0.0.1:${app.port}/v1/affiliates/${affiliate.id}/signing-secret`, { method: 'DELETE', headers: { 'api-key': ADMIN_KEY } })
+    const unsignedAgain = await drainBacklog()
+    await api(app.port, `/v1/affiliates/${affiliate.id}/signing-secret`, {})
+    const signedAgain = await drainBacklog()
+    const insertMs = unsigned.insertMs
+    const drained = unsigned.drained
+    const backlogPerSecond = unsigned.perSecond
+    const appCpuPerDelivery = unsigned.appCpu
+    const pgCpuPerDelivery = unsigned.pgCpu
+    const mean = (a: number | null, b: number | null) => (a === null || b === null ? null : (a + b) / 2)
+    const cpuUnsigned = { app: (unsigned.appCpu + unsignedAgain.appCpu) / 2, pg: mean(unsigned.pgCpu, unsignedAgain.pgCpu) }
+    const cpuSigned = { app: (signed.appCpu + signedAgain.appCpu) / 2, pg: mean(signed.pgCpu, signedAgain.pgCpu) }
     await db.end()
     await stopChild(app.child)
     const rawAfter = await measureRaw()
@@ -231,7 +254,16 @@ async function main (): Promise<void> {
     // CPU per delivery moves less than throughput on a shared machine.
     console.log(`backlog CPU per delivery: app ${appCpuPerDelivery.toFixed(0)} µs, PostgreSQL ` +
       `${pgCpuPerDelivery === null ? 'n/a' : `${pgCpuPerDelivery.toFixed(0)} µs`} (all its processes)`)
+    // The app's CPU is its own; PostgreSQL's counts every process of the server, other clients' too, so on a
+    // shared server only the app's ratio isolates what signing costs.
+    const total = (cpu: { app: number; pg: number | null }) => cpu.app + (cpu.pg ?? 0)
+    console.log(`signing CPU per delivery: unsigned app ${cpuUnsigned.app.toFixed(0)} µs + PostgreSQL ${cpuUnsigned.pg?.toFixed(0) ?? 'n/a'} µs; ` +
+      `signed app ${cpuSigned.app.toFixed(0)} µs + PostgreSQL ${cpuSigned.pg?.toFixed(0) ?? 'n/a'} µs; ` +
+      `signed/unsigned app CPU ratio ${(cpuSigned.app / cpuUnsigned.app).toFixed(3)} (target <= 1.10; two backlogs of ${BACKLOG} each, interleaved); ` +
+      `signed/unsigned app+PostgreSQL CPU ratio ${(total(cpuSigned) / total(cpuUnsigned)).toFixed(3)} (the server's every process)`)
+    console.log(`BENCH_ROW ${JSON.stringify({ measure: 'signed backlog throughput', value: Math.round((signed.perSecond + signedAgain.perSecond) / 2), unit: 'deliveries/s' })}`)
     if (arrivals.length < expected || drained < BACKLOG || p99 >= 250) process.exitCode = 1
+    if ([signed, unsignedAgain, signedAgain].some((run) => run.drained < BACKLOG)) process.exitCode = 1
   } finally {
     await stopChild(sink.child)
     await database.drop()

@@ -282,6 +282,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/affiliates/{id}/signing-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue (or rotate) an affiliate's postback signing secret
+         * @description Issues a new signing secret (shown only in this answer). From the next delivery attempt on, every postback to the affiliate carries the Standard Webhooks headers (https://www.standardwebhooks.com/, as Svix documents them): `webhook-id` (the delivery id, the same as `X-Postback-Delivery-Id` and stable across retries; a test fire uses `test_` + 24 hex digits), `webhook-timestamp` (unix seconds of the attempt) and `webhook-signature`: `v1,` + base64 HMAC-SHA256 keyed with the base64-decoded part of the secret after `whsec_`, over `<webhook-id>.<webhook-timestamp>.<content>`.
+         *
+         *     Content for a POST postback: the form body exactly as received, so any Standard Webhooks library verifies it. For a GET postback there is no body: the content is the request target, the path and query string exactly as received on the request line (`/pb?click=abc&sum=9.5`), not re-encoded; with the reference library: `new Webhook(secret).verify(req.url, req.headers)` (Node), or compute the HMAC as above. Reject timestamps more than 5 minutes from your clock, as the libraries do.
+         *
+         *     Rotation: a new secret replaces the current one, which keeps signing beside it for 24 hours, so during that time `webhook-signature` holds two space-separated signatures (newest first) and a receiver holding either secret verifies. A secret replaced earlier than that stops at once: at most two sign. `DELETE` turns signing off at once (both secrets). Attempts already claimed by the dispatcher sign with the secrets in force when they were claimed.
+         */
+        post: operations["issueAffiliateSigningSecret"];
+        /**
+         * Turn postback signing off for an affiliate
+         * @description Removes the affiliate's signing secrets, the one still in its rotation overlap too: attempts claimed from now on carry no `webhook-*` headers. 204 also when no secret was set.
+         */
+        delete: operations["deleteAffiliateSigningSecret"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/offers": {
         parameters: {
             query?: never;
@@ -343,6 +371,34 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/affiliate/signing-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue (or rotate) the calling affiliate's postback signing secret
+         * @description Issues a new signing secret (shown only in this answer). From the next delivery attempt on, every postback to the affiliate carries the Standard Webhooks headers (https://www.standardwebhooks.com/, as Svix documents them): `webhook-id` (the delivery id, the same as `X-Postback-Delivery-Id` and stable across retries; a test fire uses `test_` + 24 hex digits), `webhook-timestamp` (unix seconds of the attempt) and `webhook-signature`: `v1,` + base64 HMAC-SHA256 keyed with the base64-decoded part of the secret after `whsec_`, over `<webhook-id>.<webhook-timestamp>.<content>`.
+         *
+         *     Content for a POST postback: the form body exactly as received, so any Standard Webhooks library verifies it. For a GET postback there is no body: the content is the request target, the path and query string exactly as received on the request line (`/pb?click=abc&sum=9.5`), not re-encoded; with the reference library: `new Webhook(secret).verify(req.url, req.headers)` (Node), or compute the HMAC as above. Reject timestamps more than 5 minutes from your clock, as the libraries do.
+         *
+         *     Rotation: a new secret replaces the current one, which keeps signing beside it for 24 hours, so during that time `webhook-signature` holds two space-separated signatures (newest first) and a receiver holding either secret verifies. A secret replaced earlier than that stops at once: at most two sign. `DELETE` turns signing off at once (both secrets). Attempts already claimed by the dispatcher sign with the secrets in force when they were claimed.
+         */
+        post: operations["issueMySigningSecret"];
+        /**
+         * Turn postback signing off for the calling affiliate
+         * @description Removes the caller's signing secrets, the one still in its rotation overlap too: attempts claimed from now on carry no `webhook-*` headers. 204 also when no secret was set.
+         */
+        delete: operations["deleteMySigningSecret"];
         options?: never;
         head?: never;
         patch?: never;
@@ -624,6 +680,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/postbacks/{id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a postback's failed (or cancelled) deliveries of a time window once more
+         * @description After a receiver's outage: every delivery of this postback in `state` (default `failed`; `cancelled` also possible) created in [`since`, `until`) becomes `pending` again for exactly one more attempt, due now, through the normal queue: that attempt settles it, `delivered` or `failed`, whatever the retry schedule had left, and `attempts` keeps counting. The answer (202) says how many were queued; the delivery log shows them go. Redeliveries wait beside live traffic fairly: they take the retry share of the dispatcher's slots (at most half, behind first attempts) and each receiver's fair share, and are made pending in batches of 2,000 rows, each its own short transaction, so a window of a million rows holds no long lock. A delivery whose manual resend is in flight is left out; one already `pending` or `delivered` is never sent again by this call, and calling it twice queues nothing the second time. The answer comes once every batch is queued (about a minute for a million rows on a small machine); a client that stops waiting earlier leaves the queueing to finish. `until` not after `since`: 422.
+         */
+        post: operations["redeliverPostback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/postbacks/{id}/test": {
         parameters: {
             query?: never;
@@ -658,6 +734,26 @@ export interface paths {
         get: operations["listMyPostbackDeliveries"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/affiliate/postbacks/{id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send an own postback's failed (or cancelled) deliveries of a time window once more
+         * @description Another affiliate's postback: 404. After a receiver's outage: every delivery of this postback in `state` (default `failed`; `cancelled` also possible) created in [`since`, `until`) becomes `pending` again for exactly one more attempt, due now, through the normal queue: that attempt settles it, `delivered` or `failed`, whatever the retry schedule had left, and `attempts` keeps counting. The answer (202) says how many were queued; the delivery log shows them go. Redeliveries wait beside live traffic fairly: they take the retry share of the dispatcher's slots (at most half, behind first attempts) and each receiver's fair share, and are made pending in batches of 2,000 rows, each its own short transaction, so a window of a million rows holds no long lock. A delivery whose manual resend is in flight is left out; one already `pending` or `delivered` is never sent again by this call, and calling it twice queues nothing the second time. The answer comes once every batch is queued (about a minute for a million rows on a small machine); a client that stops waiting earlier leaves the queueing to finish. `until` not after `since`: 422.
+         */
+        post: operations["redeliverMyPostback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1115,6 +1211,13 @@ export interface components {
              * @example aff_Vh3kz0Qm1Rr8bXcY2nLd5TfW9pGs4JuA
              */
             api_key: string;
+        };
+        AffiliateSigningSecret: {
+            /**
+             * @description A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes; the HMAC key is the bytes after the prefix. Shown only in this answer: keep it now.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw9X7n2y7uF0E=
+             */
+            secret: string;
         };
         OfferGoal: {
             /**
@@ -1801,7 +1904,7 @@ export interface components {
             last_error: string | null;
             /**
              * Format: date-time
-             * @description When the next scheduled attempt is due: the POSTBACK_RETRY_SCHEDULE wait after the last attempt, within ±10% (jitter, so deliveries that failed together do not all return in the same second). It goes out then or, for waits of a second or more, up to a second later (the dispatcher's poll). Null unless `pending`
+             * @description When the next scheduled attempt is due: the POSTBACK_RETRY_SCHEDULE wait after the last attempt, within ±10% (jitter, so deliveries that failed together do not all return in the same second). It goes out then or, for waits of a second or more, up to a second later (the dispatcher's poll). A receiver answering 429 or 503 with `Retry-After` (delta-seconds or an HTTP-date, RFC 9110) moves it to no earlier than the time asked, capped at the schedule's longest wait (a year ahead becomes that wait; an unusable value or a date already past leaves the schedule alone), and holds back that receiver's (origin's) other deliveries, on every instance, for as long: they wait, `pending`, without spending attempts. A Retry-After on the last attempt buys no extra one. Null unless `pending`
              * @example 2026-11-23T18:34:10.000Z
              */
             next_attempt_at: string | null;
@@ -1870,7 +1973,7 @@ export interface components {
             last_error: string | null;
             /**
              * Format: date-time
-             * @description When the next scheduled attempt is due: the POSTBACK_RETRY_SCHEDULE wait after the last attempt, within ±10% (jitter, so deliveries that failed together do not all return in the same second). It goes out then or, for waits of a second or more, up to a second later (the dispatcher's poll). Null unless `pending`
+             * @description When the next scheduled attempt is due: the POSTBACK_RETRY_SCHEDULE wait after the last attempt, within ±10% (jitter, so deliveries that failed together do not all return in the same second). It goes out then or, for waits of a second or more, up to a second later (the dispatcher's poll). A receiver answering 429 or 503 with `Retry-After` (delta-seconds or an HTTP-date, RFC 9110) moves it to no earlier than the time asked, capped at the schedule's longest wait (a year ahead becomes that wait; an unusable value or a date already past leaves the schedule alone), and holds back that receiver's (origin's) other deliveries, on every instance, for as long: they wait, `pending`, without spending attempts. A Retry-After on the last attempt buys no extra one. Null unless `pending`
              * @example 2026-11-23T18:34:10.000Z
              */
             next_attempt_at: string | null;
@@ -1906,6 +2009,33 @@ export interface components {
             duration_ms: number;
             /** @description null on a 2xx */
             error: string | null;
+        };
+        PostbackRedeliverRequest: {
+            /**
+             * Format: date-time
+             * @description Deliveries created at or after this time
+             * @example 2026-11-30T00:00:00.000Z
+             */
+            since: string;
+            /**
+             * Format: date-time
+             * @description Deliveries created before this time; default now. Not after `since`: 422
+             * @example 2026-12-01T00:00:00.000Z
+             */
+            until?: string;
+            /**
+             * @description Which deliveries to send again
+             * @default failed
+             * @enum {string}
+             */
+            state?: "failed" | "cancelled";
+        };
+        PostbackRedeliverResult: {
+            /**
+             * @description Deliveries made `pending` for one more attempt
+             * @example 1250
+             */
+            queued: number;
         };
         /** @description An affiliate postback: local (for one offer) or global (for all the affiliate's offers). Which postbacks fire: an event is a conversion created or a conversion's status changed. A postback matches an event when its `status` fits (`any`: every event; `created`: creation only; `approved`, `pending`, `declined`, `hold`: the status after the event equals it), its `integration_method` is `all` or the conversion's, and, for a local postback, its `goal` is null or equals the conversion's goal ignoring case. Every matching local postback of the conversion's affiliate and offer fires. A matching global postback of the affiliate fires when the affiliate has no local postback for that offer at all, or when none of its local postbacks for the offer matched and the global one has `force_global: true`. Each (event, postback) pair is enqueued exactly once and delivered at least once (see `/v1/postback-deliveries`). */
         Postback: {
@@ -4559,6 +4689,120 @@ export interface operations {
             };
         };
     };
+    issueAffiliateSigningSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AffiliateSigningSecret"];
+                };
+            };
+            /** @description Malformed or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteAffiliateSigningSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signing is off */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listOffers: {
         parameters: {
             query?: {
@@ -4947,6 +5191,116 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Affiliate"];
                 };
+            };
+            /** @description Malformed or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    issueMySigningSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AffiliateSigningSecret"];
+                };
+            };
+            /** @description Malformed or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteMySigningSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signing is off */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Malformed or invalid input */
             400: {
@@ -6077,6 +6431,95 @@ export interface operations {
             };
         };
     };
+    redeliverPostback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PostbackRedeliverRequest"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostbackRedeliverResult"];
+                };
+            };
+            /** @description Malformed or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not accepted */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but breaks a rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     testPostback: {
         parameters: {
             query?: never;
@@ -6220,6 +6663,95 @@ export interface operations {
             };
             /** @description The key may not use this route */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redeliverMyPostback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PostbackRedeliverRequest"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostbackRedeliverResult"];
+                };
+            };
+            /** @description Malformed or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body's media type is not accepted */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but breaks a rule */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -214,7 +214,8 @@ const SCHEMA: RawBuilder<unknown>[] = [
     with (fillfactor = 70)`,
   sql`create index postback_deliveries_due on postback_deliveries (next_attempt_at, id) where state = 'pending'`,
   sql`create index postback_deliveries_conversion on postback_deliveries (conversion_id)`,
-  sql`create index postback_deliveries_postback on postback_deliveries (postback_id, state)`,
+  // With id last, a redelivery walks one postback's failed rows in id order, a batch at a time (§5.6).
+  sql`create index postback_deliveries_postback on postback_deliveries (postback_id, state, id)`,
   sql`create index postback_deliveries_affiliate on postback_deliveries (affiliate_id, id)`,
 
   sql`create table postback_attempts (
@@ -289,6 +290,28 @@ const SCHEMA: RawBuilder<unknown>[] = [
   sql`insert into service_identity (id, loop_key)
     values (1, replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', ''))`,
 
+  // Standard Webhooks signing secrets (contract §5.7), per affiliate. The key itself is kept (the dispatcher signs
+  // with it), the API shows it only when issued. At most two rows per affiliate: the current one (expires_at null)
+  // and, for 24 h after a rotation, the one it replaced. Deleting the affiliate takes its secrets along.
+  sql`create table affiliate_signing_secrets (
+    id integer generated always as identity primary key,
+    affiliate_id integer not null references affiliates (id) on delete cascade,
+    secret text not null check (secret ~ '^[A-Za-z0-9+/]{43}=$'),
+    created_at timestamptz not null default now(),
+    expires_at timestamptz)`,
+  sql`create unique index affiliate_signing_secrets_current on affiliate_signing_secrets (affiliate_id) where expires_at is null`,
+  sql`create index affiliate_signing_secrets_affiliate on affiliate_signing_secrets (affiliate_id, id)`,
+
+  // A redelivery (POST /v1/postbacks/{id}/redeliver) makes the row pending again for exactly one more attempt,
+  // whatever its attempts so far: that attempt settles it, delivered or failed.
+  sql`alter table postback_deliveries add column final_attempt boolean not null default false`,
+
+  // Receivers that answered 429 or 503 with Retry-After (§5.7): until when their origin (as originKey spells
+  // it) gets nothing, so that every instance holds back, not only the one that got the answer.
+  sql`create table origin_holds (
+    origin text primary key,
+    held_until timestamptz not null)`,
+
   // The dispatcher's claim (each row with its postback, so a deleted postback's rows can be dropped). Its plan is pinned so that its cost never depends on statistics or on the
   // table's age: the due index walked in order and stopped after lim rows (no bitmap scan and sort, which
   // stale statistics after a burst would choose, reading every pending row), and each claimed row found
@@ -297,7 +320,8 @@ const SCHEMA: RawBuilder<unknown>[] = [
   // is forced since the pinned custom plan would be the same. The origin filter costs nothing when no origin
   // is skipped, which is nearly always. The caller turns synchronous_commit off in the same statement.
   sql`create function claim_postback_deliveries(holder text, lease_ms int, lim int, retry_lane boolean, skip_origins text[])
-    returns table (id bigint, postback_id int, method text, url text, body text, attempts int, previous_holder text)
+    returns table (id bigint, postback_id int, method text, url text, body text, attempts int, previous_holder text, signing_keys text[],
+      final_attempt boolean)
     language plpgsql volatile
     set enable_bitmapscan = off
     set enable_sort = off
@@ -321,7 +345,12 @@ const SCHEMA: RawBuilder<unknown>[] = [
         for update skip locked
       ) due
       where d.id = due.id
-      returning d.id, d.postback_id, d.method, d.url, d.body, d.attempts, due.previous_holder;
+      -- The affiliate's signing keys in force now, newest first (null when it signs nothing): one probe of
+      -- a small index per row, so that a rotation or a DELETE counts from the next claim on.
+      returning d.id, d.postback_id, d.method, d.url, d.body, d.attempts, due.previous_holder,
+        (select array_agg(s.secret order by s.id desc) from affiliate_signing_secrets s
+          where s.affiliate_id = d.affiliate_id and (s.expires_at is null or s.expires_at > now())),
+        d.final_attempt;
     end
     $$`,
 
@@ -470,7 +499,7 @@ export async function down (db: Kysely<any>): Promise<void> {
   await sql`drop function if exists record_postback_attempts, claim_postback_deliveries, intake_catalog_bump,
     click_replica_stamp, click_replica_record_deletion cascade`.execute(db)
   for (const table of [
-    'stats_conversions', 'stats_clicks', 'service_identity', 'readiness_probe', 'click_replica_deletions', 'intake_catalog_version', 'postback_attempts', 'postback_deliveries', 'postbacks', 'server_postbacks', 'conversion_events',
+    'stats_conversions', 'stats_clicks', 'origin_holds', 'affiliate_signing_secrets', 'service_identity', 'readiness_probe', 'click_replica_deletions', 'intake_catalog_version', 'postback_attempts', 'postback_deliveries', 'postbacks', 'server_postbacks', 'conversion_events',
     'conversions', 'clicks', 'tracking_links', 'affiliates', 'offer_goals', 'offers', 'tracking_domains', 'advertisers', 'admin_api_keys',
   ]) {
     await db.schema.dropTable(table).ifExists().execute()

@@ -7,8 +7,9 @@ import { adminSecurity, authProblems, bigIdParam, idParams, listOf, problemRespo
 import { findDelivery, findPostback, listAttempts, listDeliveries } from './delivery-repository.js'
 import {
   deliveryListQuery,
-  type DeliveryListQuery, type PostbackTestRequest,
+  REDELIVER_DESCRIPTION, type DeliveryListQuery, type PostbackRedeliverRequest, type PostbackTestRequest,
 } from './delivery-schemas.js'
+import { redeliver, redeliveryWindow } from './redeliver.js'
 import { testFire } from './test-fire.js'
 import { deliveryToApi } from './delivery-view.js'
 
@@ -88,6 +89,23 @@ export default async function deliveryRoutes (fastify: FastifyInstance) {
     const row = await findDelivery(db, request.params.id)
     if (row === undefined) throw notFound('Postback delivery')
     return detail(row)
+  })
+
+  fastify.post<{ Params: { id: number }; Body: PostbackRedeliverRequest }>('/postbacks/:id/redeliver', {
+    schema: {
+      tags: ['Postbacks'],
+      security,
+      operationId: 'redeliverPostback',
+      summary: 'Send a postback\'s failed (or cancelled) deliveries of a time window once more',
+      description: REDELIVER_DESCRIPTION,
+      params: idParams('id'),
+      body: { $ref: 'PostbackRedeliverRequest#' },
+      response: { 202: { $ref: 'PostbackRedeliverResult#' }, ...problemResponses(...authProblems, 404, 422) },
+    },
+  }, async (request, reply) => {
+    const postback = await findPostback(db, request.params.id)
+    if (postback === undefined) throw notFound('Postback')
+    return reply.code(202).send({ queued: await redeliver(db, redeliveryWindow(postback.id, request.body)) })
   })
 
   fastify.post<{ Params: { id: number }; Body: PostbackTestRequest | undefined }>('/postbacks/:id/test', {

@@ -27,7 +27,11 @@ const deliveryProperties = {
     description:
       'When the next scheduled attempt is due: the POSTBACK_RETRY_SCHEDULE wait after the last attempt, within ±10% ' +
       '(jitter, so deliveries that failed together do not all return in the same second). It goes out then or, for ' +
-      'waits of a second or more, up to a second later (the dispatcher\'s poll). Null unless `pending`',
+      'waits of a second or more, up to a second later (the dispatcher\'s poll). A receiver answering 429 or 503 with ' +
+      '`Retry-After` (delta-seconds or an HTTP-date, RFC 9110) moves it to no earlier than the time asked, capped at the ' +
+      'schedule\'s longest wait (a year ahead becomes that wait; an unusable value or a date already past leaves the ' +
+      'schedule alone), and holds back that receiver\'s (origin\'s) other deliveries, on every instance, for as long: ' +
+      'they wait, `pending`, without spending attempts. A Retry-After on the last attempt buys no extra one. Null unless `pending`',
   },
   created_at: dateTime,
   delivered_at: nullableDateTime,
@@ -96,8 +100,46 @@ export const postbackTestResultSchema = {
   },
 } as const
 
+export const REDELIVER_DESCRIPTION =
+  'After a receiver\'s outage: every delivery of this postback in `state` (default `failed`; `cancelled` also ' +
+  'possible) created in [`since`, `until`) becomes `pending` again for exactly one more attempt, due now, through ' +
+  'the normal queue: that attempt settles it, `delivered` or `failed`, whatever the retry schedule had left, and ' +
+  '`attempts` keeps counting. The answer (202) says how many were queued; the delivery log shows them go. ' +
+  'Redeliveries wait beside live traffic fairly: they take the retry share of the dispatcher\'s slots (at most half, ' +
+  'behind first attempts) and each receiver\'s fair share, and are made pending in batches of 2,000 rows, each its ' +
+  'own short transaction, so a window of a million rows holds no long lock. A delivery whose manual resend is in ' +
+  'flight is left out; one already `pending` or `delivered` is never sent again by this call, and calling it twice ' +
+  'queues nothing the second time. The answer comes once every batch is queued (about a minute for a million ' +
+  'rows on a small machine); a client that stops waiting earlier leaves the queueing to finish. `until` not after `since`: 422.'
+
+export const postbackRedeliverRequestSchema = {
+  $id: 'PostbackRedeliverRequest',
+  type: 'object',
+  additionalProperties: false,
+  required: ['since'],
+  properties: {
+    since: { ...dateTime, examples: ['2026-11-30T00:00:00.000Z'], description: 'Deliveries created at or after this time' },
+    until: { ...dateTime, examples: ['2026-12-01T00:00:00.000Z'], description: 'Deliveries created before this time; default now. Not after `since`: 422' },
+    state: { type: 'string', enum: ['failed', 'cancelled'], default: 'failed', description: 'Which deliveries to send again' },
+  },
+} as const
+
+export const postbackRedeliverResultSchema = {
+  $id: 'PostbackRedeliverResult',
+  type: 'object',
+  required: ['queued'],
+  properties: { queued: { type: 'integer', minimum: 0, examples: [1250], description: 'Deliveries made `pending` for one more attempt' } },
+} as const
+
+export interface PostbackRedeliverRequest {
+  since: string
+  until?: string
+  state: 'failed' | 'cancelled'
+}
+
 export const deliverySchemas = [
   postbackDeliverySchema, postbackAttemptSchema, postbackDeliveryDetailSchema, postbackTestRequestSchema, postbackTestResultSchema,
+  postbackRedeliverRequestSchema, postbackRedeliverResultSchema,
 ]
 
 const filters = {

@@ -3,6 +3,7 @@ import type { PostbackRow } from '../db/tables.js'
 import type { Db } from '../db/database.js'
 import { conversionContext } from './context.js'
 import type { PostbackSender } from '../dispatch/sender.js'
+import { signingKeysOf } from '../dispatch/repository.js'
 import { parseAmount } from '../domain/money.js'
 import { postbackMacroValues, renderPostbackRequest, type PostbackContext } from '../domain/postback-render.js'
 import { ruleViolation } from '../http/problem.js'
@@ -56,7 +57,7 @@ export async function testFire (db: Db, sender: PostbackSender, postback: Postba
     context = conversionContext(row, row.status)
   }
   const rendered = renderPostbackRequest(postback.url, postback.method, postbackMacroValues(context))
-  const outcome = await sender.send({ ...rendered, deliveryId: null })
+  const outcome = await sender.send({ ...rendered, deliveryId: null, signingKeys: await signingKeysOf(db, postback.affiliate_id) })
   return {
     method: rendered.method,
     url: rendered.url,

@@ -9,8 +9,10 @@ import type { AffiliateStatus } from '../domain/statuses.js'
 import type { AffiliateCreate, AffiliatePatch } from './schemas.js'
 import {
   affiliateReference, deleteAffiliate, findAffiliate, findAffiliateByEmail, insertAffiliate, listAffiliates,
-  replaceAffiliateKey, updateAffiliate,
+  replaceAffiliateKey, updateAffiliate, rotateSigningSecret, deleteSigningSecrets,
 } from './repository.js'
+import { SIGNING_DESCRIPTION } from './schemas.js'
+import { newSigningKey, ROTATION_OVERLAP_MS, secretForDisplay } from '../domain/signature.js'
 
 const tags = ['Affiliates']
 const security = adminSecurity
@@ -105,6 +107,39 @@ export default async function affiliateRoutes (fastify: FastifyInstance) {
     const apiKey = generateApiKey('aff')
     if (!(await replaceAffiliateKey(db, request.params.id, hashApiKey(apiKey)))) throw notFound('Affiliate')
     return { api_key: apiKey }
+  })
+
+  fastify.post<{ Params: { id: number } }>('/affiliates/:id/signing-secret', {
+    schema: {
+      tags,
+      security,
+      operationId: 'issueAffiliateSigningSecret',
+      summary: 'Issue (or rotate) an affiliate\'s postback signing secret',
+      description: SIGNING_DESCRIPTION,
+      params,
+      response: { 200: { $ref: 'AffiliateSigningSecret#' }, ...problemResponses(...authProblems, 404) },
+    },
+  }, async (request) => {
+    const key = newSigningKey()
+    if (!(await rotateSigningSecret(db, request.params.id, key, ROTATION_OVERLAP_MS))) throw notFound('Affiliate')
+    return { secret: secretForDisplay(key) }
+  })
+
+  fastify.delete<{ Params: { id: number } }>('/affiliates/:id/signing-secret', {
+    schema: {
+      tags,
+      security,
+      operationId: 'deleteAffiliateSigningSecret',
+      summary: 'Turn postback signing off for an affiliate',
+      description:
+        'Removes the affiliate\'s signing secrets, the one still in its rotation overlap too: attempts claimed from now ' +
+        'on carry no `webhook-*` headers. 204 also when no secret was set.',
+      params,
+      response: { 204: { type: 'null', description: 'Signing is off' }, ...problemResponses(...authProblems, 404) },
+    },
+  }, async (request, reply) => {
+    if (!(await deleteSigningSecrets(db, request.params.id))) throw notFound('Affiliate')
+    return reply.code(204).send()
   })
 
   fastify.delete<{ Params: { id: number } }>('/affiliates/:id', {

@@ -65,3 +65,31 @@ export async function deleteAffiliate (db: Db, id: number): Promise<boolean> {
   const result = await db.deleteFrom('affiliates').where('id', '=', id).executeTakeFirst()
   return result.numDeletedRows > 0n
 }
+
+/**
+ * Makes `key` the affiliate's signing key; false when the affiliate does not exist. The key it replaces keeps
+ * signing for `overlapMs` (receivers roll over); one replaced earlier stops now, so at most two keys sign.
+ * The affiliate's row lock orders rotations that race.
+ */
+export function rotateSigningSecret (db: Db, affiliateId: number, key: string, overlapMs: number): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const affiliate = await trx.selectFrom('affiliates').select('id').where('id', '=', affiliateId).forUpdate().executeTakeFirst()
+    if (affiliate === undefined) return false
+    await trx.deleteFrom('affiliate_signing_secrets').where('affiliate_id', '=', affiliateId).where('expires_at', 'is not', null).execute()
+    await trx
+      .updateTable('affiliate_signing_secrets')
+      .set({ expires_at: sql<Date>`now() + ${overlapMs}::int * interval '1 millisecond'` })
+      .where('affiliate_id', '=', affiliateId)
+      .where('expires_at', 'is', null)
+      .execute()
+    await trx.insertInto('affiliate_signing_secrets').values({ affiliate_id: affiliateId, secret: key }).execute()
+    return true
+  })
+}
+
+/** Signing off at once: every key of the affiliate goes, the one still in its overlap too. False: no such affiliate. */
+export async function deleteSigningSecrets (db: Db, affiliateId: number): Promise<boolean> {
+  if ((await findAffiliate(db, affiliateId)) === undefined) return false
+  await db.deleteFrom('affiliate_signing_secrets').where('affiliate_id', '=', affiliateId).execute()
+  return true
+}

@@ -69,8 +69,43 @@ export const affiliateApiKeySchema = {
   properties: { api_key: apiKey },
 } as const
 
+export const affiliateSigningSecretSchema = {
+  $id: 'AffiliateSigningSecret',
+  type: 'object',
+  required: ['secret'],
+  properties: {
+    secret: {
+      type: 'string',
+      pattern: '^whsec_[A-Za-z0-9+/]{43}=$',
+      examples: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw9X7n2y7uF0E='],
+      description:
+        'A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes; the HMAC key is the bytes after the prefix. ' +
+        'Shown only in this answer: keep it now.',
+    },
+  },
+} as const
+
+/** How a receiver checks a postback: the description both places that issue secrets carry. */
+export const SIGNING_DESCRIPTION =
+  'Issues a new signing secret (shown only in this answer). From the next delivery attempt on, every postback to the ' +
+  'affiliate carries the Standard Webhooks headers (https://www.standardwebhooks.com/, as Svix documents them): ' +
+  '`webhook-id` (the delivery id, the same as `X-Postback-Delivery-Id` and stable across retries; a test fire ' +
+  'uses `test_` + 24 hex digits), `webhook-timestamp` (unix seconds of the attempt) and `webhook-signature`: ' +
+  '`v1,` + base64 HMAC-SHA256 keyed with the base64-decoded part of the secret after `whsec_`, over ' +
+  '`<webhook-id>.<webhook-timestamp>.<content>`.\n\n' +
+  'Content for a POST postback: the form body exactly as received, so any Standard Webhooks library verifies it. ' +
+  'For a GET postback there is no body: the content is the request target, the path and query string exactly as ' +
+  'received on the request line (`/pb?click=abc&sum=9.5`), not re-encoded; with the reference library: ' +
+  '`new Webhook(secret).verify(req.url, req.headers)` (Node), or compute the HMAC as above. Reject timestamps more ' +
+  'than 5 minutes from your clock, as the libraries do.\n\n' +
+  'Rotation: a new secret replaces the current one, which keeps signing beside it for 24 hours, so during that ' +
+  'time `webhook-signature` holds two space-separated signatures (newest first) and a receiver holding either ' +
+  'secret verifies. A secret replaced earlier than that stops at once: at most two sign. ' +
+  '`DELETE` turns signing off at once (both secrets). Attempts already claimed by the dispatcher sign with the ' +
+  'secrets in force when they were claimed.'
+
 export const affiliateSchemas = [
-  affiliateSchema, affiliateCreatedSchema, affiliateCreateSchema, affiliatePatchSchema, affiliateApiKeySchema,
+  affiliateSchema, affiliateCreatedSchema, affiliateCreateSchema, affiliatePatchSchema, affiliateApiKeySchema, affiliateSigningSecretSchema,
 ]
 
 export interface AffiliateCreate {

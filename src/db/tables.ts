@@ -187,6 +187,8 @@ export interface PostbackDeliveriesTable {
   created_at: CreatedAt
   updated_at: Timestamp
   delivered_at: Date | null
+  /** Pending again by a redelivery: the next attempt is its last. */
+  final_attempt: Default<boolean>
 }
 
 export interface PostbackAttemptsTable {
@@ -198,6 +200,21 @@ export interface PostbackAttemptsTable {
   duration_ms: number
   response_body: string
   error: string | null
+}
+
+/** Standard Webhooks keys (base64 of 32 bytes): the current one has no expiry, a replaced one signs 24 h more. */
+export interface AffiliateSigningSecretsTable {
+  id: Generated<number>
+  affiliate_id: number
+  secret: string
+  created_at: CreatedAt
+  expires_at: Date | null
+}
+
+/** An origin that asked for air (429/503 with Retry-After): no attempt to it before held_until. */
+export interface OriginHoldsTable {
+  origin: string
+  held_until: Date
 }
 
 /** One row; bumped by triggers whenever offers, goals, advertisers or affiliates change (intake cache). */
@@ -258,6 +275,8 @@ export interface Database {
   click_replica_deletions: ClickReplicaDeletionsTable
   stats_clicks: StatsClicksTable
   stats_conversions: StatsConversionsTable
+  affiliate_signing_secrets: AffiliateSigningSecretsTable
+  origin_holds: OriginHoldsTable
 }
 
 export type AdvertiserRow = Selectable<AdvertisersTable>

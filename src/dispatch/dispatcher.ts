@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto'
 import PQueue from 'p-queue'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Db } from '../db/database.js'
-import { retryDelayMs } from '../domain/retry.js'
+import { retryAfterCapMs, retryDelayMs } from '../domain/retry.js'
 import { HOST_PREFIX, isGoneLocalHolder, newHolderId } from './holder.js'
 import { OriginGate } from './origin-gate.js'
 import { AttemptRecorder } from './recorder.js'
 import { refusedOutcome, type AttemptOutcome, type InFlightAttempt, type PostbackSender } from './sender.js'
 import {
-  claimDue, leaseOne, liveHoldersWithPrefix, originKey, releaseClaims, releaseHolders, type AttemptDecision, type ClaimedDelivery,
+  claimDue, deferClaims, holdOrigin, leaseOne, liveHoldersWithPrefix, liveOriginHolds, originKey, releaseClaims, releaseHolders, signingKeysOf,
+  type AttemptDecision, type ClaimedDelivery,
 } from './repository.js'
 
 export interface DispatcherSettings {
@@ -75,6 +76,14 @@ export class Dispatcher {
   #cutShort = false
   /** Deleted postbacks (id → when this instance learnt it): their held rows are dropped, never sent. */
   readonly #stopped = new Map<number, number>()
+  /**
+   * Receivers that asked for air (429/503 with Retry-After), with until when (ms since the epoch): their rows are
+   * not sent meanwhile but put back to wait, attempts untouched. Shared with the other instances through the
+   * database (read on every poll).
+   */
+  readonly #holds = new Map<string, number>()
+  /** The longest a receiver may hold its deliveries back: the schedule's longest wait. */
+  readonly #holdCapMs: number
   #sending = 0
   /** Retries parked or sending. */
   #retriesActive = 0
@@ -115,6 +124,7 @@ export class Dispatcher {
       slots: concurrency, perOrigin: this.#perOrigin, parkCap: 2 * this.#perOrigin, reserve: Math.max(1, Math.floor(concurrency / 4)),
     })
     this.#recorder = new AttemptRecorder(deps.db)
+    this.#holdCapMs = retryAfterCapMs(deps.settings.retryScheduleMs)
   }
 
   /** Connections per origin for the shared agent: the same bound the claim loop applies. */
@@ -151,6 +161,54 @@ export class Dispatcher {
     const expired = this.#gate.expire(Date.now() - 2 * this.#settings.timeoutMs)
     if (expired.length > 0) this.#handBack(expired)
     this.nudge()
+    void this.#refreshHolds()
+  }
+
+  /** Holds other instances placed, and the end of those that are over. */
+  async #refreshHolds (): Promise<void> {
+    try {
+      const live = await liveOriginHolds(this.#db)
+      const now = Date.now()
+      for (const [origin, until] of this.#holds) if (until <= now && !live.has(origin)) this.#holds.delete(origin)
+      for (const [origin, until] of live) this.#holds.set(origin, Math.max(until, this.#holds.get(origin) ?? 0))
+    } catch (err) {
+      this.#log.warn({ err }, 'could not read receivers\' Retry-After holds; this instance keeps its own')
+    }
+  }
+
+  /** Until when `origin` is held, or null when it is not. */
+  #heldUntil (origin: string): number | null {
+    if (this.#holds.size === 0) return null
+    const until = this.#holds.get(origin)
+    if (until === undefined) return null
+    if (until > Date.now()) return until
+    this.#holds.delete(origin)
+    return null
+  }
+
+  /**
+   * The receiver asked for air: nothing more goes to it until `until`. Rows parked behind it go back to the
+   * database to wait, without an attempt; other instances learn of the hold on their next poll.
+   */
+  #hold (origin: string, until: number): void {
+    if ((this.#holds.get(origin) ?? 0) >= until) return
+    this.#holds.set(origin, until)
+    const parked = this.#gate.drain(origin)
+    if (parked.length > 0) this.#defer(parked, until)
+    holdOrigin(this.#db, origin, new Date(until)).catch((err: unknown) =>
+      this.#log.warn({ err, origin }, 'could not share a receiver\'s Retry-After hold; other instances may still send to it'))
+  }
+
+  /** Rows of held receivers: leases back, due when the hold ends, attempts untouched. */
+  #defer (rows: readonly Claimed[], until: number): void {
+    const ids = rows.map(({ row, lane }) => {
+      if (this.#held.delete(row.id) && lane === 'retry') this.#retriesActive -= 1
+      return row.id
+    })
+    const untils = ids.map(() => new Date(until))
+    deferClaims(this.#db, this.instanceId, ids, untils)
+      .catch((err: unknown) => this.#log.warn({ err, deliveries: ids }, 'could not put back deliveries of a held receiver; their leases expire'))
+      .finally(() => this.nudge())
   }
 
   /** Parked rows that will not be sent here (expired, or of deleted postbacks): their leases go back at once. */
@@ -289,13 +347,18 @@ export class Dispatcher {
     return this.#settings.concurrency - this.#sending
   }
 
-  #admit (row: ClaimedDelivery, lane: Lane): 'start' | 'park' | 'overflow' {
+  #admit (row: ClaimedDelivery, lane: Lane): 'start' | 'park' | 'overflow' | 'deferred' {
     if (row.previous_holder !== null) {
       this.#log.warn({ deliveryId: row.id, previousHolder: row.previous_holder }, 'recovered a postback delivery whose lease expired')
     }
     // Deleted between the claim and now: handed back at once, as an overflow is (its row is cancelled).
     if (this.#stopped.has(row.postback_id)) return 'overflow'
     const claimed: Claimed = { row, lane, origin: originKey(row.url) }
+    const heldUntil = this.#heldUntil(claimed.origin)
+    if (heldUntil !== null) {
+      this.#defer([claimed], heldUntil)
+      return 'deferred'
+    }
     const admitted = this.#gate.admit(claimed.origin, claimed)
     if (admitted === 'overflow') return admitted
     this.#held.add(row.id)
@@ -310,7 +373,7 @@ export class Dispatcher {
     // A slot is the HTTP attempt alone. Recording it waits for the recorder's next batch, and a slot held
     // through that wait kept about a quarter of the receiver's share idle in a backlog.
     void this.#queue
-      .add(() => this.sender.send({ method: row.method, url: row.url, body: row.body, deliveryId: row.id }, this.#inFlight), {
+      .add(() => this.sender.send({ method: row.method, url: row.url, body: row.body, deliveryId: row.id, signingKeys: row.signing_keys }, this.#inFlight), {
         // First attempts jump ahead of retries should the queue ever hold both.
         priority: claimed.lane === 'first' ? 1 : 0,
       })
@@ -323,6 +386,10 @@ export class Dispatcher {
   #answered ({ row, lane, origin }: Claimed, outcome: AttemptOutcome): void {
     this.#sending -= 1
     if (lane === 'retry') this.#retriesActive -= 1
+    // A receiver that asked for air holds back its origin's other deliveries (capped like the delivery's own
+    // wait), before its freed slot could start a parked one.
+    const askedMs = outcome.retryAfterMs == null ? 0 : Math.min(outcome.retryAfterMs, this.#holdCapMs)
+    if (askedMs > 0 && !this.#stopping) this.#hold(origin, Date.now() + askedMs)
     // The receiver's slot frees as soon as it answered: a parked row to it takes the slot at once.
     this.#gate.release(origin, outcome.httpCode !== null)
     if (!this.#stopping) this.#startParked()
@@ -330,16 +397,21 @@ export class Dispatcher {
     // Cut short by shutdown, it is no answer from the receiver: it stays held, and close() releases it.
     if (this.#cutShort && !outcome.ok) return
     // Handed to the recorder now, synchronously: close() waits for the queue, then for the recorder.
-    void this.#record(row, outcome, this.#decide(outcome, row.attempts + 1))
+    void this.#record(row, outcome, this.#decide(outcome, row.final_attempt ? null : row.attempts + 1, askedMs))
   }
 
   /** Freed slots go to the parked rows that waited longest; those of deleted postbacks are handed back unsent. */
   #startParked (): void {
     const dropped: Claimed[] = []
     for (let next = this.#gate.takeNext(); next !== undefined; next = this.#gate.takeNext()) {
+      const heldUntil = this.#heldUntil(next.origin)
       if (this.#stopped.has(next.item.row.postback_id)) {
         this.#gate.release(next.origin, null)
         dropped.push(next.item)
+      } else if (heldUntil !== null) {
+        // Held by another instance's receiver answer, learnt after this row parked.
+        this.#gate.release(next.origin, null)
+        this.#defer([next.item], heldUntil)
       } else {
         this.#send(next.item)
       }
@@ -364,16 +436,20 @@ export class Dispatcher {
     }
   }
 
-  #decide (outcome: AttemptOutcome, attemptsMade: number): AttemptDecision {
+  /**
+   * `attemptsMade` null: a redelivery's one more attempt, which no retry follows. `askedMs`: the receiver's
+   * Retry-After, capped; the next attempt comes no earlier.
+   */
+  #decide (outcome: AttemptOutcome, attemptsMade: number | null, askedMs = 0): AttemptDecision {
     // A delivery cancelled (its postback deleted) while this attempt was under way keeps the attempt's own
     // outcome when the attempt reached the receiver and settled it; one refused before sending, or that would
     // be retried, stays cancelled.
     if (outcome.ok) return { state: 'delivered', retryInMs: null, keepCancelled: false }
     if (outcome.refused) return { state: 'failed', retryInMs: null, keepCancelled: true }
-    const delay = retryDelayMs(this.#settings.retryScheduleMs, attemptsMade)
+    const delay = attemptsMade === null ? null : retryDelayMs(this.#settings.retryScheduleMs, attemptsMade)
     return delay === null
       ? { state: 'failed', retryInMs: null, keepCancelled: false }
-      : { state: 'pending', retryInMs: delay, keepCancelled: true }
+      : { state: 'pending', retryInMs: Math.max(delay, askedMs), keepCancelled: true }
   }
 
   #logOutcome (deliveryId: number, outcome: AttemptOutcome, decision: AttemptDecision, n: number): void {
@@ -411,7 +487,9 @@ export class Dispatcher {
     // still be resent by hand: that attempt is refused. PUBLIC_URL's origin the sender refuses for every attempt.
     const selfFeed = await this.#trackingDomainFeed(leased.url)
     const outcome = selfFeed === null
-      ? await this.sender.send({ method: leased.method, url: leased.url, body: leased.body, deliveryId: leased.id })
+      ? await this.sender.send({
+        method: leased.method, url: leased.url, body: leased.body, deliveryId: leased.id, signingKeys: await signingKeysOf(this.#db, leased.affiliate_id),
+      })
       : refusedOutcome(new Date(), performance.now(), selfFeed)
     const decision: AttemptDecision = { state: outcome.ok ? 'delivered' : 'failed', retryInMs: null, keepCancelled: false }
     const result = await this.#recorder.record({ deliveryId, holder, outcome, decision })

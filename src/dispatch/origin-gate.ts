@@ -118,6 +118,16 @@ export class OriginGate<T> {
     return expired
   }
 
+  /** Every row parked behind `origin`, removed (its receiver asked for air); the caller hands them back. */
+  drain (origin: string): T[] {
+    const drained: T[] = []
+    while (this.#parked.has(origin)) {
+      drained.push(((this.#parked.get(origin) as Parked<T>[])[0] as Parked<T>).item)
+      this.#unpark(origin)
+    }
+    return drained
+  }
+
   /** Origins whose rows claims should skip for now. */
   crowded (): string[] {
     return [...this.#crowded]

@@ -15,6 +15,10 @@ export interface ClaimedDelivery {
   attempts: number
   /** Set when the row was taken over from a holder whose lease expired (a crash, a stall). */
   previous_holder: string | null
+  /** The affiliate's Standard Webhooks keys in force at the claim, newest first; null: unsigned. */
+  signing_keys: string[] | null
+  /** A redelivery: this attempt settles the delivery, delivered or failed, whatever the schedule has left. */
+  final_attempt: boolean
 }
 
 /**
@@ -160,4 +164,44 @@ export async function leaseOne (
   if (row !== undefined) return row
   const exists = await db.selectFrom('postback_deliveries').select('id').where('id', '=', deliveryId).executeTakeFirst()
   return exists === undefined ? 'missing' : 'busy'
+}
+
+/** An affiliate's Standard Webhooks keys in force now, newest first (a manual resend signs like a claim). */
+export async function signingKeysOf (db: Executor, affiliateId: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('affiliate_signing_secrets')
+    .select('secret')
+    .where('affiliate_id', '=', affiliateId)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+    .orderBy('id', 'desc')
+    .execute()
+  return rows.map((row) => row.secret)
+}
+
+/**
+ * Claimed rows whose receiver asked for air: the lease goes back and the row waits until `untils` (per row),
+ * its attempts untouched, so that waiting costs a delivery none of them.
+ */
+export async function deferClaims (db: Executor, holder: string, ids: readonly number[], untils: readonly Date[]): Promise<number> {
+  if (ids.length === 0) return 0
+  const result = await sql`
+    update postback_deliveries d
+    set next_attempt_at = greatest(d.next_attempt_at, i.until), locked_until = null, locked_by = null, updated_at = now()
+    from unnest(${[...ids]}::bigint[], ${untils.map((u) => u.toISOString())}::timestamptz[]) as i(id, until)
+    where d.id = i.id and d.locked_by = ${holder} and d.state = 'pending'`.execute(db)
+  return Number(result.numAffectedRows ?? 0)
+}
+
+/** Holds an origin until `until` for every instance (a later hold wins); holds long over are dropped meanwhile. */
+export async function holdOrigin (db: Executor, origin: string, until: Date): Promise<void> {
+  await sql`
+    insert into origin_holds (origin, held_until) values (${origin}, ${until.toISOString()}::timestamptz)
+    on conflict (origin) do update set held_until = greatest(origin_holds.held_until, excluded.held_until)`.execute(db)
+  await db.deleteFrom('origin_holds').where('held_until', '<', sql<Date>`now() - interval '1 hour'`).execute()
+}
+
+/** Origins held right now (by any instance), with until when. */
+export async function liveOriginHolds (db: Executor): Promise<Map<string, number>> {
+  const rows = await db.selectFrom('origin_holds').select(['origin', 'held_until']).where('held_until', '>', sql<Date>`now()`).execute()
+  return new Map(rows.map((row) => [row.origin, new Date(row.held_until).getTime()]))
 }

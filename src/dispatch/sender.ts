@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto'
 import dns from 'node:dns'
 import { isIP, type LookupFunction } from 'node:net'
 import { Agent, buildConnector, type Dispatcher } from 'undici'
 import { privateNetworkReason } from '../domain/network.js'
+import { parseRetryAfter } from '../domain/retry.js'
 import { comparableOrigin, LOOP_GUARD_HEADER } from '../domain/self-feed.js'
+import { requestTarget, signatureHeaders } from '../domain/signature.js'
 import { VERSION } from '../version.js'
 
 /** What one HTTP attempt produced; exactly what `postback_attempts` records. */
@@ -16,6 +19,8 @@ export interface AttemptOutcome {
   ok: boolean
   /** Refused before any connection (the SSRF guard, an unusable URL): retrying cannot help. */
   refused: boolean
+  /** A 429 or 503 with a usable `Retry-After`: how long the receiver asked for, from the answer on. */
+  retryAfterMs?: number | null
 }
 
 export interface OutgoingPostback {
@@ -24,6 +29,11 @@ export interface OutgoingPostback {
   body: string | null
   /** Sent as X-Postback-Delivery-Id; null for a test fire, which has no delivery. */
   deliveryId: number | null
+  /**
+   * The affiliate's Standard Webhooks keys in force, newest first; null or empty: unsigned. A test fire,
+   * having no delivery id, signs with a `test_` webhook-id of its own.
+   */
+  signingKeys?: readonly string[] | null
 }
 
 export interface SenderOptions {
@@ -127,6 +137,12 @@ export class PostbackSender {
     else headers['x-postback-test'] = 'true'
     if (this.#options.loopGuard !== undefined) headers[LOOP_GUARD_HEADER] = this.#options.loopGuard(postback.deliveryId === null ? 'test' : String(postback.deliveryId))
     if (postback.method === 'POST') headers['content-type'] = 'application/x-www-form-urlencoded'
+    const path = requestTarget(url)
+    const body = postback.method === 'POST' ? (postback.body ?? '') : null
+    if (postback.signingKeys != null && postback.signingKeys.length > 0) {
+      const webhookId = postback.deliveryId === null ? `test_${randomBytes(12).toString('hex')}` : String(postback.deliveryId)
+      Object.assign(headers, signatureHeaders(webhookId, at, body ?? path, postback.signingKeys))
+    }
 
     return new Promise((resolve) => {
       const attempt = new Attempt(at, started, this.#options.timeoutMs, (outcome) => {
@@ -134,14 +150,9 @@ export class PostbackSender {
         resolve(outcome)
       })
       inFlight?.add(attempt)
-      // The same split of the URL undici's request() makes: origin, then path and query as parsed.
-      this.agent.dispatch({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: postback.method,
-        headers,
-        body: postback.method === 'POST' ? (postback.body ?? '') : null,
-      }, attempt)
+      // The same split of the URL undici's request() makes: origin, then path and query as parsed. A GET's
+      // signature covers exactly this path.
+      this.agent.dispatch({ origin: url.origin, path, method: postback.method, headers, body }, attempt)
     })
   }
 
@@ -186,6 +197,7 @@ class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
   #controller: Dispatcher.DispatchController | null = null
   #statusCode: number | null = null
   #location: string | undefined
+  #retryAfterMs: number | null = null
   #chunks: Buffer[] = []
   #size = 0
   /** Set once the outcome is known; later callbacks (the abort's own error) change nothing. */
@@ -216,6 +228,7 @@ class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
     this.#statusCode = statusCode
     const location = headers.location
     this.#location = Array.isArray(location) ? location[0] : location
+    if (statusCode === 429 || statusCode === 503) this.#retryAfterMs = parseRetryAfter(headers['retry-after'], Date.now())
   }
 
   onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -260,7 +273,9 @@ class Attempt implements Dispatcher.DispatchHandler, InFlightAttempt {
         : `HTTP ${code}`
     }
     const body = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks)
-    return this.#outcome({ httpCode: code, responseBody: clean(body.subarray(0, RESPONSE_BODY_LIMIT).toString('utf8')), ok, error })
+    return this.#outcome({
+      httpCode: code, responseBody: clean(body.subarray(0, RESPONSE_BODY_LIMIT).toString('utf8')), ok, error, retryAfterMs: this.#retryAfterMs,
+    })
   }
 
   #outcome (fields: Partial<AttemptOutcome>): AttemptOutcome {
@@ -291,6 +306,7 @@ function outcome (at: Date, started: number, fields: Partial<AttemptOutcome>): A
     error: null,
     ok: false,
     refused: false,
+    retryAfterMs: null,
     durationMs: Math.round(performance.now() - started),
     ...fields,
   }

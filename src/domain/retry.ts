@@ -46,3 +46,31 @@ export function retryDelayMs (
   if (base === undefined) return null
   return Math.round(base * (1 - JITTER + 2 * JITTER * random()))
 }
+
+/** Longer than any real HTTP-date or delta: `Retry-After` values beyond this are garbage, not a wait. */
+const MAX_DELTA_DIGITS = 10
+const IMF_FIXDATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/
+const RFC850_DATE = /^[A-Z][a-z]+, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT$/
+const ASCTIME_DATE = /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/
+
+/**
+ * `Retry-After` (RFC 9110 §10.2.3) as a wait in milliseconds from `now`: delta-seconds, or an HTTP-date (a date
+ * already past waits 0). Garbage, several values or none: null, and the schedule alone decides.
+ */
+export function parseRetryAfter (value: string | string[] | undefined, now: number): number | null {
+  if (typeof value !== 'string') return null
+  const text = value.trim()
+  if (/^\d+$/.test(text)) return text.length > MAX_DELTA_DIGITS ? null : Number(text) * 1000
+  // The three HTTP-date forms only: Date.parse alone accepts far looser text ("1", "2026", "tomorrow 5").
+  let at: number
+  if (IMF_FIXDATE.test(text) || RFC850_DATE.test(text)) at = Date.parse(text)
+  else if (ASCTIME_DATE.test(text)) at = Date.parse(`${text} GMT`)
+  else return null
+  if (Number.isNaN(at)) return null
+  return Math.max(0, at - now)
+}
+
+/** The longest wait a receiver may impose (§5.7): the schedule's last, longest wait; none without a schedule. */
+export function retryAfterCapMs (schedule: readonly number[]): number {
+  return schedule.reduce((longest, wait) => Math.max(longest, wait), 0)
+}

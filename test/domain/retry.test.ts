@@ -1,5 +1,7 @@
 import t from 'tap'
-import { DEFAULT_RETRY_SCHEDULE, maxAttempts, parseDuration, parseRetrySchedule, retryDelayMs } from '../../src/domain/retry.js'
+import {
+  DEFAULT_RETRY_SCHEDULE, maxAttempts, parseDuration, parseRetryAfter, parseRetrySchedule, retryAfterCapMs, retryDelayMs,
+} from '../../src/domain/retry.js'
 
 t.test('parseDuration', async (t) => {
   const cases: [string, number | null][] = [
@@ -65,4 +67,34 @@ t.test('retryDelayMs walks the schedule with ±10% jitter', async (t) => {
   const waits = Array.from({ length: 200 }, () => retryDelayMs(schedule, 2) as number)
   t.equal(waits.filter((w) => w < 54_000 || w > 66_000).length, 0, 'Math.random jitter stays within ±10%')
   t.ok(new Set(waits).size > 1, 'and does vary')
+})
+
+t.test('parseRetryAfter: delta-seconds, the three HTTP-date forms, and garbage', async (t) => {
+  const now = Date.parse('2026-12-05T12:00:00Z')
+  const cases: [string | string[] | undefined, number | null][] = [
+    ['120', 120_000],
+    ['0', 0],
+    [' 5 ', 5_000],
+    ['Sat, 05 Dec 2026 12:00:30 GMT', 30_000],
+    ['Saturday, 05-Dec-26 12:01:00 GMT', 60_000],
+    ['Sat Dec  5 12:00:10 2026', 10_000],
+    ['Sat, 05 Dec 2026 11:00:00 GMT', 0], // past: no wait beyond the schedule
+    ['Sun, 05 Dec 2027 12:00:00 GMT', 365 * 86_400_000], // a year ahead: parsed; the dispatcher caps it
+    ['99999999999', null], // beyond any real delta
+    ['-5', null],
+    ['1.5', null],
+    ['soon', null],
+    ['12:00', null],
+    ['2026-12-05T12:00:30Z', null], // ISO 8601 is not an HTTP-date
+    ['Sat, 45 Dec 2026 12:00:30 GMT', null],
+    ['', null],
+    [undefined, null],
+    [['1', '2'], null],
+  ]
+  for (const [value, expected] of cases) t.equal(parseRetryAfter(value, now), expected, JSON.stringify(value))
+})
+
+t.test('retryAfterCapMs: the longest scheduled wait', async (t) => {
+  t.equal(retryAfterCapMs([10_000, 60_000, 21_600_000, 3_600_000]), 21_600_000)
+  t.equal(retryAfterCapMs([]), 0)
 })
