@@ -48,10 +48,15 @@ import postbackPanelRoutes from './affiliate-postbacks/panel-routes.js'
 import deliveryAdminRoutes from './affiliate-postbacks/delivery-routes.js'
 import deliveryPanelRoutes from './affiliate-postbacks/delivery-panel-routes.js'
 import dispatcher from './dispatch/plugin.js'
+import { capSchemas } from './caps/schemas.js'
+import capAdminRoutes from './caps/admin-routes.js'
+import clickCaps from './caps/click-caps.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config
+    /** The time click sessions and cap periods are judged at: the system clock, or a test's. */
+    clock: () => Date
   }
 }
 
@@ -60,6 +65,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
   /** Where the production logger writes instead of stdout (same level and redaction); tests read it. */
   logStream?: { write(line: string): void }
+  /** The clock click sessions and cap periods read (tests move it instead of waiting); default the system's. */
+  clock?: () => Date
 }
 
 /**
@@ -89,6 +96,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   app.decorate('config', config)
+  app.decorate('clock', options.clock ?? (() => new Date()))
   app.register(fp(async () => {}, { name: 'config' }))
 
   // A callback hook, not an async one: no promise to settle on every request.
@@ -106,7 +114,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // Every named schema, referenced by `$ref` from the routes and published as an OpenAPI component.
   const schemas = [
     commonSchemas, advertiserSchemas, trackingDomainSchemas, affiliateSchemas, offerSchemas, panelOfferSchemas,
-    trackingLinkSchemas, clickSchemas, conversionSchemas, deliverySchemas, postbackSchemas,
+    trackingLinkSchemas, clickSchemas, conversionSchemas, deliverySchemas, postbackSchemas, capSchemas,
   ].flat()
   for (const schema of schemas) app.addSchema(schema)
 
@@ -117,6 +125,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(auth)
   await app.register(clickRecorder)
   await app.register(clickReplica)
+  await app.register(clickCaps)
   await app.register(holdExpiry)
   await app.register(intakeCache)
   await app.register(dispatcher)
@@ -136,6 +145,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       await v1.register(trackingDomainAdminRoutes)
       await v1.register(affiliateAdminRoutes)
       await v1.register(offerAdminRoutes)
+      await v1.register(capAdminRoutes)
       await v1.register(affiliatePanelRoutes)
       await v1.register(offerPanelRoutes)
       await v1.register(trackingLinkAdminRoutes)

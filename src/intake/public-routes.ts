@@ -79,6 +79,7 @@ export default async function postbackRoutes (fastify: FastifyInstance) {
     cache: fastify.intakeCache,
     clicks: new ClickLookup(fastify.db),
     writer: new ConversionWriter(fastify.db),
+    now: fastify.clock,
   }
   // Requests whose log entry is written (or being written) by the handler; the onError hook logs the others.
   const logged = new WeakSet<FastifyRequest>()
