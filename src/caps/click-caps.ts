@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
-import { capApplies, capPeriod, type Cap, type CapPeriod } from '../domain/caps.js'
+import { capPeriod, type CapPeriod, type ClickCap } from '../domain/caps.js'
 import { AMOUNT_SCALE, amountFromDb } from '../domain/money.js'
 
 declare module 'fastify' {
@@ -67,18 +67,19 @@ export class ClickCaps {
    * Whether one more click of this affiliate is within every clicks cap of the offer; when it is and `record`
    * is set, it is counted. `caps` are the offer's clicks caps (the replica keeps only those).
    */
-  admit (offerId: number, caps: readonly Cap[], affiliateId: number, now: Date, record: boolean): boolean {
+  admit (offerId: number, caps: readonly ClickCap[], affiliateId: number, now: Date, record: boolean): boolean {
     this.capped.add(offerId)
-    const texts: string[] = []
+    let texts: string[] | undefined
     for (const cap of caps) {
-      if (!capApplies(cap, affiliateId, null)) continue
+      if (cap.affiliate_id !== null && cap.affiliate_id !== affiliateId) continue
       const text = counterText(offerId, cap.period, cap.per_affiliate || cap.affiliate_id !== null ? affiliateId : 0, this.period(cap.period, now).start)
-      if (BigInt(this.count(text) + 1) * AMOUNT_SCALE > cap.limit) return false
-      texts.push(text)
-    }
-    if (record) {
+      if (this.count(text) >= cap.clicks) return false
       // Two caps over the same traffic share a counter: counted once.
-      for (const text of new Set(texts)) this.local.set(text, (this.local.get(text) ?? 0) + 1)
+      if (texts === undefined) texts = [text]
+      else if (!texts.includes(text)) texts.push(text)
+    }
+    if (record && texts !== undefined) {
+      for (const text of texts) this.local.set(text, (this.local.get(text) ?? 0) + 1)
     }
     return true
   }

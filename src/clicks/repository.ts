@@ -5,7 +5,7 @@ import type { ClickRow } from '../db/tables.js'
 import { decodeCursor, decodeCursorTime } from '../db/cursor.js'
 import type { ListQuery } from '../db/list.js'
 import type { OfferStatus } from '../domain/statuses.js'
-import type { Cap } from '../domain/caps.js'
+import type { ClickCap } from '../domain/caps.js'
 
 /** A click as the recorder buffers it, before it reaches the database. */
 export interface ClickRecord {
@@ -66,7 +66,7 @@ export interface OfferForClick {
   url: string
   trafficback_url: string | null
   /** The offer's clicks caps (empty for most offers: the click path then skips them). */
-  clickCaps: Cap[]
+  clickCaps: ClickCap[]
 }
 
 export type { AffiliateStatus } from '../domain/statuses.js'

@@ -146,6 +146,16 @@ export function clickWithinCaps (
   return true
 }
 
+/** A clicks cap as the click path reads it: the limit as a plain count, compared without BigInt per click. */
+export interface ClickCap extends Cap {
+  clicks: number
+}
+
+/** The offer's clicks caps, ready for the click path. */
+export function clickCapsOf (caps: readonly Cap[]): ClickCap[] {
+  return caps.filter((cap) => cap.metric === 'clicks').map((cap) => ({ ...cap, clicks: Number(cap.limit / AMOUNT_SCALE) }))
+}
+
 /** `used` and `remaining` of a cap, `remaining` never below 0. */
 export function capUsage (cap: Cap, used: Amount): { used: Amount; remaining: Amount } {
   return { used, remaining: used >= cap.limit ? 0n : cap.limit - used }
