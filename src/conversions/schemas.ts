@@ -127,7 +127,14 @@ export const serverPostbackSchema = {
     },
     result: { type: 'string', enum: ['accepted', 'rejected'] },
     http_status: { type: 'integer' },
-    detail: { ...nullableText, examples: ['Goal not found'], description: 'Why it was rejected (Affise\'s wording), null when accepted' },
+    detail: {
+      ...nullableText,
+      examples: ['Goal not found'],
+      description:
+      'Why it was rejected (Affise\'s wording); for an accepted postback that created a conversion declined by a rule of ' +
+      'the offer, why it was declined (`Cap is reached`, `Session lifespan expired`, `Declined via advertiser\'s postback`); ' +
+      'else null'
+    },
     conversion_id: { type: ['integer', 'null'] },
   },
 } as const

@@ -24,6 +24,9 @@ async function convert (app: FastifyInstance, clickid: string, params: Record<st
 
 const HOUR = 3_600_000
 
+// Nine apps, each on a fresh database: on the embedded database and a loaded machine that outlasts the default 120 s.
+t.setTimeout(360_000)
+
 t.test('click session: a conversion after it is created declined, its postbacks fire, later changes are 409', async (t) => {
   const clock = testClock()
   const { app } = await build(t, { clock: clock.now })
