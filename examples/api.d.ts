@@ -1841,7 +1841,7 @@ export interface components {
             result: "accepted" | "rejected";
             http_status: number;
             /**
-             * @description Why it was rejected (Affise's wording), null when accepted
+             * @description Why it was rejected (Affise's wording); for an accepted postback that created a conversion declined by a rule of the offer, why it was declined (`Cap is reached`, `Session lifespan expired`, `Declined via advertiser's postback`); else null
              * @example Goal not found
              */
             detail: string | null;
