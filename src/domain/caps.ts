@@ -135,17 +135,6 @@ export function judgeConversion (
   return { reached: false, increments }
 }
 
-/** Whether one more click is within every clicks cap that applies, given each counter's count (in units). */
-export function clickWithinCaps (
-  caps: readonly Cap[], affiliateId: number, now: Date, count: (key: CounterKey) => number
-): boolean {
-  for (const cap of caps) {
-    if (cap.metric !== 'clicks' || !capApplies(cap, affiliateId, null)) continue
-    if (BigInt(count(counterKey(cap, affiliateId, now)) + 1) * AMOUNT_SCALE > cap.limit) return false
-  }
-  return true
-}
-
 /** A clicks cap as the click path reads it: the limit as a plain count, compared without BigInt per click. */
 export interface ClickCap extends Cap {
   clicks: number

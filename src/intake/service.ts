@@ -174,7 +174,7 @@ function prepareCreation (
   const amounts = conversionAmounts(goal, req.sum)
   if (amounts === null) return ruleViolation(SUM_REQUIRED, '/sum')
   const click = attribution.click
-  // Affise's rule: a conversion after its click's session is still created, declined, so both sides see it.
+  // Affise's rule: a conversion after its click session is still created, declined, so both sides see it.
   const expired = click !== null && sessionExpired(click.created_at, offer.click_session_seconds, now)
   const status = expired ? 'declined' : req.status ?? offer.default_conversion_status
   const declineReason = expired ? SESSION_EXPIRED : status === 'declined' ? DECLINED_BY_ADVERTISER : null

@@ -40,11 +40,11 @@ t.test('click session: a conversion after it is created declined, its postbacks 
   const clickTime = async (clickid: string) => new Date((await inject(app, { method: 'GET', url: `/v1/clicks/${clickid}` })).json().created_at).getTime()
   clock.set(new Date(await clickTime(early) + HOUR).toISOString())
   const inTime = await convert(app, early)
-  t.equal(inTime.conversion_status, 'pending', 'exactly one hour after its click: still in the session')
+  t.equal(inTime.conversion_status, 'pending', 'exactly one hour after its click: still within the click session')
 
   clock.set(new Date(await clickTime(late) + HOUR + 1).toISOString())
   const expired = await convert(app, late, { action_id: 'late-1' })
-  t.equal(expired.conversion_status, 'declined', 'after the session: declined, with the usual 200')
+  t.equal(expired.conversion_status, 'declined', 'after the click session: declined, with the usual 200')
   const conversion = await getConversion(app, expired.conversion_id)
   t.equal(conversion.decline_reason, 'Session lifespan expired')
   t.equal((await getConversion(app, inTime.conversion_id)).decline_reason, null)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import {
-  capPeriod, clickSessionSeconds, clickWithinCaps, counterKey, counterKeyText, judgeConversion, sessionExpired,
+  capPeriod, clickCapsOf, clickSessionSeconds, counterKey, counterKeyText, judgeConversion, sessionExpired,
   TOTAL_PERIOD_START, type Cap, type CapPeriod,
 } from '../../src/domain/caps.js'
 
@@ -61,11 +61,9 @@ t.test('judging a conversion', async (t) => {
   t.equal(shared.increments.length, 1, 'two caps over the same traffic count it once')
 })
 
-t.test('clicks within caps', async (t) => {
-  const caps = [cap({ metric: 'clicks', limit: 30_000n })]
-  t.ok(clickWithinCaps(caps, 1, NOW, () => 2), 'the third click fits')
-  t.notOk(clickWithinCaps(caps, 1, NOW, () => 3), 'the fourth does not')
-  t.ok(clickWithinCaps([cap({ metric: 'clicks', limit: 10_000n, affiliate_id: 2 })], 1, NOW, () => 9), 'another affiliate\'s cap')
+t.test('clicks caps for the click path: limits as plain counts, other metrics left out', async (t) => {
+  const caps = clickCapsOf([cap({ metric: 'clicks', limit: 30_000n }), cap({ metric: 'conversions' }), cap({ metric: 'clicks', limit: 1_000_000_000n * 10_000n })])
+  t.same(caps.map((c) => c.clicks), [3, 1_000_000_000])
 })
 
 t.test('click sessions', async (t) => {
