@@ -19,6 +19,12 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
 const WARMUP_S = 2
 const OFFER_URL = 'https://adv.example/land?click={clickid}&pid={pid}&s1={sub1}&s2={sub2}'
+/** Clicks caps far above what a run sends: every click is judged against three caps and let through. */
+const CLICK_CAPS = [
+  { metric: 'clicks', period: 'day', limit: 1_000_000_000 },
+  { metric: 'clicks', period: 'week', limit: 1_000_000_000, per_affiliate: true },
+  { metric: 'clicks', period: 'month', limit: 1_000_000_000 },
+]
 
 type ToParent =
   | { port: number }
@@ -110,6 +116,8 @@ async function main (): Promise<void> {
     const offer = await create(real.port, '/v1/offers', { advertiser_id: advertiser.id, title: 'Bench', url: OFFER_URL })
     const affiliate = await create(real.port, '/v1/affiliates', { name: 'Bench', email: 'bench@example.com' })
     const clickUrl = `http://127.0.0.1:${real.port}/click?pid=${affiliate.id}&offer_id=${offer.id}&sub1=abc&sub2=def`
+    const capped = await create(real.port, '/v1/offers', { advertiser_id: advertiser.id, title: 'Bench capped', url: OFFER_URL, caps: CLICK_CAPS })
+    const cappedUrl = `http://127.0.0.1:${real.port}/click?pid=${affiliate.id}&offer_id=${capped.id}&sub1=abc&sub2=def`
     // The app's floor: the same server answering /health (hooks, request id, the request log line, no click work).
     await load(`http://127.0.0.1:${real.port}/health`, WARMUP_S)
     const healthResult = await measure(real.child, `http://127.0.0.1:${real.port}/health`)
@@ -121,6 +129,14 @@ async function main (): Promise<void> {
     const clickResult = await measure(real.child, clickUrl)
     const counters = await askFlush(real.child)
     const recorded = (await countClicks(db)) - before
+    // The same server, the same run: an offer with clicks caps beside the one without, in alternate rounds so
+    // that warming up and the machine's other load weigh on both alike.
+    await load(cappedUrl, WARMUP_S)
+    const cappedResult = await measure(real.child, cappedUrl)
+    const uncappedAgain = await measure(real.child, clickUrl)
+    const cappedAgain = await measure(real.child, cappedUrl)
+    const cpuPerClick = (runs: (Result & { cpuPerRequest: number })[]) =>
+      runs.reduce((sum, r) => sum + r.cpuPerRequest * r.requests.total, 0) / Math.max(1, runs.reduce((sum, r) => sum + r.requests.total, 0))
     await db.end()
     await stopServer(real.child)
 
@@ -129,6 +145,7 @@ async function main (): Promise<void> {
     console.log(line('bare 302', bareResult))
     console.log(line('/click', clickResult))
     console.log(line('app /health', healthResult, '200'))
+    console.log(line('/click caps', cappedResult))
     console.log(
       `ratio ${ratio.toFixed(2)} (target >= 0.6); /click p99 ${clickResult.latency.p99} ms (target < 25); ` +
         `server CPU ratio ${(bareResult.cpuPerRequest / clickResult.cpuPerRequest).toFixed(2)} (bare µs / click µs)`
@@ -137,6 +154,10 @@ async function main (): Promise<void> {
       `clicks answered (302) ${answered}, recorded in PostgreSQL ${recorded}, dropped ${counters.dropped}, ` +
         `still buffered ${counters.buffered}, at most ${counters.peakBuffered} waiting for a write at once`
     )
+    const withCaps = cpuPerClick([cappedResult, cappedAgain])
+    const without = cpuPerClick([clickResult, uncappedAgain])
+    console.log(`CPU per click over two rounds each: without caps ${without.toFixed(1)} µs, with ${CLICK_CAPS.length} clicks caps ${withCaps.toFixed(1)} µs`)
+    console.log(`caps CPU ratio ${(withCaps / without).toFixed(2)} (server CPU per click with caps / without, same run; target <= 1.05)`)
     // A request in flight when the run stops is recorded but not counted as answered: recorded may exceed answered.
     if (recorded < answered) process.exitCode = 1
   } finally {

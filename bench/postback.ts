@@ -22,6 +22,12 @@ const WARMUP_S = 2
 /** Click ids prepared in the database; far more than a run can use, so no request repeats one. */
 const CLICKS = Number(process.env.BENCH_CLICKS ?? 150_000)
 const SECURE = 'bench-secure-code'
+/** Conversions and payout caps far above what a run sends: every conversion is judged and counted, none declined. */
+const CONVERSION_CAPS = [
+  { metric: 'conversions', period: 'day', limit: 1_000_000_000 },
+  { metric: 'payout', period: 'month', limit: 99_999_999_999 },
+  { metric: 'conversions', period: 'week', limit: 1_000_000_000, per_affiliate: true },
+]
 
 async function serveBare (): Promise<void> {
   const app = Fastify()
@@ -98,22 +104,54 @@ async function main (): Promise<void> {
       goals: [{ value: '1', title: 'Sale', type: 'percent', revenue: 20, payout: 60 }],
     })
     const affiliate = await create(real.port, '/v1/affiliates', { name: 'Bench', email: 'bench@example.com' })
+    const capped = await create(real.port, '/v1/offers', {
+      advertiser_id: advertiser.id,
+      title: 'Bench capped',
+      url: 'https://adv.example/land?click={clickid}',
+      goals: [{ value: '1', title: 'Sale', type: 'percent', revenue: 20, payout: 60 }],
+      caps: CONVERSION_CAPS,
+    })
     const db = new pg.Client({ connectionString: database.url })
     await db.connect()
     const clickids = await prepareClicks(db, offer.id, affiliate.id)
+    const cappedClickids = await prepareClicks(db, capped.id, affiliate.id)
     let next = 0
-    const realPath = () => {
-      const clickid = clickids[next++ % clickids.length] as string
-      return `/postback?clickid=${clickid}&action_id=order-${next}&sum=150&status=2&secure=${SECURE}&ios_idfa=bench`
+    const pathFor = (ids: string[], prefix: string) => () => {
+      const clickid = ids[next++ % ids.length] as string
+      return `/postback?clickid=${clickid}&action_id=${prefix}-${next}&sum=150&status=2&secure=${SECURE}&ios_idfa=bench`
     }
-    await load(real.port, WARMUP_S, realPath)
-    const before = await count(db, 'conversions')
-    const appCpuBefore = await askCpu(real.child)
-    const pgCpuBefore = postgresCpuMicros()
-    const result = await load(real.port, DURATION_S, realPath)
-    const appCpu = (await askCpu(real.child)) - appCpuBefore
-    const pgCpuAfter = postgresCpuMicros()
-    const created = (await count(db, 'conversions')) - before
+    const realPath = pathFor(clickids, 'order')
+    /** One measured run: conversions created and the CPU (app, PostgreSQL) they took. */
+    const run = async (nextPath: () => string) => {
+      await load(real.port, WARMUP_S, nextPath)
+      const before = await count(db, 'conversions')
+      const appCpuBefore = await askCpu(real.child)
+      const pgCpuBefore = postgresCpuMicros()
+      const result = await load(real.port, DURATION_S, nextPath)
+      const appCpu = (await askCpu(real.child)) - appCpuBefore
+      const pgCpuAfter = postgresCpuMicros()
+      const created = (await count(db, 'conversions')) - before
+      const pgCpu = pgCpuBefore === null || pgCpuAfter === null ? null : pgCpuAfter - pgCpuBefore
+      return { result, appCpu, pgCpu, created }
+    }
+    const first = await run(realPath)
+    // The same server, the same run: an offer with conversions and payout caps beside the one without, in
+    // alternate rounds so that warming up and the machine's other load weigh on both alike.
+    const cappedPath = pathFor(cappedClickids, 'capped')
+    const cappedFirst = await run(cappedPath)
+    const second = await run(realPath)
+    const cappedSecond = await run(cappedPath)
+    const sum = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b)
+    const { result } = first
+    const appCpu = first.appCpu + second.appCpu
+    const pgCpuTotal = sum(first.pgCpu, second.pgCpu)
+    const created = first.created + second.created
+    const cappedRun = {
+      result: cappedFirst.result,
+      appCpu: cappedFirst.appCpu + cappedSecond.appCpu,
+      pgCpu: sum(cappedFirst.pgCpu, cappedSecond.pgCpu),
+      created: cappedFirst.created + cappedSecond.created,
+    }
     // Requests still in flight when the run stops finish before the server exits.
     await stopServer(real.child)
     const { conversions, events, logged } = await totals(db)
@@ -121,12 +159,24 @@ async function main (): Promise<void> {
 
     console.log(line('bare JSON', bareResult))
     console.log(line('/postback', result))
-    const perSecond = created / DURATION_S
-    console.log(`conversions accepted: ${created} in ${DURATION_S} s = ${perSecond.toFixed(0)}/s (target >= 1500); ` +
+    const perSecond = first.created / DURATION_S
+    console.log(`conversions accepted: ${first.created} in ${DURATION_S} s = ${perSecond.toFixed(0)}/s (target >= 1500); ` +
       `ratio to bare ${(result.requests.average / bareResult.requests.average).toFixed(2)}`)
-    const pgCpu = pgCpuBefore === null || pgCpuAfter === null ? 'n/a' : `${((pgCpuAfter - pgCpuBefore) / Math.max(1, created)).toFixed(0)} µs`
+    const perConversion = (cpu: number | null, n: number) => (cpu === null ? null : cpu / Math.max(1, n))
+    const micros = (value: number | null) => (value === null ? 'n/a' : `${value.toFixed(0)} µs`)
+    const app = perConversion(appCpu, created)
+    const pgPer = perConversion(pgCpuTotal, created)
+    const cappedApp = perConversion(cappedRun.appCpu, cappedRun.created)
+    const cappedPg = perConversion(cappedRun.pgCpu, cappedRun.created)
     // CPU per conversion moves less than throughput on a shared machine.
-    console.log(`CPU per conversion: app ${(appCpu / Math.max(1, created)).toFixed(0)} µs, PostgreSQL ${pgCpu} (all its processes)`)
+    console.log(`CPU per conversion: app ${micros(app)}, PostgreSQL ${micros(pgPer)} (all its processes)`)
+    console.log(line('/postback caps', cappedRun.result))
+    console.log(`CPU per conversion with ${CONVERSION_CAPS.length} caps: app ${micros(cappedApp)}, PostgreSQL ${micros(cappedPg)}; ` +
+      `${cappedFirst.created} conversions in ${DURATION_S} s = ${(cappedFirst.created / DURATION_S).toFixed(0)}/s (CPU over two rounds each)`)
+    const both = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b)
+    const ratio = (a: number | null, b: number | null) => (a === null || b === null ? 'n/a' : (a / b).toFixed(2))
+    console.log(`caps CPU ratio ${ratio(both(cappedApp, cappedPg), both(app, pgPer))} (app + PostgreSQL CPU per conversion with caps / without; ` +
+      `app alone ${ratio(cappedApp, app)}; target <= 1.05)`)
     console.log(`totals: ${conversions} conversions, ${events} events, ${logged} server-postback entries` +
       (next > clickids.length ? ' (click ids wrapped: later requests were duplicates)' : ''))
     if (events !== conversions || logged < conversions) process.exitCode = 1

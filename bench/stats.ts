@@ -87,6 +87,7 @@ function conversionEntry (click: ClickRecord): NewConversionEntry {
       action_id: null,
       click_dedup_key: click.clickid,
       status: 'pending',
+      decline_reason: null,
       integration_method: 'default',
       sum: null,
       revenue: '2.5000',

@@ -70,7 +70,7 @@ export interface paths {
         };
         /**
          * A click on a tracking link
-         * @description Validates the click, records it and redirects (302) to the offer URL with its macros (contract §4.1) substituted and percent-encoded (unknown macros become empty), with `Cache-Control: no-store`. The click is written in the background (batches every 250 ms) and is visible through `GET /v1/clicks` within a second. Invalid clicks (missing or non-numeric `pid`/`offer_id`, unknown or inactive offer or affiliate) go to the offer's `trafficback_url`, else the configured `TRAFFICBACK_URL` (both verbatim), else get a 404 problem. `HEAD` answers the same but records nothing (link scanners send HEAD). Caps: at most 50 parameters, each name and value at most 1024 characters, the whole query string at most 8192 bytes; beyond them the answer is a 400 problem. A repeated parameter keeps its first value; undecodable bytes become U+FFFD.
+         * @description Validates the click, records it and redirects (302) to the offer URL with its macros (contract §4.1) substituted and percent-encoded (unknown macros become empty), with `Cache-Control: no-store`. The click is written in the background (batches every 250 ms) and is visible through `GET /v1/clicks` within a second. Invalid clicks (missing or non-numeric `pid`/`offer_id`, unknown or inactive offer or affiliate), and clicks past a clicks cap of the offer (reason `Overcap`, as on Affise), go to the offer's `trafficback_url`, else the configured `TRAFFICBACK_URL` (both verbatim), else get a 404 problem. `HEAD` answers the same but records nothing (link scanners send HEAD) and counts toward no cap. Clicks caps are judged without a database round trip: each instance counts the clicks it lets through and, every 250 ms, adds them to the shared counters and reads back every instance's count, so a cap is passed by at most the traffic of one second of all instances together (the last second before the counts meet). Caps: at most 50 parameters, each name and value at most 1024 characters, the whole query string at most 8192 bytes; beyond them the answer is a 400 problem. A repeated parameter keeps its first value; undecodable bytes become U+FFFD.
          */
         get: operations["click"];
         put?: never;
@@ -79,7 +79,7 @@ export interface paths {
         options?: never;
         /**
          * A click on a tracking link
-         * @description Validates the click, records it and redirects (302) to the offer URL with its macros (contract §4.1) substituted and percent-encoded (unknown macros become empty), with `Cache-Control: no-store`. The click is written in the background (batches every 250 ms) and is visible through `GET /v1/clicks` within a second. Invalid clicks (missing or non-numeric `pid`/`offer_id`, unknown or inactive offer or affiliate) go to the offer's `trafficback_url`, else the configured `TRAFFICBACK_URL` (both verbatim), else get a 404 problem. `HEAD` answers the same but records nothing (link scanners send HEAD). Caps: at most 50 parameters, each name and value at most 1024 characters, the whole query string at most 8192 bytes; beyond them the answer is a 400 problem. A repeated parameter keeps its first value; undecodable bytes become U+FFFD.
+         * @description Validates the click, records it and redirects (302) to the offer URL with its macros (contract §4.1) substituted and percent-encoded (unknown macros become empty), with `Cache-Control: no-store`. The click is written in the background (batches every 250 ms) and is visible through `GET /v1/clicks` within a second. Invalid clicks (missing or non-numeric `pid`/`offer_id`, unknown or inactive offer or affiliate), and clicks past a clicks cap of the offer (reason `Overcap`, as on Affise), go to the offer's `trafficback_url`, else the configured `TRAFFICBACK_URL` (both verbatim), else get a 404 problem. `HEAD` answers the same but records nothing (link scanners send HEAD) and counts toward no cap. Clicks caps are judged without a database round trip: each instance counts the clicks it lets through and, every 250 ms, adds them to the shared counters and reads back every instance's count, so a cap is passed by at most the traffic of one second of all instances together (the last second before the counts meet). Caps: at most 50 parameters, each name and value at most 1024 characters, the whole query string at most 8192 bytes; beyond them the answer is a 400 problem. A repeated parameter keeps its first value; undecodable bytes become U+FFFD.
          */
         head: operations["clickHead"];
         patch?: never;
@@ -322,7 +322,7 @@ export interface paths {
         put?: never;
         /**
          * Create an offer
-         * @description Unknown `advertiser_id` or `tracking_domain_id`: 422. Amounts with more than 4 decimals, or percentages above 100, are 400; goal values repeated ignoring case are 422. Without goals the offer gets the default goal `1`.
+         * @description Unknown `advertiser_id` or `tracking_domain_id`: 422. Amounts with more than 4 decimals, or percentages above 100, are 400; goal values repeated ignoring case are 422. Without goals the offer gets the default goal `1`. A malformed cap or `click_session` is 400; a cap naming a goal the offer lacks or an unknown affiliate is 422.
          */
         post: operations["createOffer"];
         delete?: never;
@@ -351,9 +351,29 @@ export interface paths {
         head?: never;
         /**
          * Update an offer (JSON Merge Patch)
-         * @description `goals` replaces the whole list, in the order given. Dropping a goal value that one of this offer's postbacks names (compared ignoring case) is 409: change or delete the postback first.
+         * @description `goals` replaces the whole list, in the order given. Dropping a goal value that one of this offer's postbacks or caps names (compared ignoring case) is 409: change or delete the postback first. `caps` replaces the whole list: a cap kept (same metric, period, goal and affiliate) keeps what it counted.
          */
         patch: operations["updateOffer"];
+        trace?: never;
+    };
+    "/v1/offers/{id}/caps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The offer's caps with what each has counted in its current period
+         * @description Each cap of the offer, in order, with `used`, `remaining` and the current period (UTC days, ISO weeks, months; `total` from 1970-01-01 with no end). Conversions and payout count exactly (they are judged in the transaction that creates each conversion); clicks are counted by each instance and reach the shared count within a second. With `affiliate_id`, per-affiliate caps show that affiliate's count.
+         */
+        get: operations["listOfferCaps"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/affiliate/me": {
@@ -1219,6 +1239,66 @@ export interface components {
              */
             secret: string;
         };
+        OfferCap: {
+            /**
+             * @description `clicks`: clicks past it go to trafficback (reason `Overcap`). `conversions`: conversions created and not declined. `payout`: the sum of their payouts, in the offer's currency.
+             * @enum {string}
+             */
+            metric: "clicks" | "conversions" | "payout";
+            /**
+             * @description UTC days, ISO weeks (Monday to Sunday) and calendar months, or `total`: the offer's whole life
+             * @enum {string}
+             */
+            period: "day" | "week" | "month" | "total";
+            /**
+             * @description Above 0: a whole number up to 1,000,000,000 for clicks and conversions, an amount (at most 4 decimals) for payout
+             * @example 500
+             */
+            limit: number;
+            /** @description true: each affiliate has the whole limit to itself; false: every affiliate together (or the one `affiliate_id` names) */
+            per_affiliate: boolean;
+            /** @description Counts only this affiliate's traffic and applies only to it (unknown: 422); null: every affiliate. Not with `per_affiliate`. */
+            affiliate_id: number | null;
+            /**
+             * @description Narrows a conversions or payout cap to one of the offer's goals (ignoring case; unknown: 422); null: every goal. Clicks caps have none.
+             * @example null
+             */
+            goal: string | null;
+        };
+        /** @description A cap. Left out: `per_affiliate` is false, `affiliate_id` and `goal` are null. */
+        OfferCapInput: {
+            /**
+             * @description `clicks`: clicks past it go to trafficback (reason `Overcap`). `conversions`: conversions created and not declined. `payout`: the sum of their payouts, in the offer's currency.
+             * @enum {string}
+             */
+            metric: "clicks" | "conversions" | "payout";
+            /**
+             * @description UTC days, ISO weeks (Monday to Sunday) and calendar months, or `total`: the offer's whole life
+             * @enum {string}
+             */
+            period: "day" | "week" | "month" | "total";
+            /**
+             * @description Above 0: a whole number up to 1,000,000,000 for clicks and conversions, an amount (at most 4 decimals) for payout
+             * @example 500
+             */
+            limit: number;
+            /**
+             * @description true: each affiliate has the whole limit to itself; false: every affiliate together (or the one `affiliate_id` names)
+             * @default false
+             */
+            per_affiliate?: boolean;
+            /**
+             * @description Counts only this affiliate's traffic and applies only to it (unknown: 422); null: every affiliate. Not with `per_affiliate`.
+             * @default null
+             */
+            affiliate_id?: number | null;
+            /**
+             * @description Narrows a conversions or payout cap to one of the offer's goals (ignoring case; unknown: 422); null: every goal. Clicks caps have none.
+             * @default null
+             * @example null
+             */
+            goal?: string | null;
+        };
         OfferGoal: {
             /**
              * @description What the advertiser sends as `goal=`: letters, digits, `_` and `-`, 1-64 characters, not `0`; unique per offer ignoring case (422)
@@ -1315,6 +1395,13 @@ export interface components {
             hold_period_days: number;
             goals: components["schemas"]["OfferGoal"][];
             /**
+             * @description How long after its click a conversion is still attributed: hours (`12h`) or days (`30d`), from `1h` to `365d`. A conversion whose click is older is created `declined` with `decline_reason: "Session lifespan expired"` (as on Affise, whose partner API names this field `click_session`).
+             * @example 30d
+             */
+            click_session: string;
+            /** @description At most 20 caps on the offer's traffic (contract §4.4, Affise's caps). A click that finds a clicks cap reached goes to trafficback, reason `Overcap`; a new conversion that would pass a conversions or payout cap is created `declined` with `decline_reason: "Cap is reached"` (200 to the advertiser; postbacks fire as for any declined conversion). Conversions are judged in the transaction that creates them, so a cap is never passed by a conversion, on any number of instances. Clicks are judged without a database round trip: each instance counts its clicks in memory and adds them to a shared counter, reading the other instances' counts back, every 250 ms, so a clicks cap may be passed by at most the traffic of one second of all instances together. A conversion counts when it is created and not declined, and keeps counting when its status changes later. Changing a limit keeps what was counted; a conversions or payout cap added to a running offer counts the conversions already in its period, a clicks cap counts clicks from when it is set. */
+            caps: components["schemas"]["OfferCap"][];
+            /**
              * @description The postback URL to hand the advertiser: on the offer's tracking domain (else the default domain, else PUBLIC_URL), https when the domain allows it; `&secure=<code>` is added when the offer or its advertiser has a code.
              * @example https://track.network.example/postback?clickid={clickid}&action_id={action_id}&goal={goal}&sum={sum}&status={status}
              */
@@ -1386,10 +1473,21 @@ export interface components {
              * @default 0
              */
             hold_period_days?: number;
+            /**
+             * @description How long after its click a conversion is still attributed: hours (`12h`) or days (`30d`), from `1h` to `365d`. A conversion whose click is older is created `declined` with `decline_reason: "Session lifespan expired"` (as on Affise, whose partner API names this field `click_session`).
+             * @default 365d
+             * @example 30d
+             */
+            click_session?: string;
+            /**
+             * @description At most 20 caps on the offer's traffic (contract §4.4, Affise's caps). A click that finds a clicks cap reached goes to trafficback, reason `Overcap`; a new conversion that would pass a conversions or payout cap is created `declined` with `decline_reason: "Cap is reached"` (200 to the advertiser; postbacks fire as for any declined conversion). Conversions are judged in the transaction that creates them, so a cap is never passed by a conversion, on any number of instances. Clicks are judged without a database round trip: each instance counts its clicks in memory and adds them to a shared counter, reading the other instances' counts back, every 250 ms, so a clicks cap may be passed by at most the traffic of one second of all instances together. A conversion counts when it is created and not declined, and keeps counting when its status changes later. Changing a limit keeps what was counted; a conversions or payout cap added to a running offer counts the conversions already in its period, a clicks cap counts clicks from when it is set. Replaced whole by a PATCH.
+             * @default []
+             */
+            caps?: components["schemas"]["OfferCapInput"][];
             /** @description Up to 100 goals. Left out or empty: the offer gets one goal `{ value: "1", title: "Default", type: "fixed", revenue: 0, payout: 0 }`. */
             goals?: components["schemas"]["OfferGoalInput"][];
         };
-        /** @description JSON Merge Patch: fields left out stay; `null` clears `trafficback_url`, `tracking_domain_id` and `secure_code`. `goals` is replaced whole (1-100 items); dropping a goal value that a postback of this offer uses is 409. */
+        /** @description JSON Merge Patch: fields left out stay; `null` clears `trafficback_url`, `tracking_domain_id` and `secure_code`. `goals` is replaced whole (1-100 items); dropping a goal value that a postback or a cap of this offer uses is 409. `caps` is replaced whole (`[]` removes every cap). */
         OfferPatch: {
             /** @description Unknown: 422 */
             advertiser_id?: number;
@@ -1434,6 +1532,13 @@ export interface components {
             secure_code?: string | null;
             /** @description A conversion entering `hold` is approved this many days later; 0 keeps it on hold until changed */
             hold_period_days?: number;
+            /**
+             * @description How long after its click a conversion is still attributed: hours (`12h`) or days (`30d`), from `1h` to `365d`. A conversion whose click is older is created `declined` with `decline_reason: "Session lifespan expired"` (as on Affise, whose partner API names this field `click_session`).
+             * @example 30d
+             */
+            click_session?: string;
+            /** @description At most 20 caps on the offer's traffic (contract §4.4, Affise's caps). A click that finds a clicks cap reached goes to trafficback, reason `Overcap`; a new conversion that would pass a conversions or payout cap is created `declined` with `decline_reason: "Cap is reached"` (200 to the advertiser; postbacks fire as for any declined conversion). Conversions are judged in the transaction that creates them, so a cap is never passed by a conversion, on any number of instances. Clicks are judged without a database round trip: each instance counts its clicks in memory and adds them to a shared counter, reading the other instances' counts back, every 250 ms, so a clicks cap may be passed by at most the traffic of one second of all instances together. A conversion counts when it is created and not declined, and keeps counting when its status changes later. Changing a limit keeps what was counted; a conversions or payout cap added to a running offer counts the conversions already in its period, a clicks cap counts clicks from when it is set. Replaced whole by a PATCH. */
+            caps?: components["schemas"]["OfferCapInput"][];
             goals?: components["schemas"]["OfferGoalInput"][];
         };
         PanelOfferGoal: {
@@ -1469,6 +1574,8 @@ export interface components {
              */
             currency: string;
             goals: components["schemas"]["PanelOfferGoal"][];
+            /** @description The caps that apply to the caller (every affiliate's, and those naming the caller), with what is left in the current period: as on Affise, an affiliate sees the caps it works under, not the other affiliates' traffic. */
+            caps: components["schemas"]["PanelOfferCap"][];
         };
         TrackingLink: {
             id: number;
@@ -1664,6 +1771,12 @@ export interface components {
              */
             hold_until: string | null;
             /**
+             * @description Why a `declined` conversion is declined, in Affise's words: created past a conversions or payout cap (`Cap is reached`) or after its click session (`Session lifespan expired`), declined by the advertiser's `status=3` (`Declined via advertiser's postback`) or by an admin's change (`Rejected by a manager`); null while not declined. Affiliate postbacks carry it as `{decline_reason}`.
+             * @example Cap is reached
+             * @enum {string|null}
+             */
+            decline_reason: "Cap is reached" | "Session lifespan expired" | "Declined via advertiser's postback" | "Rejected by a manager" | null;
+            /**
              * Format: date-time
              * @example 2026-11-23T18:34:10.000Z
              */
@@ -1775,6 +1888,12 @@ export interface components {
              */
             hold_until: string | null;
             /**
+             * @description Why a `declined` conversion is declined, in Affise's words: created past a conversions or payout cap (`Cap is reached`) or after its click session (`Session lifespan expired`), declined by the advertiser's `status=3` (`Declined via advertiser's postback`) or by an admin's change (`Rejected by a manager`); null while not declined. Affiliate postbacks carry it as `{decline_reason}`.
+             * @example Cap is reached
+             * @enum {string|null}
+             */
+            decline_reason: "Cap is reached" | "Session lifespan expired" | "Declined via advertiser's postback" | "Rejected by a manager" | null;
+            /**
              * Format: date-time
              * @example 2026-11-23T18:34:10.000Z
              */
@@ -1805,7 +1924,7 @@ export interface components {
                 at: string;
             }[];
         };
-        /** @description JSON Merge Patch. An admin may move any status to any other (an `admin` event, which fires affiliate postbacks); entering `hold` sets `hold_until` from the offer's hold period, leaving it clears `hold_until`. `revenue` and `payout` are amounts in the offer's currency (at most 4 decimals); `comment: null` clears the comment. */
+        /** @description JSON Merge Patch. An admin may move any status to any other (an `admin` event, which fires affiliate postbacks); entering `hold` sets `hold_until` from the offer's hold period, leaving it clears `hold_until`; entering `declined` sets `decline_reason: "Rejected by a manager"`, leaving it clears `decline_reason`. `revenue` and `payout` are amounts in the offer's currency (at most 4 decimals); `comment: null` clears the comment. */
         ConversionPatch: {
             /**
              * @description Advertiser postbacks send these as numbers 1, 2, 3, 5 (or names); the API always uses the names
@@ -1865,7 +1984,7 @@ export interface components {
             result: "accepted" | "rejected";
             http_status: number;
             /**
-             * @description Why it was rejected (Affise's wording), null when accepted
+             * @description Why it was rejected (Affise's wording); for an accepted postback that created a conversion declined by a rule of the offer, why it was declined (`Cap is reached`, `Session lifespan expired`, `Declined via advertiser's postback`); else null
              * @example Goal not found
              */
             detail: string | null;
@@ -2074,6 +2193,7 @@ export interface components {
              *     - `{uagent}`: the click's user agent
              *     - `{geo}`: the conversion's country (ISO 3166 alpha-2); empty when unknown
              *     - `{comment}`: the advertiser's comment
+             *     - `{decline_reason}`: why a declined conversion is declined (`Cap is reached`, `Session lifespan expired`, `Declined via advertiser's postback`, `Rejected by a manager`); empty otherwise
              *     - `{custom_field1}`..`{custom_field15}`: the advertiser's custom fields
              *     - `{rand}`: a random UUID, new for each delivery
              *
@@ -2145,6 +2265,7 @@ export interface components {
              *     - `{uagent}`: the click's user agent
              *     - `{geo}`: the conversion's country (ISO 3166 alpha-2); empty when unknown
              *     - `{comment}`: the advertiser's comment
+             *     - `{decline_reason}`: why a declined conversion is declined (`Cap is reached`, `Session lifespan expired`, `Declined via advertiser's postback`, `Rejected by a manager`); empty otherwise
              *     - `{custom_field1}`..`{custom_field15}`: the advertiser's custom fields
              *     - `{rand}`: a random UUID, new for each delivery
              *
@@ -2212,6 +2333,7 @@ export interface components {
              *     - `{uagent}`: the click's user agent
              *     - `{geo}`: the conversion's country (ISO 3166 alpha-2); empty when unknown
              *     - `{comment}`: the advertiser's comment
+             *     - `{decline_reason}`: why a declined conversion is declined (`Cap is reached`, `Session lifespan expired`, `Declined via advertiser's postback`, `Rejected by a manager`); empty otherwise
              *     - `{custom_field1}`..`{custom_field15}`: the advertiser's custom fields
              *     - `{rand}`: a random UUID, new for each delivery
              *
@@ -2277,6 +2399,7 @@ export interface components {
              *     - `{uagent}`: the click's user agent
              *     - `{geo}`: the conversion's country (ISO 3166 alpha-2); empty when unknown
              *     - `{comment}`: the advertiser's comment
+             *     - `{decline_reason}`: why a declined conversion is declined (`Cap is reached`, `Session lifespan expired`, `Declined via advertiser's postback`, `Rejected by a manager`); empty otherwise
              *     - `{custom_field1}`..`{custom_field15}`: the advertiser's custom fields
              *     - `{rand}`: a random UUID, new for each delivery
              *
@@ -2344,6 +2467,7 @@ export interface components {
              *     - `{uagent}`: the click's user agent
              *     - `{geo}`: the conversion's country (ISO 3166 alpha-2); empty when unknown
              *     - `{comment}`: the advertiser's comment
+             *     - `{decline_reason}`: why a declined conversion is declined (`Cap is reached`, `Session lifespan expired`, `Declined via advertiser's postback`, `Rejected by a manager`); empty otherwise
              *     - `{custom_field1}`..`{custom_field15}`: the advertiser's custom fields
              *     - `{rand}`: a random UUID, new for each delivery
              *
@@ -2758,6 +2882,97 @@ export interface components {
             to: string;
             /** @example Asia/Kolkata */
             timezone: string;
+        };
+        OfferCapStatus: {
+            /** @enum {string} */
+            metric: "clicks" | "conversions" | "payout";
+            /** @enum {string} */
+            period: "day" | "week" | "month" | "total";
+            /**
+             * @description The cap's limit
+             * @example 500
+             */
+            limit: number;
+            per_affiliate: boolean;
+            affiliate_id: number | null;
+            goal: string | null;
+            /**
+             * @description Counted in the current period: clicks, conversions created and not declined, or their payout. For a per-affiliate cap, the affiliate's own (with `affiliate_id` in the query), else the most any one affiliate has counted. Clicks reach the count within a second.
+             * @example 120
+             */
+            used: number;
+            /**
+             * @description limit - used, never below 0
+             * @example 380
+             */
+            remaining: number;
+            /**
+             * Format: date-time
+             * @description Start of the current period (UTC); for `total`, 1970-01-01T00:00:00.000Z
+             * @example 2026-11-23T18:34:10.000Z
+             */
+            period_start: string;
+            /**
+             * Format: date-time
+             * @description End of the current period (exclusive, UTC); null for `total`
+             * @example 2026-11-23T18:34:10.000Z
+             */
+            period_end: string | null;
+            /** @description Per-affiliate caps without `affiliate_id` in the query: each affiliate that has counted anything in the period */
+            by_affiliate?: {
+                affiliate_id: number;
+                /**
+                 * @description Counted
+                 * @example 12
+                 */
+                used: number;
+                /**
+                 * @description Left
+                 * @example 38
+                 */
+                remaining: number;
+            }[];
+        };
+        OfferCapStatusList: {
+            /** @description The offer's caps in their order */
+            data: components["schemas"]["OfferCapStatus"][];
+            /** @description Always null: every cap of the offer is on this page */
+            next_cursor: null;
+        };
+        PanelOfferCap: {
+            /**
+             * @description Past a clicks cap clicks go to trafficback; past a conversions or payout cap conversions are declined (`Cap is reached`)
+             * @enum {string}
+             */
+            metric: "clicks" | "conversions" | "payout";
+            /** @enum {string} */
+            period: "day" | "week" | "month" | "total";
+            /**
+             * @description The limit
+             * @example 50
+             */
+            limit: number;
+            /** @description true: the limit is the caller's alone; false: shared by every affiliate it applies to */
+            per_affiliate: boolean;
+            /** @description The goal it counts; null: every goal */
+            goal: string | null;
+            /**
+             * @description What is left in the current period (of the caller's own count for a per-affiliate cap or one naming the caller)
+             * @example 38
+             */
+            remaining: number;
+            /**
+             * Format: date-time
+             * @description Start of the current period (UTC); for `total`, 1970-01-01T00:00:00.000Z
+             * @example 2026-11-23T18:34:10.000Z
+             */
+            period_start: string;
+            /**
+             * Format: date-time
+             * @description End of the current period (exclusive, UTC); null for `total`
+             * @example 2026-11-23T18:34:10.000Z
+             */
+            period_end: string | null;
         };
     };
     responses: never;
@@ -5165,6 +5380,67 @@ export interface operations {
             };
             /** @description Well-formed but breaks a rule */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listOfferCaps: {
+        parameters: {
+            query?: {
+                /** @description Show per-affiliate caps for this affiliate */
+                affiliate_id?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OfferCapStatusList"];
+                };
+            };
+            /** @description Malformed or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

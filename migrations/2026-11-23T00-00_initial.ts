@@ -488,6 +488,26 @@ const SCHEMA: RawBuilder<unknown>[] = [
     referencing new table as new_conversions for each statement execute function stats_count_conversions()`,
   sql`create trigger conversions_stats_update after update on conversions
     referencing old table as old_conversions new table as new_conversions for each statement execute function stats_count_conversions()`,
+  // Traffic rules of an offer (contract §4.4): the click session after which conversions are declined, and caps
+  // on clicks, conversions and payout. Caps live on the offer row (at most 20, replaced whole by a PATCH), so
+  // the click replica and the intake cache carry them with the offer. cap_counters holds what each cap has
+  // counted: one row per (offer, metric, period, goal, affiliate, period start), where goal '' means every
+  // goal and affiliate 0 all affiliates together. A conversion locks and updates its counters in the
+  // transaction that creates it; clicks reach them from each instance's local count at least every second.
+  sql`alter table offers add column click_session text not null default '365d' check (click_session ~ '^[1-9][0-9]{0,5}[hd]$')`,
+  sql`alter table offers add column caps jsonb not null default '[]'::jsonb
+    check (jsonb_typeof(caps) = 'array' and jsonb_array_length(caps) <= 20)`,
+  sql`alter table conversions add column decline_reason text check (decline_reason in (
+    'Cap is reached', 'Session lifespan expired', 'Declined via advertiser''s postback', 'Rejected by a manager'))`,
+  sql`create table cap_counters (
+    offer_id integer not null references offers (id) on delete cascade,
+    metric text not null check (metric in ('clicks', 'conversions', 'payout')),
+    period text not null check (period in ('day', 'week', 'month', 'total')),
+    goal text not null,
+    affiliate_id integer not null,
+    period_start timestamptz not null,
+    used numeric(18,4) not null default 0 check (used >= 0),
+    constraint cap_counters_pkey primary key (offer_id, metric, period, goal, affiliate_id, period_start))`,
 ]
 
 export async function up (db: Kysely<any>): Promise<void> {
@@ -499,7 +519,7 @@ export async function down (db: Kysely<any>): Promise<void> {
   await sql`drop function if exists record_postback_attempts, claim_postback_deliveries, intake_catalog_bump,
     click_replica_stamp, click_replica_record_deletion cascade`.execute(db)
   for (const table of [
-    'stats_conversions', 'stats_clicks', 'origin_holds', 'affiliate_signing_secrets', 'service_identity', 'readiness_probe', 'click_replica_deletions', 'intake_catalog_version', 'postback_attempts', 'postback_deliveries', 'postbacks', 'server_postbacks', 'conversion_events',
+    'cap_counters', 'stats_conversions', 'stats_clicks', 'origin_holds', 'affiliate_signing_secrets', 'service_identity', 'readiness_probe', 'click_replica_deletions', 'intake_catalog_version', 'postback_attempts', 'postback_deliveries', 'postbacks', 'server_postbacks', 'conversion_events',
     'conversions', 'clicks', 'tracking_links', 'affiliates', 'offer_goals', 'offers', 'tracking_domains', 'advertisers', 'admin_api_keys',
   ]) {
     await db.schema.dropTable(table).ifExists().execute()

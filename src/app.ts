@@ -52,10 +52,15 @@ import maintenance from './maintenance/plugin.js'
 import { statsSchemas } from './stats/schemas.js'
 import statsAdminRoutes from './stats/admin-routes.js'
 import statsPanelRoutes from './stats/panel-routes.js'
+import { capSchemas } from './caps/schemas.js'
+import capAdminRoutes from './caps/admin-routes.js'
+import clickCaps from './caps/click-caps.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config
+    /** The time click sessions and cap periods are judged at: the system clock, or a test's. */
+    clock: () => Date
   }
 }
 
@@ -64,6 +69,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
   /** Where the production logger writes instead of stdout (same level and redaction); tests read it. */
   logStream?: { write(line: string): void }
+  /** The clock click sessions and cap periods read (tests move it instead of waiting); default the system's. */
+  clock?: () => Date
 }
 
 /**
@@ -93,6 +100,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   app.decorate('config', config)
+  app.decorate('clock', options.clock ?? (() => new Date()))
   app.register(fp(async () => {}, { name: 'config' }))
 
   // A callback hook, not an async one: no promise to settle on every request.
@@ -110,7 +118,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // Every named schema, referenced by `$ref` from the routes and published as an OpenAPI component.
   const schemas = [
     commonSchemas, advertiserSchemas, trackingDomainSchemas, affiliateSchemas, offerSchemas, panelOfferSchemas,
-    trackingLinkSchemas, clickSchemas, conversionSchemas, deliverySchemas, postbackSchemas, statsSchemas,
+    trackingLinkSchemas, clickSchemas, conversionSchemas, deliverySchemas, postbackSchemas, statsSchemas, capSchemas,
   ].flat()
   for (const schema of schemas) app.addSchema(schema)
 
@@ -121,6 +129,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(auth)
   await app.register(clickRecorder)
   await app.register(clickReplica)
+  await app.register(clickCaps)
   await app.register(holdExpiry)
   await app.register(intakeCache)
   await app.register(dispatcher)
@@ -143,6 +152,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
       await v1.register(trackingDomainAdminRoutes)
       await v1.register(affiliateAdminRoutes)
       await v1.register(offerAdminRoutes)
+      await v1.register(capAdminRoutes)
       await v1.register(affiliatePanelRoutes)
       await v1.register(offerPanelRoutes)
       await v1.register(trackingLinkAdminRoutes)

@@ -6,7 +6,7 @@ import type { ConversionStatus } from '../domain/statuses.js'
 export const CONTEXT_COLUMNS = [
   'c.id', 'c.clickid', 'c.offer_id', 'c.affiliate_id', 'c.goal', 'c.action_id', 'c.integration_method', 'c.status',
   'c.sum', 'c.payout', 'c.currency', 'c.order_currency', 'c.ip', 'c.user_agent', 'c.country', 'c.comment',
-  'c.custom_fields', 'c.click_params', 'c.click_created_at', 'c.created_at', 'o.title as offer_title',
+  'c.custom_fields', 'c.click_params', 'c.click_created_at', 'c.created_at', 'c.decline_reason', 'o.title as offer_title',
 ] as const
 
 export interface ContextRow {
@@ -28,6 +28,7 @@ export interface ContextRow {
   click_params: Record<string, string>
   click_created_at: Date | null
   created_at: Date
+  decline_reason: string | null
   offer_title: string
 }
 
@@ -54,5 +55,6 @@ export function conversionContext (row: ContextRow, status: ConversionStatus): P
     comment: row.comment,
     customFields: row.custom_fields,
     clickParams: row.click_params,
+    declineReason: row.decline_reason,
   }
 }

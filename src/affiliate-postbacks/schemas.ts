@@ -34,6 +34,8 @@ const MACRO_REFERENCE =
   '- `{uagent}`: the click\'s user agent\n' +
   '- `{geo}`: the conversion\'s country (ISO 3166 alpha-2); empty when unknown\n' +
   '- `{comment}`: the advertiser\'s comment\n' +
+  '- `{decline_reason}`: why a declined conversion is declined (`Cap is reached`, `Session lifespan expired`, ' +
+  '`Declined via advertiser\'s postback`, `Rejected by a manager`); empty otherwise\n' +
   '- `{custom_field1}`..`{custom_field15}`: the advertiser\'s custom fields\n' +
   '- `{rand}`: a random UUID, new for each delivery\n\n' +
   'Values are percent-encoded (RFC 3986: only unreserved characters stay as they are, a space is `%20`). ' +

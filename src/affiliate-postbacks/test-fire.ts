@@ -34,6 +34,7 @@ async function sampleContext (db: Db, postback: PostbackRow): Promise<PostbackCo
     comment: 'test fire',
     customFields: { custom_field1: 'sample' },
     clickParams: { sub1: 'sample-sub1', sub2: 'sample-sub2' },
+    declineReason: null,
   }
 }
 

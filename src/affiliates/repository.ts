@@ -58,6 +58,9 @@ export async function affiliateReference (db: Db, id: number): Promise<string | 
   if (await db.selectFrom('conversions').select('id').where('affiliate_id', '=', id).limit(1).executeTakeFirst()) return 'conversions'
   if (await db.selectFrom('postbacks').select('id').where('affiliate_id', '=', id).limit(1).executeTakeFirst()) return 'postbacks'
   if (await db.selectFrom('clicks').select('clickid').where('affiliate_id', '=', id).limit(1).executeTakeFirst()) return 'clicks'
+  const capped = await db.selectFrom('offers').select('id')
+    .where(sql<boolean>`caps @> ${JSON.stringify([{ affiliate_id: id }])}::jsonb`).limit(1).executeTakeFirst()
+  if (capped !== undefined) return 'caps (on offer ' + String(capped.id) + ')'
   return null
 }
 

@@ -93,7 +93,7 @@ function locationHeader (url: string): string {
 /** Why a click is not valid; counted per reason on `clickRecorder.invalid` and logged. */
 type InvalidReason =
   | 'missing_offer_id' | 'invalid_offer_id' | 'unknown_offer' | 'offer_inactive'
-  | 'missing_pid' | 'invalid_pid' | 'unknown_affiliate' | 'affiliate_inactive' | 'unknown_shortcode'
+  | 'missing_pid' | 'invalid_pid' | 'unknown_affiliate' | 'affiliate_inactive' | 'unknown_shortcode' | 'Overcap'
 
 /** The query string checked against the caps; throws the 400 the OpenAPI promises. */
 function checkCaps (request: FastifyRequest, query: Record<string, string>): void {
@@ -145,16 +145,20 @@ const clickDescription =
   'Validates the click, records it and redirects (302) to the offer URL with its macros (contract §4.1) ' +
   'substituted and percent-encoded (unknown macros become empty), with `Cache-Control: no-store`. ' +
   'The click is written in the background (batches every 250 ms) and is visible through `GET /v1/clicks` within a second. ' +
-  'Invalid clicks (missing or non-numeric `pid`/`offer_id`, unknown or inactive offer or affiliate) go to the offer\'s ' +
+  'Invalid clicks (missing or non-numeric `pid`/`offer_id`, unknown or inactive offer or affiliate), and clicks past a ' +
+  'clicks cap of the offer (reason `Overcap`, as on Affise), go to the offer\'s ' +
   '`trafficback_url`, else the configured `TRAFFICBACK_URL` (both verbatim), else get a 404 problem. ' +
-  '`HEAD` answers the same but records nothing (link scanners send HEAD). ' +
+  '`HEAD` answers the same but records nothing (link scanners send HEAD) and counts toward no cap. ' +
+  'Clicks caps are judged without a database round trip: each instance counts the clicks it lets through and, every ' +
+  '250 ms, adds them to the shared counters and reads back every instance\'s count, so a cap is passed by at most the ' +
+  'traffic of one second of all instances together (the last second before the counts meet). ' +
   `Caps: at most ${MAX_QUERY_PARAMS} parameters, each name and value at most ${MAX_PARAM_LENGTH} characters, ` +
   `the whole query string at most ${MAX_QUERY_BYTES} bytes; beyond them the answer is a 400 problem. ` +
   'A repeated parameter keeps its first value; undecodable bytes become U+FFFD.'
 
 /** The public tracking endpoints: `/click` and `/{shortcode}`, at the root, no key. */
 export default async function clickTrackingRoutes (fastify: FastifyInstance) {
-  const { config, clickRecorder, clickReplica } = fastify
+  const { config, clickRecorder, clickReplica, clickCaps } = fastify
   const trustsProxy = config.trustProxy !== false
 
   function invalid (
@@ -196,6 +200,10 @@ export default async function clickTrackingRoutes (fastify: FastifyInstance) {
     if (affiliateStatus === undefined) return invalid(request, reply, 'unknown_affiliate', `affiliate ${pid} does not exist`, offer)
     if (affiliateStatus !== 'active') {
       return invalid(request, reply, 'affiliate_inactive', `affiliate ${pid} is ${affiliateStatus}`, offer)
+    }
+
+    if (offer.clickCaps.length > 0 && !clickCaps.admit(offerId, offer.clickCaps, pid, fastify.clock(), request.method === 'GET')) {
+      return invalid(request, reply, 'Overcap', `a clicks cap of offer ${offerId} is reached`, offer)
     }
 
     const time = new Date()

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Db } from '../db/database.js'
+import { capsFromStored, clickCapsOf, type ClickCap } from '../domain/caps.js'
 import {
   affiliatesForClicks, deletionsSince, offersForClicks, oldestRunningXact, shortLinksForClicks,
   type AffiliateStatus, type OfferForClick, type ReplicaPage, type ShortLinkTarget,
@@ -19,6 +20,7 @@ const PAGE_SIZE = 10_000
 /** How long a click on an id the replica does not hold waits for a fresh read before it is judged unknown. */
 const CATCH_UP_MS = 1_000
 const NO_PARAMS: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>)
+const NO_CAPS: ClickCap[] = []
 
 async function readPages<R extends { id: number }> (
   since: string | null, read: (page: ReplicaPage) => Promise<R[]>, apply: (row: R) => void
@@ -111,7 +113,8 @@ export class ClickReplica {
     const next = await oldestRunningXact(this.db)
     const { since, db } = this
     await readPages(since, (page) => offersForClicks(db, page), (row) => {
-      this.offers.set(row.id, { status: row.status, url: row.url, trafficback_url: row.trafficback_url })
+      const clickCaps = row.caps.length === 0 ? NO_CAPS : clickCapsOf(capsFromStored(row.caps))
+      this.offers.set(row.id, { status: row.status, url: row.url, trafficback_url: row.trafficback_url, clickCaps })
     })
     await readPages(since, (page) => affiliatesForClicks(db, page), (row) => { this.affiliates.set(row.id, row.status) })
     await readPages(since, (page) => shortLinksForClicks(db, page), (row) => {

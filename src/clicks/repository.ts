@@ -6,6 +6,7 @@ import { decodeCursor, decodeCursorTime } from '../db/cursor.js'
 import type { ListQuery } from '../db/list.js'
 import type { OfferStatus } from '../domain/statuses.js'
 import { clickIdTime } from '../domain/click-ids.js'
+import type { ClickCap } from '../domain/caps.js'
 
 /** A click as the recorder buffers it, before it reaches the database. */
 export interface ClickRecord {
@@ -69,6 +70,8 @@ export interface OfferForClick {
   status: OfferStatus
   url: string
   trafficback_url: string | null
+  /** The offer's clicks caps (empty for most offers: the click path then skips them). */
+  clickCaps: ClickCap[]
 }
 
 export type { AffiliateStatus } from '../domain/statuses.js'
@@ -101,7 +104,7 @@ export interface ReplicaPage {
 }
 
 export function offersForClicks (db: Db, page: ReplicaPage) {
-  let q = db.selectFrom('offers').select(['id', 'status', 'url', 'trafficback_url'])
+  let q = db.selectFrom('offers').select(['id', 'status', 'url', 'trafficback_url', 'caps'])
   if (page.since !== null) q = q.where('change_xid', '>=', sql<string>`${page.since}::xid8`)
   return q.where('id', '>', page.afterId).orderBy('id').limit(page.limit).execute()
 }

@@ -7,6 +7,8 @@ import { firingPostbacks, type FiringPostback } from '../affiliate-postbacks/enq
 import type { Updateable, Transaction } from 'kysely'
 import type { ConversionStatus, AffiliateStatus, OfferStatus } from '../domain/statuses.js'
 import { clickIdTime } from '../domain/click-ids.js'
+import { capsFromStored, clickSessionSeconds, MAX_CLICK_SESSION_S, type Cap, type DeclineReason } from '../domain/caps.js'
+import type { CapContext } from '../caps/conversion-caps.js'
 
 export type Trx = Transaction<Database>
 type Executor = Db | Trx
@@ -23,6 +25,8 @@ export interface IntakeOffer {
   /** The offer's code, else its advertiser's; null when none applies. */
   secure_code: string | null
   goals: (GoalTerms & { value: string })[]
+  click_session_seconds: number
+  caps: Cap[]
 }
 
 export async function findIntakeOffer (db: Executor, offerId: number): Promise<IntakeOffer | undefined> {
@@ -30,16 +34,20 @@ export async function findIntakeOffer (db: Executor, offerId: number): Promise<I
     .innerJoin('advertisers as a', 'a.id', 'o.advertiser_id')
     .select([
       'o.id', 'o.status', 'o.currency', 'o.default_conversion_status', 'o.allow_duplicate_conversions',
-      'o.probabilistic_attribution', 'o.hold_period_days',
+      'o.probabilistic_attribution', 'o.hold_period_days', 'o.click_session', 'o.caps',
       sql<string | null>`coalesce(o.secure_code, a.secure_code)`.as('secure_code'),
     ])
     .where('o.id', '=', offerId)
     .executeTakeFirst()
   if (offer === undefined) return undefined
+  const { click_session: clickSession, caps, ...rules } = offer
   const goals = await db.selectFrom('offer_goals').select(['value', 'type', 'revenue', 'payout'])
     .where('offer_id', '=', offerId).orderBy('position').execute()
   return {
-    ...offer,
+    ...rules,
+    // The column's CHECK admits only what clickSessionSeconds reads.
+    click_session_seconds: clickSessionSeconds(clickSession) ?? MAX_CLICK_SESSION_S,
+    caps: capsFromStored(caps),
     goals: goals.map((goal) => ({ value: goal.value, type: goal.type, revenue: amountFromDb(goal.revenue), payout: amountFromDb(goal.payout) })),
   }
 }
@@ -135,11 +143,15 @@ export interface NewConversion {
   click_params: string
   click_created_at: Date | null
   hold_until: Date | null
+  /** Set when the conversion is created declined: by a cap, the click session, or the advertiser's status. */
+  decline_reason: DeclineReason | null
 }
 
 export interface NewConversionEntry {
   values: NewConversion
   log: ServerPostbackEntry
+  /** The offer's caps and the time their periods are read at; judged in the transaction that writes it. */
+  caps?: CapContext | undefined
 }
 
 export interface CreatedConversion {
@@ -164,7 +176,7 @@ export function conversionKey (row: { offer_id: number; goal: string; action_id:
 const CONVERSION_COLUMNS = [
   'id', 'clickid', 'offer_id', 'affiliate_id', 'goal', 'action_id', 'click_dedup_key', 'status', 'integration_method', 'sum',
   'revenue', 'payout', 'currency', 'order_currency', 'ip', 'user_agent', 'comment', 'custom_fields', 'country', 'click_params',
-  'click_created_at', 'hold_until', 'created_at', 'updated_at',
+  'click_created_at', 'hold_until', 'decline_reason', 'created_at', 'updated_at',
 ] as const satisfies readonly (keyof ConversionRow)[]
 // A column added to ConversionRow but not to the list fails to compile here.
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- a check at compile time, never read
@@ -194,17 +206,18 @@ export async function insertConversions (
         ${v((c) => c.payout)}::numeric[], ${v((c) => c.currency)}::text[], ${v((c) => c.order_currency)}::text[], ${v((c) => c.ip)}::text[],
         ${v((c) => c.user_agent)}::text[], ${v((c) => c.comment)}::text[], ${v((c) => c.custom_fields)}::jsonb[], ${v((c) => c.country)}::text[],
         ${v((c) => c.click_params)}::jsonb[], ${v((c) => date(c.click_created_at))}::timestamptz[], ${v((c) => date(c.hold_until))}::timestamptz[],
-        ${column(entries, (e) => e.log.method)}::text[], ${column(entries, (e) => JSON.stringify(e.log.params))}::jsonb[],
+        ${v((c) => c.decline_reason)}::text[], ${column(entries, (e) => e.log.method)}::text[], ${column(entries, (e) => JSON.stringify(e.log.params))}::jsonb[],
         ${column(entries, (e) => e.log.clickid)}::text[])
       with ordinality as i(clickid, offer_id, affiliate_id, goal, action_id, click_dedup_key, status, integration_method, sum, revenue,
         payout, currency, order_currency, ip, user_agent, comment, custom_fields, country, click_params, click_created_at, hold_until,
-        log_method, log_params, log_clickid, n)),
+        decline_reason, log_method, log_params, log_clickid, n)),
     c as (
       insert into conversions (clickid, offer_id, affiliate_id, goal, action_id, click_dedup_key, status, integration_method,
         sum, revenue, payout, currency, order_currency, ip, user_agent, comment, custom_fields, country, click_params,
-        click_created_at, hold_until)
+        click_created_at, hold_until, decline_reason)
       select clickid, offer_id, affiliate_id, goal, action_id, click_dedup_key, status, integration_method, sum, revenue, payout,
-        currency, order_currency, ip, user_agent, comment, custom_fields, country, click_params, click_created_at, hold_until
+        currency, order_currency, ip, user_agent, comment, custom_fields, country, click_params, click_created_at, hold_until,
+        decline_reason
       from input order by n
       on conflict do nothing
       returning ${sql.join(CONVERSION_COLUMNS.map((name) => sql.ref(name)))}),
@@ -214,7 +227,8 @@ export async function insertConversions (
       returning id, conversion_id),
     l as (
       insert into server_postbacks (method, params, result, http_status, detail, conversion_id, offer_id, clickid)
-      select i.log_method, i.log_params, 'accepted', 200, null, c.id, c.offer_id, i.log_clickid
+      -- A conversion created declined by a rule of the offer says why in the log.
+      select i.log_method, i.log_params, 'accepted', 200, c.decline_reason, c.id, c.offer_id, i.log_clickid
       from c join input i on i.offer_id = c.offer_id and lower(i.goal) = lower(c.goal)
         and i.action_id is not distinct from c.action_id and i.click_dedup_key is not distinct from c.click_dedup_key),
     -- The postbacks the new conversions may fire, read (and locked) in the same statement: one round trip less per batch.

@@ -49,6 +49,16 @@ const conversionProperties = {
   },
   country: { ...nullableText, examples: ['DE'], description: 'ISO 3166 alpha-2, from the postback\'s `country`' },
   hold_until: { ...nullableDateTime, description: 'Set while the conversion is on hold and the offer has a hold period: it is approved then' },
+  decline_reason: {
+    type: ['string', 'null'],
+    enum: ['Cap is reached', 'Session lifespan expired', 'Declined via advertiser\'s postback', 'Rejected by a manager', null],
+    examples: ['Cap is reached'],
+    description:
+      'Why a `declined` conversion is declined, in Affise\'s words: created past a conversions or payout cap (`Cap is reached`) ' +
+      'or after its click session (`Session lifespan expired`), declined by the advertiser\'s `status=3` (`Declined via ' +
+      'advertiser\'s postback`) or by an admin\'s change (`Rejected by a manager`); null while not declined. ' +
+      'Affiliate postbacks carry it as `{decline_reason}`.',
+  },
   created_at: dateTime,
   updated_at: dateTime,
   status_history: statusHistory,
@@ -77,7 +87,8 @@ export const conversionPatchSchema = {
   additionalProperties: false,
   description:
     'JSON Merge Patch. An admin may move any status to any other (an `admin` event, which fires affiliate postbacks); ' +
-    'entering `hold` sets `hold_until` from the offer\'s hold period, leaving it clears `hold_until`. `revenue` and ' +
+    'entering `hold` sets `hold_until` from the offer\'s hold period, leaving it clears `hold_until`; entering `declined` ' +
+    'sets `decline_reason: "Rejected by a manager"`, leaving it clears `decline_reason`. `revenue` and ' +
     '`payout` are amounts in the offer\'s currency (at most 4 decimals); `comment: null` clears the comment.',
   properties: {
     status: statusName,
@@ -116,7 +127,14 @@ export const serverPostbackSchema = {
     },
     result: { type: 'string', enum: ['accepted', 'rejected'] },
     http_status: { type: 'integer' },
-    detail: { ...nullableText, examples: ['Goal not found'], description: 'Why it was rejected (Affise\'s wording), null when accepted' },
+    detail: {
+      ...nullableText,
+      examples: ['Goal not found'],
+      description:
+      'Why it was rejected (Affise\'s wording); for an accepted postback that created a conversion declined by a rule of ' +
+      'the offer, why it was declined (`Cap is reached`, `Session lifespan expired`, `Declined via advertiser\'s postback`); ' +
+      'else null'
+    },
     conversion_id: { type: ['integer', 'null'] },
   },
 } as const

@@ -6,6 +6,7 @@ import { formatAmountDb, parseAmount } from '../domain/money.js'
 import { badRequest, conflict } from '../http/problem.js'
 import { findConversion, holdPeriodDays, holdUntil, insertStatusEvent, updateConversionIf } from './repository.js'
 import type { ConversionPatch } from './schemas.js'
+import { REJECTED_BY_MANAGER } from '../domain/caps.js'
 
 const MAX_ROUNDS = 4
 
@@ -34,6 +35,7 @@ export async function patchConversion (db: Db, id: number, patch: ConversionPatc
     if (to !== null) {
       changes.status = to
       changes.hold_until = to === 'hold' ? holdUntil(await holdPeriodDays(db, current.offer_id)) : null
+      changes.decline_reason = to === 'declined' ? REJECTED_BY_MANAGER : null
     }
     const updated = await db.transaction().execute(async (trx) => {
       const row = await updateConversionIf(trx, id, current.status, changes)

@@ -30,6 +30,7 @@ export function conversionToApi (row: ConversionRow, history: ConversionEventRow
     custom_fields: row.custom_fields,
     country: row.country,
     hold_until: row.hold_until,
+    decline_reason: row.decline_reason,
     created_at: row.created_at,
     updated_at: row.updated_at,
     status_history: history.map((event) => ({ from: event.from_status, to: event.to_status, source: event.source, at: event.created_at })),

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { CapMetric, CapPeriod, DeclineReason } from '../domain/caps.js'
 import type { AdvertiserStatus, AffiliateStatus, ConversionStatus, OfferStatus } from '../domain/statuses.js'
 
 // One interface per table. Money columns are numeric(18,4) and travel as strings ("30.0000"):
@@ -51,9 +52,34 @@ export interface OffersTable {
   probabilistic_attribution: Default<boolean>
   secure_code: string | null
   hold_period_days: Default<number>
+  /** `12h`, `30d`: how long after its click a conversion is attributed (contract §4.4). */
+  click_session: Default<string>
+  /** The offer's caps as stored (see src/offers/caps.ts); JSON text on insert and update. */
+  caps: JsonDefault<StoredCap[]>
   created_at: CreatedAt
   updated_at: Timestamp
   change_xid: ChangeXid
+}
+
+/** A cap in the offers.caps column: `limit` a JSON number (a count, or an amount for payout caps). */
+export interface StoredCap {
+  metric: CapMetric
+  period: CapPeriod
+  limit: number
+  per_affiliate: boolean
+  affiliate_id: number | null
+  goal: string | null
+}
+
+/** What one cap has counted in one period (contract §4.4); goal '' is every goal, affiliate_id 0 all affiliates. */
+export interface CapCountersTable {
+  offer_id: number
+  metric: CapMetric
+  period: CapPeriod
+  goal: string
+  affiliate_id: number
+  period_start: Date
+  used: Numeric
 }
 
 export interface OfferGoalsTable {
@@ -127,6 +153,7 @@ export interface ConversionsTable {
   click_params: JsonDefault<Record<string, string>>
   click_created_at: Date | null
   hold_until: Date | null
+  decline_reason: DeclineReason | null
   created_at: CreatedAt
   updated_at: Timestamp
 }
@@ -277,6 +304,7 @@ export interface Database {
   stats_conversions: StatsConversionsTable
   affiliate_signing_secrets: AffiliateSigningSecretsTable
   origin_holds: OriginHoldsTable
+  cap_counters: CapCountersTable
 }
 
 export type AdvertiserRow = Selectable<AdvertisersTable>

@@ -31,6 +31,8 @@ export interface PostbackContext {
   /** Keyed `custom_field1`..`custom_field15`, as the advertiser's postback names them. */
   customFields: Record<string, string>
   clickParams: Record<string, string>
+  /** Why a declined conversion is declined (`{decline_reason}`); null otherwise. */
+  declineReason: string | null
 }
 
 export interface RenderedPostback {
@@ -73,6 +75,7 @@ export function postbackMacroValues (ctx: PostbackContext): Record<string, strin
     uagent: ctx.userAgent ?? '',
     geo: ctx.country ?? '',
     comment: ctx.comment ?? '',
+    decline_reason: ctx.declineReason ?? '',
     rand: randomUUID(),
   }
   for (const name of CLICK_PARAM_MACROS) values[name] = own(ctx.clickParams, name)

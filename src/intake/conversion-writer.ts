@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.js'
 import { writeDeliveries } from '../affiliate-postbacks/enqueue.js'
-import { conversionKey, insertConversions, type CreatedConversion, type NewConversionEntry } from '../conversions/repository.js'
+import { conversionKey, insertConversions, type CreatedConversion, type NewConversion, type NewConversionEntry } from '../conversions/repository.js'
+import { countCreated, judgeConversionCaps } from '../caps/conversion-caps.js'
 
 export interface ConversionWriterOptions {
   /** Most conversions written in one transaction. */
@@ -93,9 +94,14 @@ export class ConversionWriter {
     }
   }
 
-  private writeTogether (entries: NewConversionEntry[]): Promise<(CreatedConversion | undefined)[]> {
+  private writeTogether (given: NewConversionEntry[]): Promise<(CreatedConversion | undefined)[]> {
     return this.db.transaction().execute(async (trx) => {
+      // Caps first: their counters are locked before the conversions are inserted, and counted after,
+      // for the conversions actually created (a duplicate key inserts nothing and counts nothing).
+      const judgement = await judgeConversionCaps(trx, given.map((entry) => entry.values), given.map((entry) => entry.caps))
+      const entries = given.map((entry, i) => ({ ...entry, values: judgement.values[i] as NewConversion }))
       const { created: results, postbacks } = await insertConversions(trx, entries)
+      await countCreated(trx, judgement, results)
       // The insert returned everything the postbacks render from, and the postbacks themselves.
       await writeDeliveries(trx, results.flatMap((created) => created === undefined
         ? []

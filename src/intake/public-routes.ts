@@ -79,6 +79,7 @@ export default async function postbackRoutes (fastify: FastifyInstance) {
     cache: fastify.intakeCache,
     clicks: new ClickLookup(fastify.db),
     writer: new ConversionWriter(fastify.db),
+    now: fastify.clock,
   }
   // Requests whose log entry is written (or being written) by the handler; the onError hook logs the others.
   const logged = new WeakSet<FastifyRequest>()
@@ -108,6 +109,10 @@ export default async function postbackRoutes (fastify: FastifyInstance) {
       if (!parsed.ok) throw parsed.problem
       const outcome = await applyPostback(deps, parsed.request, entry)
       fastify.metrics.conversions.inc({ result: outcome.duplicate ? 'duplicate' : outcome.statusChanged ? 'status_changed' : 'created' })
+      const declined = outcome.conversion.decline_reason
+      if (!outcome.duplicate && declined !== null) {
+        request.log.info({ conversion_id: outcome.conversion.id, decline_reason: declined }, `conversion created declined: ${declined}`)
+      }
       return reply.send({
         status: 1,
         conversion_id: outcome.conversion.id,

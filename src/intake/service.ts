@@ -16,6 +16,7 @@ import {
   updateConversionIf, type IntakeOffer, type NewConversion, type ServerPostbackEntry,
 } from '../conversions/repository.js'
 import type { AffiliateStatus, ConversionStatus } from '../domain/statuses.js'
+import { DECLINED_BY_ADVERTISER, SESSION_EXPIRED, sessionExpired } from '../domain/caps.js'
 
 export const ACCESS_DENIED = 'Access denied'
 export const OFFER_DISABLED = 'Offer disabled'
@@ -38,6 +39,8 @@ export interface IntakeDeps {
   writer: ConversionWriter
   /** Offers and affiliate statuses in memory; without it every postback reads them. */
   cache?: IntakeCache | undefined
+  /** The time click sessions and cap periods are judged at. */
+  now: () => Date
 }
 
 interface IntakeContext {
@@ -74,7 +77,8 @@ export async function applyPostback (deps: IntakeDeps, req: PostbackRequest, log
   if (offer.secure_code !== null && !secureMatches(req.secure, offer.secure_code)) throw new HttpProblem('access-denied', ACCESS_DENIED)
   const key = uniquenessKey(req, offer)
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const creation = prepareCreation(req, offer, affiliateStatus, attribution)
+    const now = deps.now()
+    const creation = prepareCreation(req, offer, affiliateStatus, attribution, now)
     // A creatable conversion is inserted at once: when its key already holds, the insert does nothing and
     // the next round looks the holder up. The lookup comes first only when a rule would refuse a new one.
     const lookFirst = key !== null && (round > 0 || creation instanceof HttpProblem)
@@ -87,7 +91,8 @@ export async function applyPostback (deps: IntakeDeps, req: PostbackRequest, log
     }
     if (creation instanceof HttpProblem) throw creation
     if (existing !== undefined) throw conflict(CONVERSION_EXISTS)
-    const created = await deps.writer.create({ values: creation, log })
+    const caps = offer.caps.length === 0 ? undefined : { caps: offer.caps, at: now }
+    const created = await deps.writer.create({ values: creation, log, caps })
     if (created !== undefined) return { conversion: created.conversion, duplicate: false, statusChanged: false }
     if (key === null) throw new Error('conversion insert did nothing although no uniqueness key applies')
   }
@@ -158,7 +163,8 @@ function prepareCreation (
   req: PostbackRequest,
   offer: IntakeOffer,
   affiliateStatus: AffiliateStatus,
-  attribution: Attribution
+  attribution: Attribution,
+  now: Date
 ): NewConversion | HttpProblem {
   if (offer.status === 'stopped') return ruleViolation(OFFER_DISABLED)
   if (affiliateStatus === 'banned') return ruleViolation(AFFILIATE_DISABLED)
@@ -167,8 +173,11 @@ function prepareCreation (
   if (goal === undefined) return ruleViolation(GOAL_NOT_FOUND, '/goal')
   const amounts = conversionAmounts(goal, req.sum)
   if (amounts === null) return ruleViolation(SUM_REQUIRED, '/sum')
-  const status = req.status ?? offer.default_conversion_status
   const click = attribution.click
+  // Affise's rule: a conversion after its click session is still created, declined, so both sides see it.
+  const expired = click !== null && sessionExpired(click.created_at, offer.click_session_seconds, now)
+  const status = expired ? 'declined' : req.status ?? offer.default_conversion_status
+  const declineReason = expired ? SESSION_EXPIRED : status === 'declined' ? DECLINED_BY_ADVERTISER : null
   return {
     clickid: click?.clickid ?? null,
     offer_id: offer.id,
@@ -191,6 +200,7 @@ function prepareCreation (
     click_params: JSON.stringify(click?.params ?? {}),
     click_created_at: click?.created_at ?? null,
     hold_until: status === 'hold' ? holdUntil(offer.hold_period_days) : null,
+    decline_reason: declineReason,
   }
 }
 
@@ -230,7 +240,11 @@ function statusChangeFromAdvertiser (
   existing: ConversionRow,
   status: ConversionStatus
 ): ConversionUpdate {
-  const changes: ConversionUpdate = { status, hold_until: status === 'hold' ? holdUntil(offer.hold_period_days) : null }
+  const changes: ConversionUpdate = {
+    status,
+    hold_until: status === 'hold' ? holdUntil(offer.hold_period_days) : null,
+    decline_reason: status === 'declined' ? DECLINED_BY_ADVERTISER : null,
+  }
   if (req.sum !== null) {
     changes.sum = formatAmountDb(req.sum)
     const goal = findGoal(offer, existing.goal)

@@ -4,11 +4,13 @@ import { conflict, notFound, ruleViolation } from '../http/problem.js'
 import { adminSecurity, authProblems, idParam, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
 import { toPage } from '../http/pagination.js'
 import type { Db } from '../db/database.js'
+import type { StoredCap } from '../db/tables.js'
 import type { OfferCreate, OfferListQuery, OfferPatch } from './schemas.js'
 import { DEFAULT_GOAL, goalsLeftBehind, parseGoals } from './goals.js'
+import { capsNamingMissingGoals, checkClickSession, parseCaps } from './caps.js'
 import { offerPostbackUrl, offerToApi } from './view.js'
 import {
-  advertiserExists, deleteOffer, findOfferWithGoals, goalsNamedByPostbacks, insertOffer, listOffers, loadPostbackUrlContext,
+  advertiserExists, deleteOffer, dropCountersOfRemovedCaps, unknownAffiliates, findOfferWithGoals, goalsNamedByPostbacks, insertOffer, listOffers, loadPostbackUrlContext,
   lockOffer, offerReference, replaceGoals, trackingDomainExists, updateOffer, withGoals, type OfferWithGoals,
 } from './repository.js'
 
@@ -20,7 +22,14 @@ const params = idParams('id')
 const one = { $ref: 'Offer#' }
 
 /** 422 for ids in the body that name nothing (contract §1). */
-async function checkReferences (db: Db, input: { advertiser_id?: number; tracking_domain_id?: number | null }) {
+async function checkReferences (
+  db: Db, input: { advertiser_id?: number; tracking_domain_id?: number | null }, caps: StoredCap[] | undefined
+) {
+  if (caps !== undefined) {
+    const unknown = new Set(await unknownAffiliates(db, caps.flatMap((cap) => (cap.affiliate_id === null ? [] : [cap.affiliate_id]))))
+    const index = caps.findIndex((cap) => cap.affiliate_id !== null && unknown.has(cap.affiliate_id))
+    if (index !== -1) throw ruleViolation(`Affiliate ${caps[index]?.affiliate_id} not found`, `/caps/${index}/affiliate_id`)
+  }
   if (input.advertiser_id !== undefined && !(await advertiserExists(db, input.advertiser_id))) {
     throw ruleViolation(`Advertiser ${input.advertiser_id} not found`, '/advertiser_id')
   }
@@ -48,15 +57,18 @@ export default async function offerRoutes (fastify: FastifyInstance) {
       summary: 'Create an offer',
       description:
         'Unknown `advertiser_id` or `tracking_domain_id`: 422. Amounts with more than 4 decimals, or percentages ' +
-        'above 100, are 400; goal values repeated ignoring case are 422. Without goals the offer gets the default goal `1`.',
+        'above 100, are 400; goal values repeated ignoring case are 422. Without goals the offer gets the default goal `1`. ' +
+        'A malformed cap or `click_session` is 400; a cap naming a goal the offer lacks or an unknown affiliate is 422.',
       body: { $ref: 'OfferCreate#' },
       response: { 201: one, ...problemResponses(...authProblems, 409, 422) },
     },
   }, async (request, reply) => {
-    const { goals: goalInput, ...fields } = request.body
+    const { goals: goalInput, caps: capInput, ...fields } = request.body
     const goals = goalInput === undefined || goalInput.length === 0 ? [DEFAULT_GOAL] : parseGoals(goalInput)
-    await checkReferences(db, fields)
-    const offer = await db.transaction().execute((trx) => insertOffer(trx, fields, goals))
+    checkClickSession(fields.click_session)
+    const caps = parseCaps(capInput, goals.map((goal) => goal.value))
+    await checkReferences(db, fields, caps)
+    const offer = await db.transaction().execute((trx) => insertOffer(trx, { ...fields, caps: JSON.stringify(caps) }, goals))
     return reply.code(201).send(await toApiOne(offer))
   })
 
@@ -102,25 +114,34 @@ export default async function offerRoutes (fastify: FastifyInstance) {
       params,
       description:
         '`goals` replaces the whole list, in the order given. Dropping a goal value that one of this offer\'s ' +
-        'postbacks names (compared ignoring case) is 409: change or delete the postback first.',
+        'postbacks or caps names (compared ignoring case) is 409: change or delete the postback first. `caps` replaces ' +
+        'the whole list: a cap kept (same metric, period, goal and affiliate) keeps what it counted.',
       body: { $ref: 'OfferPatch#' },
       response: { 200: one, ...problemResponses(...authProblems, 404, 409, 422) },
     },
   }, async (request) => {
     const { id } = request.params
-    const { goals: goalInput, ...fields } = request.body
+    const { goals: goalInput, caps: capInput, ...fields } = request.body
     const goals = goalInput === undefined ? undefined : parseGoals(goalInput)
+    checkClickSession(fields.click_session)
     const offer = await db.transaction().execute(async (trx) => {
-      if ((await lockOffer(trx, id)) === undefined) throw notFound('Offer')
-      await checkReferences(trx, fields)
+      const current = await lockOffer(trx, id)
+      if (current === undefined) throw notFound('Offer')
+      const goalValues = goals?.map((goal) => goal.value) ?? (await withGoals(trx, current)).goals.map((goal) => goal.value)
+      const caps = capInput === undefined ? undefined : parseCaps(capInput, goalValues)
+      await checkReferences(trx, fields, caps)
       if (goals !== undefined) {
         const lost = goalsLeftBehind(await goalsNamedByPostbacks(trx, id), goals)
         if (lost.length > 0) {
           throw conflict(`Goal ${lost.join(', ')} is used by postbacks of this offer; change or delete them before removing the goal`)
         }
+        const capped = caps === undefined ? capsNamingMissingGoals(current.caps, goalValues) : []
+        if (capped.length > 0) throw conflict(`Goal ${capped.join(', ')} is used by caps of this offer; change the caps before removing the goal`)
         await replaceGoals(trx, id, goals)
       }
-      return withGoals(trx, await updateOffer(trx, id, fields))
+      if (caps !== undefined) await dropCountersOfRemovedCaps(trx, id, caps)
+      const values = caps === undefined ? fields : { ...fields, caps: JSON.stringify(caps) }
+      return withGoals(trx, await updateOffer(trx, id, values))
     })
     return toApiOne(offer)
   })

@@ -3,7 +3,9 @@ import { notFound } from '../http/problem.js'
 import { affiliateSecurity, authProblems, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
 import { toPage } from '../http/pagination.js'
 import { panelAffiliateId } from '../plugins/auth.js'
-import { findOfferWithGoals, listOffers } from './repository.js'
+import { findOfferWithGoals, listOffers, type OfferWithGoals } from './repository.js'
+import { capStatuses, capsApplyingTo } from '../caps/service.js'
+import { capStatusToPanel } from '../caps/view.js'
 import { offerToPanel } from './view.js'
 
 const tags = ['Affiliate panel']
@@ -12,6 +14,11 @@ const security = affiliateSecurity
 /** The active offers as the affiliate panel shows them (in /v1). */
 export default async function offerPanelRoutes (fastify: FastifyInstance) {
   const { db } = fastify
+
+  async function panelView (offer: OfferWithGoals, affiliateId: number) {
+    const caps = await capStatuses(db, { id: offer.id, caps: capsApplyingTo(offer.caps, affiliateId) }, fastify.clock(), affiliateId)
+    return { ...offerToPanel(offer), caps: caps.map(capStatusToPanel) }
+  }
 
   fastify.get<{ Querystring: ListQuery }>('/affiliate/offers', {
     schema: {
@@ -24,9 +31,12 @@ export default async function offerPanelRoutes (fastify: FastifyInstance) {
       response: { 200: listOf('PanelOffer'), ...problemResponses(...authProblems) },
     },
   }, async (request) => {
-    panelAffiliateId(request)
+    const affiliateId = panelAffiliateId(request)
     const rows = await listOffers(db, { ...request.query, status: 'active' })
-    return toPage(rows, request.query.limit, offerToPanel, (row) => [row.id])
+    const page = toPage(rows, request.query.limit, (row) => row, (row) => [row.id])
+    const data = []
+    for (const offer of page.data) data.push(await panelView(offer, affiliateId))
+    return { data, next_cursor: page.next_cursor }
   })
 
   fastify.get<{ Params: { offer_id: number } }>('/affiliate/offers/:offer_id', {
@@ -40,9 +50,9 @@ export default async function offerPanelRoutes (fastify: FastifyInstance) {
       response: { 200: { $ref: 'PanelOffer#' }, ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
-    panelAffiliateId(request)
+    const affiliateId = panelAffiliateId(request)
     const offer = await findOfferWithGoals(db, request.params.offer_id)
     if (offer === undefined || offer.status !== 'active') throw notFound('Offer')
-    return offerToPanel(offer)
+    return panelView(offer, affiliateId)
   })
 }

@@ -16,13 +16,20 @@ export const panelOfferSchema = {
   $id: 'PanelOffer',
   type: 'object',
   description: 'An active offer as an affiliate sees it: never the advertiser\'s URL, revenue or secure code',
-  required: ['id', 'title', 'status', 'currency', 'goals'],
+  required: ['id', 'title', 'status', 'currency', 'goals', 'caps'],
   properties: {
     id: { type: 'integer' },
     title: { type: 'string', examples: ['Acme app install'] },
     status: { type: 'string', enum: ['active'] },
     currency: currencyCode,
     goals: { type: 'array', items: { $ref: 'PanelOfferGoal#' } },
+    caps: {
+      type: 'array',
+      items: { $ref: 'PanelOfferCap#' },
+      description:
+        'The caps that apply to the caller (every affiliate\'s, and those naming the caller), with what is left in the ' +
+        'current period: as on Affise, an affiliate sees the caps it works under, not the other affiliates\' traffic.',
+    },
   },
 } as const
 

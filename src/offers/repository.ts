@@ -1,8 +1,8 @@
-import type { Insertable, Updateable } from 'kysely'
+import { sql, type Insertable, type Updateable } from 'kysely'
 import type { Db } from '../db/database.js'
 import { listWindow } from '../db/list.js'
 import type { ListQuery } from '../db/list.js'
-import type { OfferGoalRow, OfferRow, OffersTable, TrackingDomainRow } from '../db/tables.js'
+import type { OfferGoalRow, OfferRow, OffersTable, StoredCap, TrackingDomainRow } from '../db/tables.js'
 import type { OfferListQuery } from './schemas.js'
 
 /** An offer with its goals in their stored order. */
@@ -50,6 +50,30 @@ export async function listOffers (db: Db, query: ListQuery & OfferListQuery): Pr
 
 export async function advertiserExists (db: Db, id: number): Promise<boolean> {
   return (await db.selectFrom('advertisers').select('id').where('id', '=', id).executeTakeFirst()) !== undefined
+}
+
+/** The ids among these that name no affiliate. */
+export async function unknownAffiliates (db: Db, ids: number[]): Promise<number[]> {
+  if (ids.length === 0) return []
+  const found = await db.selectFrom('affiliates').select('id').where('id', 'in', ids).execute()
+  const known = new Set(found.map((row) => row.id))
+  return ids.filter((id) => !known.has(id))
+}
+
+/**
+ * Drops what the offer's counters hold for caps no longer among `caps`: a cap removed and later set again
+ * counts afresh (conversions from the conversions of its period) instead of resuming a count that missed
+ * the traffic in between. A counter stays while some cap counts the same traffic.
+ */
+export async function dropCountersOfRemovedCaps (trx: Db, offerId: number, caps: StoredCap[]): Promise<void> {
+  await sql`
+    delete from cap_counters k
+    where k.offer_id = ${offerId} and not exists (
+      select 1 from jsonb_to_recordset(${JSON.stringify(caps)}::jsonb)
+        as c(metric text, period text, goal text, per_affiliate boolean, affiliate_id integer)
+      where c.metric = k.metric and c.period = k.period and coalesce(lower(c.goal), '') = k.goal
+        and case when k.affiliate_id = 0 then not c.per_affiliate and c.affiliate_id is null
+          else c.per_affiliate or c.affiliate_id = k.affiliate_id end)`.execute(trx)
 }
 
 export async function trackingDomainExists (db: Db, id: number): Promise<boolean> {

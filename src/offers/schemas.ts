@@ -1,5 +1,6 @@
 import { currencyCode, dateTime, httpUrl, money } from '../http/schemas.js'
 import type { OfferStatus } from '../domain/statuses.js'
+import type { CapInput } from './caps.js'
 
 const title = { type: 'string', minLength: 1, maxLength: 255, examples: ['Acme app install'] } as const
 const url = {
@@ -48,6 +49,90 @@ const holdPeriodDays = {
   description: 'A conversion entering `hold` is approved this many days later; 0 keeps it on hold until changed',
 } as const
 
+const clickSession = {
+  type: 'string',
+  pattern: '^[1-9][0-9]{0,5}[hd]$',
+  examples: ['30d'],
+  description:
+    'How long after its click a conversion is still attributed: hours (`12h`) or days (`30d`), from `1h` to `365d`. ' +
+    'A conversion whose click is older is created `declined` with `decline_reason: "Session lifespan expired"` (as on ' +
+    'Affise, whose partner API names this field `click_session`).',
+} as const
+
+const capMetric = {
+  type: 'string',
+  enum: ['clicks', 'conversions', 'payout'],
+  description:
+    '`clicks`: clicks past it go to trafficback (reason `Overcap`). `conversions`: conversions created and not declined. ' +
+    '`payout`: the sum of their payouts, in the offer\'s currency.',
+} as const
+const capPeriod = {
+  type: 'string',
+  enum: ['day', 'week', 'month', 'total'],
+  description: 'UTC days, ISO weeks (Monday to Sunday) and calendar months, or `total`: the offer\'s whole life',
+} as const
+const capLimit = {
+  type: 'number',
+  minimum: 0,
+  maximum: 99999999999.9999,
+  examples: [500],
+  description: 'Above 0: a whole number up to 1,000,000,000 for clicks and conversions, an amount (at most 4 decimals) for payout',
+} as const
+const capFields = {
+  metric: capMetric,
+  period: capPeriod,
+  limit: capLimit,
+  per_affiliate: {
+    type: 'boolean',
+    description: 'true: each affiliate has the whole limit to itself; false: every affiliate together (or the one `affiliate_id` names)',
+  },
+  affiliate_id: {
+    type: ['integer', 'null'],
+    minimum: 1,
+    maximum: 2147483647,
+    description: 'Counts only this affiliate\'s traffic and applies only to it (unknown: 422); null: every affiliate. Not with `per_affiliate`.',
+  },
+  goal: {
+    type: ['string', 'null'],
+    maxLength: 64,
+    examples: [null],
+    description: 'Narrows a conversions or payout cap to one of the offer\'s goals (ignoring case; unknown: 422); null: every goal. Clicks caps have none.',
+  },
+} as const
+
+export const offerCapSchema = {
+  $id: 'OfferCap',
+  type: 'object',
+  required: ['metric', 'period', 'limit', 'per_affiliate', 'affiliate_id', 'goal'],
+  properties: capFields,
+} as const
+
+export const offerCapInputSchema = {
+  $id: 'OfferCapInput',
+  type: 'object',
+  additionalProperties: false,
+  required: ['metric', 'period', 'limit'],
+  description: 'A cap. Left out: `per_affiliate` is false, `affiliate_id` and `goal` are null.',
+  properties: {
+    ...capFields,
+    per_affiliate: { ...capFields.per_affiliate, default: false },
+    affiliate_id: { ...capFields.affiliate_id, default: null },
+    goal: { ...capFields.goal, default: null },
+  },
+} as const
+
+const capsDescription =
+  'At most 20 caps on the offer\'s traffic (contract §4.4, Affise\'s caps). A click that finds a clicks cap reached goes to ' +
+  'trafficback, reason `Overcap`; a new conversion that would pass a conversions or payout cap is created `declined` with ' +
+  '`decline_reason: "Cap is reached"` (200 to the advertiser; postbacks fire as for any declined conversion). Conversions ' +
+  'are judged in the transaction that creates them, so a cap is never passed by a conversion, on any number of instances. ' +
+  'Clicks are judged without a database round trip: each instance counts its clicks in memory and adds them to a shared ' +
+  'counter, reading the other instances\' counts back, every 250 ms, so a clicks cap may be passed by at most the ' +
+  'traffic of one second of all instances together. A conversion counts when it is created and not declined, and keeps ' +
+  'counting when its status changes later. Changing a limit keeps what was counted; a conversions or payout cap added to a ' +
+  'running offer counts the conversions already in its period, a clicks cap counts clicks from when it is set.'
+const capsInput = { type: 'array', maxItems: 20, items: { $ref: 'OfferCapInput#' } } as const
+
 const goalValue = {
   type: 'string',
   pattern: '^(?!0$)[A-Za-z0-9_-]{1,64}$',
@@ -94,7 +179,7 @@ export const offerSchema = {
   required: [
     'id', 'advertiser_id', 'title', 'url', 'trafficback_url', 'status', 'tracking_domain_id', 'currency',
     'default_conversion_status', 'allow_duplicate_conversions', 'probabilistic_attribution', 'secure_code',
-    'hold_period_days', 'goals', 'advertiser_postback_url', 'created_at', 'updated_at',
+    'hold_period_days', 'goals', 'click_session', 'caps', 'advertiser_postback_url', 'created_at', 'updated_at',
   ],
   properties: {
     id: { type: 'integer' },
@@ -111,6 +196,8 @@ export const offerSchema = {
     secure_code: secureCode,
     hold_period_days: holdPeriodDays,
     goals: { type: 'array', items: { $ref: 'OfferGoal#' } },
+    click_session: clickSession,
+    caps: { type: 'array', maxItems: 20, items: { $ref: 'OfferCap#' }, description: capsDescription },
     advertiser_postback_url: {
       type: 'string',
       readOnly: true,
@@ -137,6 +224,8 @@ const writableProperties = {
   probabilistic_attribution: { type: 'boolean', description: 'Allows conversions without a click (`offer_id` + `pid` + `action_id`)' },
   secure_code: secureCode,
   hold_period_days: holdPeriodDays,
+  click_session: clickSession,
+  caps: { ...capsInput, description: `${capsDescription} Replaced whole by a PATCH.` },
 } as const
 
 export const offerCreateSchema = {
@@ -152,6 +241,8 @@ export const offerCreateSchema = {
     allow_duplicate_conversions: { ...writableProperties.allow_duplicate_conversions, default: false },
     probabilistic_attribution: { ...writableProperties.probabilistic_attribution, default: false },
     hold_period_days: { ...holdPeriodDays, default: 0 },
+    click_session: { ...clickSession, default: '365d' },
+    caps: { ...writableProperties.caps, default: [] },
     goals: {
       ...goalsInput,
       description:
@@ -166,11 +257,12 @@ export const offerPatchSchema = {
   additionalProperties: false,
   description:
     'JSON Merge Patch: fields left out stay; `null` clears `trafficback_url`, `tracking_domain_id` and `secure_code`. ' +
-    '`goals` is replaced whole (1-100 items); dropping a goal value that a postback of this offer uses is 409.',
+    '`goals` is replaced whole (1-100 items); dropping a goal value that a postback or a cap of this offer uses is 409. ' +
+    '`caps` is replaced whole (`[]` removes every cap).',
   properties: { ...writableProperties, goals: { ...goalsInput, minItems: 1 } },
 } as const
 
-export const offerSchemas = [offerGoalSchema, offerGoalInputSchema, offerSchema, offerCreateSchema, offerPatchSchema]
+export const offerSchemas = [offerCapSchema, offerCapInputSchema, offerGoalSchema, offerGoalInputSchema, offerSchema, offerCreateSchema, offerPatchSchema]
 
 export type GoalType = 'fixed' | 'percent'
 
@@ -195,6 +287,8 @@ export interface OfferCreate {
   probabilistic_attribution: boolean
   secure_code?: string | null
   hold_period_days: number
+  click_session: string
+  caps: CapInput[]
   goals?: OfferGoalInput[]
 }
 

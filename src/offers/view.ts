@@ -43,6 +43,8 @@ export function offerToApi (offer: OfferWithGoals, advertiserPostbackUrl: string
     secure_code: offer.secure_code,
     hold_period_days: offer.hold_period_days,
     goals: offer.goals.map(goalToApi),
+    click_session: offer.click_session,
+    caps: offer.caps,
     advertiser_postback_url: advertiserPostbackUrl,
     created_at: offer.created_at,
     updated_at: offer.updated_at,

@@ -38,6 +38,7 @@ const full: PostbackContext = {
   comment: 'first deposit',
   customFields: { custom_field1: 'c1', custom_field15: 'c15', custom_field16: 'ignored' },
   clickParams: { sub1: 'their-click', sub8: 's8', ref_id: 'r', ext1: 'e1', ext3: 'e3', other: 'x' },
+  declineReason: null,
 }
 
 const empty: PostbackContext = {
@@ -118,6 +119,12 @@ t.test('postbackMacroValues covers every §5.3 macro', async (t) => {
       custom_field1: '',
       custom_field15: '',
       clickid: '',
+      decline_reason: '',
+    }],
+    ['a conversion declined past a cap', { ...full, status: 'declined', declineReason: 'Cap is reached' }, {
+      status: '3',
+      status_name: 'declined',
+      decline_reason: 'Cap is reached',
     }],
   ]
   for (const [name, ctx, expected] of cases) {
@@ -128,7 +135,7 @@ t.test('postbackMacroValues covers every §5.3 macro', async (t) => {
     t.notOk('other' in values, `${name}: only the known click params`)
   }
   const names = Object.keys(postbackMacroValues(full))
-  t.equal(names.length, 12 + 23 + 15, 'sub/ref/ext, the named macros, 15 custom fields')
+  t.equal(names.length, 12 + 24 + 15, 'sub/ref/ext, the named macros, 15 custom fields')
 })
 
 t.test('renderPostbackRequest', async (t) => {

@@ -133,6 +133,8 @@ export interface BuildOverrides {
   dataDir?: string
   /** Force an engine regardless of TEST_DATABASE (the embedded-database tests). */
   engine?: 'postgres' | 'pglite'
+  /** The app's clock (click sessions, cap periods): tests move it instead of sleeping. */
+  clock?: () => Date
 }
 
 export interface TestApp {
@@ -160,7 +162,7 @@ export async function build (t: TestContext, overrides: BuildOverrides = {}): Pr
     POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true',
     ...overrides.env,
   })
-  const app = await buildApp(config)
+  const app = await buildApp(config, overrides.clock === undefined ? {} : { clock: overrides.clock })
   await app.ready()
   // Tests may close the app themselves (restarts); closing again is a no-op for Fastify.
   t.teardown(() => app.close())

@@ -30,6 +30,7 @@ t.test('the conversion writer: a row the database refuses fails only its own pos
     click_params: '{}',
     click_created_at: null,
     hold_until: null,
+    decline_reason: null,
   })
   const log = { method: 'GET', params: {}, offerId: s.offer.id, clickid: s.clickid }
   // The first write occupies the only slot, so the next four queue up and go as one batch.

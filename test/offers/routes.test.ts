@@ -18,7 +18,7 @@ t.test('offers: create with defaults, read, patch, delete', async (t) => {
   t.equal(created.statusCode, 201)
   const offer = created.json()
   t.same(Object.keys(offer).sort(), [
-    'advertiser_id', 'advertiser_postback_url', 'allow_duplicate_conversions', 'created_at', 'currency',
+    'advertiser_id', 'advertiser_postback_url', 'allow_duplicate_conversions', 'caps', 'click_session', 'created_at', 'currency',
     'default_conversion_status', 'goals', 'hold_period_days', 'id', 'probabilistic_attribution', 'secure_code', 'status',
     'title', 'tracking_domain_id', 'trafficback_url', 'updated_at', 'url',
   ])

@@ -41,6 +41,7 @@ t.test('panel: only active offers, without url, revenue or secure code', async (
     status: 'active',
     currency: 'EUR',
     goals: [{ value: 'sale', title: 'Sale', type: 'percent', payout: 12.5 }, { value: 'lead', title: 'lead', type: 'fixed', payout: 0.1 }],
+    caps: [],
   })
   t.notMatch(one.body, /adv\.example|hidden-code|tb\.example|revenue|advertiser/, 'no advertiser URL, revenue or code')
 
