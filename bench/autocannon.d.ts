@@ -25,6 +25,7 @@ declare module 'autocannon' {
     method?: string
     headers?: Record<string, string>
   }
-  function autocannon (options: Options): Promise<Result>
+  /** The run's result; `stop()` ends it early (the promise then resolves with what was measured). */
+  function autocannon (options: Options): Promise<Result> & { stop(): void }
   export default autocannon
 }

@@ -122,6 +122,11 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
   /** Where the production logger writes instead of stdout (same level and redaction); tests read it. */
   logStream?: { write(line: string): void }
+  /**
+   * False leaves out /metrics and its collectors, for the metrics benchmark's baseline. Not a setting: the
+   * contract (§6) has the endpoint on every instance.
+   */
+  metrics?: boolean
 }
 
 /**
@@ -219,7 +224,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(holdExpiry)
   await app.register(intakeCache)
   await app.register(dispatcher)
-  await app.register(metrics)
+  await app.register(metrics, { enabled: options.metrics ?? true })
 
   await app.register(operationsRoutes)
   await app.register(clickTrackingRoutes)

@@ -6,13 +6,18 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { HttpProblem } from '../http/problem.js'
 import { problemResponses } from '../http/schemas.js'
 
+export type ConversionResult = 'created' | 'duplicate' | 'status_changed' | 'rejected'
+
 declare module 'fastify' {
   interface FastifyInstance {
-    metrics: { conversions: Counter<'result'> }
+    metrics: { countConversion(result: ConversionResult): void }
   }
 }
 
-export type ConversionResult = 'created' | 'duplicate' | 'status_changed' | 'rejected'
+export interface MetricsOptions {
+  /** False: no /metrics route and no collectors, only no-op counters (the metrics benchmark's baseline). */
+  enabled?: boolean
+}
 
 /** Due deliveries counted at most this far: a scrape stays one short index walk whatever the backlog. */
 const DUE_COUNT_CAP = 100_000
@@ -28,7 +33,11 @@ function sameSecret (given: string, expected: string): boolean {
  * Clicks are read from the recorder's own counters when scraped, so the hot path pays nothing; labels name
  * results and reasons, never ids or URLs.
  */
-async function metricsPlugin (fastify: FastifyInstance) {
+async function metricsPlugin (fastify: FastifyInstance, options: MetricsOptions) {
+  if (options.enabled === false) {
+    fastify.decorate('metrics', { countConversion () {} })
+    return
+  }
   const { config, clickRecorder, dispatcher, database } = fastify
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 's2s_' })
@@ -103,7 +112,7 @@ async function metricsPlugin (fastify: FastifyInstance) {
     collect () { this.set(dispatcher.inFlight) },
   }))
 
-  fastify.decorate('metrics', { conversions })
+  fastify.decorate('metrics', { countConversion: (result: ConversionResult) => conversions.inc({ result }) })
 
   const authorized = (request: FastifyRequest): boolean => {
     const key = request.headers['api-key']
@@ -147,4 +156,4 @@ async function metricsPlugin (fastify: FastifyInstance) {
   })
 }
 
-export default fp(metricsPlugin, { name: 'metrics', dependencies: ['auth', 'click-recorder', 'dispatcher', 'database'] })
+export default fp<MetricsOptions>(metricsPlugin, { name: 'metrics', dependencies: ['auth', 'click-recorder', 'dispatcher', 'database'] })
