@@ -41,24 +41,33 @@ async function memoryOf (pid: number): Promise<Memory | null> {
 }
 
 /**
- * A 32-bit WebAssembly memory is one reservation of its whole address space plus guard regions (8 GiB or
- * more), of which only the pages PostgreSQL touched are resident: no other anonymous mapping is that large.
+ * A 32-bit WebAssembly memory is one reservation of its whole address space plus guard regions, at least 8 GiB,
+ * of which the part grown so far is readable and writable: an anonymous read-write mapping directly followed
+ * by an inaccessible one of 4 GiB or more. Only the pages PostgreSQL touched are resident, and they stay
+ * resident: a WebAssembly memory never shrinks.
  */
 async function breakdownOf (pid: number): Promise<Breakdown> {
   const smaps = await readFile(`/proc/${pid}/smaps`, 'utf8')
-  const out: Breakdown = { wasmMemory: 0, code: 0, otherAnonymous: 0, files: 0 }
-  let kind: keyof Breakdown = 'otherAnonymous'
+  const mappings: { start: number; end: number; perms: string; name: string; rss: number }[] = []
   for (const line of smaps.split('\n')) {
     const header = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \S+\s*(.*)$/.exec(line)
     if (header !== null) {
-      const size = parseInt(header[2] as string, 16) - parseInt(header[1] as string, 16)
-      const name = header[4] as string
-      kind = name.startsWith('/') ? 'files' : size >= 4 * 1024 * MiB ? 'wasmMemory' : (header[3] as string)[2] === 'x' ? 'code' : 'otherAnonymous'
+      mappings.push({ start: parseInt(header[1] as string, 16), end: parseInt(header[2] as string, 16), perms: header[3] as string, name: header[4] as string, rss: 0 })
       continue
     }
     const rss = /^Rss:\s+(\d+) kB/.exec(line)?.[1]
-    if (rss !== undefined) out[kind] += Number(rss) / 1024
+    const last = mappings[mappings.length - 1]
+    if (rss !== undefined && last !== undefined) last.rss = Number(rss) / 1024
   }
+  const out: Breakdown = { wasmMemory: 0, code: 0, otherAnonymous: 0, files: 0 }
+  mappings.forEach((m, i) => {
+    const next = mappings[i + 1]
+    const guarded = next !== undefined && next.start === m.end && next.perms.startsWith('---') && next.end - next.start >= 4 * 1024 * MiB
+    const kind: keyof Breakdown = m.name.startsWith('/')
+      ? 'files'
+      : guarded && m.perms.startsWith('rw') ? 'wasmMemory' : m.perms[2] === 'x' ? 'code' : 'otherAnonymous'
+    out[kind] += m.rss
+  })
   return out
 }
 
