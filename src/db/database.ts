@@ -180,13 +180,27 @@ async function openPostgres (connectionString: string, log: Logger): Promise<Dat
   }
 }
 
+/**
+ * PostgreSQL settings for the embedded database, given at every start: they win over the directory's
+ * postgresql.conf, so directories created by older versions get them too. In PGlite, PostgreSQL's shared
+ * memory is part of the WebAssembly memory and zeroed when PostgreSQL starts, and a WebAssembly memory never
+ * shrinks: shared_buffers is resident from the first second to the last. PostgreSQL's default of 128MB made
+ * it most of the embedded service's memory; pages beyond the buffers are read through the operating system's
+ * file cache instead, which the kernel can reclaim.
+ */
+const PGLITE_SETTINGS = ['shared_buffers=32MB']
+
 async function openPglite (dataDir: string | null, log: Logger): Promise<DatabaseHandle> {
   let unlock = () => {}
   if (dataDir !== null) {
     mkdirSync(dataDir, { recursive: true })
     unlock = await lockDataDir(dataDir)
   }
-  const pglite = new PGlite({ dataDir: dataDir ?? undefined, parsers: { [INT8_OID]: (value: string) => Number(value) } })
+  const pglite = new PGlite({
+    dataDir: dataDir ?? undefined,
+    parsers: { [INT8_OID]: (value: string) => Number(value) },
+    startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((setting) => ['-c', setting])],
+  })
   try {
     await pglite.waitReady
   } catch (err) {
