@@ -5,8 +5,9 @@
  *   (or: npx tsc -p tsconfig.bench.json && node dist/bench/memory.js)
  *
  * Starts the built service (`dist/src/server.js`, as `npm start` does) with DATA_DIR a fresh temporary
- * directory: the first start creates the database and applies the migrations (the migration peak). It is
- * stopped once idle and started again on the same directory (idle). Each time the process's VmRSS and VmHWM
+ * directory: the first start creates the database and applies the migrations (the migration peak), once from
+ * the template `npm run build` makes (made here first if missing) and once without it (PGlite's own initdb,
+ * as when the sources run directly). It is stopped once idle and started again on the same directory (idle). Each time the process's VmRSS and VmHWM
  * are sampled from /proc every 100 ms, and its resident memory is split by kind from /proc/<pid>/smaps: the
  * WebAssembly linear memory (PGlite's, where PostgreSQL's own memory lives), executable anonymous memory (code
  * V8 compiled, PGlite's WebAssembly included), other anonymous memory (the JS heap, malloc) and mapped files.
@@ -15,18 +16,20 @@
  *
  * BENCH_IDLE (10 s) is how long each start idles before its figures are read. Linux only (/proc).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, renameSync, rmSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { sql } from 'kysely'
 import { ADMIN_KEY, freshDatabase } from './children.js'
+import { templateDir } from '../src/db/pglite-template.js'
 
 const IDLE_MS = Number(process.env.BENCH_IDLE ?? 10) * 1000
 const SAMPLE_MS = 100
 const SERVER = fileURLToPath(new URL('../src/server.js', import.meta.url))
+const TEMPLATE_CLI = fileURLToPath(new URL('../src/db/pglite-template-cli.js', import.meta.url))
 const MiB = 1024 * 1024
 
 interface Memory { rss: number; hwm: number }
@@ -131,8 +134,7 @@ function readyPort (child: ChildProcess): Promise<number> {
       partial = lines.pop() ?? ''
       for (const line of lines) {
         if (!line.includes('s2s-tracker ready')) continue
-        const listening = (JSON.parse(line) as { listening: string[] }).listening
-        const port = Number(/:(\d+)$/.exec(listening[0] ?? '')?.[1])
+        const port = (JSON.parse(line) as { listening: { port: number }[] }).listening[0]?.port ?? NaN
         child.off('exit', onExit)
         child.stdout?.resume()
         resolve(port)
@@ -183,11 +185,28 @@ function describe (what: string, figures: StartFigures): void {
   console.log(`BENCH_ROW ${JSON.stringify({ measure: `${what}: idle RSS`, value: Math.round(idle.rss), unit: 'MiB' })}`)
 }
 
+/** A first start on a fresh DATA_DIR with the template moved aside, so PGlite creates the database itself. */
+async function firstStartWithoutTemplate (): Promise<StartFigures> {
+  const template = templateDir()
+  const aside = `${template}.aside`
+  const dataDir = mkdtempSync(path.join(tmpdir(), 's2s-bench-data-'))
+  renameSync(template, aside)
+  try {
+    return await startService({ DATA_DIR: dataDir })
+  } finally {
+    renameSync(aside, template)
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
 async function main (): Promise<void> {
+  // The template as `npm run build` leaves it (the benchmarks' own compile does not make it).
+  execFileSync(process.execPath, [TEMPLATE_CLI], { stdio: 'inherit' })
+  console.log(`node ${process.version}; each start idles ${IDLE_MS / 1000} s before its figures are read`)
+  describe('embedded, first start without the template (PGlite creates the database, migrates)', await firstStartWithoutTemplate())
   const dataDir = mkdtempSync(path.join(tmpdir(), 's2s-bench-data-'))
   try {
-    console.log(`node ${process.version}; each start idles ${IDLE_MS / 1000} s before its figures are read`)
-    describe('embedded, first start (creates the database, migrates)', await startService({ DATA_DIR: dataDir }))
+    describe('embedded, first start (from the template, migrates)', await startService({ DATA_DIR: dataDir }))
     describe('embedded, restart', await startService({ DATA_DIR: dataDir }))
     const alone = await runAlone(dataDir)
     const { usage, breakdown: b } = alone
