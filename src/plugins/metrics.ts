@@ -19,8 +19,12 @@ export interface MetricsOptions {
   enabled?: boolean
 }
 
-/** Due deliveries counted at most this far: a scrape stays one short index walk whatever the backlog. */
-const DUE_COUNT_CAP = 100_000
+/**
+ * Due deliveries counted at most this far: a scrape stays one short index walk whatever the backlog. Past
+ * it, the age of the oldest due delivery (read from the same index whatever the backlog) says how far
+ * behind delivery is; counting up to 100,000 took PostgreSQL 20–40 ms per scrape, most of a scrape's time.
+ */
+const DUE_COUNT_CAP = 10_000
 
 function sameSecret (given: string, expected: string): boolean {
   const a = Buffer.from(given)
@@ -86,8 +90,15 @@ async function metricsPlugin (fastify: FastifyInstance, options: MetricsOptions)
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   })
+  // Children bound to each label value once, so counting is an addition, not a lookup by labels.
+  const byOutcome = {
+    delivered: deliveries.labels('delivered'),
+    retry: deliveries.labels('retry'),
+    failed: deliveries.labels('failed'),
+    refused: deliveries.labels('refused'),
+  }
   dispatcher.onAttempt = (durationMs, outcome) => {
-    deliveries.inc({ outcome })
+    byOutcome[outcome].inc()
     duration.observe(durationMs / 1000)
   }
   const due = new Gauge({ name: 's2s_deliveries_due', help: `Deliveries due now and not yet sent (counted up to ${DUE_COUNT_CAP})`, registers: [registry] })
@@ -112,7 +123,13 @@ async function metricsPlugin (fastify: FastifyInstance, options: MetricsOptions)
     collect () { this.set(dispatcher.inFlight) },
   }))
 
-  fastify.decorate('metrics', { countConversion: (result: ConversionResult) => conversions.inc({ result }) })
+  const byResult: Record<ConversionResult, ReturnType<typeof conversions.labels>> = {
+    created: conversions.labels('created'),
+    duplicate: conversions.labels('duplicate'),
+    status_changed: conversions.labels('status_changed'),
+    rejected: conversions.labels('rejected'),
+  }
+  fastify.decorate('metrics', { countConversion: (result: ConversionResult) => byResult[result].inc() })
 
   const authorized = (request: FastifyRequest): boolean => {
     const key = request.headers['api-key']
