@@ -22,9 +22,12 @@ declare module 'autocannon' {
     connections?: number
     duration?: number
     pipelining?: number
+    /** Requests per second over all connections; unset: as fast as the server answers. */
+    overallRate?: number
     method?: string
     headers?: Record<string, string>
   }
-  function autocannon (options: Options): Promise<Result>
+  /** The run's result; `stop()` ends it early (the promise then resolves with what was measured). */
+  function autocannon (options: Options): Promise<Result> & { stop(): void }
   export default autocannon
 }

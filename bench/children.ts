@@ -10,6 +10,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
+import type { BuildOptions } from '../src/app.js'
 
 export const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 export const ADMIN_KEY = 'bench-admin-key-0123456789'
@@ -66,10 +67,11 @@ export function stopChild (child: ChildProcess): Promise<void> {
 /**
  * In a child: the real app on `databaseUrl`, on a loopback port it reports to the parent once `setup`
  * (extra IPC handlers) has run; SIGTERM closes it. Logs at BENCH_LOG_LEVEL, else `logLevel`, to stdout
- * (which the parent discards).
+ * (which the parent discards). `build` reaches buildApp (e.g. `{ metrics: false }`).
  */
 export async function serveApp (
-  databaseUrl: string, options: { logLevel: string; env?: Record<string, string>; setup?: (app: FastifyInstance) => void }
+  databaseUrl: string,
+  options: { logLevel: string; env?: Record<string, string>; build?: BuildOptions; setup?: (app: FastifyInstance) => void }
 ): Promise<void> {
   const { buildApp } = await import('../src/app.js')
   const { loadConfig } = await import('../src/config.js')
@@ -81,7 +83,7 @@ export async function serveApp (
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? options.logLevel,
     ...options.env,
   })
-  const app = await buildApp(config)
+  const app = await buildApp(config, options.build)
   await app.listen({ port: 0, host: '127.0.0.1' })
   process.on('SIGTERM', () => {
     app.close().finally(() => {

@@ -71,6 +71,11 @@ export interface BuildOptions {
   logStream?: { write(line: string): void }
   /** The clock click sessions and cap periods read (tests move it instead of waiting); default the system's. */
   clock?: () => Date
+  /**
+   * False leaves out /metrics and its collectors, for the metrics benchmark's baseline. Not a setting: the
+   * contract (§6) has the endpoint on every instance.
+   */
+  metrics?: boolean
 }
 
 /**
@@ -134,7 +139,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(intakeCache)
   await app.register(dispatcher)
   await app.register(maintenance)
-  await app.register(metrics)
+  await app.register(metrics, { enabled: options.metrics ?? true })
 
   await app.register(operationsRoutes)
   // Without the `http` role an instance answers only its operations routes (health, readiness, metrics, docs).

@@ -6,6 +6,7 @@ import { PGliteDialect } from 'kysely-pglite-dialect'
 import pg from 'pg'
 import type { FastifyBaseLogger as Logger } from 'fastify'
 import { lockDataDir } from './data-dir-lock.js'
+import { copyTemplate, holdsDatabase, templateDir } from './pglite-template.js'
 import type { Database } from './tables.js'
 
 export type Db = Kysely<Database>
@@ -82,11 +83,16 @@ function queryLogger (log: Logger) {
 }
 
 export async function openDatabase (
-  options: { databaseUrl: string | null; dataDir: string | null },
+  options: {
+    databaseUrl: string | null
+    dataDir: string | null
+    /** The embedded database's template (see pglite-template.ts); by default the build's, if it made one. */
+    pgliteTemplate?: string
+  },
   log: Logger
 ): Promise<DatabaseHandle> {
   if (options.databaseUrl !== null) return openPostgres(options.databaseUrl, log)
-  return openPglite(options.dataDir, log)
+  return openPglite(options.dataDir, options.pgliteTemplate ?? templateDir(), log)
 }
 
 async function openPostgres (connectionString: string, log: Logger): Promise<DatabaseHandle> {
@@ -180,13 +186,36 @@ async function openPostgres (connectionString: string, log: Logger): Promise<Dat
   }
 }
 
-async function openPglite (dataDir: string | null, log: Logger): Promise<DatabaseHandle> {
+/**
+ * PostgreSQL settings for the embedded database, given at every start: they win over the directory's
+ * postgresql.conf, so directories created by older versions get them too. In PGlite, PostgreSQL's shared
+ * memory is part of the WebAssembly memory and zeroed when PostgreSQL starts, and a WebAssembly memory never
+ * shrinks: shared_buffers is resident from the first second to the last. PostgreSQL's default of 128MB made
+ * it most of the embedded service's memory; pages beyond the buffers are read through the operating system's
+ * file cache instead, which the kernel can reclaim.
+ */
+const PGLITE_SETTINGS = ['shared_buffers=32MB']
+
+async function openPglite (dataDir: string | null, template: string, log: Logger): Promise<DatabaseHandle> {
   let unlock = () => {}
   if (dataDir !== null) {
     mkdirSync(dataDir, { recursive: true })
     unlock = await lockDataDir(dataDir)
   }
-  const pglite = new PGlite({ dataDir: dataDir ?? undefined, parsers: { [INT8_OID]: (value: string) => Number(value) } })
+  if (dataDir !== null && !holdsDatabase(dataDir)) {
+    try {
+      const copied = await copyTemplate(template, dataDir)
+      log.info({ dataDir, template: copied ? template : null }, 'creating the embedded database')
+    } catch (err) {
+      unlock()
+      throw err
+    }
+  }
+  const pglite = new PGlite({
+    dataDir: dataDir ?? undefined,
+    parsers: { [INT8_OID]: (value: string) => Number(value) },
+    startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((setting) => ['-c', setting])],
+  })
   try {
     await pglite.waitReady
   } catch (err) {

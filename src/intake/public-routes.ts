@@ -108,7 +108,7 @@ export default async function postbackRoutes (fastify: FastifyInstance) {
       }
       if (!parsed.ok) throw parsed.problem
       const outcome = await applyPostback(deps, parsed.request, entry)
-      fastify.metrics.conversions.inc({ result: outcome.duplicate ? 'duplicate' : outcome.statusChanged ? 'status_changed' : 'created' })
+      fastify.metrics.countConversion(outcome.duplicate ? 'duplicate' : outcome.statusChanged ? 'status_changed' : 'created')
       const declined = outcome.conversion.decline_reason
       if (!outcome.duplicate && declined !== null) {
         request.log.info({ conversion_id: outcome.conversion.id, decline_reason: declined }, `conversion created declined: ${declined}`)
@@ -121,7 +121,7 @@ export default async function postbackRoutes (fastify: FastifyInstance) {
         status_changed: outcome.statusChanged,
       })
     } catch (err) {
-      fastify.metrics.conversions.inc({ result: 'rejected' })
+      fastify.metrics.countConversion('rejected')
       if (err instanceof HttpProblem) await writeLog(request, entry, err.status, err.message)
       else await writeLog(request, entry, 500, 'Internal error')
       throw err

@@ -6,7 +6,7 @@ import path from 'node:path'
 import pg from 'pg'
 import { pino } from 'pino'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
-import { buildApp } from '../../src/app.js'
+import { buildApp, type BuildOptions } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest } from '../../src/db/migrator.js'
@@ -135,6 +135,8 @@ export interface BuildOverrides {
   engine?: 'postgres' | 'pglite'
   /** The app's clock (click sessions, cap periods): tests move it instead of sleeping. */
   clock?: () => Date
+  /** buildApp's own options beyond the config (e.g. `{ metrics: false }`). */
+  options?: BuildOptions
 }
 
 export interface TestApp {
@@ -162,7 +164,7 @@ export async function build (t: TestContext, overrides: BuildOverrides = {}): Pr
     POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true',
     ...overrides.env,
   })
-  const app = await buildApp(config, overrides.clock === undefined ? {} : { clock: overrides.clock })
+  const app = await buildApp(config, { ...overrides.options, ...(overrides.clock === undefined ? {} : { clock: overrides.clock }) })
   await app.ready()
   // Tests may close the app themselves (restarts); closing again is a no-op for Fastify.
   t.teardown(() => app.close())

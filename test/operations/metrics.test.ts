@@ -49,3 +49,11 @@ t.test('/metrics: admin key or bearer token, else 401; every listed series moves
   }
   t.notMatch(after, /clickid=|https?:\/\//, 'no ids or URLs in labels')
 })
+
+t.test('built without metrics (the metrics benchmark\'s baseline): no /metrics, and conversions are still accepted', async (t) => {
+  const { app } = await build(t, { options: { metrics: false } })
+  const scene = await firingScene(app)
+  t.ok(await convert(app, scene) > 0, 'a conversion')
+  const res = await inject(app, { method: 'GET', url: '/metrics' })
+  t.equal(res.statusCode, 404)
+})
