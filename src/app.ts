@@ -104,6 +104,19 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     ajv: { customOptions: { removeAdditional: false } },
   })
 
+  try {
+    await registerParts(app, config, options)
+  } catch (err) {
+    // A part that fails to start (a refused configuration, a database that cannot be opened) leaves none of
+    // those already started open: the database and its lock are released before the error goes up.
+    await app.close().catch(() => {})
+    throw err
+  }
+  return app
+}
+
+/** Everything the app is made of, in order: configuration, parsers, schemas, plugins, then routes. */
+async function registerParts (app: FastifyInstance, config: Config, options: BuildOptions): Promise<void> {
   app.decorate('config', config)
   app.decorate('clock', options.clock ?? (() => new Date()))
   app.register(fp(async () => {}, { name: 'config' }))
@@ -143,7 +156,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   await app.register(operationsRoutes)
   // Without the `http` role an instance answers only its operations routes (health, readiness, metrics, docs).
-  if (!config.roles.has('http')) return app
+  if (!config.roles.has('http')) return
   await app.register(clickPublicRoutes)
   await app.register(intakePublicRoutes)
   await app.register(
@@ -174,6 +187,4 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     },
     { prefix: '/v1' }
   )
-
-  return app
 }

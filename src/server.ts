@@ -14,7 +14,7 @@ const DATABASE_UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 
 
 function startFailed (config: Config, err: unknown): never {
   const code = (err as { code?: unknown } | null)?.code
-  const reason = err instanceof DataDirLockedError
+  const reason = err instanceof DataDirLockedError || err instanceof ConfigError
     ? err.message
     : config.databaseUrl !== null && typeof code === 'string' && DATABASE_UNREACHABLE.has(code)
       ? 'DATABASE_URL: PostgreSQL cannot be reached there, or refuses the login, or the database does not exist'

@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify'
 import type { Db } from '../db/database.js'
 import { clickMonthsBetween, dropClickPartitionsBefore, makeClickPartitions } from '../clicks/partitions.js'
 import { dropOldDeliveries, dropOldServerPostbacks, type RetentionBatch } from './retention.js'
+import { ConfigError } from '../config.js'
+import { clickSessionSeconds } from '../domain/caps.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -45,6 +47,21 @@ async function underRetentionLock (db: Db, batch: (trx: Db) => Promise<Retention
   })
 }
 
+/**
+ * CLICK_RETENTION_DAYS shorter than an offer's click_session would drop clicks whose conversions may still
+ * come (§6): refused at start, naming the offer, as offer writes refuse such a click_session.
+ */
+async function refuseShortRetention (db: Db, retentionDays: number): Promise<void> {
+  const sessions = await db.selectFrom('offers').select(['click_session', sql<number>`min(id)`.as('offer_id')]).groupBy('click_session').execute()
+  const longest = sessions
+    .map((row) => ({ ...row, seconds: clickSessionSeconds(row.click_session) ?? 0 }))
+    .sort((a, b) => b.seconds - a.seconds)[0]
+  if (longest !== undefined && longest.seconds > retentionDays * DAY_MS / 1000) {
+    throw new ConfigError(`CLICK_RETENTION_DAYS: ${retentionDays} is shorter than the click_session of offer ${longest.offer_id} ` +
+      `(${longest.click_session}): its conversions would find their clicks dropped; keep clicks longer or shorten the offers' click_session`)
+  }
+}
+
 async function dropInBatches (db: Db, deadline: number, batch: (trx: Db) => Promise<RetentionBatch>): Promise<number> {
   let total = 0
   while (Date.now() < deadline) {
@@ -67,6 +84,7 @@ async function maintenancePlugin (fastify: FastifyInstance) {
   const log = fastify.log.child({ component: 'maintenance' })
   let running: Promise<MaintenanceReport> | null = null
 
+  await refuseShortRetention(db, config.clickRetentionDays)
   const now = new Date()
   await makeClickPartitions(db, clickMonthsBetween(new Date(now.getTime() - DAY_MS), new Date(now.getTime() + AHEAD_MS)))
 

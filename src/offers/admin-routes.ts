@@ -65,7 +65,7 @@ export default async function offerRoutes (fastify: FastifyInstance) {
   }, async (request, reply) => {
     const { goals: goalInput, caps: capInput, ...fields } = request.body
     const goals = goalInput === undefined || goalInput.length === 0 ? [DEFAULT_GOAL] : parseGoals(goalInput)
-    checkClickSession(fields.click_session)
+    checkClickSession(fields.click_session, fastify.config.clickRetentionDays)
     const caps = parseCaps(capInput, goals.map((goal) => goal.value))
     await checkReferences(db, fields, caps)
     const offer = await db.transaction().execute((trx) => insertOffer(trx, { ...fields, caps: JSON.stringify(caps) }, goals))
@@ -123,7 +123,7 @@ export default async function offerRoutes (fastify: FastifyInstance) {
     const { id } = request.params
     const { goals: goalInput, caps: capInput, ...fields } = request.body
     const goals = goalInput === undefined ? undefined : parseGoals(goalInput)
-    checkClickSession(fields.click_session)
+    checkClickSession(fields.click_session, fastify.config.clickRetentionDays)
     const offer = await db.transaction().execute(async (trx) => {
       const current = await lockOffer(trx, id)
       if (current === undefined) throw notFound('Offer')

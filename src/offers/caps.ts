@@ -54,9 +54,16 @@ export function capsNamingMissingGoals (caps: readonly StoredCap[], goals: reado
   return caps.flatMap((cap) => (cap.goal !== null && !known.has(cap.goal.toLowerCase()) ? [cap.goal] : []))
 }
 
-/** `click_session` in range (1h..365d), else 400 naming the field. */
-export function checkClickSession (value: string | undefined): void {
-  if (value !== undefined && clickSessionSeconds(value) === null) {
-    throw badRequest('click_session must be hours (`12h`) or days (`30d`) from 1h to 365d', '/click_session')
+/**
+ * `click_session` in range (1h..365d), else 400 naming the field; and no longer than clicks are kept
+ * (CLICK_RETENTION_DAYS), else 422: a conversion within its session must still find its click.
+ */
+export function checkClickSession (value: string | undefined, clickRetentionDays: number): void {
+  if (value === undefined) return
+  const seconds = clickSessionSeconds(value)
+  if (seconds === null) throw badRequest('click_session must be hours (`12h`) or days (`30d`) from 1h to 365d', '/click_session')
+  if (seconds > clickRetentionDays * 86_400) {
+    throw ruleViolation(`click_session ${value} is longer than clicks are kept (CLICK_RETENTION_DAYS ${clickRetentionDays}): ` +
+      'conversions within it would find no click', '/click_session')
   }
 }

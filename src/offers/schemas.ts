@@ -56,7 +56,9 @@ const clickSession = {
   description:
     'How long after its click a conversion is still attributed: hours (`12h`) or days (`30d`), from `1h` to `365d`. ' +
     'A conversion whose click is older is created `declined` with `decline_reason: "Session lifespan expired"` (as on ' +
-    'Affise, whose partner API names this field `click_session`).',
+    'Affise, whose partner API names this field `click_session`). At most `CLICK_RETENTION_DAYS` (400 by default): a ' +
+    'longer one is 422, as conversions within it would find their click dropped (the default `365d` too, where an ' +
+    'operator keeps clicks for less than a year).',
 } as const
 
 const capMetric = {

@@ -3,7 +3,7 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, inject } from '../helpers/build.js'
 import { postback } from '../helpers/conversions.js'
-import { createAffiliate, createOffer } from '../helpers/fixtures.js'
+import { createAdvertiser, createAffiliate, createOffer } from '../helpers/fixtures.js'
 import { firingScene, insertDelivery } from '../helpers/dispatch.js'
 import { clickMonth, existingClickMonths } from '../../src/clicks/partitions.js'
 import { findClick } from '../../src/clicks/repository.js'
@@ -23,7 +23,7 @@ async function recordAt (app: FastifyInstance, at: Date, offerId: number, affili
 
 t.test('click retention drops whole months past CLICK_RETENTION_DAYS; conversions and their postbacks never change', async (t) => {
   const { app } = await build(t, { env: { CLICK_RETENTION_DAYS: '30' } })
-  const offer = await createOffer(app)
+  const offer = await createOffer(app, { click_session: '30d' })
   const affiliate = await createAffiliate(app)
   const now = new Date()
   const old = new Date(now.getTime() - 75 * DAY_MS)
@@ -90,4 +90,25 @@ t.test('log retention: the advertiser-postback log and finished deliveries go in
   t.same(attempts, [recentDelivered], 'the attempts of dropped deliveries went with them')
   const conversionsAfter = await app.db.selectFrom('conversions').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()
   t.equal(Number(conversionsAfter.n), Number(conversionsBefore.n), 'conversions are never touched')
+})
+
+t.test('CLICK_RETENTION_DAYS is at least every offer\'s click_session: refused at an offer write and at start', async (t) => {
+  const first = await build(t)
+  const offer = await createOffer(first.app)
+  t.equal((offer as unknown as { click_session: string }).click_session, '365d', 'the default click session')
+  await first.app.close()
+  await t.rejects(build(t, { databaseUrl: first.databaseUrl, dataDir: first.dataDir, env: { CLICK_RETENTION_DAYS: '30' } }), {
+    name: 'ConfigError',
+    message: `CLICK_RETENTION_DAYS: 30 is shorter than the click_session of offer ${offer.id} (365d): its conversions would find their clicks dropped; keep clicks longer or shorten the offers' click_session`,
+  }, 'a start that would drop clicks still inside an offer\'s click session is refused')
+
+  const { app } = await build(t, { env: { CLICK_RETENTION_DAYS: '30' } })
+  const longer = await inject(app, { method: 'POST', url: '/v1/offers', payload: { advertiser_id: (await createAdvertiser(app)).id, title: 'Long', url: 'https://advertiser.example/?c={clickid}', click_session: '31d' } })
+  t.equal(longer.statusCode, 422, 'an offer whose click_session outlasts the clicks: 422')
+  t.equal(longer.json().errors?.[0]?.path, '/click_session', 'naming the field')
+  const fits = await createOffer(app, { click_session: '30d' })
+  const patched = await inject(app, {
+    method: 'PATCH', url: `/v1/offers/${fits.id}`, headers: { 'content-type': 'application/merge-patch+json' }, payload: JSON.stringify({ click_session: '721h' }),
+  })
+  t.equal(patched.statusCode, 422, 'a patch to 721h (just over 30 days) as well')
 })
