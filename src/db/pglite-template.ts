@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { copyFile, cp, mkdir, rename, rm } from 'node:fs/promises'
+import { chmod, copyFile, cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
@@ -51,6 +51,12 @@ export async function writeTemplate (dir: string): Promise<void> {
     await pglite.waitReady
   } finally {
     await pglite.close()
+  }
+  // Readable by all: the image is built as root and the service runs as another user, who must copy every
+  // file (PostgreSQL made one or two owner-only).
+  for (const name of await readdir(partial, { recursive: true })) {
+    const file = path.join(partial, name)
+    await chmod(file, (await stat(file)).mode | 0o444)
   }
   // Another build may have made it meanwhile: then that one stays.
   await rename(partial, dir).catch(async (err: NodeJS.ErrnoException) => {

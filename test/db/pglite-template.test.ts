@@ -1,4 +1,4 @@
-import { readdir, rm } from 'node:fs/promises'
+import { readdir, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { sql } from 'kysely'
 import { pino } from 'pino'
@@ -16,6 +16,11 @@ t.test('the embedded database template', async (t) => {
   await writeTemplate(template)
   t.ok(holdsDatabase(template), 'the template is a database')
   t.notOk((await readdir(path.dirname(template))).some((name) => name.endsWith('.partial')), 'nothing half-made is left beside it')
+  const unreadable = []
+  for (const name of await readdir(template, { recursive: true })) {
+    if (((await stat(path.join(template, name))).mode & 0o004) === 0) unreadable.push(name)
+  }
+  t.same(unreadable, [], 'every file readable by others: the image is built as root, the service runs as another user')
 
   await t.test('an empty DATA_DIR gets it: migrated, written to, and still there after a restart', async (t) => {
     const dataDir = await createDataDir(t)
