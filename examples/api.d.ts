@@ -1395,7 +1395,7 @@ export interface components {
             hold_period_days: number;
             goals: components["schemas"]["OfferGoal"][];
             /**
-             * @description How long after its click a conversion is still attributed: hours (`12h`) or days (`30d`), from `1h` to `365d`. A conversion whose click is older is created `declined` with `decline_reason: "Session lifespan expired"` (as on Affise, whose partner API names this field `click_session`).
+             * @description How long after its click a conversion is still attributed: hours (`12h`) or days (`30d`), from `1h` to `365d`. A conversion whose click is older is created `declined` with `decline_reason: "Session lifespan expired"` (as on Affise, whose partner API names this field `click_session`). At most `CLICK_RETENTION_DAYS` (400 by default): a longer one is 422, as conversions within it would find their click dropped (the default `365d` too, where an operator keeps clicks for less than a year).
              * @example 30d
              */
             click_session: string;
@@ -1474,7 +1474,7 @@ export interface components {
              */
             hold_period_days?: number;
             /**
-             * @description How long after its click a conversion is still attributed: hours (`12h`) or days (`30d`), from `1h` to `365d`. A conversion whose click is older is created `declined` with `decline_reason: "Session lifespan expired"` (as on Affise, whose partner API names this field `click_session`).
+             * @description How long after its click a conversion is still attributed: hours (`12h`) or days (`30d`), from `1h` to `365d`. A conversion whose click is older is created `declined` with `decline_reason: "Session lifespan expired"` (as on Affise, whose partner API names this field `click_session`). At most `CLICK_RETENTION_DAYS` (400 by default): a longer one is 422, as conversions within it would find their click dropped (the default `365d` too, where an operator keeps clicks for less than a year).
              * @default 365d
              * @example 30d
              */
@@ -1533,7 +1533,7 @@ export interface components {
             /** @description A conversion entering `hold` is approved this many days later; 0 keeps it on hold until changed */
             hold_period_days?: number;
             /**
-             * @description How long after its click a conversion is still attributed: hours (`12h`) or days (`30d`), from `1h` to `365d`. A conversion whose click is older is created `declined` with `decline_reason: "Session lifespan expired"` (as on Affise, whose partner API names this field `click_session`).
+             * @description How long after its click a conversion is still attributed: hours (`12h`) or days (`30d`), from `1h` to `365d`. A conversion whose click is older is created `declined` with `decline_reason: "Session lifespan expired"` (as on Affise, whose partner API names this field `click_session`). At most `CLICK_RETENTION_DAYS` (400 by default): a longer one is 422, as conversions within it would find their click dropped (the default `365d` too, where an operator keeps clicks for less than a year).
              * @example 30d
              */
             click_session?: string;
