@@ -123,7 +123,7 @@ t.test('affiliate isolation on every /v1/affiliate/... route of the OpenAPI docu
     }
     const values = Object.fromEntries(route.pathParams.map((p) => [p, p === 'offer_id' ? String(world.offer.id) : String(foreign)]))
     const url = fillPath(route.path, values)
-    const body = route.method === 'PATCH' ? { url: 'http://127.0.0.1:9/hijacked' } : route.method === 'POST' ? { url: `${sink.origin}/mine` } : undefined
+    const body = panelBody(route, sink.origin)
     const res = await app.inject({
       method: route.method as 'GET',
       url,
@@ -148,6 +148,14 @@ t.test('affiliate isolation on every /v1/affiliate/... route of the OpenAPI docu
   }
   t.equal(JSON.stringify(await snapshot(app, other)), otherBefore, 'the other affiliate\'s postbacks, conversion and deliveries are untouched')
 })
+
+/** A body each panel write accepts from its own affiliate: a postback URL, a redelivery window, or none. */
+function panelBody (route: ApiRoute, sinkOrigin: string): Record<string, unknown> | undefined {
+  if (route.method === 'PATCH') return { url: 'http://127.0.0.1:9/hijacked' }
+  if (route.method !== 'POST' || route.path.endsWith('/signing-secret')) return undefined
+  if (route.path.endsWith('/redeliver')) return { since: '2000-01-01T00:00:00Z' }
+  return { url: `${sinkOrigin}/mine` }
+}
 
 async function snapshot (app: Parameters<typeof inject>[0], world: AffiliateWorld) {
   const get = async (url: string) => (await inject(app, { method: 'GET', url })).json()
