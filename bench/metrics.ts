@@ -15,7 +15,9 @@
  * instances answering at different rates would not be compared like for like (0: as fast as each answers).
  * A turn's figure is the app's CPU time (user + system) from before the load until the clicks it answered are
  * written, divided by the clicks answered or the conversions created. BENCH_METRICS_AA=1 builds both instances
- * with metrics: the ratio then shows the noise of the machine alone.
+ * with metrics: the ratio then shows the noise of the machine alone. The instance with metrics starts first
+ * (applying the migrations, taking the catalog's API calls); BENCH_METRICS_FIRST=off swaps that, to see whether
+ * being first moves an instance's figures.
  *
  * The CPU ratio judged is the median of the rounds' own ratios (see `report`).
  *
@@ -40,6 +42,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12)
 const CLICK_RATE = Number(process.env.BENCH_CLICK_RATE ?? 3000)
 const CONVERSION_RATE = Number(process.env.BENCH_CONVERSION_RATE ?? 400)
 const AA = process.env.BENCH_METRICS_AA === '1'
+const FIRST: Variant = process.env.BENCH_METRICS_FIRST === 'off' ? 'off' : 'on'
 const WARMUP_S = 3
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 200)
 const SCRAPE_PAUSE_MS = 20
@@ -226,11 +229,14 @@ async function main (): Promise<void> {
   const started: Server[] = []
   try {
     console.log(`autocannon: ${CONNECTIONS} connections, ${ROUNDS} rounds of one ${TURN_S} s turn per variant and load (after ${WARMUP_S} s warm-ups), ` +
-      `clicks at ${CLICK_RATE || 'full'}/s, conversions at ${CONVERSION_RATE || 'full'}/s, 127.0.0.1` + (AA ? '; A/A check: both instances have metrics' : ''))
+      `clicks at ${CLICK_RATE || 'full'}/s, conversions at ${CONVERSION_RATE || 'full'}/s, 127.0.0.1` + (AA ? '; A/A check: both instances have metrics' : '') + (FIRST === 'off' ? '; the instance without metrics started first' : ''))
     // One after the other: the first applies the migrations.
-    for (const variant of ['on', 'off'] as const) started.push({ variant, ...(await startChild(import.meta.url, [`serve-${variant}`, database.url])) })
-    const servers = { on: started[0] as Server, off: started[1] as Server }
-    const port = servers.on.port
+    for (const variant of FIRST === 'on' ? ['on', 'off'] as const : ['off', 'on'] as const) {
+      started.push({ variant, ...(await startChild(import.meta.url, [`serve-${variant}`, database.url])) })
+    }
+    const servers = { on: started.find((s) => s.variant === 'on') as Server, off: started.find((s) => s.variant === 'off') as Server }
+    // The catalog is made through the instance started first.
+    const port = (started[0] as Server).port
     const advertiser = await create(port, '/v1/advertisers', { name: 'Bench', secure_code: SECURE })
     const offer = await create(port, '/v1/offers', {
       advertiser_id: advertiser.id,
@@ -268,14 +274,14 @@ async function main (): Promise<void> {
     // The scrapes: the instance with metrics, idle with nothing due, then idle and under load with the backlog.
     const scrapeIdle = async () => {
       const cpuBefore = await askCpu(servers.on.child)
-      const scrapes = await scrapeFromChild(port)
+      const scrapes = await scrapeFromChild(servers.on.port)
       return { ...scrapes, cpu: ((await askCpu(servers.on.child)) - cpuBefore) / SCRAPES }
     }
     const empty = await scrapeIdle()
     await prepareBacklog(db, affiliate.id)
     const idle = await scrapeIdle()
     const load = clickLoad(clickUrl(servers.on), 600)
-    const busy = await scrapeFromChild(port).finally(() => load.stop())
+    const busy = await scrapeFromChild(servers.on.port).finally(() => load.stop())
     const underLoad = await load
     await db.end()
 
