@@ -841,7 +841,7 @@ export interface paths {
         };
         /**
          * List postbacks of every affiliate
-         * @description Filters combine: `affiliate_id`, `offer_id` (local postbacks of that offer), `scope` (`local` or `global`).
+         * @description Filters combine: `affiliate_id`, `offer_id` (local postbacks of that offer), `scope` (`local` or `global`), `health` (`healthy`, `failing` or `disabled`: receivers to look after).
          */
         get: operations["listPostbacks"];
         put?: never;
@@ -872,7 +872,7 @@ export interface paths {
         head?: never;
         /**
          * Update a postback (JSON Merge Patch)
-         * @description `affiliate_id` never changes (400). `offer_id` may change (local ↔ global); `goal` and `force_global` are then judged against the new state (see the body schema). An unknown `offer_id` is 422. Deliveries already enqueued keep the request they were rendered with.
+         * @description `affiliate_id` never changes (400). `offer_id` may change (local ↔ global); `goal` and `force_global` are then judged against the new state (see the body schema). An unknown `offer_id` is 422. Deliveries already enqueued keep the request they were rendered with. `enabled` re-enables (or disables) it: Endpoint health, kept as deliveries end: a delivery that ends `failed` (every attempt of its schedule failed, or its destination was refused) counts one failure; one that ends `delivered` resets the count. A manual resend or a redelivery that settles a delivery counts the same way; test fires do not count. After `POSTBACK_DISABLE_AFTER` (default 50) consecutive failed deliveries spanning at least `POSTBACK_DISABLE_MIN_AGE` (default 24h, measured from the first failure of the run to the latest), the postback is `disabled`: it fires nothing new (each event that would have fired it writes a delivery in state `skipped`, which is never sent, so the log shows what it would have sent), its pending deliveries still go out, and the service logs a warning. `PATCH {"enabled": true}` re-enables it and resets the count; `PATCH {"enabled": false}` disables it by hand.
          */
         patch: operations["updatePostback"];
         trace?: never;
@@ -886,7 +886,7 @@ export interface paths {
         };
         /**
          * The caller's local postbacks on an offer
-         * @description Affiliate panel > Offers > offer. An offer that is unknown or not `active` is 404.
+         * @description Affiliate panel > Offers > offer. An offer that is unknown or not `active` is 404. Filter: `health`.
          */
         get: operations["listMyOfferPostbacks"];
         put?: never;
@@ -910,7 +910,7 @@ export interface paths {
         };
         /**
          * The caller's own postbacks, local and global
-         * @description Affiliate panel > Settings > Global postbacks, and the list of all own postbacks. Filters: `offer_id`, `scope`.
+         * @description Affiliate panel > Settings > Global postbacks, and the list of all own postbacks. Filters: `offer_id`, `scope`, `health` (`healthy`, `failing`, `disabled`).
          */
         get: operations["listMyPostbacks"];
         put?: never;
@@ -952,7 +952,7 @@ export interface paths {
         head?: never;
         /**
          * Update an own postback (JSON Merge Patch)
-         * @description Another affiliate's postback is 404, as an unknown one. `offer_id` may change (local ↔ global), to an offer that exists and is `active` (422 otherwise); `goal` and `force_global` are then judged against the new state (see the body schema). A postback whose offer was paused since stays editable.
+         * @description Another affiliate's postback is 404, as an unknown one. `offer_id` may change (local ↔ global), to an offer that exists and is `active` (422 otherwise); `goal` and `force_global` are then judged against the new state (see the body schema). A postback whose offer was paused since stays editable. `enabled` re-enables (or disables) it: Endpoint health, kept as deliveries end: a delivery that ends `failed` (every attempt of its schedule failed, or its destination was refused) counts one failure; one that ends `delivered` resets the count. A manual resend or a redelivery that settles a delivery counts the same way; test fires do not count. After `POSTBACK_DISABLE_AFTER` (default 50) consecutive failed deliveries spanning at least `POSTBACK_DISABLE_MIN_AGE` (default 24h, measured from the first failure of the run to the latest), the postback is `disabled`: it fires nothing new (each event that would have fired it writes a delivery in state `skipped`, which is never sent, so the log shows what it would have sent), its pending deliveries still go out, and the service logs a warning. `PATCH {"enabled": true}` re-enables it and resets the count; `PATCH {"enabled": false}` disables it by hand.
          */
         patch: operations["updateMyPostback"];
         trace?: never;
@@ -2008,10 +2008,10 @@ export interface components {
             /** @description POST only: the `application/x-www-form-urlencoded` body; null for GET */
             body: string | null;
             /**
-             * @description `pending`: waiting for its next attempt (`next_attempt_at`); `delivered`: a 2xx came back; `failed`: every attempt of the schedule failed, the destination was refused (the SSRF guard, or the origin of `PUBLIC_URL`, which no attempt is ever sent to), or a manual resend failed; `cancelled`: its postback was deleted before it was delivered
+             * @description `pending`: waiting for its next attempt (`next_attempt_at`); `delivered`: a 2xx came back; `failed`: every attempt of the schedule failed, the destination was refused (the SSRF guard, or the origin of `PUBLIC_URL`, which no attempt is ever sent to), or a manual resend failed; `cancelled`: its postback was deleted before it was delivered; `skipped`: its postback was disabled by endpoint health (see `PostbackHealth`) when the event happened, so it was written, rendered, and never sent (a manual retry sends it once)
              * @enum {string}
              */
-            state: "pending" | "delivered" | "failed" | "cancelled";
+            state: "pending" | "delivered" | "failed" | "cancelled" | "skipped";
             /** @description Attempts made so far, scheduled and manual alike */
             attempts: number;
             /** @description Status of the last answer; null when none came (timeout, refused, network error) */
@@ -2077,10 +2077,10 @@ export interface components {
             /** @description POST only: the `application/x-www-form-urlencoded` body; null for GET */
             body: string | null;
             /**
-             * @description `pending`: waiting for its next attempt (`next_attempt_at`); `delivered`: a 2xx came back; `failed`: every attempt of the schedule failed, the destination was refused (the SSRF guard, or the origin of `PUBLIC_URL`, which no attempt is ever sent to), or a manual resend failed; `cancelled`: its postback was deleted before it was delivered
+             * @description `pending`: waiting for its next attempt (`next_attempt_at`); `delivered`: a 2xx came back; `failed`: every attempt of the schedule failed, the destination was refused (the SSRF guard, or the origin of `PUBLIC_URL`, which no attempt is ever sent to), or a manual resend failed; `cancelled`: its postback was deleted before it was delivered; `skipped`: its postback was disabled by endpoint health (see `PostbackHealth`) when the event happened, so it was written, rendered, and never sent (a manual retry sends it once)
              * @enum {string}
              */
-            state: "pending" | "delivered" | "failed" | "cancelled";
+            state: "pending" | "delivered" | "failed" | "cancelled" | "skipped";
             /** @description Attempts made so far, scheduled and manual alike */
             attempts: number;
             /** @description Status of the last answer; null when none came (timeout, refused, network error) */
@@ -2156,6 +2156,39 @@ export interface components {
              */
             queued: number;
         };
+        /** @description Endpoint health, kept as deliveries end: a delivery that ends `failed` (every attempt of its schedule failed, or its destination was refused) counts one failure; one that ends `delivered` resets the count. A manual resend or a redelivery that settles a delivery counts the same way; test fires do not count. After `POSTBACK_DISABLE_AFTER` (default 50) consecutive failed deliveries spanning at least `POSTBACK_DISABLE_MIN_AGE` (default 24h, measured from the first failure of the run to the latest), the postback is `disabled`: it fires nothing new (each event that would have fired it writes a delivery in state `skipped`, which is never sent, so the log shows what it would have sent), its pending deliveries still go out, and the service logs a warning. `PATCH {"enabled": true}` re-enables it and resets the count; `PATCH {"enabled": false}` disables it by hand. */
+        PostbackHealth: {
+            /**
+             * @description `healthy`: its last delivery that ended was delivered (or none ended yet); `failing`: one or more in a row failed; `disabled`: it fires nothing new until re-enabled
+             * @enum {string}
+             */
+            state: "healthy" | "failing" | "disabled";
+            /** @description Failed deliveries since the last delivered one */
+            consecutive_failures: number;
+            /**
+             * Format: date-time
+             * @description When a delivery last ended `delivered`
+             * @example 2026-11-23T18:34:10.000Z
+             */
+            last_success_at: string | null;
+            /**
+             * Format: date-time
+             * @description When a delivery last ended `failed`
+             * @example 2026-11-23T18:34:10.000Z
+             */
+            last_failure_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it was disabled; null while enabled
+             * @example 2026-11-23T18:34:10.000Z
+             */
+            disabled_at: string | null;
+            /**
+             * @description Why it was disabled; null while enabled
+             * @example 50 consecutive deliveries failed since 2026-12-01T08:00:00Z
+             */
+            disabled_reason: string | null;
+        };
         /** @description An affiliate postback: local (for one offer) or global (for all the affiliate's offers). Which postbacks fire: an event is a conversion created or a conversion's status changed. A postback matches an event when its `status` fits (`any`: every event; `created`: creation only; `approved`, `pending`, `declined`, `hold`: the status after the event equals it), its `integration_method` is `all` or the conversion's, and, for a local postback, its `goal` is null or equals the conversion's goal ignoring case. Every matching local postback of the conversion's affiliate and offer fires. A matching global postback of the affiliate fires when the affiliate has no local postback for that offer at all, or when none of its local postbacks for the offer matched and the global one has `force_global: true`. Each (event, postback) pair is enqueued exactly once and delivered at least once (see `/v1/postback-deliveries`). */
         Postback: {
             id: number;
@@ -2225,6 +2258,7 @@ export interface components {
             integration_method: "all" | "default" | "probabilistic";
             /** @description Global postbacks only (422 when true on a local one): also fire for an offer where the affiliate has local postbacks but none of them matched the event. */
             force_global: boolean;
+            health: components["schemas"]["PostbackHealth"];
             /**
              * Format: date-time
              * @example 2026-11-23T18:34:10.000Z
@@ -2499,6 +2533,8 @@ export interface components {
             integration_method?: "all" | "default" | "probabilistic";
             /** @description Global postbacks only (422 when true on a local one): also fire for an offer where the affiliate has local postbacks but none of them matched the event. */
             force_global?: boolean;
+            /** @description `true` re-enables a postback that endpoint health disabled (or that was disabled by hand) and resets its count of consecutive failures; `false` disables it by hand. Either way its pending deliveries stay as they are. */
+            enabled?: boolean;
         };
         /** @description How many postbacks were removed; their pending deliveries were cancelled, the delivery log stays */
         PostbacksDeleted: {
@@ -6531,7 +6567,7 @@ export interface operations {
                 created_to?: string | unknown | unknown;
                 conversion_id?: number;
                 postback_id?: number;
-                state?: "pending" | "delivered" | "failed" | "cancelled";
+                state?: "pending" | "delivered" | "failed" | "cancelled" | "skipped";
                 affiliate_id?: number;
             };
             header?: never;
@@ -6898,7 +6934,7 @@ export interface operations {
                 created_to?: string | unknown | unknown;
                 conversion_id?: number;
                 postback_id?: number;
-                state?: "pending" | "delivered" | "failed" | "cancelled";
+                state?: "pending" | "delivered" | "failed" | "cancelled" | "skipped";
             };
             header?: never;
             path?: never;
@@ -7050,6 +7086,8 @@ export interface operations {
                 created_to?: string | unknown | unknown;
                 /** @description Only this affiliate's postbacks */
                 affiliate_id?: number;
+                /** @description Only postbacks in this endpoint-health state (see `PostbackHealth`) */
+                health?: "healthy" | "failing" | "disabled";
             };
             header?: never;
             path: {
@@ -7214,6 +7252,8 @@ export interface operations {
                 offer_id?: number;
                 /** @description Only local or only global postbacks */
                 scope?: "local" | "global";
+                /** @description Only postbacks in this endpoint-health state (see `PostbackHealth`) */
+                health?: "healthy" | "failing" | "disabled";
             };
             header?: never;
             path: {
@@ -7438,6 +7478,8 @@ export interface operations {
                 offer_id?: number;
                 /** @description Only local or only global postbacks */
                 scope?: "local" | "global";
+                /** @description Only postbacks in this endpoint-health state (see `PostbackHealth`) */
+                health?: "healthy" | "failing" | "disabled";
             };
             header?: never;
             path?: never;
@@ -7701,6 +7743,8 @@ export interface operations {
                 created_from?: string | unknown | unknown;
                 /** @description Only items created at or before this instant (ISO 8601); a bare date takes in that whole day, UTC */
                 created_to?: string | unknown | unknown;
+                /** @description Only postbacks in this endpoint-health state (see `PostbackHealth`) */
+                health?: "healthy" | "failing" | "disabled";
             };
             header?: never;
             path: {
@@ -7865,6 +7909,8 @@ export interface operations {
                 offer_id?: number;
                 /** @description Only local or only global postbacks */
                 scope?: "local" | "global";
+                /** @description Only postbacks in this endpoint-health state (see `PostbackHealth`) */
+                health?: "healthy" | "failing" | "disabled";
             };
             header?: never;
             path?: never;

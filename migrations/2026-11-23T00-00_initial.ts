@@ -183,9 +183,20 @@ const SCHEMA: RawBuilder<unknown>[] = [
     integration_method text not null default 'all' check (integration_method in ('all', 'default', 'probabilistic')),
     force_global boolean not null default false,
     created_at timestamptz not null default now(),
-    updated_at timestamptz not null default now())`,
+    updated_at timestamptz not null default now(),
+    -- Endpoint health (§5.7), kept by the statement that records a batch of attempts. disabled_at set: the
+    -- postback fires nothing new, and events that would fire it write a delivery in state 'skipped'.
+    consecutive_failures integer not null default 0 check (consecutive_failures >= 0),
+    -- When the current run of failed deliveries began: POSTBACK_DISABLE_MIN_AGE is measured from it.
+    failing_since timestamptz,
+    last_success_at timestamptz,
+    last_failure_at timestamptz,
+    disabled_at timestamptz,
+    disabled_reason text)`,
   sql`create index postbacks_affiliate_offer on postbacks (affiliate_id, offer_id)`,
   sql`create index postbacks_offer on postbacks (offer_id)`,
+  // Serves `?health=failing|disabled` on the lists: few postbacks ever match, so the partial index stays tiny.
+  sql`create index postbacks_unhealthy on postbacks (id) where disabled_at is not null or consecutive_failures > 0`,
 
   // postback_id has no foreign key: deleting a postback cancels its pending deliveries and the log stays.
   // A claim sets only the lease columns, which no index holds: the 30% left free on each page lets it write
@@ -199,7 +210,7 @@ const SCHEMA: RawBuilder<unknown>[] = [
     method text not null check (method in ('GET', 'POST')),
     url text not null,
     body text,
-    state text not null default 'pending' check (state in ('pending', 'delivered', 'failed', 'cancelled')),
+    state text not null default 'pending' check (state in ('pending', 'delivered', 'failed', 'cancelled', 'skipped')),
     attempts integer not null default 0,
     last_http_code integer,
     last_error text,

@@ -1,7 +1,9 @@
 import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { Ajv } from 'ajv'
-import { parseRetrySchedule } from './domain/retry.js'
+import { parseDuration, parseRetrySchedule } from './domain/retry.js'
+
+const DAY_MS = 86_400_000
 
 /** Parsed, validated and frozen runtime configuration. Nothing else reads process.env. */
 export interface Config {
@@ -17,6 +19,10 @@ export interface Config {
   postbackRetryScheduleMs: number[]
   postbackConcurrency: number
   postbackAllowPrivateNetworks: boolean
+  /** Consecutive failed deliveries after which a postback is disabled (§5.7)... */
+  postbackDisableAfter: number
+  /** ...when they span at least this long. */
+  postbackDisableMinAgeMs: number
   logLevel: string
   /** A bearer token that may read /metrics besides the admin keys; null when unset. */
   metricsToken: string | null
@@ -60,6 +66,8 @@ const envSchema = {
     POSTBACK_RETRY_SCHEDULE: { type: 'string', default: '10s,1m,5m,30m,2h,6h' },
     POSTBACK_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 10000, default: 64 },
     POSTBACK_ALLOW_PRIVATE_NETWORKS: { type: 'boolean', default: false },
+    POSTBACK_DISABLE_AFTER: { type: 'integer', minimum: 1, maximum: 1000000, default: 50 },
+    POSTBACK_DISABLE_MIN_AGE: { type: 'string', default: '24h' },
     LOG_LEVEL: { type: 'string', enum: LOG_LEVELS, default: 'info' },
     METRICS_TOKEN: { type: 'string', minLength: 16 },
     CLICK_RETENTION_DAYS: { type: 'integer', minimum: 1, maximum: 36500, default: 400 },
@@ -131,6 +139,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     POSTBACK_RETRY_SCHEDULE: string;
     POSTBACK_CONCURRENCY: number;
     POSTBACK_ALLOW_PRIVATE_NETWORKS: boolean
+    POSTBACK_DISABLE_AFTER: number
+    POSTBACK_DISABLE_MIN_AGE: string
     LOG_LEVEL: string;
     METRICS_TOKEN?: string
     CLICK_RETENTION_DAYS: number
@@ -153,6 +163,12 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       : {
           problem: `"${v.POSTBACK_RETRY_SCHEDULE}" must be comma-separated durations such as 10s,1m,5m (suffixes ms, s, m, h)`,
         }
+  })
+  const disableMinAge = check('POSTBACK_DISABLE_MIN_AGE', () => {
+    const ms = v.POSTBACK_DISABLE_MIN_AGE.trim() === '0' ? 0 : parseDuration(v.POSTBACK_DISABLE_MIN_AGE.trim())
+    return ms !== null && ms <= 365 * DAY_MS
+      ? { value: ms }
+      : { problem: `"${v.POSTBACK_DISABLE_MIN_AGE}" must be 0 or a duration up to a year, such as 24h, 90m or 7d (suffixes ms, s, m, h, d)` }
   })
   const adminApiKeys = check('ADMIN_API_KEYS', () => {
     const keys = (v.ADMIN_API_KEYS ?? '').split(',').map((key) => key.trim()).filter((key) => key !== '')
@@ -193,6 +209,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     postbackRetryScheduleMs: schedule ?? [],
     postbackConcurrency: v.POSTBACK_CONCURRENCY,
     postbackAllowPrivateNetworks: v.POSTBACK_ALLOW_PRIVATE_NETWORKS,
+    postbackDisableAfter: v.POSTBACK_DISABLE_AFTER,
+    postbackDisableMinAgeMs: disableMinAge ?? DAY_MS,
     logLevel: v.LOG_LEVEL,
     metricsToken: v.METRICS_TOKEN ?? null,
     clickFlushIntervalMs: 250,

@@ -36,6 +36,8 @@ t.test('parses every variable', async (t) => {
     POSTBACK_RETRY_SCHEDULE: '1s, 500ms',
     POSTBACK_CONCURRENCY: '8',
     POSTBACK_ALLOW_PRIVATE_NETWORKS: 'true',
+    POSTBACK_DISABLE_AFTER: '20',
+    POSTBACK_DISABLE_MIN_AGE: '7d',
     LOG_LEVEL: 'debug',
   })
   t.match(config, {
@@ -51,8 +53,12 @@ t.test('parses every variable', async (t) => {
     postbackRetryScheduleMs: [1000, 500],
     postbackConcurrency: 8,
     postbackAllowPrivateNetworks: true,
+    postbackDisableAfter: 20,
+    postbackDisableMinAgeMs: 7 * 86_400_000,
     logLevel: 'debug',
   })
+  t.match(loadConfig({}), { postbackDisableAfter: 50, postbackDisableMinAgeMs: 86_400_000 }, 'defaults: 50 failures over 24h')
+  t.equal(loadConfig({ POSTBACK_DISABLE_MIN_AGE: '0' }).postbackDisableMinAgeMs, 0, 'no minimum span')
   t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
   t.same(loadConfig({ TRUST_PROXY: 'fd00::/8, ::1' }).trustProxy, ['fd00::/8', '::1'])
   t.equal(loadConfig({ HOST: '::' }).host, '::')
@@ -77,6 +83,10 @@ t.test('refuses bad values, naming the variable', async (t) => {
     [{ POSTBACK_TIMEOUT_MS: '-1' }, /POSTBACK_TIMEOUT_MS/],
     [{ POSTBACK_RETRY_SCHEDULE: '10 parsecs' }, /POSTBACK_RETRY_SCHEDULE/],
     [{ POSTBACK_CONCURRENCY: '0' }, /POSTBACK_CONCURRENCY/],
+    [{ POSTBACK_DISABLE_AFTER: '0' }, /POSTBACK_DISABLE_AFTER/],
+    [{ POSTBACK_DISABLE_AFTER: 'often' }, /POSTBACK_DISABLE_AFTER/],
+    [{ POSTBACK_DISABLE_MIN_AGE: '1 day' }, /POSTBACK_DISABLE_MIN_AGE: "1 day" must be 0 or a duration/],
+    [{ POSTBACK_DISABLE_MIN_AGE: '400d' }, /POSTBACK_DISABLE_MIN_AGE/],
     [{ POSTBACK_ALLOW_PRIVATE_NETWORKS: 'maybe' }, /POSTBACK_ALLOW_PRIVATE_NETWORKS/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: .*\(fatal, error, warn, info, debug, trace, silent\)/],
     [{ ADMIN_API_KEYS: 'short' }, /ADMIN_API_KEYS/],

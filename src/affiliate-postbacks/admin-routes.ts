@@ -6,7 +6,7 @@ import { createPostback, patchPostback, postbackToApi, type OwnTarget } from './
 import { stopDeliveries } from './stop-deliveries.js'
 import { affiliateExists, deletePostbacks, findOfferStatus, findPostback, listPostbacks } from './repository.js'
 import {
-  FIRING_RULES, postbackListFilters, type OfferPostbackCreate, type PostbackCreate, type PostbackListFilters, type PostbackPatch,
+  FIRING_RULES, HEALTH_RULES, postbackListFilters, type OfferPostbackCreate, type PostbackCreate, type PostbackListFilters, type PostbackPatch,
 } from './schemas.js'
 
 const tags = ['Postbacks']
@@ -25,7 +25,7 @@ export default async function postbackAdminRoutes (fastify: FastifyInstance) {
   const { db, config } = fastify
   const own: OwnTarget = { publicUrl: config.publicUrl, resolvesToSelf: (url) => fastify.ownService.resolvesToSelf(url) }
 
-  fastify.get<{ Params: { offer_id: number }; Querystring: ListQuery & { affiliate_id?: number } }>('/offers/:offer_id/postbacks', {
+  fastify.get<{ Params: { offer_id: number }; Querystring: ListQuery & Pick<PostbackListFilters, 'affiliate_id' | 'health'> }>('/offers/:offer_id/postbacks', {
     schema: {
       tags,
       security,
@@ -33,7 +33,7 @@ export default async function postbackAdminRoutes (fastify: FastifyInstance) {
       summary: 'List the local postbacks of an offer',
       description: 'Admin > Offers > offer > Postbacks: every affiliate\'s local postbacks on this offer. Unknown offer: 404.',
       params: idParams('offer_id'),
-      querystring: listQuery({ affiliate_id: postbackListFilters.affiliate_id }),
+      querystring: listQuery({ affiliate_id: postbackListFilters.affiliate_id, health: postbackListFilters.health }),
       response: { 200: listOf('Postback'), ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -70,7 +70,7 @@ export default async function postbackAdminRoutes (fastify: FastifyInstance) {
       summary: 'List an affiliate\'s postbacks, local and global',
       description: 'Admin > Affiliates > affiliate. Unknown affiliate: 404.',
       params: idParams('affiliate_id'),
-      querystring: listQuery({ offer_id: postbackListFilters.offer_id, scope: postbackListFilters.scope }),
+      querystring: listQuery({ offer_id: postbackListFilters.offer_id, scope: postbackListFilters.scope, health: postbackListFilters.health }),
       response: { 200: listOf('Postback'), ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -123,7 +123,9 @@ export default async function postbackAdminRoutes (fastify: FastifyInstance) {
       security,
       operationId: 'listPostbacks',
       summary: 'List postbacks of every affiliate',
-      description: 'Filters combine: `affiliate_id`, `offer_id` (local postbacks of that offer), `scope` (`local` or `global`).',
+      description:
+        'Filters combine: `affiliate_id`, `offer_id` (local postbacks of that offer), `scope` (`local` or `global`), ' +
+        '`health` (`healthy`, `failing` or `disabled`: receivers to look after).',
       querystring: listQuery(postbackListFilters),
       response: { 200: listOf('Postback'), ...problemResponses(...authProblems) },
     },
@@ -157,7 +159,7 @@ export default async function postbackAdminRoutes (fastify: FastifyInstance) {
       description:
         '`affiliate_id` never changes (400). `offer_id` may change (local ↔ global); `goal` and `force_global` are then ' +
         'judged against the new state (see the body schema). An unknown `offer_id` is 422. Deliveries already enqueued ' +
-        'keep the request they were rendered with.',
+        'keep the request they were rendered with. `enabled` re-enables (or disables) it: ' + HEALTH_RULES,
       body: { $ref: 'PostbackPatch#' },
       response: { 200: one, ...problemResponses(...authProblems, 404, 422) },
     },

@@ -1,13 +1,16 @@
+import type { DeliveryState } from '../db/tables.js'
 import { bigIdParam, dateTime, idParam, listQuery, nullableDateTime, type ListQuery } from '../http/schemas.js'
 
 const nullableString = { type: ['string', 'null'] } as const
 const state = {
   type: 'string',
-  enum: ['pending', 'delivered', 'failed', 'cancelled'],
+  enum: ['pending', 'delivered', 'failed', 'cancelled', 'skipped'],
   description:
     '`pending`: waiting for its next attempt (`next_attempt_at`); `delivered`: a 2xx came back; `failed`: every ' +
     'attempt of the schedule failed, the destination was refused (the SSRF guard, or the origin of `PUBLIC_URL`, which no ' +
-    'attempt is ever sent to), or a manual resend failed; `cancelled`: its postback was deleted before it was delivered',
+    'attempt is ever sent to), or a manual resend failed; `cancelled`: its postback was deleted before it was delivered; ' +
+    '`skipped`: its postback was disabled by endpoint health (see `PostbackHealth`) when the event happened, so it was ' +
+    'written, rendered, and never sent (a manual retry sends it once)',
 } as const
 
 const deliveryProperties = {
@@ -155,7 +158,7 @@ export interface DeliveryFilters {
   conversion_id?: number
   postback_id?: number
   affiliate_id?: number
-  state?: 'pending' | 'delivered' | 'failed' | 'cancelled'
+  state?: DeliveryState
 }
 export type DeliveryListQuery = ListQuery & DeliveryFilters
 

@@ -9,7 +9,8 @@ import type { ConversionStatus } from '../domain/statuses.js'
 
 /** The columns of a postback that firing and rendering need. */
 const FIRING_POSTBACK_COLUMNS = ['id', 'affiliate_id', 'offer_id', 'url', 'method', 'status', 'goal', 'integration_method', 'force_global'] as const
-export type FiringPostback = Pick<PostbackRow, (typeof FIRING_POSTBACK_COLUMNS)[number]>
+/** `disabled`: endpoint health disabled it (§5.7); it still matches, and its deliveries are written `skipped`. */
+export type FiringPostback = Pick<PostbackRow, (typeof FIRING_POSTBACK_COLUMNS)[number]> & { disabled: boolean }
 
 type Candidate = FiringCandidate & { row: FiringPostback }
 
@@ -33,7 +34,8 @@ function toCandidate (row: FiringPostback): Candidate {
  */
 export function firingPostbacks (affiliateIds: RawBuilder<unknown>, offerIds: RawBuilder<unknown>): RawBuilder<FiringPostback> {
   return sql<FiringPostback>`
-    select ${sql.join(FIRING_POSTBACK_COLUMNS.map((name) => sql.ref(`p.${name}`)))} from postbacks p
+    select ${sql.join(FIRING_POSTBACK_COLUMNS.map((name) => sql.ref(`p.${name}`)))}, p.disabled_at is not null as disabled
+    from postbacks p
     where p.affiliate_id in (${affiliateIds}) and (p.offer_id is null or p.offer_id in (${offerIds}))
     order by p.id
     for key share of p`
@@ -106,24 +108,33 @@ export async function writeDeliveries (
     return firing.map(({ row: postback }) => {
       // Macro values per postback: `{rand}` is a fresh UUID in each.
       const rendered = renderPostbackRequest(postback.url, postback.method, postbackMacroValues(context))
-      return { postbackId: postback.id, conversionId: row.id, eventId: row.event_id, affiliateId: row.affiliate_id, ...rendered }
+      return {
+        postbackId: postback.id,
+        conversionId: row.id,
+        eventId: row.event_id,
+        affiliateId: row.affiliate_id,
+        state: postback.disabled ? 'skipped' : 'pending',
+        ...rendered,
+      }
     })
   })
   if (deliveries.length === 0) return 0
   const column = <T>(pick: (delivery: (typeof deliveries)[number]) => T) => deliveries.map(pick)
   // One statement, one round trip: the insert (one array per column, so its text does not grow with the
-  // batch) and, when anything was new, the NOTIFY that PostgreSQL delivers at commit.
+  // batch) and, when anything is to be sent, the NOTIFY that PostgreSQL delivers at commit. A disabled
+  // postback's delivery is written `skipped`, with nothing due: the log shows what it would have sent.
   const result = await sql<{ inserted: number }>`${PREPARED}
     with inserted as (
       insert into postback_deliveries (postback_id, conversion_id, event_id, affiliate_id, method, url, body, state, next_attempt_at)
-      select postback_id, conversion_id, event_id, affiliate_id, method, url, body, 'pending', now()
+      select postback_id, conversion_id, event_id, affiliate_id, method, url, body, state, case when state = 'pending' then now() end
       from unnest(
         ${column((d) => d.postbackId)}::int[], ${column((d) => d.conversionId)}::bigint[], ${column((d) => d.eventId)}::bigint[],
-        ${column((d) => d.affiliateId)}::int[], ${column((d) => d.method)}::text[], ${column((d) => d.url)}::text[], ${column((d) => d.body)}::text[]
-      ) as d(postback_id, conversion_id, event_id, affiliate_id, method, url, body)
+        ${column((d) => d.affiliateId)}::int[], ${column((d) => d.method)}::text[], ${column((d) => d.url)}::text[], ${column((d) => d.body)}::text[],
+        ${column((d) => d.state)}::text[]
+      ) as d(postback_id, conversion_id, event_id, affiliate_id, method, url, body, state)
       on conflict (event_id, postback_id) do nothing
-      returning id),
-    notified as (select pg_notify(${DELIVERIES_CHANNEL}, '') from (select from inserted limit 1) as any_inserted)
+      returning id, state),
+    notified as (select pg_notify(${DELIVERIES_CHANNEL}, '') from (select from inserted where state = 'pending' limit 1) as any_pending)
     select (select count(*) from inserted)::int as inserted, (select count(*) from notified) as notified`.execute(trx)
   return result.rows[0]?.inserted ?? 0
 }

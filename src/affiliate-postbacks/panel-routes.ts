@@ -6,7 +6,7 @@ import { panelAffiliateId } from '../plugins/auth.js'
 import { createPostback, patchPostback, postbackToApi, type OwnTarget } from './service.js'
 import { stopDeliveries } from './stop-deliveries.js'
 import { deletePostbacks, findOfferStatus, findPostback, listPostbacks } from './repository.js'
-import { FIRING_RULES, postbackListFilters, type PostbackCreate, type PostbackListFilters, type PostbackPatch, type PostbackSettings } from './schemas.js'
+import { FIRING_RULES, HEALTH_RULES, postbackListFilters, type PostbackCreate, type PostbackListFilters, type PostbackPatch, type PostbackSettings } from './schemas.js'
 
 const tags = ['Affiliate panel']
 const security = affiliateSecurity
@@ -30,15 +30,15 @@ export default async function postbackPanelRoutes (fastify: FastifyInstance) {
     if (offer === undefined || offer.status !== 'active') throw notFound('Offer')
   }
 
-  fastify.get<{ Params: { offer_id: number }; Querystring: ListQuery }>('/affiliate/offers/:offer_id/postbacks', {
+  fastify.get<{ Params: { offer_id: number }; Querystring: ListQuery & Pick<PostbackListFilters, 'health'> }>('/affiliate/offers/:offer_id/postbacks', {
     schema: {
       tags,
       security,
       operationId: 'listMyOfferPostbacks',
       summary: 'The caller\'s local postbacks on an offer',
-      description: 'Affiliate panel > Offers > offer. An offer that is unknown or not `active` is 404.',
+      description: 'Affiliate panel > Offers > offer. An offer that is unknown or not `active` is 404. Filter: `health`.',
       params: idParams('offer_id'),
-      querystring: listQuery(),
+      querystring: listQuery({ health: postbackListFilters.health }),
       response: { 200: listOf('Postback'), ...problemResponses(...authProblems, 404) },
     },
   }, async (request) => {
@@ -72,8 +72,8 @@ export default async function postbackPanelRoutes (fastify: FastifyInstance) {
       security,
       operationId: 'listMyPostbacks',
       summary: 'The caller\'s own postbacks, local and global',
-      description: 'Affiliate panel > Settings > Global postbacks, and the list of all own postbacks. Filters: `offer_id`, `scope`.',
-      querystring: listQuery({ offer_id: postbackListFilters.offer_id, scope: postbackListFilters.scope }),
+      description: 'Affiliate panel > Settings > Global postbacks, and the list of all own postbacks. Filters: `offer_id`, `scope`, `health` (`healthy`, `failing`, `disabled`).',
+      querystring: listQuery({ offer_id: postbackListFilters.offer_id, scope: postbackListFilters.scope, health: postbackListFilters.health }),
       response: { 200: listOf('Postback'), ...problemResponses(...authProblems) },
     },
   }, async (request) => {
@@ -142,7 +142,7 @@ export default async function postbackPanelRoutes (fastify: FastifyInstance) {
       description:
         `${OTHERS} \`offer_id\` may change (local ↔ global), to an offer that exists and is \`active\` (422 otherwise); ` +
         '`goal` and `force_global` are then judged against the new state (see the body schema). A postback whose offer ' +
-        'was paused since stays editable.',
+        'was paused since stays editable. `enabled` re-enables (or disables) it: ' + HEALTH_RULES,
       body: { $ref: 'PostbackPatch#' },
       response: { 200: one, ...problemResponses(...authProblems, 404, 422) },
     },

@@ -32,6 +32,9 @@ export function listPostbacks (db: Db, query: ListQuery & PostbackListFilters) {
   if (query.offer_id !== undefined) q = q.where('offer_id', '=', query.offer_id)
   if (query.scope === 'global') q = q.where('offer_id', 'is', null)
   if (query.scope === 'local') q = q.where('offer_id', 'is not', null)
+  if (query.health === 'disabled') q = q.where('disabled_at', 'is not', null)
+  if (query.health === 'failing') q = q.where('disabled_at', 'is', null).where('consecutive_failures', '>', 0)
+  if (query.health === 'healthy') q = q.where('disabled_at', 'is', null).where('consecutive_failures', '=', 0)
   return listWindow(q, 'postbacks', query).execute()
 }
 

@@ -1,4 +1,4 @@
-import { dateTime, idParam } from '../http/schemas.js'
+import { dateTime, idParam, nullableDateTime } from '../http/schemas.js'
 import type { ConversionStatus } from '../domain/statuses.js'
 
 // The affiliate postback (contract §5.1) and the bodies of every place that manages it (§5.2).
@@ -105,13 +105,49 @@ const offerId = {
 } as const
 const affiliateId = { ...idParam, description: 'The affiliate whose conversions fire it. Unknown: 422.' } as const
 
+const HEALTH_STATES = ['healthy', 'failing', 'disabled'] as const
+export type HealthState = (typeof HEALTH_STATES)[number]
+
+export const HEALTH_RULES =
+  'Endpoint health, kept as deliveries end: a delivery that ends `failed` (every attempt of its schedule failed, ' +
+  'or its destination was refused) counts one failure; one that ends `delivered` resets the count. A manual resend ' +
+  'or a redelivery that settles a delivery counts the same way; test fires do not count. After ' +
+  '`POSTBACK_DISABLE_AFTER` (default 50) consecutive failed deliveries spanning at least `POSTBACK_DISABLE_MIN_AGE` ' +
+  '(default 24h, measured from the first failure of the run to the latest), the postback is `disabled`: it fires ' +
+  'nothing new (each event that would have fired it writes a delivery in state `skipped`, which is never sent, so ' +
+  'the log shows what it would have sent), its pending deliveries still go out, and the service logs a warning. ' +
+  '`PATCH {"enabled": true}` re-enables it and resets the count; `PATCH {"enabled": false}` disables it by hand.'
+
+const postbackHealthSchema = {
+  $id: 'PostbackHealth',
+  type: 'object',
+  description: HEALTH_RULES,
+  required: ['state', 'consecutive_failures', 'last_success_at', 'last_failure_at', 'disabled_at', 'disabled_reason'],
+  properties: {
+    state: {
+      type: 'string',
+      enum: HEALTH_STATES,
+      description: '`healthy`: its last delivery that ended was delivered (or none ended yet); `failing`: one or more in a row failed; `disabled`: it fires nothing new until re-enabled',
+    },
+    consecutive_failures: { type: 'integer', minimum: 0, description: 'Failed deliveries since the last delivered one' },
+    last_success_at: { ...nullableDateTime, description: 'When a delivery last ended `delivered`' },
+    last_failure_at: { ...nullableDateTime, description: 'When a delivery last ended `failed`' },
+    disabled_at: { ...nullableDateTime, description: 'When it was disabled; null while enabled' },
+    disabled_reason: {
+      type: ['string', 'null'],
+      examples: ['50 consecutive deliveries failed since 2026-12-01T08:00:00Z'],
+      description: 'Why it was disabled; null while enabled',
+    },
+  },
+} as const
+
 export const postbackSchema = {
   $id: 'Postback',
   type: 'object',
   description: `An affiliate postback: local (for one offer) or global (for all the affiliate's offers). ${FIRING_RULES}`,
   required: [
     'id', 'affiliate_id', 'offer_id', 'scope', 'url', 'method', 'status', 'goal', 'integration_method', 'force_global',
-    'created_at', 'updated_at',
+    'health', 'created_at', 'updated_at',
   ],
   properties: {
     id: { type: 'integer' },
@@ -124,6 +160,7 @@ export const postbackSchema = {
     goal: { type: ['string', 'null'], examples: goal.examples, description: goal.description },
     integration_method: integrationMethod,
     force_global: forceGlobal,
+    health: { $ref: 'PostbackHealth#' },
     created_at: dateTime,
     updated_at: dateTime,
   },
@@ -183,6 +220,12 @@ export const postbackPatchSchema = {
     goal,
     integration_method: integrationMethod,
     force_global: forceGlobal,
+    enabled: {
+      type: 'boolean',
+      description:
+        '`true` re-enables a postback that endpoint health disabled (or that was disabled by hand) and resets its count ' +
+        'of consecutive failures; `false` disables it by hand. Either way its pending deliveries stay as they are.',
+    },
   },
 } as const
 
@@ -195,7 +238,7 @@ export const postbacksDeletedSchema = {
 } as const
 
 export const postbackSchemas = [
-  postbackSchema, postbackCreateSchema, offerPostbackCreateSchema, panelOfferPostbackCreateSchema, postbackPatchSchema,
+  postbackHealthSchema, postbackSchema, postbackCreateSchema, offerPostbackCreateSchema, panelOfferPostbackCreateSchema, postbackPatchSchema,
   postbacksDeletedSchema,
 ]
 
@@ -231,16 +274,19 @@ export interface PostbackPatch {
   goal?: string | null
   integration_method?: PostbackIntegration
   force_global?: boolean
+  enabled?: boolean
 }
 
 export interface PostbackListFilters {
   affiliate_id?: number
   offer_id?: number
   scope?: PostbackScope
+  health?: HealthState
 }
 
 export const postbackListFilters = {
   affiliate_id: { ...idParam, description: 'Only this affiliate\'s postbacks' },
   offer_id: { ...idParam, description: 'Only local postbacks of this offer' },
   scope: { type: 'string', enum: ['local', 'global'], description: 'Only local or only global postbacks' },
+  health: { type: 'string', enum: HEALTH_STATES, description: 'Only postbacks in this endpoint-health state (see `PostbackHealth`)' },
 } as const

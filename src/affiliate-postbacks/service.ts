@@ -4,7 +4,7 @@ import { HttpProblem, notFound, type ProblemFieldError } from '../http/problem.j
 import { selfFeedTarget, lockAffiliate, lockOfferFacts, lockPostback, insertPostback, updatePostback, type OfferFacts, type Owner } from './repository.js'
 import { judgeScopeRules, parsePostbackUrl } from './rules.js'
 import { lockTrackingDomainsShared } from '../tracking-domains/repository.js'
-import type { PostbackPatch, PostbackSettings } from './schemas.js'
+import type { HealthState, PostbackPatch, PostbackSettings } from './schemas.js'
 
 // Creating and changing a postback, the same way from every place (contract §5.2): only where the
 // affiliate and offer ids come from differs, and with it whether an unknown one is 404 or 422.
@@ -31,9 +31,37 @@ export function postbackToApi (row: PostbackRow) {
     goal: row.goal,
     integration_method: row.integration_method,
     force_global: row.force_global,
+    health: {
+      state: healthState(row),
+      consecutive_failures: row.consecutive_failures,
+      last_success_at: row.last_success_at,
+      last_failure_at: row.last_failure_at,
+      disabled_at: row.disabled_at,
+      disabled_reason: row.disabled_reason,
+    },
     created_at: row.created_at,
     updated_at: row.updated_at,
   }
+}
+
+/** The state `PostbackHealth` names; `?health=` filters on the same rule (repository.ts). */
+export function healthState (row: Pick<PostbackRow, 'disabled_at' | 'consecutive_failures'>): HealthState {
+  if (row.disabled_at !== null) return 'disabled'
+  return row.consecutive_failures > 0 ? 'failing' : 'healthy'
+}
+
+/**
+ * What `enabled` in a patch does to the health columns: `true` clears the disabling and the run of failures,
+ * `false` disables by hand (a postback already disabled stays as it was).
+ */
+function enabling (enabled: boolean | undefined, current: PostbackRow, panel: boolean) {
+  if (enabled === true) {
+    return { disabled_at: null, disabled_reason: null, consecutive_failures: 0, failing_since: null }
+  }
+  if (enabled === false && current.disabled_at === null) {
+    return { disabled_at: new Date(), disabled_reason: panel ? 'Disabled by the affiliate' : 'Disabled by a manager' }
+  }
+  return {}
 }
 
 function ruleViolations (errors: ProblemFieldError[]): HttpProblem {
@@ -152,6 +180,7 @@ export async function patchPostback (
       ...(patch.integration_method === undefined ? {} : { integration_method: patch.integration_method }),
       goal: judged.goal,
       force_global: forceGlobal,
+      ...enabling(patch.enabled, current, owner.panel),
     })
   })
 }

@@ -193,7 +193,18 @@ export interface PostbacksTable {
   force_global: Default<boolean>
   created_at: CreatedAt
   updated_at: Timestamp
+  /** Endpoint health (§5.7), kept by the dispatcher as deliveries end. */
+  consecutive_failures: Default<number>
+  failing_since: Date | null
+  last_success_at: Date | null
+  last_failure_at: Date | null
+  /** Set: the postback fires nothing new (its events write `skipped` deliveries). */
+  disabled_at: Date | null
+  disabled_reason: string | null
 }
+
+/** `skipped`: written for a disabled postback, never sent. */
+export type DeliveryState = 'pending' | 'delivered' | 'failed' | 'cancelled' | 'skipped'
 
 export interface PostbackDeliveriesTable {
   id: Generated<number>
@@ -204,7 +215,7 @@ export interface PostbackDeliveriesTable {
   method: 'GET' | 'POST'
   url: string
   body: string | null
-  state: Default<'pending' | 'delivered' | 'failed' | 'cancelled'>
+  state: Default<DeliveryState>
   attempts: Generated<number>
   last_http_code: number | null
   last_error: string | null

@@ -9,7 +9,7 @@ import { AttemptRecorder } from './recorder.js'
 import { refusedOutcome, type AttemptOutcome, type InFlightAttempt, type PostbackSender } from './sender.js'
 import {
   claimDue, deferClaims, holdOrigin, leaseOne, liveHoldersWithPrefix, liveOriginHolds, originKey, releaseClaims, releaseHolders, signingKeysOf,
-  type AttemptDecision, type ClaimedDelivery,
+  type AttemptDecision, type ClaimedDelivery, type HealthPolicy,
 } from './repository.js'
 
 export interface DispatcherSettings {
@@ -18,6 +18,8 @@ export interface DispatcherSettings {
   concurrency: number
   /** Fallback poll: finds retries that came due and leases that expired (the sweeper). */
   pollIntervalMs: number
+  /** When a failing postback is disabled, and the clock endpoint health is kept by (§5.7). */
+  health: HealthPolicy
 }
 
 type Lane = 'first' | 'retry'
@@ -123,7 +125,11 @@ export class Dispatcher {
     this.#gate = new OriginGate({
       slots: concurrency, perOrigin: this.#perOrigin, parkCap: 2 * this.#perOrigin, reserve: Math.max(1, Math.floor(concurrency / 4)),
     })
-    this.#recorder = new AttemptRecorder(deps.db)
+    this.#recorder = new AttemptRecorder(deps.db, deps.settings.health, (postbacks) => {
+      for (const postback of postbacks) {
+        this.#log.warn({ postbackId: postback.id, reason: postback.reason }, 'postback disabled: its endpoint keeps failing; PATCH {"enabled": true} re-enables it')
+      }
+    })
     this.#holdCapMs = retryAfterCapMs(deps.settings.retryScheduleMs)
   }
 

@@ -39,6 +39,7 @@ async function dispatcherPlugin (fastify: FastifyInstance) {
       retryScheduleMs: config.postbackRetryScheduleMs,
       concurrency: config.postbackConcurrency,
       pollIntervalMs: POLL_INTERVAL_MS,
+      health: { disableAfter: config.postbackDisableAfter, disableMinAgeMs: config.postbackDisableMinAgeMs, now: fastify.clock },
     },
   })
   fastify.decorate('dispatcher', dispatcher)

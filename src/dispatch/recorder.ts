@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js'
-import { recordAttempts, type AttemptRecord, type RecordResult } from './repository.js'
+import { recordAttempts, type AttemptRecord, type DisabledPostback, type HealthPolicy, type RecordResult } from './repository.js'
 
 const MAX_BATCH = 200
 
@@ -15,11 +15,16 @@ interface Waiting {
  */
 export class AttemptRecorder {
   readonly #db: Db
+  readonly #health: HealthPolicy
+  readonly #onDisabled: (postbacks: DisabledPostback[]) => void
   #waiting: Waiting[] = []
   #writing: Promise<void> | null = null
 
-  constructor (db: Db) {
+  /** `onDisabled` hears of the postbacks a batch disabled (endpoint health, §5.7). */
+  constructor (db: Db, health: HealthPolicy, onDisabled: (postbacks: DisabledPostback[]) => void) {
     this.#db = db
+    this.#health = health
+    this.#onDisabled = onDisabled
   }
 
   record (record: AttemptRecord): Promise<RecordResult> {
@@ -39,7 +44,8 @@ export class AttemptRecorder {
       while (this.#waiting.length > 0) {
         const batch = this.#waiting.splice(0, MAX_BATCH)
         try {
-          const results = await recordAttempts(this.#db, batch.map((w) => w.record))
+          const { results, disabled } = await recordAttempts(this.#db, batch.map((w) => w.record), this.#health)
+          if (disabled.length > 0) this.#onDisabled(disabled)
           for (const w of batch) {
             const result = results.get(w.record.deliveryId)
             if (result === undefined) w.reject(new Error(`delivery ${w.record.deliveryId} vanished`))

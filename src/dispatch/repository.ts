@@ -83,25 +83,92 @@ export interface RecordResult {
   n: number
 }
 
+/** When a failing postback is disabled (§5.7), and the clock its health is kept by. */
+export interface HealthPolicy {
+  /** POSTBACK_DISABLE_AFTER: consecutive failed deliveries... */
+  disableAfter: number
+  /** ...spanning at least this long (POSTBACK_DISABLE_MIN_AGE). */
+  disableMinAgeMs: number
+  now: () => Date
+}
+
+/** A postback that the recorded batch disabled, and why. */
+export interface DisabledPostback {
+  id: number
+  reason: string
+}
+
 /**
  * Records attempts and applies their decisions, releasing the leases, in one statement (so one
  * transaction) for the whole batch: under load, attempts finishing together share a round trip. The
  * batch travels as one array per column to `record_postback_attempts` (its migration says why a function).
  * Guarded by the lease holder: a worker whose lease expired and was taken over only adds its attempt
  * to the log and the count, and leaves state and schedule to the new holder.
+ *
+ * The same statement keeps the endpoint health of the postbacks whose deliveries ended (§5.7): a delivery
+ * that ends `failed` counts one failure, one that ends `delivered` resets the count, in the batch's order. A
+ * postback reaching `disableAfter` consecutive failures over at least `disableMinAgeMs` is disabled; those are
+ * returned, so the dispatcher can say so in its log.
  */
-export async function recordAttempts (db: Executor, records: readonly AttemptRecord[]): Promise<Map<number, RecordResult>> {
+export async function recordAttempts (
+  db: Executor, records: readonly AttemptRecord[], health: HealthPolicy
+): Promise<{ results: Map<number, RecordResult>; disabled: DisabledPostback[] }> {
   const results = new Map<number, RecordResult>()
-  if (records.length === 0) return results
+  if (records.length === 0) return { results, disabled: [] }
   const column = <T>(pick: (r: AttemptRecord) => T) => records.map(pick)
-  const guarded = await sql<{ id: number; n: number }>`${PREPARED}
-    select r.* from record_postback_attempts(
-      ${column((r) => r.deliveryId)}::bigint[], ${column((r) => r.holder)}::text[], ${column((r) => r.outcome.at.toISOString())}::timestamptz[],
-      ${column((r) => r.outcome.httpCode)}::int[], ${column((r) => r.outcome.durationMs)}::int[], ${column((r) => r.outcome.responseBody)}::text[],
-      ${column((r) => r.outcome.error)}::text[], ${column((r) => r.decision.state)}::text[], ${column((r) => r.decision.retryInMs)}::int[],
-      ${column((r) => r.decision.keepCancelled)}::boolean[]
-    ) r, ${ASYNC_COMMIT}`.execute(db)
+  const now = health.now()
+  const ending = (r: AttemptRecord) => r.decision.state !== 'pending'
+  // The run of failures once the batch's outcomes are applied to the postback row, and since when it runs.
+  const failures = sql`(case when t.succeeded then 0 else p.consecutive_failures end + t.trailing_failures)`
+  const since = sql`(case when t.trailing_failures = 0 then null::timestamptz
+    when t.succeeded or p.consecutive_failures = 0 then ${now}::timestamptz else p.failing_since end)`
+  const disabling = sql`(p.disabled_at is null and ${failures} >= ${health.disableAfter}::int
+    and ${now}::timestamptz - ${since} >= ${health.disableMinAgeMs}::bigint * interval '1 millisecond')`
+  // Each row carries the batch's disabled postbacks, so one statement answers both.
+  const guarded = await sql<{ id: number; n: number; disabled: DisabledPostback[] | null }>`${PREPARED}
+    with recorded as materialized (
+      select r.* from record_postback_attempts(
+        ${column((r) => r.deliveryId)}::bigint[], ${column((r) => r.holder)}::text[], ${column((r) => r.outcome.at.toISOString())}::timestamptz[],
+        ${column((r) => r.outcome.httpCode)}::int[], ${column((r) => r.outcome.durationMs)}::int[], ${column((r) => r.outcome.responseBody)}::text[],
+        ${column((r) => r.outcome.error)}::text[], ${column((r) => r.decision.state)}::text[], ${column((r) => r.decision.retryInMs)}::int[],
+        ${column((r) => r.decision.keepCancelled)}::boolean[]
+      ) r),
+    -- Deliveries this batch ended, in batch order. The postback_deliveries row read here is the one before this
+    -- statement: a cancelled delivery whose attempt would have been retried stays cancelled and ends nothing.
+    ended as (
+      select d.postback_id, i.state, i.ord
+      from unnest(${column((r) => r.deliveryId)}::bigint[], ${column((r) => ending(r) ? r.decision.state : null)}::text[],
+        ${column((r) => r.decision.keepCancelled)}::boolean[]) with ordinality as i(id, state, keep_cancelled, ord)
+      join recorded on recorded.id = i.id
+      join postback_deliveries d on d.id = i.id
+      where i.state is not null and not (i.keep_cancelled and i.state = 'failed' and d.state = 'cancelled')),
+    tally as (
+      select e.postback_id, bool_or(e.state = 'delivered') as succeeded,
+        count(*) filter (where e.state = 'failed') > 0 as failed,
+        -- Failures after the batch's last success: what the run of failures holds once the batch is applied.
+        count(*) filter (where e.state = 'failed' and e.ord > coalesce(s.last_success, 0))::int as trailing_failures
+      from ended e
+      join (select postback_id, max(ord) filter (where state = 'delivered') as last_success from ended group by 1) s using (postback_id)
+      group by e.postback_id),
+    -- Computed from the postback row being updated, not from a snapshot read earlier: two instances recording
+    -- deliveries of one postback at once update it one after the other, the second from the first's result.
+    kept as (
+      update postbacks p set
+        consecutive_failures = ${failures}, failing_since = ${since},
+        last_success_at = case when t.succeeded then ${now}::timestamptz else p.last_success_at end,
+        last_failure_at = case when t.failed then ${now}::timestamptz else p.last_failure_at end,
+        disabled_at = case when ${disabling} then ${now}::timestamptz else p.disabled_at end,
+        disabled_reason = case when ${disabling}
+          then ${failures} || ' consecutive deliveries failed since ' || to_char(${since} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+          else p.disabled_reason end
+      from tally t
+      where p.id = t.postback_id
+      returning p.id, p.disabled_at = ${now}::timestamptz as disabled_now, p.disabled_reason)
+    select recorded.id, recorded.n,
+      (select json_agg(json_build_object('id', k.id, 'reason', k.disabled_reason)) from kept k where k.disabled_now) as disabled
+    from recorded, ${ASYNC_COMMIT}`.execute(db)
   for (const row of guarded.rows) results.set(Number(row.id), { recorded: true, n: row.n })
+  const disabled = guarded.rows[0]?.disabled ?? []
 
   for (const lost of records.filter((r) => !results.has(r.deliveryId))) {
     const o = lost.outcome
@@ -114,7 +181,7 @@ export async function recordAttempts (db: Executor, records: readonly AttemptRec
       returning n`.execute(db)
     results.set(lost.deliveryId, { recorded: false, n: counted.rows[0]?.n ?? 0 })
   }
-  return results
+  return { results, disabled }
 }
 
 /** Gives claims back (shutdown): another instance, or the next start, takes them at once. */

@@ -1,12 +1,12 @@
 // The retry policy of postback deliveries: a schedule of waits, each with ±10% jitter so deliveries
 // that failed together (a receiver's outage) do not all come back in the same second.
-const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-const DURATION = /^(\d+)(ms|s|m|h)$/
+const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const DURATION = /^(\d+)(ms|s|m|h|d)$/
 const JITTER = 0.1
 
 export const DEFAULT_RETRY_SCHEDULE = '10s,1m,5m,30m,2h,6h'
 
-/** `500ms`, `10s`, `1m`, `2h` → milliseconds; a unit is required, so `10` is not a guess. */
+/** `500ms`, `10s`, `1m`, `2h`, `7d` → milliseconds; a unit is required, so `10` is not a guess. */
 export function parseDuration (s: string): number | null {
   const match = DURATION.exec(s)
   if (match === null) return null

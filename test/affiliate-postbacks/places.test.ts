@@ -25,6 +25,9 @@ t.test('every place creates the same object, with the same defaults and the scop
     t.match(postback, {
       affiliate_id: a.id, url, method: 'GET', status: 'any', goal: null, integration_method: 'all', force_global: false,
     }, 'defaults everywhere')
+    t.same(postback.health, {
+      state: 'healthy', consecutive_failures: 0, last_success_at: null, last_failure_at: null, disabled_at: null, disabled_reason: null,
+    }, 'healthy when new')
     t.match(postback.created_at, ISO)
     t.match(postback.updated_at, ISO)
   }

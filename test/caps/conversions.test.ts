@@ -5,16 +5,7 @@ import { createAffiliate, createOffer } from '../helpers/fixtures.js'
 import { click, getConversion, patchConversion, patchOffer, postback, serverPostbacks } from '../helpers/conversions.js'
 import { createPostback } from '../helpers/dispatch.js'
 import { startSink } from '../helpers/sink.js'
-
-/** A clock the test moves: click sessions and cap periods read it, nothing waits. */
-function testClock (start = new Date()) {
-  let now = start.getTime()
-  return {
-    now: () => new Date(now),
-    set (iso: string) { now = new Date(iso).getTime() },
-    advance (ms: number) { now += ms },
-  }
-}
+import { testClock } from '../helpers/clock.js'
 
 async function convert (app: FastifyInstance, clickid: string, params: Record<string, string | number> = {}) {
   const res = await postback(app, { clickid, ...params })

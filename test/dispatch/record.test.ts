@@ -17,6 +17,8 @@ const answered = (httpCode: number): AttemptOutcome => ({
   ok: httpCode < 300,
   refused: false,
 })
+/** Defaults: nothing this file records comes near disabling a postback. */
+const HEALTH = { disableAfter: 50, disableMinAgeMs: 86_400_000, now: () => new Date() }
 const delivered: AttemptDecision = { state: 'delivered', retryInMs: null, keepCancelled: true }
 const retryIn1h: AttemptDecision = { state: 'pending', retryInMs: 3_600_000, keepCancelled: true }
 
@@ -32,12 +34,12 @@ t.test('a batch of attempts: each decision applied, leases released, attempts nu
   await app.db.updateTable('postback_deliveries').set({ state: 'cancelled' }).where('id', '=', cancelled).execute()
   const takenOver = await insert('someone-else')
 
-  const results = await recordAttempts(app.db, [
+  const { results } = await recordAttempts(app.db, [
     { deliveryId: ok, holder: 'me', outcome: answered(204), decision: delivered },
     { deliveryId: again, holder: 'me', outcome: answered(503), decision: retryIn1h },
     { deliveryId: cancelled, holder: 'me', outcome: answered(500), decision: retryIn1h },
     { deliveryId: takenOver, holder: 'me', outcome: answered(200), decision: delivered },
-  ])
+  ], HEALTH)
   t.same(Object.fromEntries(results), {
     [ok]: { recorded: true, n: 1 }, [again]: { recorded: true, n: 3 }, [cancelled]: { recorded: true, n: 1 }, [takenOver]: { recorded: false, n: 1 },
   })

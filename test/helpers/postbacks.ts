@@ -15,12 +15,20 @@ export interface PostbackJson {
   goal: string | null
   integration_method: string
   force_global: boolean
+  health: {
+    state: 'healthy' | 'failing' | 'disabled'
+    consecutive_failures: number
+    last_success_at: string | null
+    last_failure_at: string | null
+    disabled_at: string | null
+    disabled_reason: string | null
+  }
   created_at: string
   updated_at: string
 }
 
 export const POSTBACK_KEYS = [
-  'affiliate_id', 'created_at', 'force_global', 'goal', 'id', 'integration_method', 'method', 'offer_id', 'scope', 'status',
+  'affiliate_id', 'created_at', 'force_global', 'goal', 'health', 'id', 'integration_method', 'method', 'offer_id', 'scope', 'status',
   'updated_at', 'url',
 ]
 
