@@ -41,6 +41,14 @@ module.exports = {
       to: { path: '^src/(http|plugins)/|routes\\.ts$' },
     },
     {
+      name: 'rules-throw-domain-errors',
+      comment: 'Below the routes, intake, conversions, stats and offers refuse with domain errors (src/domain/errors.ts); ' +
+        'the error handler makes problems of them.',
+      severity: 'error',
+      from: { path: '^src/(intake|conversions|stats|offers)/', pathNot: 'routes\\.ts$' },
+      to: { path: '^src/(http/problem|plugins/)' },
+    },
+    {
       name: 'no-foreign-routes',
       comment: 'Routes are leaves: only the app (which registers them) imports them.',
       severity: 'error',

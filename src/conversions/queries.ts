@@ -3,7 +3,7 @@ import type { Db } from '../db/database.js'
 import { createdWithin } from '../db/list.js'
 import type { ConversionEventRow, ConversionRow } from '../db/tables.js'
 import { decodeCursor, decodeCursorTime, decodeIdCursor } from '../db/cursor.js'
-import { badRequest } from '../http/problem.js'
+import { invalidInput } from '../domain/errors.js'
 import type { ConversionListQuery, ServerPostbackListQuery } from './schemas.js'
 
 /** A conversion row with `updated_at` as text at full (microsecond) precision, for exact sync cursors. */
@@ -31,7 +31,7 @@ export function listConversions (db: Db, query: ConversionListQuery): Promise<Li
   if (query.cursor !== undefined) {
     const [at, id] = decodeCursor(query.cursor, ['string', 'number']) as [string, number]
     // The text itself goes to the database: a Date would drop the microseconds the order depends on.
-    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(at)) throw badRequest('cursor is not a cursor this service issued', '/cursor')
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(at)) throw invalidInput('cursor is not a cursor this service issued', '/cursor')
     decodeCursorTime(at)
     q = q.where(({ eb, refTuple, tuple }) => eb(refTuple('updated_at', 'id'), '>', tuple(sql<Date>`${at}::timestamptz`, id)))
   }

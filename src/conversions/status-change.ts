@@ -3,7 +3,7 @@ import type { Db } from '../db/database.js'
 import type { ConversionRow, ConversionUpdate } from '../db/tables.js'
 import { enqueueDeliveries } from '../affiliate-postbacks/enqueue.js'
 import { formatAmountDb, parseAmount } from '../domain/money.js'
-import { badRequest, conflict } from '../http/problem.js'
+import { conflict, invalidInput } from '../domain/errors.js'
 import { findConversion, holdPeriodDays, holdUntil, insertStatusEvent, updateConversionIf } from './repository.js'
 import type { ConversionPatch } from './schemas.js'
 import { REJECTED_BY_MANAGER } from '../domain/caps.js'
@@ -12,7 +12,7 @@ const MAX_ROUNDS = 4
 
 function exactAmount (value: number, field: string): string {
   const parsed = parseAmount(value)
-  if (parsed === null) throw badRequest(`${field} must be a non-negative amount with at most 4 decimals`, `/${field}`)
+  if (parsed === null) throw invalidInput(`${field} must be a non-negative amount with at most 4 decimals`, `/${field}`)
   return formatAmountDb(parsed)
 }
 

@@ -1,4 +1,4 @@
-import { InvalidInput } from '../domain/errors.js'
+import { invalidInput } from '../domain/errors.js'
 import { isStorableInstant } from '../domain/storable-time.js'
 
 // Cursors are opaque to clients: base64url of a JSON array of the last row's sort keys.
@@ -18,7 +18,7 @@ export function decodeCursor (cursor: string, shape: readonly ('number' | 'strin
   } catch {
     // fall through to the refusal below
   }
-  throw new InvalidInput(NOT_OURS, '/cursor')
+  throw invalidInput(NOT_OURS, '/cursor')
 }
 
 /**
@@ -28,7 +28,7 @@ export function decodeCursor (cursor: string, shape: readonly ('number' | 'strin
  */
 export function decodeCursorTime (key: string): Date {
   const ms = Date.parse(key)
-  if (!isStorableInstant(ms) || new Date(ms).toISOString().slice(0, 19) !== key.slice(0, 19)) throw new InvalidInput(NOT_OURS, '/cursor')
+  if (!isStorableInstant(ms) || new Date(ms).toISOString().slice(0, 19) !== key.slice(0, 19)) throw invalidInput(NOT_OURS, '/cursor')
   return new Date(ms)
 }
 
@@ -36,6 +36,6 @@ export function decodeCursorTime (key: string): Date {
 export function decodeIdCursor (cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined
   const id = decodeCursor(cursor, ['number'])[0] as number
-  if (!Number.isSafeInteger(id)) throw new InvalidInput(NOT_OURS, '/cursor')
+  if (!Number.isSafeInteger(id)) throw invalidInput(NOT_OURS, '/cursor')
   return id
 }

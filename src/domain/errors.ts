@@ -3,12 +3,40 @@
  * The one error handler turns them into problem+json; nothing below the routes knows HTTP.
  */
 
-/** Input that cannot be used, at a JSON Pointer into the request (`/cursor`): a 400. */
-export class InvalidInput extends Error {
-  override name = 'InvalidInput'
-  readonly code = 'S2S_INVALID_INPUT'
+/**
+ * What a rule refused, in the rules' own terms:
+ * - `invalid`: input that cannot be used at all (malformed, out of range);
+ * - `not-found`: something the input names does not exist;
+ * - `access-denied`: the caller may not do this (a wrong secure code);
+ * - `rule-violation`: well-formed input that a business rule refuses;
+ * - `conflict`: the input clashes with the current state (a duplicate, a change lost to a concurrent one).
+ */
+export type DomainErrorCode = 'invalid' | 'not-found' | 'access-denied' | 'rule-violation' | 'conflict'
 
-  constructor (message: string, readonly path: string) {
-    super(message)
+/** One offending member, at a JSON Pointer into the input (`/goals/0/payout`). */
+export interface FieldError {
+  path: string
+  message: string
+}
+
+export class DomainError extends Error {
+  override name = 'DomainError'
+  /** Set when the error is about particular members of the input. */
+  readonly errors: FieldError[] | undefined
+
+  constructor (readonly code: DomainErrorCode, detail: string, errors?: FieldError[]) {
+    super(detail)
+    this.errors = errors
   }
 }
+
+/** The detail, also as the one field error at `path` when the member at fault is known. */
+function at (code: DomainErrorCode, detail: string, path: string | undefined): DomainError {
+  return new DomainError(code, detail, path === undefined ? undefined : [{ path, message: detail }])
+}
+
+export const invalidInput = (detail: string, path?: string): DomainError => at('invalid', detail, path)
+export const notFound = (what: string): DomainError => new DomainError('not-found', `${what} not found`)
+export const accessDenied = (detail: string): DomainError => new DomainError('access-denied', detail)
+export const ruleViolation = (detail: string, path?: string): DomainError => at('rule-violation', detail, path)
+export const conflict = (detail: string): DomainError => new DomainError('conflict', detail)

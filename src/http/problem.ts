@@ -1,3 +1,5 @@
+import { DomainError, type DomainErrorCode, type FieldError } from '../domain/errors.js'
+
 /**
  * Every error a client can see is one of these kinds. `type` URIs are stable: clients branch on them.
  * The list is published in the OpenAPI document (components.schemas.Problem).
@@ -26,10 +28,7 @@ export const PROBLEM_KINDS = {
 
 export type ProblemKind = keyof typeof PROBLEM_KINDS
 
-export interface ProblemFieldError {
-  path: string
-  message: string
-}
+export type ProblemFieldError = FieldError
 
 /** A typed error that the one error handler turns into problem+json. */
 export class HttpProblem extends Error {
@@ -50,6 +49,24 @@ export class HttpProblem extends Error {
     this.errors = options.errors
     this.headers = options.headers
   }
+}
+
+/** The problem each domain error code is: the one place where the rules' terms become HTTP. */
+const DOMAIN_PROBLEM_KINDS: Record<DomainErrorCode, ProblemKind> = {
+  invalid: 'validation-error',
+  'not-found': 'not-found',
+  'access-denied': 'access-denied',
+  'rule-violation': 'rule-violation',
+  conflict: 'conflict',
+}
+
+/** The problem a client sees for an error the service raised on purpose; undefined for any other error. */
+export function asProblem (error: unknown): HttpProblem | undefined {
+  if (error instanceof HttpProblem) return error
+  if (error instanceof DomainError) {
+    return new HttpProblem(DOMAIN_PROBLEM_KINDS[error.code], error.message, error.errors === undefined ? {} : { errors: error.errors })
+  }
+  return undefined
 }
 
 /** One JSON Pointer (RFC 6901) segment: `~` and `/` escaped, as `errors[].path` needs. */

@@ -2,11 +2,11 @@ import { isIP } from 'node:net'
 import { parseEntityId } from '../domain/ids.js'
 import { parseAmount, type Amount } from '../domain/money.js'
 import { parsePostbackStatus } from '../domain/statuses.js'
-import { HttpProblem, badRequest } from '../http/problem.js'
+import { DomainError, invalidInput } from '../domain/errors.js'
 import type { ConversionStatus } from '../domain/statuses.js'
 
 // Parsing of the advertiser postback's parameters (contract §4.2): pure, no I/O. The result is either a typed
-// request or the 400 to answer, and in both cases the parameters as the server-postback log keeps them.
+// request or why the input is invalid (a 400), and in both cases the parameters as the server-postback log keeps them.
 
 export const MAX_VALUE_LENGTH = 255
 export const MAX_EXTRA_PARAMETERS = 50
@@ -42,7 +42,7 @@ export interface PostbackRequest {
 
 export type ParsedPostback =
   | { ok: true; request: PostbackRequest; logParams: Record<string, string> }
-  | { ok: false; problem: HttpProblem; logParams: Record<string, string>; clickid: string | null }
+  | { ok: false; error: DomainError; logParams: Record<string, string>; clickid: string | null }
 
 /** A value as text; `null` for a structured JSON value (an object), which no known parameter may be. */
 type Text = string | null
@@ -127,14 +127,8 @@ const DECIMAL_TEXT = /^\d+(\.\d+)?$/
 const COUNTRY = /^[A-Za-z]{2}$/
 const CURRENCY = /^[A-Za-z]{3}$/
 
-class Rejected extends Error {
-  constructor (readonly problem: HttpProblem) {
-    super(problem.message)
-  }
-}
-
-function invalid (name: string, rule: string): Rejected {
-  return new Rejected(badRequest(`Invalid parameter ${name}: ${rule}`, `/${name}`))
+function invalid (name: string, rule: string): DomainError {
+  return invalidInput(`Invalid parameter ${name}: ${rule}`, `/${name}`)
 }
 
 /**
@@ -149,8 +143,8 @@ export function parsePostback (params: Map<string, Text>): ParsedPostback {
   try {
     return { ok: true, request: toRequest(params), logParams }
   } catch (err) {
-    if (!(err instanceof Rejected)) throw err
-    return { ok: false, problem: err.problem, logParams, clickid: rawClickid === null ? null : cut(storable(rawClickid)).toLowerCase() }
+    if (!(err instanceof DomainError)) throw err
+    return { ok: false, error: err, logParams, clickid: rawClickid === null ? null : cut(storable(rawClickid)).toLowerCase() }
   }
 }
 
@@ -170,12 +164,12 @@ function toRequest (params: Map<string, Text>): PostbackRequest {
   let offerId: number | null = null
   let affiliateId: number | null = null
   if (clickValue) {
-    if (typeof clickValue !== 'string' || !CLICK_ID.test(clickValue)) throw new Rejected(badRequest(BROKEN_CLICKID, `/${clickName}`))
+    if (typeof clickValue !== 'string' || !CLICK_ID.test(clickValue)) throw invalidInput(BROKEN_CLICKID, `/${clickName}`)
     clickid = clickValue.toLowerCase()
   } else {
     // Probabilistic attribution: no click id, but offer_id, pid and action_id.
     if (!params.get('offer_id') || !params.get('pid') || !params.get('action_id')) {
-      throw new Rejected(badRequest(MISSING_CLICKID, '/clickid'))
+      throw invalidInput(MISSING_CLICKID, '/clickid')
     }
     offerId = entityId(text('offer_id'), 'offer_id')
     affiliateId = entityId(text('pid'), 'pid')

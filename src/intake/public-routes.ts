@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { HttpProblem } from '../http/problem.js'
+import { asProblem, HttpProblem } from '../http/problem.js'
 import { noSecurity, problemResponses } from '../http/schemas.js'
 import { optionalBody } from '../plugins/openapi.js'
 import { collectParameters, CUSTOM_FIELD_NAMES, parsePostback } from './parse.js'
@@ -106,7 +106,7 @@ export default async function postbackRoutes (fastify: FastifyInstance) {
         request.log.warn({ clickid: entry.clickid }, 'refused: one of this service\'s own postbacks came back to its intake (a loop); check the postback URLs')
         throw new HttpProblem('loop-detected', 'This request is a postback this service sent itself: a postback URL points back at this service under another name')
       }
-      if (!parsed.ok) throw parsed.problem
+      if (!parsed.ok) throw parsed.error
       const outcome = await applyPostback(deps, parsed.request, entry)
       fastify.metrics.countConversion(outcome.duplicate ? 'duplicate' : outcome.statusChanged ? 'status_changed' : 'created')
       const declined = outcome.conversion.decline_reason
@@ -122,7 +122,8 @@ export default async function postbackRoutes (fastify: FastifyInstance) {
       })
     } catch (err) {
       fastify.metrics.countConversion('rejected')
-      if (err instanceof HttpProblem) await writeLog(request, entry, err.status, err.message)
+      const problem = asProblem(err)
+      if (problem !== undefined) await writeLog(request, entry, problem.status, problem.message)
       else await writeLog(request, entry, 500, 'Internal error')
       throw err
     }

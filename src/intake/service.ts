@@ -6,7 +6,7 @@ import { enqueueDeliveries } from '../affiliate-postbacks/enqueue.js'
 import { formatAmountDb } from '../domain/money.js'
 import { conversionAmounts } from '../domain/payout.js'
 import { findClick, type ClickRecord } from '../clicks/repository.js'
-import { HttpProblem, conflict, notFound, ruleViolation } from '../http/problem.js'
+import { accessDenied, conflict, notFound, ruleViolation, type DomainError } from '../domain/errors.js'
 import type { ClickLookup } from './click-lookup.js'
 import type { ConversionWriter } from './conversion-writer.js'
 import type { IntakeCache } from './cache.js'
@@ -74,14 +74,14 @@ export async function applyPostback (deps: IntakeDeps, req: PostbackRequest, log
   const { offer, affiliateStatus } = context
   if (offer === null) throw notFound('Offer')
   if (affiliateStatus === null) throw notFound('Affiliate')
-  if (offer.secure_code !== null && !secureMatches(req.secure, offer.secure_code)) throw new HttpProblem('access-denied', ACCESS_DENIED)
+  if (offer.secure_code !== null && !secureMatches(req.secure, offer.secure_code)) throw accessDenied(ACCESS_DENIED)
   const key = uniquenessKey(req, offer)
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const now = deps.now()
     const creation = prepareCreation(req, offer, affiliateStatus, attribution, now)
     // A creatable conversion is inserted at once: when its key already holds, the insert does nothing and
     // the next round looks the holder up. The lookup comes first only when a rule would refuse a new one.
-    const lookFirst = key !== null && (round > 0 || creation instanceof HttpProblem)
+    const lookFirst = key !== null && (round > 0 || !creation.ok)
     const existing = lookFirst ? await findConversionByKey(deps.db, key) : undefined
     if (existing !== undefined && sameAttribution(existing, attribution)) {
       if (attribution.click === null && !offer.probabilistic_attribution) throw ruleViolation(PROBABILISTIC_DISABLED)
@@ -89,10 +89,10 @@ export async function applyPostback (deps: IntakeDeps, req: PostbackRequest, log
       if (outcome !== undefined) return outcome
       continue
     }
-    if (creation instanceof HttpProblem) throw creation
+    if (!creation.ok) throw creation.refusal
     if (existing !== undefined) throw conflict(CONVERSION_EXISTS)
     const caps = offer.caps.length === 0 ? undefined : { caps: offer.caps, at: now }
-    const created = await deps.writer.create({ values: creation, log, caps })
+    const created = await deps.writer.create({ values: creation.conversion, log, caps })
     if (created !== undefined) return { conversion: created.conversion, duplicate: false, statusChanged: false }
     if (key === null) throw new Error('conversion insert did nothing although no uniqueness key applies')
   }
@@ -158,6 +158,8 @@ function findGoal (offer: IntakeOffer, goal: string) {
   return offer.goals.find((g) => g.value.toLowerCase() === wanted)
 }
 
+type Creation = { ok: true; conversion: NewConversion } | { ok: false; refusal: DomainError }
+
 /** The row a new conversion would be, or the rule that refuses it (judged in the contract's order). */
 function prepareCreation (
   req: PostbackRequest,
@@ -165,20 +167,21 @@ function prepareCreation (
   affiliateStatus: AffiliateStatus,
   attribution: Attribution,
   now: Date
-): NewConversion | HttpProblem {
-  if (offer.status === 'stopped') return ruleViolation(OFFER_DISABLED)
-  if (affiliateStatus === 'banned') return ruleViolation(AFFILIATE_DISABLED)
-  if (attribution.click === null && !offer.probabilistic_attribution) return ruleViolation(PROBABILISTIC_DISABLED)
+): Creation {
+  const refused = (refusal: DomainError): Creation => ({ ok: false, refusal })
+  if (offer.status === 'stopped') return refused(ruleViolation(OFFER_DISABLED))
+  if (affiliateStatus === 'banned') return refused(ruleViolation(AFFILIATE_DISABLED))
+  if (attribution.click === null && !offer.probabilistic_attribution) return refused(ruleViolation(PROBABILISTIC_DISABLED))
   const goal = findGoal(offer, req.goal)
-  if (goal === undefined) return ruleViolation(GOAL_NOT_FOUND, '/goal')
+  if (goal === undefined) return refused(ruleViolation(GOAL_NOT_FOUND, '/goal'))
   const amounts = conversionAmounts(goal, req.sum)
-  if (amounts === null) return ruleViolation(SUM_REQUIRED, '/sum')
+  if (amounts === null) return refused(ruleViolation(SUM_REQUIRED, '/sum'))
   const click = attribution.click
   // Affise's rule: a conversion after its click session is still created, declined, so both sides see it.
   const expired = click !== null && sessionExpired(click.created_at, offer.click_session_seconds, now)
   const status = expired ? 'declined' : req.status ?? offer.default_conversion_status
   const declineReason = expired ? SESSION_EXPIRED : status === 'declined' ? DECLINED_BY_ADVERTISER : null
-  return {
+  const conversion: NewConversion = {
     clickid: click?.clickid ?? null,
     offer_id: offer.id,
     affiliate_id: attribution.affiliateId,
@@ -202,6 +205,7 @@ function prepareCreation (
     hold_until: status === 'hold' ? holdUntil(offer.hold_period_days) : null,
     decline_reason: declineReason,
   }
+  return { ok: true, conversion }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { AMOUNT_SCALE, amountToJson, parseAmount } from '../domain/money.js'
 import { clickSessionSeconds, type CapMetric, type CapPeriod } from '../domain/caps.js'
 import type { StoredCap } from '../db/tables.js'
-import { badRequest, ruleViolation } from '../http/problem.js'
+import { invalidInput, ruleViolation } from '../domain/errors.js'
 
 /** A cap as the API takes it (defaults applied by the schema). */
 export interface CapInput {
@@ -27,9 +27,9 @@ export function parseCaps (caps: readonly CapInput[], goals: readonly string[], 
   return caps.map((cap, index) => {
     const path = `${basePath}/${index}`
     const limit = parseAmount(cap.limit)
-    if (limit === null) throw badRequest('limit must be a non-negative number with at most 4 decimals', `${path}/limit`)
+    if (limit === null) throw invalidInput('limit must be a non-negative number with at most 4 decimals', `${path}/limit`)
     if (cap.metric !== 'payout' && (limit % AMOUNT_SCALE !== 0n || limit > BigInt(MAX_COUNT_LIMIT) * AMOUNT_SCALE)) {
-      throw badRequest(`limit of a ${cap.metric} cap must be a whole number up to ${MAX_COUNT_LIMIT}`, `${path}/limit`)
+      throw invalidInput(`limit of a ${cap.metric} cap must be a whole number up to ${MAX_COUNT_LIMIT}`, `${path}/limit`)
     }
     if (limit === 0n) throw ruleViolation('limit must be above 0 (stop or pause the offer to take no traffic)', `${path}/limit`)
     if (cap.goal !== null && cap.metric === 'clicks') throw ruleViolation('A clicks cap has no goal: clicks have none', `${path}/goal`)
@@ -61,7 +61,7 @@ export function capsNamingMissingGoals (caps: readonly StoredCap[], goals: reado
 export function checkClickSession (value: string | undefined, clickRetentionDays: number): void {
   if (value === undefined) return
   const seconds = clickSessionSeconds(value)
-  if (seconds === null) throw badRequest('click_session must be hours (`12h`) or days (`30d`) from 1h to 365d', '/click_session')
+  if (seconds === null) throw invalidInput('click_session must be hours (`12h`) or days (`30d`) from 1h to 365d', '/click_session')
   if (seconds > clickRetentionDays * 86_400) {
     throw ruleViolation(`click_session ${value} is longer than clicks are kept (CLICK_RETENTION_DAYS ${clickRetentionDays}): ` +
       'conversions within it would find no click', '/click_session')

@@ -1,5 +1,5 @@
 import { formatAmountDb, parseAmount, parsePercent } from '../domain/money.js'
-import { badRequest, ruleViolation } from '../http/problem.js'
+import { invalidInput, ruleViolation } from '../domain/errors.js'
 import type { GoalValues } from './repository.js'
 import type { OfferGoalInput } from './schemas.js'
 
@@ -10,11 +10,11 @@ function exact (goal: OfferGoalInput, field: 'revenue' | 'payout', path: string)
   const raw = goal[field]
   if (goal.type === 'percent') {
     const percent = parsePercent(raw)
-    if (percent === null) throw badRequest(`${field} of a percent goal must be a percentage from 0 to 100 with at most 4 decimals`, path)
+    if (percent === null) throw invalidInput(`${field} of a percent goal must be a percentage from 0 to 100 with at most 4 decimals`, path)
     return formatAmountDb(percent)
   }
   const amount = parseAmount(raw)
-  if (amount === null) throw badRequest(`${field} must be an amount with at most 4 decimals`, path)
+  if (amount === null) throw invalidInput(`${field} must be an amount with at most 4 decimals`, path)
   return formatAmountDb(amount)
 }
 

@@ -1,8 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { AllowedMethods } from '../http/allowed-methods.js'
-import { escapePointer, HttpProblem, problemBody, type ProblemFieldError, type ProblemKind } from '../http/problem.js'
-import { InvalidInput } from '../domain/errors.js'
+import { asProblem, escapePointer, problemBody, type ProblemFieldError, type ProblemKind } from '../http/problem.js'
 
 interface AjvError {
   instancePath: string
@@ -79,12 +78,10 @@ function send (reply: FastifyReply, request: FastifyRequest, kind: ProblemKind, 
 /** The one error boundary: every error becomes RFC 9457 problem+json; 5xx details stay in the log. */
 async function errorHandler (fastify: FastifyInstance) {
   fastify.setErrorHandler((error: FastifyError & { code?: string }, request, reply) => {
-    if (error instanceof HttpProblem) {
-      if (error.headers !== undefined) reply.headers(error.headers)
-      return send(reply, request, error.kind, error.message, error.errors, error.status)
-    }
-    if (error instanceof InvalidInput) {
-      return send(reply, request, 'validation-error', error.message, [{ path: error.path, message: error.message }])
+    const problem = asProblem(error)
+    if (problem !== undefined) {
+      if (problem.headers !== undefined) reply.headers(problem.headers)
+      return send(reply, request, problem.kind, problem.message, problem.errors, problem.status)
     }
     if (error.validation !== undefined) {
       const context = error.validationContext

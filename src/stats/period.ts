@@ -1,5 +1,5 @@
 import { knownTimeZone, localDate, startOfLocalDay, wallToInstant } from '../domain/time-periods.js'
-import { badRequest, ruleViolation } from '../http/problem.js'
+import { invalidInput, ruleViolation } from '../domain/errors.js'
 
 export const MAX_DAYS = 400
 const DAY_MS = 86_400_000
@@ -32,15 +32,15 @@ function parseEnd (text: string, zone: string, end: 'from' | 'to'): number {
   const date = DATE.exec(text)
   if (date !== null) {
     const [y, m, d] = [Number(date[1]), Number(date[2]), Number(date[3])]
-    if (!validDate(y, m, d)) throw badRequest(`${end}: ${text} is not a calendar date`, path)
+    if (!validDate(y, m, d)) throw invalidInput(`${end}: ${text} is not a calendar date`, path)
     if (end === 'from') return startOfLocalDay(zone, text)
     const next = new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10)
     return startOfLocalDay(zone, next)
   }
   const time = TIME.exec(text)
-  if (time === null) throw badRequest(`${end}: a date (2026-11-30) or an ISO 8601 time (2026-11-30T18:00:00Z)`, path)
+  if (time === null) throw invalidInput(`${end}: a date (2026-11-30) or an ISO 8601 time (2026-11-30T18:00:00Z)`, path)
   const [y, m, d, h, min, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(time[i] ?? 0)) as [number, number, number, number, number, number]
-  if (!validDate(y, m, d) || h > 23 || min > 59 || s > 59) throw badRequest(`${end}: ${text} is not a valid time`, path)
+  if (!validDate(y, m, d) || h > 23 || min > 59 || s > 59) throw invalidInput(`${end}: ${text} is not a valid time`, path)
   const millis = Number(((time[7] ?? '') + '000').slice(0, 3))
   const wall = Date.UTC(y, m - 1, d, h, min, s, millis)
   const offset = time[8]
@@ -48,14 +48,14 @@ function parseEnd (text: string, zone: string, end: 'from' | 'to'): number {
   if (offset.toUpperCase() === 'Z') return wall
   const sign = offset.startsWith('-') ? -1 : 1
   const [oh, om] = offset.slice(1).split(':').map(Number) as [number, number]
-  if (oh > 23 || om > 59) throw badRequest(`${end}: ${text} has an invalid offset`, path)
+  if (oh > 23 || om > 59) throw invalidInput(`${end}: ${text} has an invalid offset`, path)
   return wall - sign * (oh * 60 + om) * 60_000
 }
 
 /** The zone, from and to of a report; each end defaults to today in the zone. */
 export function parsePeriod (query: { from?: string | undefined; to?: string | undefined; timezone?: string | undefined }, now: number): ReportPeriod {
   const zone = knownTimeZone(query.timezone ?? 'UTC')
-  if (zone === null) throw badRequest(`timezone: unknown time zone "${query.timezone}"; an IANA name such as Europe/Berlin or Asia/Kolkata`, '/timezone')
+  if (zone === null) throw invalidInput(`timezone: unknown time zone "${query.timezone}"; an IANA name such as Europe/Berlin or Asia/Kolkata`, '/timezone')
   const today = localDate(zone, now)
   const from = parseEnd(query.from ?? today, zone, 'from')
   const to = parseEnd(query.to ?? today, zone, 'to')

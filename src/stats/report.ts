@@ -1,6 +1,6 @@
 import { amountToJson, formatAmountPlain, type Amount } from '../domain/money.js'
 import type { TimeUnit } from '../domain/time-periods.js'
-import { badRequest } from '../http/problem.js'
+import { invalidInput } from '../domain/errors.js'
 
 // The report's pure parts: what may be grouped and sorted by, the derived figures, order, totals and CSV.
 
@@ -38,7 +38,7 @@ export function isSubField (group: string): group is SubField {
 
 function commaList (text: string, path: string): string[] {
   const items = text.split(',').map((item) => item.trim())
-  if (items.some((item) => item === '')) throw badRequest(`${path.slice(1)} is a comma-separated list without empty entries`, path)
+  if (items.some((item) => item === '')) throw invalidInput(`${path.slice(1)} is a comma-separated list without empty entries`, path)
   return items
 }
 
@@ -49,13 +49,13 @@ export function parseGroupBy (text: string | undefined, audience: Audience): Gro
   const allowed = GROUP_FIELDS.filter((group) => audience === 'admin' || !PANEL_HIDDEN_GROUPS.includes(group))
   for (const group of groups) {
     if (!(allowed as readonly string[]).includes(group)) {
-      throw badRequest(`group_by: unknown group "${group}"; one of ${allowed.join(', ')}`, '/group_by')
+      throw invalidInput(`group_by: unknown group "${group}"; one of ${allowed.join(', ')}`, '/group_by')
     }
   }
-  if (new Set(groups).size !== groups.length) throw badRequest('group_by names a group twice', '/group_by')
-  if (groups.length > MAX_GROUPS) throw badRequest(`group_by takes at most ${MAX_GROUPS} groups`, '/group_by')
+  if (new Set(groups).size !== groups.length) throw invalidInput('group_by names a group twice', '/group_by')
+  if (groups.length > MAX_GROUPS) throw invalidInput(`group_by takes at most ${MAX_GROUPS} groups`, '/group_by')
   if (groups.filter((group) => isTimeUnit(group as GroupField)).length > 1) {
-    throw badRequest('group_by takes at most one of hour, day, week, month', '/group_by')
+    throw invalidInput('group_by takes at most one of hour, day, week, month', '/group_by')
   }
   return groups as GroupField[]
 }
@@ -79,7 +79,7 @@ export function parseSort (text: string | undefined, groups: readonly GroupField
     if ((metrics as readonly string[]).includes(name) || name === 'currency') return { field: name, descending }
     const group = groups.find((g) => g === name || groupColumn(g) === name)
     if (group !== undefined) return { field: groupColumn(group), descending }
-    throw badRequest(
+    throw invalidInput(
       `sort: unknown field "${name}"; a metric (${metrics.join(', ')}), currency, or a field of group_by (${groups.map(groupColumn).join(', ')}), "-" before it for descending`,
       '/sort'
     )

@@ -1,8 +1,7 @@
 import type { Db } from '../db/database.js'
 import { decodeCursor, encodeCursor } from '../db/cursor.js'
-import { InvalidInput } from '../domain/errors.js'
+import { invalidInput } from '../domain/errors.js'
 import { periodsBetween, type Periods } from '../domain/time-periods.js'
-import { badRequest } from '../http/problem.js'
 import { parsePeriod, type ReportPeriod } from './period.js'
 import {
   figures, groupColumn, isSubField, isTimeUnit, parseGroupBy, parseSort, sortRows, totalsByCurrency,
@@ -27,7 +26,7 @@ export interface StatsReport {
 function idList (text: string | undefined, name: string): number[] | undefined {
   if (text === undefined) return undefined
   const list = text.split(',').map(Number)
-  if (list.some((id) => !Number.isSafeInteger(id) || id < 1 || id > MAX_ID)) throw badRequest(`${name}: ids are integers from 1 to ${MAX_ID}`, `/${name}`)
+  if (list.some((id) => !Number.isSafeInteger(id) || id < 1 || id > MAX_ID)) throw invalidInput(`${name}: ids are integers from 1 to ${MAX_ID}`, `/${name}`)
   return list
 }
 
@@ -93,7 +92,7 @@ export function pageOf<T> (rows: readonly T[], limit: number, cursor: string | u
   let offset = 0
   if (cursor !== undefined) {
     offset = decodeCursor(cursor, ['number'])[0] as number
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidInput('cursor is not a cursor this service issued', '/cursor')
+    if (!Number.isSafeInteger(offset) || offset < 0) throw invalidInput('cursor is not a cursor this service issued', '/cursor')
   }
   const page = rows.slice(offset, offset + limit)
   return { page, nextCursor: offset + limit < rows.length ? encodeCursor([offset + limit]) : null }

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { formatAmountPlain } from '../../src/domain/money.js'
+import { asProblem } from '../../src/http/problem.js'
 import { parseQueryString } from '../../src/http/query-string.js'
 import { collectParameters, logParameters, parsePostback, type PostbackRequest } from '../../src/intake/parse.js'
 
@@ -11,7 +12,7 @@ function parse (...sources: Record<string, unknown>[]) {
 
 function accepted (params: Record<string, unknown>): PostbackRequest {
   const result = parse(params)
-  if (!result.ok) throw new Error(`expected acceptance, got ${result.problem.message}`)
+  if (!result.ok) throw new Error(`expected acceptance, got ${result.error.message}`)
   return result.request
 }
 
@@ -88,9 +89,9 @@ t.test('parsing: 400s in the contract order, with Affise wording', async (t) => 
     const result = parse(c.params)
     t.equal(result.ok, false, c.name)
     if (result.ok) continue
-    t.equal(result.problem.status, 400, `${c.name}: 400`)
-    t.match(result.problem.message, c.detail, `${c.name}: detail`)
-    if (c.path !== undefined) t.equal(result.problem.errors?.[0]?.path, c.path, `${c.name}: path`)
+    t.equal(asProblem(result.error)?.status, 400, `${c.name}: 400`)
+    t.match(result.error.message, c.detail, `${c.name}: detail`)
+    if (c.path !== undefined) t.equal(result.error.errors?.[0]?.path, c.path, `${c.name}: path`)
   }
   t.ok(parse({ clickid: CLICK, action_id: 'a'.repeat(255) }).ok, '255 characters are fine')
 })

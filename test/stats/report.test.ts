@@ -2,14 +2,14 @@ import t from 'tap'
 import { figures, parseGroupBy, parseSort, sortRows, toCsv, totalsByCurrency, visibleMetrics, type ReportRow } from '../../src/stats/report.js'
 import { parsePeriod } from '../../src/stats/period.js'
 import { wantsCsv } from '../../src/stats/view.js'
-import { HttpProblem } from '../../src/http/problem.js'
+import { asProblem } from '../../src/http/problem.js'
 
 const status = (fn: () => unknown) => {
   try {
     fn()
     return 200
   } catch (err) {
-    return err instanceof HttpProblem ? err.status : 500
+    return asProblem(err)?.status ?? 500
   }
 }
 
