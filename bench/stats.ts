@@ -22,6 +22,7 @@ import { migrateToLatest } from '../src/db/migrator.js'
 import { insertClicks, type ClickRecord } from '../src/clicks/repository.js'
 import { insertConversions, updateConversionIf, type NewConversionEntry } from '../src/conversions/repository.js'
 import { buildReport } from '../src/stats/service.js'
+import { conversionRow } from '../test/helpers/conversion-rows.js'
 import { freshDatabase } from './children.js'
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
@@ -79,30 +80,16 @@ function clickBatch (count: number, now: number): ClickRecord[] {
 
 function conversionEntry (click: ClickRecord): NewConversionEntry {
   return {
-    values: {
+    values: conversionRow({
       clickid: click.clickid,
       offer_id: click.offer_id,
       affiliate_id: click.affiliate_id,
-      goal: '1',
-      action_id: null,
       click_dedup_key: click.clickid,
-      status: 'pending',
-      decline_reason: null,
-      integration_method: 'default',
-      sum: null,
       revenue: '2.5000',
       payout: '1.2500',
-      currency: 'USD',
-      order_currency: null,
-      ip: null,
-      user_agent: null,
-      comment: null,
-      custom_fields: '{}',
-      country: null,
       click_params: JSON.stringify(click.params),
       click_created_at: click.created_at,
-      hold_until: null,
-    },
+    }),
     log: { method: 'GET', params: { clickid: click.clickid }, offerId: click.offer_id, clickid: click.clickid },
   }
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { inject } from './build.js'
+import { conversionRow } from './conversion-rows.js'
 import { uniqueSuffix } from './fixtures.js'
 import { newClickId } from '../../src/domain/click-ids.js'
 
@@ -66,17 +67,7 @@ export function insertPostbackRow (app: FastifyInstance, row: { affiliate_id: nu
 }
 
 export function insertConversionRow (app: FastifyInstance, row: { offer_id: number; affiliate_id: number }) {
-  return app.db.insertInto('conversions').values({
-    goal: '1',
-    status: 'pending',
-    integration_method: 'default',
-    revenue: '0',
-    payout: '0',
-    currency: 'USD',
-    custom_fields: '{}',
-    click_params: '{}',
-    ...row,
-  }).execute()
+  return app.db.insertInto('conversions').values(conversionRow(row)).execute()
 }
 
 export function insertClickRow (app: FastifyInstance, row: { offer_id: number; affiliate_id: number }) {

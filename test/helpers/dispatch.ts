@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify'
-import { sql, type Transaction } from 'kysely'
+import type { Transaction } from 'kysely'
 import type { Database } from '../../src/db/tables.js'
 import { enqueueDeliveries } from '../../src/affiliate-postbacks/enqueue.js'
 import { eventually, inject } from './build.js'
+import { conversionRow } from './conversion-rows.js'
 import { click, postback as advertiserPostback } from './conversions.js'
 import { createAffiliate, createOffer, type AffiliateJson, type OfferJson } from './fixtures.js'
 
@@ -107,30 +108,7 @@ async function insertConversionRow (
 ): Promise<{ conversionId: number; eventId: number }> {
   const conversion = await trx
     .insertInto('conversions')
-    .values({
-      clickid: null,
-      offer_id: scene.offer.id,
-      affiliate_id: scene.affiliate.id,
-      goal: '1',
-      action_id: null,
-      click_dedup_key: null,
-      status,
-      integration_method: 'default',
-      sum: null,
-      revenue: money.revenue,
-      payout: money.payout,
-      currency: 'USD',
-      order_currency: null,
-      ip: null,
-      user_agent: null,
-      comment: null,
-      custom_fields: '{}',
-      country: null,
-      click_params: '{}',
-      click_created_at: null,
-      hold_until: null,
-      updated_at: sql`now()` as never,
-    })
+    .values(conversionRow({ offer_id: scene.offer.id, affiliate_id: scene.affiliate.id, status, ...money }))
     .returning('id')
     .executeTakeFirstOrThrow()
   const event = await trx

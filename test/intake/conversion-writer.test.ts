@@ -1,5 +1,6 @@
 import t from 'tap'
 import { build } from '../helpers/build.js'
+import { conversionRow } from '../helpers/conversion-rows.js'
 import { scene } from '../helpers/conversions.js'
 import { ConversionWriter } from '../../src/intake/conversion-writer.js'
 import type { NewConversion } from '../../src/conversions/repository.js'
@@ -8,30 +9,8 @@ t.test('the conversion writer: a row the database refuses fails only its own pos
   const { app } = await build(t)
   const s = await scene(app)
   const writer = new ConversionWriter(app.db, { maxConcurrent: 1 })
-  const row = (actionId: string, offerId = s.offer.id): NewConversion => ({
-    clickid: s.clickid,
-    offer_id: offerId,
-    affiliate_id: s.affiliate.id,
-    goal: '1',
-    action_id: actionId,
-    click_dedup_key: null,
-    status: 'pending',
-    integration_method: 'default',
-    sum: null,
-    revenue: '1.0000',
-    payout: '0.5000',
-    currency: 'USD',
-    order_currency: null,
-    ip: null,
-    user_agent: null,
-    comment: null,
-    custom_fields: '{}',
-    country: null,
-    click_params: '{}',
-    click_created_at: null,
-    hold_until: null,
-    decline_reason: null,
-  })
+  const row = (actionId: string, offerId = s.offer.id): NewConversion =>
+    conversionRow({ clickid: s.clickid, offer_id: offerId, affiliate_id: s.affiliate.id, action_id: actionId, revenue: '1.0000', payout: '0.5000' })
   const log = { method: 'GET', params: {}, offerId: s.offer.id, clickid: s.clickid }
   // The first write occupies the only slot, so the next four queue up and go as one batch.
   const results = await Promise.allSettled([
