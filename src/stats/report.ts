@@ -86,25 +86,9 @@ export function parseSort (text: string | undefined, groups: readonly GroupField
   })
 }
 
-/** One group's sums, as the database adds them up. */
-export interface Cell {
-  /** The group's values by row column (`day` holds the period's index until labelled). */
-  keys: Record<string, string | number>
-  currency: string
-  /** Null when clicks do not apply (grouped or filtered by goal). */
-  clicks: number | null
-  conversions: number
-  approved: number
-  pending: number
-  declined: number
-  hold: number
-  revenue: Amount
-  payout: Amount
-  pendingRevenue: Amount
-  pendingPayout: Amount
-}
-
+/** One group's figures: the sums the database adds up, and the profit and ratios derived from them. */
 export interface Figures {
+  /** Null when clicks do not apply (grouped or filtered by goal). */
   clicks: number | null
   conversions: number
   approved: number
@@ -122,13 +106,23 @@ export interface Figures {
   epc: Amount | null
 }
 
+/** The figures the database sums; `figures` derives the rest. */
+export type Sums = Omit<Figures, 'profit' | 'cr' | 'epc'>
+
+/** One group's sums, as the database adds them up. */
+export interface Cell extends Sums {
+  /** The group's values by row column (`day` holds the period's index until labelled). */
+  keys: Record<string, string | number>
+  currency: string
+}
+
 /** n ÷ d rounded half-up, for non-negative n and positive d. */
 function divideHalfUp (n: bigint, d: bigint): bigint {
   return (2n * n + d) / (2n * d)
 }
 
 /** CR: conversions that were not declined per 100 clicks; EPC: approved payout per click; both to 4 decimals. */
-export function figures (cell: Omit<Cell, 'keys' | 'currency'>): Figures {
+export function figures (cell: Sums): Figures {
   const clicks = cell.clicks
   const counted = BigInt(cell.approved + cell.pending + cell.hold)
   const hasClicks = clicks !== null && clicks > 0
@@ -141,8 +135,8 @@ export function figures (cell: Omit<Cell, 'keys' | 'currency'>): Figures {
     hold: cell.hold,
     revenue: cell.revenue,
     payout: cell.payout,
-    pending_revenue: cell.pendingRevenue,
-    pending_payout: cell.pendingPayout,
+    pending_revenue: cell.pending_revenue,
+    pending_payout: cell.pending_payout,
     profit: cell.revenue - cell.payout,
     cr: hasClicks ? divideHalfUp(counted * 100n * 10_000n, BigInt(clicks)) : null,
     epc: hasClicks ? divideHalfUp(cell.payout, BigInt(clicks)) : null,
@@ -195,11 +189,11 @@ export function sortRows (rows: ReportRow[], sort: readonly SortKey[], groupColu
 
 /** Sums per currency, ascending by currency. Clicks stay null when they do not apply. */
 export function totalsByCurrency (rows: readonly ReportRow[], clicksApply: boolean): { currency: string; figures: Figures }[] {
-  const sums = new Map<string, Omit<Cell, 'keys' | 'currency'>>()
+  const sums = new Map<string, Sums>()
   for (const row of rows) {
     const f = row.figures
     const sum = sums.get(row.currency) ?? {
-      clicks: clicksApply ? 0 : null, conversions: 0, approved: 0, pending: 0, declined: 0, hold: 0, revenue: 0n, payout: 0n, pendingRevenue: 0n, pendingPayout: 0n,
+      clicks: clicksApply ? 0 : null, conversions: 0, approved: 0, pending: 0, declined: 0, hold: 0, revenue: 0n, payout: 0n, pending_revenue: 0n, pending_payout: 0n,
     }
     if (sum.clicks !== null) sum.clicks += f.clicks ?? 0
     sum.conversions += f.conversions
@@ -209,8 +203,8 @@ export function totalsByCurrency (rows: readonly ReportRow[], clicksApply: boole
     sum.hold += f.hold
     sum.revenue += f.revenue
     sum.payout += f.payout
-    sum.pendingRevenue += f.pending_revenue
-    sum.pendingPayout += f.pending_payout
+    sum.pending_revenue += f.pending_revenue
+    sum.pending_payout += f.pending_payout
     sums.set(row.currency, sum)
   }
   return [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([currency, sum]) => ({ currency, figures: figures(sum) }))

@@ -135,8 +135,8 @@ export async function sumStats (db: Db, s: StatsSelection): Promise<Cell[]> {
       hold: Number(row.hold),
       revenue: amountFromDb(String(row.revenue)),
       payout: amountFromDb(String(row.payout)),
-      pendingRevenue: amountFromDb(String(row.pending_revenue)),
-      pendingPayout: amountFromDb(String(row.pending_payout)),
+      pending_revenue: amountFromDb(String(row.pending_revenue)),
+      pending_payout: amountFromDb(String(row.pending_payout)),
     }
   })
 }

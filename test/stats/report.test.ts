@@ -55,7 +55,7 @@ t.test('sort', async (t) => {
 })
 
 t.test('CR and EPC: exact, half-up to 4 decimals, null without clicks', async (t) => {
-  const base = { conversions: 0, approved: 0, pending: 0, declined: 0, hold: 0, revenue: 0n, payout: 0n, pendingRevenue: 0n, pendingPayout: 0n }
+  const base = { conversions: 0, approved: 0, pending: 0, declined: 0, hold: 0, revenue: 0n, payout: 0n, pending_revenue: 0n, pending_payout: 0n }
   const cases: [Partial<typeof base> & { clicks: number | null }, bigint | null, bigint | null][] = [
     [{ clicks: 3, approved: 1, conversions: 1, payout: 10_000n }, 333_333n, 3_333n],
     [{ clicks: 3, approved: 2, conversions: 2, payout: 20_000n }, 666_667n, 6_667n],
@@ -74,7 +74,7 @@ t.test('CR and EPC: exact, half-up to 4 decimals, null without clicks', async (t
 })
 
 const row = (keys: Record<string, string | number>, currency: string, clicks: number | null, payout: bigint): ReportRow => ({
-  keys, currency, figures: figures({ clicks, conversions: 0, approved: 0, pending: 0, declined: 0, hold: 0, revenue: 0n, payout, pendingRevenue: 0n, pendingPayout: 0n }),
+  keys, currency, figures: figures({ clicks, conversions: 0, approved: 0, pending: 0, declined: 0, hold: 0, revenue: 0n, payout, pending_revenue: 0n, pending_payout: 0n }),
 })
 
 t.test('sorting: keys, then group fields and currency; nulls last both ways', async (t) => {
