@@ -253,79 +253,65 @@ const money = (amount, currency) => `${amount} ${currency}`
 /** What the steps made, for the steps after them. */
 const network = {}
 
+/**
+ * A step that creates one thing through the API (201 expected) and keeps it as `network[slot]`; `describe`
+ * checks the answer and says what was made. `key` is the admin key unless an affiliate creates it in its panel.
+ */
+function create (title, slot, url, body, describe, key = adminKey) {
+  return step(title, async () => {
+    const { json } = await api('POST', url, { key, expect: 201, body })
+    const made = describe(json)
+    network[slot] = json
+    return made
+  })
+}
+
 async function play () {
   await step('service started', startService)
   await step('postback receiver listening', startReceiver)
 
-  await step('advertiser created', async () => {
-    const { json } = await api('POST', '/v1/advertisers', {
-      expect: 201,
-      body: { name: 'Acme Games', secure_code: `acme-${randomBytes(6).toString('hex')}` },
-    })
-    network.advertiser = json
-    return `#${json.id} ${json.name}, whose conversion postbacks must carry its secure code`
-  })
+  await create('advertiser created', 'advertiser', '/v1/advertisers',
+    { name: 'Acme Games', secure_code: `acme-${randomBytes(6).toString('hex')}` },
+    (json) => `#${json.id} ${json.name}, whose conversion postbacks must carry its secure code`)
 
-  await step('offer created', async () => {
-    const { json } = await api('POST', '/v1/offers', {
-      expect: 201,
-      body: {
-        advertiser_id: network.advertiser.id,
-        title: 'Puzzle Quest install',
-        url: 'https://puzzle.advertiser.example/install?cid={clickid}&pid={pid}&s={sub1}',
-        default_conversion_status: 'approved',
-        goals: [{ value: '1', title: 'Install', type: 'fixed', revenue: 2.5, payout: 1.8 }],
-      },
-    })
-    network.install = json
-    return [`#${json.id} "${json.title}": goal 1 (Install), revenue ${money(2.5, json.currency)}, payout ${money(1.8, json.currency)}`,
-      `the advertiser gets: ${json.advertiser_postback_url.replace(/secure=[^&]*/, 'secure=…')}`]
-  })
+  await create('offer created', 'install', '/v1/offers', {
+    advertiser_id: network.advertiser.id,
+    title: 'Puzzle Quest install',
+    url: 'https://puzzle.advertiser.example/install?cid={clickid}&pid={pid}&s={sub1}',
+    default_conversion_status: 'approved',
+    goals: [{ value: '1', title: 'Install', type: 'fixed', revenue: 2.5, payout: 1.8 }],
+  }, (json) => [`#${json.id} "${json.title}": goal 1 (Install), revenue ${money(2.5, json.currency)}, payout ${money(1.8, json.currency)}`,
+    `the advertiser gets: ${json.advertiser_postback_url.replace(/secure=[^&]*/, 'secure=…')}`])
 
-  await step('offer created', async () => {
-    const { json } = await api('POST', '/v1/offers', {
-      expect: 201,
-      body: {
-        advertiser_id: network.advertiser.id,
-        title: 'Acme Shop purchase',
-        url: 'https://shop.advertiser.example/?cid={clickid}&src={pid}',
-        currency: 'EUR',
-        goals: [{ value: 'sale', title: 'Purchase', type: 'percent', revenue: 10, payout: 6 }],
-      },
-    })
-    network.shop = json
-    return `#${json.id} "${json.title}": goal sale (Purchase), revenue 10% and payout 6% of the order, in ${json.currency}`
-  })
+  await create('offer created', 'shop', '/v1/offers', {
+    advertiser_id: network.advertiser.id,
+    title: 'Acme Shop purchase',
+    url: 'https://shop.advertiser.example/?cid={clickid}&src={pid}',
+    currency: 'EUR',
+    goals: [{ value: 'sale', title: 'Purchase', type: 'percent', revenue: 10, payout: 6 }],
+  }, (json) => `#${json.id} "${json.title}": goal sale (Purchase), revenue 10% and payout 6% of the order, in ${json.currency}`)
 
   for (const [name, email, slot] of [['Partner One', 'ops@partner-one.example', 'one'], ['Partner Two', 'tech@partner-two.example', 'two']]) {
-    await step('affiliate created', async () => {
-      const { json } = await api('POST', '/v1/affiliates', { expect: 201, body: { name, email } })
+    await create('affiliate created', slot, '/v1/affiliates', { name, email }, (json) => {
       check(typeof json.api_key === 'string', 'the answer carries no api_key')
-      network[slot] = json
       return `#${json.id} ${json.name}, API key ${json.api_key} (shown this once)`
     })
   }
 
-  await step('tracking link confirmed & sent', async () => {
-    const { json } = await api('POST', `/v1/offers/${network.install.id}/tracking-links`, {
-      expect: 201,
-      body: { affiliate_id: network.one.id, params: { sub1: '{their_click_id}' }, send: true },
+  await create('tracking link confirmed & sent', 'linkOne', `/v1/offers/${network.install.id}/tracking-links`,
+    { affiliate_id: network.one.id, params: { sub1: '{their_click_id}' }, send: true },
+    (json) => {
+      check(json.sent_at !== null, 'sent_at is null')
+      return `${network.one.name} → offer #${network.install.id}: ${json.url}`
     })
-    check(json.sent_at !== null, 'sent_at is null')
-    network.linkOne = json
-    return `${network.one.name} → offer #${network.install.id}: ${json.url}`
-  })
 
-  await step('tracking link confirmed & sent', async () => {
-    const { json } = await api('POST', `/v1/offers/${network.shop.id}/tracking-links`, {
-      expect: 201,
-      body: { affiliate_id: network.two.id, params: { sub2: 'newsletter' }, shortlink: true, send: true },
+  await create('tracking link confirmed & sent', 'linkTwo', `/v1/offers/${network.shop.id}/tracking-links`,
+    { affiliate_id: network.two.id, params: { sub2: 'newsletter' }, shortlink: true, send: true },
+    (json) => {
+      check(json.sent_at !== null, 'sent_at is null')
+      check(json.short_url !== null, 'no short_url')
+      return `${network.two.name} → offer #${network.shop.id}: ${json.short_url} (short for ${json.url})`
     })
-    check(json.sent_at !== null, 'sent_at is null')
-    check(json.short_url !== null, 'no short_url')
-    network.linkTwo = json
-    return `${network.two.name} → offer #${network.shop.id}: ${json.short_url} (short for ${json.url})`
-  })
 
   await step('affiliate panel shows the sent link', async () => {
     const { json } = await api('GET', `/v1/affiliate/offers/${network.shop.id}/tracking-links`, { key: network.two.api_key, expect: 200 })
@@ -333,24 +319,14 @@ async function play () {
     return `${network.two.name}, with its own key, sees link #${network.linkTwo.id}`
   })
 
-  await step('postback created', async () => {
-    const { json } = await api('POST', `/v1/affiliates/${network.one.id}/postbacks`, {
-      expect: 201,
-      body: { url: `${receiver.origin}/partner-one?cid={sub1}&payout={sum}&status={status}&offer={offer_id}`, status: 'any' },
-    })
-    network.postbackOne = json
-    return `#${json.id} for ${network.one.name}, global (every offer), on every event: ${json.method} ${json.url}`
-  })
+  await create('postback created', 'postbackOne', `/v1/affiliates/${network.one.id}/postbacks`,
+    { url: `${receiver.origin}/partner-one?cid={sub1}&payout={sum}&status={status}&offer={offer_id}`, status: 'any' },
+    (json) => `#${json.id} for ${network.one.name}, global (every offer), on every event: ${json.method} ${json.url}`)
 
-  await step('postback created', async () => {
-    const { json } = await api('POST', `/v1/affiliate/offers/${network.shop.id}/postbacks`, {
-      key: network.two.api_key,
-      expect: 201,
-      body: { url: `${receiver.origin}/partner-two?click={sub1}&payout={payout}&currency={currency}&order={transactionid}`, method: 'POST', status: 'approved', goal: 'sale' },
-    })
-    network.postbackTwo = json
-    return `#${json.id} by ${network.two.name} in its panel, local to offer #${network.shop.id}, goal sale, approved only: ${json.method} ${json.url}`
-  })
+  await create('postback created', 'postbackTwo', `/v1/affiliate/offers/${network.shop.id}/postbacks`,
+    { url: `${receiver.origin}/partner-two?click={sub1}&payout={payout}&currency={currency}&order={transactionid}`, method: 'POST', status: 'approved', goal: 'sale' },
+    (json) => `#${json.id} by ${network.two.name} in its panel, local to offer #${network.shop.id}, goal sale, approved only: ${json.method} ${json.url}`,
+    network.two.api_key)
 
   await step('click', async () => {
     network.clickOne = await click(network.linkOne.url.replace('{their_click_id}', 'p1-7781'))
@@ -370,6 +346,8 @@ async function play () {
   // The offers' advertiser_postback_url already carries the advertiser's secure code.
   const installPostback = (values) => advertiserPostback(network.install.advertiser_postback_url, values)
   const shopPostback = (values) => advertiserPostback(network.shop.advertiser_postback_url, values)
+  /** Sends the advertiser's postback as its platform does (no API key) and returns the 200's answer. */
+  const sendPostback = async (url) => (await api('GET', url, { key: null, expect: 200 })).json
 
   await step('wrong secure code refused', async () => {
     const url = new URL(installPostback({ clickid: network.clickOne.clickid, action_id: 'PQ-1001', goal: '1', status: '1' }), origin)
@@ -379,33 +357,33 @@ async function play () {
   })
 
   await step('conversion approved', async () => {
-    const { json } = await api('GET', installPostback({ clickid: network.clickOne.clickid, action_id: 'PQ-1001', goal: '1', status: '1' }), { key: null, expect: 200 })
+    const json = await sendPostback(installPostback({ clickid: network.clickOne.clickid, action_id: 'PQ-1001', goal: '1', status: '1' }))
     check(json.conversion_status === 'approved' && json.duplicate === false, `answered ${JSON.stringify(json)}`)
     network.conversionOne = json.conversion_id
     return `${network.one.name}'s click, action PQ-1001 → conversion #${json.conversion_id} approved`
   })
 
   await step('duplicate de-duplicated', async () => {
-    const { json } = await api('GET', installPostback({ clickid: network.clickOne.clickid, action_id: 'PQ-1001', goal: '1', status: '1' }), { key: null, expect: 200 })
+    const json = await sendPostback(installPostback({ clickid: network.clickOne.clickid, action_id: 'PQ-1001', goal: '1', status: '1' }))
     check(json.conversion_id === network.conversionOne && json.duplicate === true && json.status_changed === false, `answered ${JSON.stringify(json)}`)
     return `the same postback again → conversion #${json.conversion_id}, duplicate: true, nothing changes, nothing fires`
   })
 
   await step('conversion pending', async () => {
-    const { json } = await api('GET', shopPostback({ clickid: network.clickTwo.clickid, action_id: 'ORDER-5521', goal: 'sale', sum: '50', status: '2' }), { key: null, expect: 200 })
+    const json = await sendPostback(shopPostback({ clickid: network.clickTwo.clickid, action_id: 'ORDER-5521', goal: 'sale', sum: '50', status: '2' }))
     check(json.conversion_status === 'pending' && json.duplicate === false, `answered ${JSON.stringify(json)}`)
     network.conversionTwo = json.conversion_id
     return `${network.two.name}'s click, order ORDER-5521 of 50 → conversion #${json.conversion_id} pending (${network.two.name}'s postback waits for approved)`
   })
 
   await step('status changed', async () => {
-    const { json } = await api('GET', shopPostback({ clickid: network.clickTwo.clickid, action_id: 'ORDER-5521', goal: 'sale', sum: '50', status: '1' }), { key: null, expect: 200 })
+    const json = await sendPostback(shopPostback({ clickid: network.clickTwo.clickid, action_id: 'ORDER-5521', goal: 'sale', sum: '50', status: '1' }))
     check(json.conversion_id === network.conversionTwo && json.conversion_status === 'approved' && json.status_changed === true, `answered ${JSON.stringify(json)}`)
     return `the advertiser approves ORDER-5521 → conversion #${json.conversion_id} pending → approved`
   })
 
   await step('conversion declined', async () => {
-    const { json } = await api('GET', installPostback({ clickid: network.clickOneAgain.clickid, action_id: 'PQ-1002', goal: '1', status: '3' }), { key: null, expect: 200 })
+    const json = await sendPostback(installPostback({ clickid: network.clickOneAgain.clickid, action_id: 'PQ-1002', goal: '1', status: '3' }))
     check(json.conversion_status === 'declined', `answered ${JSON.stringify(json)}`)
     network.conversionThree = json.conversion_id
     return `${network.one.name}'s second click, action PQ-1002 → conversion #${json.conversion_id} declined`
