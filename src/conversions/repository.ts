@@ -61,8 +61,14 @@ export interface StoredClick {
 /** The stored clicks among these ids, each with the catalog version read in the same statement. */
 export async function findClicksWithCatalogVersion (db: Executor, clickids: readonly string[]): Promise<Map<string, StoredClick>> {
   // Each id is looked for within the second it names (contract §1): one partition's primary key per id.
-  const ids = clickids.filter((id) => clickIdTime(id) !== null)
-  const seconds = ids.map((id) => (clickIdTime(id) as Date).toISOString())
+  const ids: string[] = []
+  const seconds: string[] = []
+  for (const id of clickids) {
+    const second = clickIdTime(id)
+    if (second === null) continue
+    ids.push(id)
+    seconds.push(second.toISOString())
+  }
   const result = await sql<ClickRow & { catalog_version: number }>`
     select c.*, (select version from intake_catalog_version where id = 1) as catalog_version
     from unnest(${ids}::text[], ${seconds}::timestamptz[]) as wanted(clickid, second)
