@@ -274,22 +274,24 @@ async function play () {
     { name: 'Acme Games', secure_code: `acme-${randomBytes(6).toString('hex')}` },
     (json) => `#${json.id} ${json.name}, whose conversion postbacks must carry its secure code`)
 
-  await create('offer created', 'install', '/v1/offers', {
-    advertiser_id: network.advertiser.id,
-    title: 'Puzzle Quest install',
-    url: 'https://puzzle.advertiser.example/install?cid={clickid}&pid={pid}&s={sub1}',
-    default_conversion_status: 'approved',
-    goals: [{ value: '1', title: 'Install', type: 'fixed', revenue: 2.5, payout: 1.8 }],
-  }, (json) => [`#${json.id} "${json.title}": goal 1 (Install), revenue ${money(2.5, json.currency)}, payout ${money(1.8, json.currency)}`,
-    `the advertiser gets: ${json.advertiser_postback_url.replace(/secure=[^&]*/, 'secure=…')}`])
-
-  await create('offer created', 'shop', '/v1/offers', {
-    advertiser_id: network.advertiser.id,
-    title: 'Acme Shop purchase',
-    url: 'https://shop.advertiser.example/?cid={clickid}&src={pid}',
-    currency: 'EUR',
-    goals: [{ value: 'sale', title: 'Purchase', type: 'percent', revenue: 10, payout: 6 }],
-  }, (json) => `#${json.id} "${json.title}": goal sale (Purchase), revenue 10% and payout 6% of the order, in ${json.currency}`)
+  const offers = [
+    ['install', {
+      title: 'Puzzle Quest install',
+      url: 'https://puzzle.advertiser.example/install?cid={clickid}&pid={pid}&s={sub1}',
+      default_conversion_status: 'approved',
+      goals: [{ value: '1', title: 'Install', type: 'fixed', revenue: 2.5, payout: 1.8 }],
+    }, (json) => [`#${json.id} "${json.title}": goal 1 (Install), revenue ${money(2.5, json.currency)}, payout ${money(1.8, json.currency)}`,
+      `the advertiser gets: ${json.advertiser_postback_url.replace(/secure=[^&]*/, 'secure=…')}`]],
+    ['shop', {
+      title: 'Acme Shop purchase',
+      url: 'https://shop.advertiser.example/?cid={clickid}&src={pid}',
+      currency: 'EUR',
+      goals: [{ value: 'sale', title: 'Purchase', type: 'percent', revenue: 10, payout: 6 }],
+    }, (json) => `#${json.id} "${json.title}": goal sale (Purchase), revenue 10% and payout 6% of the order, in ${json.currency}`],
+  ]
+  for (const [slot, offer, describe] of offers) {
+    await create('offer created', slot, '/v1/offers', { advertiser_id: network.advertiser.id, ...offer }, describe)
+  }
 
   for (const [name, email, slot] of [['Partner One', 'ops@partner-one.example', 'one'], ['Partner Two', 'tech@partner-two.example', 'two']]) {
     await create('affiliate created', slot, '/v1/affiliates', { name, email }, (json) => {
