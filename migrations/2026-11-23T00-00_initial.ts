@@ -138,12 +138,19 @@ const SCHEMA: RawBuilder<unknown>[] = [
     hold_until timestamptz,
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now())`,
+  // Each index of the high-volume tables says what it serves; none is kept for a query that does not exist.
+  // De-duplication (§4.2), judged by the database at insert: one conversion per (offer, goal, action_id), and
+  // one per (offer, goal, click) where duplicates are not allowed. Also the exact lookup intake makes for both.
   sql`create unique index conversions_action_key on conversions (offer_id, lower(goal), action_id) where action_id is not null`,
   sql`create unique index conversions_click_key on conversions (offer_id, lower(goal), click_dedup_key) where click_dedup_key is not null`,
-  sql`create index conversions_clickid on conversions (clickid)`,
+  // `GET /v1/conversions?clickid=` (which conversions a click made); conversions without a click stay out.
+  sql`create index conversions_clickid on conversions (clickid) where clickid is not null`,
+  // The list newest first with `offer_id`, and with `affiliate_id` (every affiliate panel's own list).
   sql`create index conversions_offer on conversions (offer_id, id)`,
   sql`create index conversions_affiliate on conversions (affiliate_id, id)`,
+  // The sync feed (`updated_since`, in update order): the one index a status change rewrites.
   sql`create index conversions_updated on conversions (updated_at, id)`,
+  // Hold expiry's due rows: only conversions on hold, a small fraction.
   sql`create index conversions_hold_due on conversions (hold_until) where status = 'hold' and hold_until is not null`,
 
   // One row per creation or status change of a conversion: its history, and what postbacks fire for.
@@ -155,6 +162,7 @@ const SCHEMA: RawBuilder<unknown>[] = [
     to_status text not null check (to_status in ('approved', 'pending', 'declined', 'hold')),
     source text not null check (source in ('advertiser', 'admin', 'hold_expiry')),
     created_at timestamptz not null default now())`,
+  // A conversion's history in order (its detail, the list's events). Enqueueing reads events by id.
   sql`create index conversion_events_conversion on conversion_events (conversion_id, id)`,
 
   // The advertiser postback log: every /postback call, accepted or not.
@@ -169,8 +177,10 @@ const SCHEMA: RawBuilder<unknown>[] = [
     conversion_id bigint,
     offer_id integer,
     clickid text)`,
-  sql`create index server_postbacks_offer on server_postbacks (offer_id, id)`,
-  sql`create index server_postbacks_clickid on server_postbacks (clickid)`,
+  // `GET /v1/server-postbacks?offer_id=` and `?clickid=`, what an advertiser's integration is debugged with;
+  // calls that named no known offer or no click stay out. The list itself and retention walk the primary key.
+  sql`create index server_postbacks_offer on server_postbacks (offer_id, id) where offer_id is not null`,
+  sql`create index server_postbacks_clickid on server_postbacks (clickid) where clickid is not null`,
 
   sql`create table postbacks (
     id integer generated always as identity primary key,
@@ -223,10 +233,14 @@ const SCHEMA: RawBuilder<unknown>[] = [
     delivered_at timestamptz,
     constraint postback_deliveries_event_postback unique (event_id, postback_id))
     with (fillfactor = 70)`,
+  // The dispatcher's claim: pending rows in due order, and only those (delivered history never enters it).
   sql`create index postback_deliveries_due on postback_deliveries (next_attempt_at, id) where state = 'pending'`,
+  // `?conversion_id=` on the delivery log: what a conversion fired.
   sql`create index postback_deliveries_conversion on postback_deliveries (conversion_id)`,
-  // With id last, a redelivery walks one postback's failed rows in id order, a batch at a time (§5.6).
+  // `?postback_id=` (with `state`), the cancelling of a deleted postback's pending rows, and, with id last, a
+  // redelivery walking one postback's failed rows in id order, a batch at a time (§5.6).
   sql`create index postback_deliveries_postback on postback_deliveries (postback_id, state, id)`,
+  // The affiliate panel's own log, newest first, and `?affiliate_id=`.
   sql`create index postback_deliveries_affiliate on postback_deliveries (affiliate_id, id)`,
 
   sql`create table postback_attempts (
@@ -238,6 +252,7 @@ const SCHEMA: RawBuilder<unknown>[] = [
     duration_ms integer not null,
     response_body text not null default '',
     error text)`,
+  // A delivery's attempt log in order, and the cascade when retention drops the delivery.
   sql`create index postback_attempts_delivery on postback_attempts (delivery_id, n)`,
 
   // Every instance keeps a replica of what click validation reads (offers, affiliates, links with a short
