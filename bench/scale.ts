@@ -1,19 +1,28 @@
 /**
- * Costs that stay flat as data grows (§8): the database work of recording clicks and of intake's click
- * lookups on an empty database and on one that already holds BENCH_SCALE_CLICKS clicks (10M) spread over 60
- * days, in the same run, with the service's own statements (src/clicks/repository.ts insertClicks, the
- * intake's findClicksWithCatalogVersion). It prints PostgreSQL backend CPU per click written and per click
- * looked up on each, their ratio (target within 1.25), bytes per click on disk, and how long dropping a month
- * of clicks takes. The backends' CPU is read from /proc, so other work on the machine barely moves it.
+ * Costs that stay flat as data grows (§8): the database work of the service's own statements on an empty
+ * database and on one that already holds BENCH_SCALE_CLICKS clicks (10M) spread over 60 days, a tenth as many
+ * conversions (each with its event, its intake-log row and two delivered postbacks with their attempts: 1M
+ * conversions, 2M deliveries), in the same run:
+ * - recording clicks (src/clicks/repository.ts insertClicks) and intake's click lookups
+ *   (findClicksWithCatalogVersion);
+ * - creating conversions with their events and log rows, and firing their postbacks (insertConversions and
+ *   writeDeliveries, as the intake's batch writer calls them, 25 per transaction);
+ * - delivering: the dispatcher's claim and the record of the attempts (claimDue, recordAttempts).
+ * It prints PostgreSQL backend CPU per unit on each database, their ratio (target within 1.25), bytes per click
+ * on disk, and how long retention's removal of a month of clicks locks `clicks` (and how long it takes in all). The backends' CPU is read from /proc, so other work on
+ * the machine barely moves it.
  *
  *   npm run bench -- scale            BENCH_SCALE_CLICKS=1000000 npm run bench -- scale   (a quicker look)
  */
 import { readFileSync } from 'node:fs'
 import pg from 'pg'
 import pino from 'pino'
-import { clickMonth, clickMonthsBetween, dropClickPartitionsBefore, makeClickPartitions } from '../src/clicks/partitions.js'
+import { clickMonth, clickMonthsBetween, dropRetiredClickPartitions, makeClickPartitions, retireClickPartitionsBefore } from '../src/clicks/partitions.js'
 import { insertClicks, type ClickRecord } from '../src/clicks/repository.js'
-import { findClicksWithCatalogVersion } from '../src/conversions/repository.js'
+import { findClicksWithCatalogVersion, insertConversions, type NewConversionEntry } from '../src/conversions/repository.js'
+import { writeDeliveries } from '../src/affiliate-postbacks/enqueue.js'
+import { claimDue, recordAttempts } from '../src/dispatch/repository.js'
+import { conversionRow } from '../test/helpers/conversion-rows.js'
 import { openDatabase, type DatabaseHandle } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrator.js'
 import { newClickId } from '../src/domain/click-ids.js'
@@ -25,6 +34,11 @@ const BATCHES = Number(process.env.BENCH_SCALE_BATCHES ?? 200)
 const BATCH = 500
 const LOOKUPS = Number(process.env.BENCH_SCALE_LOOKUPS ?? 400)
 const LOOKUP_BATCH = 25
+const CONVERSIONS = Number(process.env.BENCH_SCALE_CONVERSIONS ?? Math.round(FILL / 10))
+const CONVERSION_BATCHES = Number(process.env.BENCH_SCALE_CONVERSION_BATCHES ?? 80)
+const CONVERSION_BATCH = 25
+const OFFERS = 20
+const AFFILIATES = 50
 const DAY_MS = 86_400_000
 
 /** CPU time (user + system) of every backend connected to `database`, in µs (USER_HZ is 100). */
@@ -73,7 +87,113 @@ async function fill (client: pg.Client, count: number): Promise<void> {
   await client.query('analyze clicks')
 }
 
-interface Figures { writeMicros: number; lookupMicros: number; found: number }
+/** The catalog the conversions name (offers and affiliates are foreign keys), and a global postback per affiliate. */
+async function catalog (client: pg.Client): Promise<void> {
+  await client.query('insert into advertisers (name) values (\'Bench advertiser\')')
+  await client.query(`insert into offers (advertiser_id, title, url) select 1, 'Offer ' || g, 'https://adv.example/?c={clickid}' from generate_series(1, ${OFFERS}) g`)
+  await client.query('insert into offer_goals (offer_id, position, value, title, type, revenue, payout) select id, 0, \'1\', \'Sale\', \'fixed\', 2.5, 1.25 from offers')
+  await client.query(`insert into affiliates (name, email, api_key_hash) select 'Aff ' || g, 'a' || g || '@bench.example', md5(g::text) from generate_series(1, ${AFFILIATES}) g`)
+  await client.query('insert into postbacks (affiliate_id, url) select id, \'https://aff\' || id || \'.example/pb?c={clickid}&s={status}\' from affiliates')
+  await client.query(`insert into postbacks (affiliate_id, offer_id, url) select a.id, o.id, 'https://aff' || a.id || '.example/local?c={clickid}' from affiliates a, offers o where o.id = 1 + a.id % ${OFFERS}`)
+}
+
+/**
+ * `count` conversions over the last DAYS days, as intake leaves them: each with its creation event and its
+ * intake-log row, two delivered deliveries with one attempt each; a fifth also changed status once.
+ */
+async function fillConversions (client: pg.Client, count: number): Promise<void> {
+  const perDay = Math.ceil(count / DAYS)
+  const now = Date.now()
+  for (let day = DAYS; day >= 1; day--) {
+    const start = new Date(now - day * DAY_MS)
+    await client.query(
+      `with c as (
+         insert into conversions (clickid, offer_id, affiliate_id, goal, action_id, click_dedup_key, status, revenue, payout, currency,
+           click_params, click_created_at, created_at, updated_at)
+         select id, 1 + g % ${OFFERS}, 1 + g % ${AFFILIATES}, '1', case when g % 2 = 0 then 'tx-' || id end,
+           case when g % 2 = 1 then id end, 'approved', 2.5, 1.25, 'USD', '{"sub1":"s1"}', at, at, at
+         from generate_series(0, $2::int - 1) g,
+           lateral (select $1::timestamptz + (g * (86400.0 / $2)) * interval '1 second' as at) t,
+           lateral (select lpad(to_hex(floor(extract(epoch from at))::bigint), 8, '0') || substr(md5(g::text || random()::text), 1, 16) as id) i
+         returning id, clickid, offer_id, affiliate_id, created_at),
+       e as (
+         insert into conversion_events (conversion_id, kind, from_status, to_status, source, created_at)
+         select id, 'created', null, 'approved', 'advertiser', created_at from c
+         returning id, conversion_id, created_at),
+       l as (
+         insert into server_postbacks (received_at, method, params, result, http_status, conversion_id, offer_id, clickid)
+         select created_at, 'GET', jsonb_build_object('clickid', clickid), 'accepted', 200, id, offer_id, clickid from c),
+       d as (
+         insert into postback_deliveries (postback_id, conversion_id, event_id, affiliate_id, method, url, state, attempts,
+           last_http_code, created_at, updated_at, delivered_at)
+         select p.id, c.id, e.id, c.affiliate_id, 'GET', 'https://aff.example/pb?c=' || c.clickid, 'delivered', 1, 200,
+           c.created_at, c.created_at, c.created_at
+         from c join e on e.conversion_id = c.id join postbacks p on p.affiliate_id = c.affiliate_id
+         returning id, created_at)
+       insert into postback_attempts (delivery_id, n, at, http_code, duration_ms, response_body)
+       select id, 1, created_at, 200, 40, 'ok' from d`,
+      [start, perDay]
+    )
+  }
+  await client.query(`insert into conversion_events (conversion_id, kind, from_status, to_status, source, created_at)
+    select id, 'status_changed', 'pending', 'approved', 'advertiser', created_at from conversions where id % 5 = 0`)
+  await client.query('analyze')
+}
+
+interface Figures { writeMicros: number; lookupMicros: number; found: number; conversionMicros: number; deliveryMicros: number }
+
+function conversionEntries (at: Date, count: number): NewConversionEntry[] {
+  return Array.from({ length: count }, (_, i) => {
+    const clickid = newClickId(at)
+    const offerId = 1 + (i % OFFERS)
+    return {
+      values: conversionRow({
+        clickid,
+        offer_id: offerId,
+        affiliate_id: 1 + (i % AFFILIATES),
+        click_dedup_key: clickid,
+        status: 'approved',
+        revenue: '2.5000',
+        payout: '1.2500',
+        click_params: '{"sub1":"s1"}',
+        click_created_at: at,
+      }),
+      log: { method: 'GET', params: { clickid }, offerId, clickid },
+    }
+  })
+}
+
+/** Conversions as the intake's batch writer makes them: created with their events and log rows, postbacks fired. */
+async function writeConversions (handle: DatabaseHandle): Promise<number> {
+  let deliveries = 0
+  for (let i = 0; i < CONVERSION_BATCHES; i++) {
+    await handle.db.transaction().execute(async (trx) => {
+      const { created, postbacks } = await insertConversions(trx, conversionEntries(new Date(), CONVERSION_BATCH))
+      const rows = created.flatMap((c) => c === undefined
+        ? []
+        : [{ ...c.conversion, offer_title: c.offerTitle, event_id: c.eventId, kind: 'created' as const, to_status: c.conversion.status }])
+      deliveries += await writeDeliveries(trx, rows, postbacks)
+    })
+  }
+  return deliveries
+}
+
+/** The dispatcher's database work for every pending delivery: claimed in batches, each recorded delivered. */
+async function deliverPending (handle: DatabaseHandle): Promise<number> {
+  const health = { disableAfter: 50, disableMinAgeMs: 86_400_000, now: () => new Date() }
+  let delivered = 0
+  for (;;) {
+    const claimed = await claimDue(handle.db, { holder: 'bench', leaseMs: 60_000, limit: 50, lane: 'first', skipOrigins: [] })
+    if (claimed.length === 0) return delivered
+    await recordAttempts(handle.db, claimed.map((row) => ({
+      deliveryId: row.id,
+      holder: 'bench',
+      outcome: { at: new Date(), httpCode: 200, durationMs: 30, responseBody: 'ok', error: null, ok: true, refused: false },
+      decision: { state: 'delivered', retryInMs: null, keepCancelled: false },
+    })), health)
+    delivered += claimed.length
+  }
+}
 
 /** The measured work: BATCHES batches of clicks now, then LOOKUPS lookups of LOOKUP_BATCH ids sampled from the table. */
 async function measure (handle: DatabaseHandle, admin: pg.Client, database: string, client: pg.Client): Promise<Figures> {
@@ -92,10 +212,17 @@ async function measure (handle: DatabaseHandle, admin: pg.Client, database: stri
     found += (await findClicksWithCatalogVersion(handle.db, ids.slice(i, i + LOOKUP_BATCH))).size
   }
   const looked = await backendsCpuMicros(admin, database)
+  const deliveries = await writeConversions(handle)
+  const converted = await backendsCpuMicros(admin, database)
+  const delivered = await deliverPending(handle)
+  const sent = await backendsCpuMicros(admin, database)
+  if (delivered !== deliveries) throw new Error(`${deliveries} deliveries written, ${delivered} delivered`)
   return {
     writeMicros: (written - before) / (BATCHES * BATCH),
     lookupMicros: (looked - beforeLookups) / Math.max(1, found),
     found,
+    conversionMicros: (converted - looked) / (CONVERSION_BATCHES * CONVERSION_BATCH),
+    deliveryMicros: (sent - converted) / Math.max(1, delivered),
   }
 }
 
@@ -124,11 +251,17 @@ async function main (): Promise<void> {
     clients.push(emptyClient, fullClient)
     await emptyClient.connect()
     await fullClient.connect()
+    await catalog(emptyClient)
+    await catalog(fullClient)
 
     const started = Date.now()
     await fill(fullClient, FILL)
     const filled = Number((await fullClient.query('select count(*) as n from clicks')).rows[0].n)
-    console.log(`filled: ${filled} clicks over ${DAYS} days in ${((Date.now() - started) / 1000).toFixed(0)} s`)
+    await fillConversions(fullClient, CONVERSIONS)
+    const counts = (await fullClient.query(`select (select count(*) from conversions) as conversions,
+      (select count(*) from postback_deliveries) as deliveries`)).rows[0]
+    console.log(`filled: ${filled} clicks, ${counts.conversions} conversions, ${counts.deliveries} deliveries over ${DAYS} days ` +
+      `in ${((Date.now() - started) / 1000).toFixed(0)} s`)
 
     // Twice each, alternating, so a slow phase of the machine falls on both.
     const runs: Array<{ empty: Figures; full: Figures }> = []
@@ -144,6 +277,14 @@ async function main (): Promise<void> {
       `scale ratio ${(writeFull / writeEmpty).toFixed(2)} (full / empty; target <= 1.25)`)
     console.log(`click lookup by intake, PostgreSQL CPU per click: empty ${lookupEmpty.toFixed(1)} µs, ${filled} clicks ${lookupFull.toFixed(1)} µs; ` +
       `scale ratio ${(lookupFull / lookupEmpty).toFixed(2)} (full / empty; target <= 1.25)`)
+    const conversionEmpty = mean((r) => r.empty.conversionMicros)
+    const conversionFull = mean((r) => r.full.conversionMicros)
+    const deliveryEmpty = mean((r) => r.empty.deliveryMicros)
+    const deliveryFull = mean((r) => r.full.deliveryMicros)
+    console.log(`conversion created and its postbacks fired, PostgreSQL CPU per conversion: empty ${conversionEmpty.toFixed(1)} µs, ` +
+      `full ${conversionFull.toFixed(1)} µs; scale ratio ${(conversionFull / conversionEmpty).toFixed(2)} (full / empty; target <= 1.25)`)
+    console.log(`delivery claimed and recorded, PostgreSQL CPU per delivery: empty ${deliveryEmpty.toFixed(1)} µs, ` +
+      `full ${deliveryFull.toFixed(1)} µs; scale ratio ${(deliveryFull / deliveryEmpty).toFixed(2)} (full / empty; target <= 1.25)`)
 
     const size = Number((await fullClient.query('select sum(pg_total_relation_size(i.inhrelid)) as bytes from pg_inherits i where i.inhparent = \'clicks\'::regclass')).rows[0].bytes)
     const total = Number((await fullClient.query('select count(*) as n from clicks')).rows[0].n)
@@ -151,10 +292,14 @@ async function main (): Promise<void> {
 
     const oldest = clickMonth(new Date(Date.now() - DAYS * DAY_MS))
     const inOldest = Number((await fullClient.query(`select count(*) as n from ${oldest.name}`)).rows[0].n)
-    const dropStarted = performance.now()
-    await dropClickPartitionsBefore(fullHandle.db, oldest.to)
-    const dropMs = performance.now() - dropStarted
-    console.log(`BENCH_ROW ${JSON.stringify({ measure: `dropping a month of clicks (${inOldest} rows)`, value: Math.round(dropMs), unit: 'ms' })}`)
+    // Retention's two steps: what holds clicks' lock (detaching the month), then removing the detached table's files.
+    const retireStarted = performance.now()
+    await retireClickPartitionsBefore(fullHandle.db, oldest.to)
+    const retireMs = performance.now() - retireStarted
+    await dropRetiredClickPartitions(fullHandle.db)
+    const dropMs = performance.now() - retireStarted - retireMs
+    console.log(`BENCH_ROW ${JSON.stringify({ measure: `retiring a month of clicks (${inOldest} rows): clicks locked`, value: Math.round(retireMs), unit: 'ms' })}`)
+    console.log(`BENCH_ROW ${JSON.stringify({ measure: 'then dropping the retired month (nothing else locked)', value: Math.round(dropMs), unit: 'ms' })}`)
   } finally {
     for (const client of clients) await client.end().catch(() => {})
     for (const handle of handles) await handle.close().catch(() => {})

@@ -1,5 +1,5 @@
+import type { FromSchema } from 'json-schema-to-ts'
 import { dateTime } from '../http/schemas.js'
-import type { AdvertiserStatus } from '../domain/statuses.js'
 
 const name = { type: 'string', minLength: 1, maxLength: 255, examples: ['Acme Ads'] } as const
 const status = {
@@ -47,9 +47,6 @@ export const advertiserPatchSchema = {
 
 export const advertiserSchemas = [advertiserSchema, advertiserCreateSchema, advertiserPatchSchema]
 
-export interface AdvertiserCreate {
-  name: string
-  status: AdvertiserStatus
-  secure_code?: string | null
-}
-export type AdvertiserPatch = Partial<AdvertiserCreate>
+/** What the handlers receive: the schemas as ajv leaves them (defaults filled in). */
+export type AdvertiserCreate = FromSchema<typeof advertiserCreateSchema>
+export type AdvertiserPatch = FromSchema<typeof advertiserPatchSchema>

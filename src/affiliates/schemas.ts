@@ -1,5 +1,5 @@
+import type { FromSchema } from 'json-schema-to-ts'
 import { dateTime } from '../http/schemas.js'
-import type { AffiliateStatus } from '../domain/statuses.js'
 
 const name = { type: 'string', minLength: 1, maxLength: 255, examples: ['Partner One'] } as const
 const email = {
@@ -108,9 +108,6 @@ export const affiliateSchemas = [
   affiliateSchema, affiliateCreatedSchema, affiliateCreateSchema, affiliatePatchSchema, affiliateApiKeySchema, affiliateSigningSecretSchema,
 ]
 
-export interface AffiliateCreate {
-  name: string
-  email: string
-  status: AffiliateStatus
-}
-export type AffiliatePatch = Partial<AffiliateCreate>
+/** What the handlers receive: the schemas as ajv leaves them (defaults filled in). */
+export type AffiliateCreate = FromSchema<typeof affiliateCreateSchema>
+export type AffiliatePatch = FromSchema<typeof affiliatePatchSchema>

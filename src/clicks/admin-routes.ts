@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify'
 import type { ClickRow } from '../db/tables.js'
 import { badRequest, notFound } from '../http/problem.js'
 import { toPage } from '../http/pagination.js'
-import { adminSecurity, authProblems, idParam, listOf, listQuery, problemResponses } from '../http/schemas.js'
+import { adminSecurity, authProblems, listOf, problemResponses } from '../http/schemas.js'
 import { findClick, listClicks, type ClickRecord } from './repository.js'
-import { CLICK_ID_PATTERN, type ClickListQueryString } from './schemas.js'
+import { CLICK_ID_PATTERN, clickListQuery, type ClickListQueryString } from './schemas.js'
 
 const tags = ['Clicks']
 const security = adminSecurity
@@ -36,11 +36,7 @@ export default async function clickRoutes (fastify: FastifyInstance) {
       description:
         'Newest first (by `created_at`, then `clickid`). `pid` is accepted as an alias of `affiliate_id` ' +
         '(giving both with different values is a 400). A click is listed within a second of its redirect.',
-      querystring: listQuery({
-        offer_id: { ...idParam, description: 'Only clicks on this offer' },
-        affiliate_id: { ...idParam, description: 'Only clicks of this affiliate' },
-        pid: { ...idParam, description: 'Alias of `affiliate_id` (Affise\'s name)' },
-      }),
+      querystring: clickListQuery,
       response: { 200: listOf('Click'), ...problemResponses(...authProblems) },
     },
   }, async (request) => {

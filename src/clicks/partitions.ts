@@ -68,19 +68,45 @@ export async function makeClickPartitions (db: Db, months: readonly ClickMonth[]
   })
 }
 
+/** A month detached from `clicks` for retention and not dropped yet (a crash between the two leaves one). */
+const RETIRED_PREFIX = 'clicks_retired_'
+
 /**
  * Drops the partitions whose every click is older than `cutoff` (a month goes once its last instant is past
  * it): whole tables, so a month of clicks goes in one catalog change however many rows it holds. Conversions
  * copied what they need from their click, so nothing else changes. Returns the names dropped.
+ *
+ * Two steps, so that `clicks` is locked only for catalog changes: detaching (and renaming) the old months takes
+ * `clicks`' exclusive lock for milliseconds; dropping the detached tables afterwards, which removes their files
+ * (over a second for a month of millions of clicks), locks only those tables, which nothing reads any more.
+ * A month detached but not dropped (a crash between the steps) is dropped by the next run.
  */
 export async function dropClickPartitionsBefore (db: Db, cutoff: Date): Promise<string[]> {
+  const retired = await retireClickPartitionsBefore(db, cutoff)
+  await dropRetiredClickPartitions(db)
+  return retired
+}
+
+/** Detaches the months older than `cutoff` from `clicks` and renames them retired; returns their former names. */
+export async function retireClickPartitionsBefore (db: Db, cutoff: Date): Promise<string[]> {
   return db.transaction().execute(async (trx) => {
     await sql`select set_config('lock_timeout', ${LOCK_TIMEOUT}, true)`.execute(trx)
     await sql`select pg_advisory_xact_lock(${PARTITION_LOCK})`.execute(trx)
     const old = (await existingClickMonths(trx)).filter((month) => month.to <= cutoff)
-    for (const month of old) await sql`drop table ${sql.id(month.name)}`.execute(trx)
+    for (const month of old) {
+      await sql`alter table clicks detach partition ${sql.id(month.name)}`.execute(trx)
+      await sql`alter table ${sql.id(month.name)} rename to ${sql.id(RETIRED_PREFIX + month.name)}`.execute(trx)
+    }
     return old.map((month) => month.name)
   })
+}
+
+/** Drops every retired month, each in its own statement. */
+export async function dropRetiredClickPartitions (db: Db): Promise<void> {
+  const { rows } = await sql<{ name: string }>`
+    select relname as name from pg_class
+    where relkind = 'r' and relnamespace = current_schema()::regnamespace and starts_with(relname, ${RETIRED_PREFIX})`.execute(db)
+  for (const { name } of rows) await sql`drop table if exists ${sql.id(name)}`.execute(db)
 }
 
 /** "no partition of relation clicks found for row": a partition went away or was never made. */

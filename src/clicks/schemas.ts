@@ -1,4 +1,4 @@
-import { dateTime } from '../http/schemas.js'
+import { dateTime, idParam, listQuery, type QueryOf } from '../http/schemas.js'
 
 export const CLICK_ID_PATTERN = '^[0-9a-f]{24}$'
 
@@ -43,12 +43,10 @@ export const clickSchema = {
 
 export const clickSchemas = [clickSchema]
 
-export interface ClickListQueryString {
-  limit: number
-  cursor?: string
-  created_from?: string
-  created_to?: string
-  offer_id?: number
-  affiliate_id?: number
-  pid?: number
-}
+export const clickListQuery = listQuery({
+  offer_id: { ...idParam, description: 'Only clicks on this offer' },
+  affiliate_id: { ...idParam, description: 'Only clicks of this affiliate' },
+  pid: { ...idParam, description: 'Alias of `affiliate_id` (Affise\'s name)' },
+})
+/** What the handler receives (the default limit filled in). */
+export type ClickListQueryString = QueryOf<typeof clickListQuery>

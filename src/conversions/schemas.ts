@@ -1,5 +1,5 @@
-import { bigIdParam, currencyCode, dateTime, idParam, listQuery, money, nullableDateTime } from '../http/schemas.js'
-import type { ConversionStatus } from '../domain/statuses.js'
+import type { FromSchema } from 'json-schema-to-ts'
+import { bigIdParam, currencyCode, dateTime, idParam, listQuery, money, nullableDateTime, type QueryOf } from '../http/schemas.js'
 
 const statusName = {
   type: 'string',
@@ -170,32 +170,7 @@ export const conversionIdParams = {
   properties: { id: bigIdParam },
 } as const
 
-export interface ConversionListQuery {
-  limit: number
-  cursor?: string
-  created_from?: string
-  created_to?: string
-  offer_id?: number
-  affiliate_id?: number
-  status?: ConversionStatus
-  clickid?: string
-  action_id?: string
-  updated_since?: string
-}
-
-export interface ServerPostbackListQuery {
-  limit: number
-  cursor?: string
-  created_from?: string
-  created_to?: string
-  offer_id?: number
-  clickid?: string
-  result?: 'accepted' | 'rejected'
-}
-
-export interface ConversionPatch {
-  status?: ConversionStatus
-  revenue?: number
-  payout?: number
-  comment?: string | null
-}
+/** What the handlers receive: the schemas as ajv leaves them (defaults filled in). */
+export type ConversionListQuery = QueryOf<typeof conversionListQuery>
+export type ServerPostbackListQuery = QueryOf<typeof serverPostbackListQuery>
+export type ConversionPatch = FromSchema<typeof conversionPatchSchema>

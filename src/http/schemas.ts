@@ -1,3 +1,4 @@
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
 import { PROBLEM_BASE, PROBLEM_KINDS } from './problem.js'
 
 // Shared, named schemas ($id) referenced by every feature's routes; the OpenAPI components come from here.
@@ -120,13 +121,17 @@ export const listQueryProperties = {
 
 export type { ListQuery } from '../db/list.js'
 
-export function listQuery (extra: Record<string, unknown> = {}) {
+/** A list's query string: paging and time window, and the list's own filters (typed, so handlers can derive theirs). */
+export function listQuery<const Extra extends Record<string, JSONSchema> = Record<never, never>> (extra: Extra = {} as Extra) {
   return {
     type: 'object',
     additionalProperties: false,
     properties: { ...listQueryProperties, ...extra },
   } as const
 }
+
+/** The query string a handler receives for a `listQuery(...)` schema: as ajv leaves it (the default limit filled in). */
+export type QueryOf<S extends JSONSchema> = FromSchema<S>
 
 /** `{ data: [...], next_cursor }`, newest first. */
 export function listOf (itemRef: string, description = 'A page of results, newest first') {

@@ -1,3 +1,4 @@
+import type { FromSchema } from 'json-schema-to-ts'
 import { dateTime, idParam, nullableDateTime } from '../http/schemas.js'
 
 export const MAX_LINK_PARAMS = 30
@@ -70,11 +71,5 @@ export const trackingLinkCreateSchema = {
 
 export const trackingLinkSchemas = [trackingLinkSchema, trackingLinkCreateSchema]
 
-export interface TrackingLinkCreate {
-  affiliate_id: number
-  tracking_domain_id?: number | null
-  use_ssl?: boolean
-  shortlink: boolean
-  params?: Record<string, string>
-  send: boolean
-}
+/** What the handler receives: the schema as ajv leaves it (defaults filled in). */
+export type TrackingLinkCreate = FromSchema<typeof trackingLinkCreateSchema>

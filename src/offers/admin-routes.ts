@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import { catchUpAfterWrites } from '../clicks/replica.js'
 import { conflict, notFound, ruleViolation } from '../http/problem.js'
-import { adminSecurity, authProblems, idParam, idParams, listOf, listQuery, problemResponses, type ListQuery } from '../http/schemas.js'
+import { adminSecurity, authProblems, idParams, listOf, problemResponses } from '../http/schemas.js'
 import { toPage } from '../http/pagination.js'
 import type { Db } from '../db/database.js'
 import type { StoredCap } from '../db/tables.js'
-import type { OfferCreate, OfferListQuery, OfferPatch } from './schemas.js'
+import { offerListQuery, type OfferCreate, type OfferListQuery, type OfferPatch } from './schemas.js'
 import { DEFAULT_GOAL, goalsLeftBehind, parseGoals } from './goals.js'
 import { capsNamingMissingGoals, checkClickSession, parseCaps } from './caps.js'
 import { offerPostbackUrl, offerToApi } from './view.js'
@@ -72,16 +72,13 @@ export default async function offerRoutes (fastify: FastifyInstance) {
     return reply.code(201).send(await toApiOne(offer))
   })
 
-  fastify.get<{ Querystring: ListQuery & OfferListQuery }>('/offers', {
+  fastify.get<{ Querystring: OfferListQuery }>('/offers', {
     schema: {
       tags,
       security,
       operationId: 'listOffers',
       summary: 'List offers',
-      querystring: listQuery({
-        status: { type: 'string', enum: ['active', 'paused', 'stopped'] },
-        advertiser_id: { ...idParam, description: 'Only this advertiser\'s offers' },
-      }),
+      querystring: offerListQuery,
       response: { 200: listOf('Offer'), ...problemResponses(...authProblems) },
     },
   }, async (request) => {

@@ -1,17 +1,12 @@
+import type { FromSchema } from 'json-schema-to-ts'
 import { AMOUNT_SCALE, amountToJson, parseAmount } from '../domain/money.js'
-import { clickSessionSeconds, type CapMetric, type CapPeriod } from '../domain/caps.js'
+import { clickSessionSeconds } from '../domain/caps.js'
 import type { StoredCap } from '../db/tables.js'
 import { invalidInput, ruleViolation } from '../domain/errors.js'
+import type { offerCapInputSchema } from './schemas.js'
 
 /** A cap as the API takes it (defaults applied by the schema). */
-export interface CapInput {
-  metric: CapMetric
-  period: CapPeriod
-  limit: number
-  per_affiliate: boolean
-  affiliate_id: number | null
-  goal: string | null
-}
+export type CapInput = FromSchema<typeof offerCapInputSchema>
 
 /** The largest count a clicks or conversions cap takes: beyond it a limit is a typo, not a budget. */
 export const MAX_COUNT_LIMIT = 1_000_000_000

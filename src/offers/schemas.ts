@@ -1,6 +1,5 @@
-import { currencyCode, dateTime, httpUrl, money } from '../http/schemas.js'
-import type { OfferStatus } from '../domain/statuses.js'
-import type { CapInput } from './caps.js'
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
+import { currencyCode, dateTime, httpUrl, idParam, listQuery, money, type QueryOf } from '../http/schemas.js'
 
 const title = { type: 'string', minLength: 1, maxLength: 255, examples: ['Acme app install'] } as const
 const url = {
@@ -268,35 +267,15 @@ export const offerSchemas = [offerCapSchema, offerCapInputSchema, offerGoalSchem
 
 export type GoalType = 'fixed' | 'percent'
 
-export interface OfferGoalInput {
-  value: string
-  title?: string
-  type: GoalType
-  revenue: number
-  payout: number
-}
+/** What the handlers receive: the schemas as ajv leaves them (defaults filled in), `$ref`s resolved. */
+type WithInputs<S extends JSONSchema> = FromSchema<S, { references: [typeof offerCapInputSchema, typeof offerGoalInputSchema] }>
+export type OfferGoalInput = FromSchema<typeof offerGoalInputSchema>
+export type OfferCreate = WithInputs<typeof offerCreateSchema>
+export type OfferPatch = WithInputs<typeof offerPatchSchema>
 
-export interface OfferCreate {
-  advertiser_id: number
-  title: string
-  url: string
-  trafficback_url?: string | null
-  status: OfferStatus
-  tracking_domain_id?: number | null
-  currency: string
-  default_conversion_status: 'approved' | 'pending' | 'hold'
-  allow_duplicate_conversions: boolean
-  probabilistic_attribution: boolean
-  secure_code?: string | null
-  hold_period_days: number
-  click_session: string
-  caps: CapInput[]
-  goals?: OfferGoalInput[]
-}
-
-export type OfferPatch = Partial<OfferCreate>
-
-export interface OfferListQuery {
-  status?: OfferStatus
-  advertiser_id?: number
-}
+export const offerListQuery = listQuery({
+  status: { type: 'string', enum: ['active', 'paused', 'stopped'] },
+  advertiser_id: { ...idParam, description: 'Only this advertiser\'s offers' },
+})
+/** What the handler receives (the default limit filled in). */
+export type OfferListQuery = QueryOf<typeof offerListQuery>

@@ -1,3 +1,4 @@
+import type { FromSchema } from 'json-schema-to-ts'
 import { dateTime } from '../http/schemas.js'
 import { HOSTNAME_RULE } from '../domain/hostname.js'
 
@@ -59,10 +60,6 @@ export const trackingDomainPatchSchema = {
 
 export const trackingDomainSchemas = [trackingDomainSchema, trackingDomainCreateSchema, trackingDomainPatchSchema]
 
-export interface TrackingDomainCreate {
-  hostname: string
-  allow_http: boolean
-  allow_https: boolean
-  is_default: boolean
-}
-export type TrackingDomainPatch = Partial<TrackingDomainCreate>
+/** What the handlers receive: the schemas as ajv leaves them (defaults filled in). */
+export type TrackingDomainCreate = FromSchema<typeof trackingDomainCreateSchema>
+export type TrackingDomainPatch = FromSchema<typeof trackingDomainPatchSchema>

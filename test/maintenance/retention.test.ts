@@ -5,7 +5,7 @@ import { build, inject } from '../helpers/build.js'
 import { postback } from '../helpers/conversions.js'
 import { createAdvertiser, createAffiliate, createOffer } from '../helpers/fixtures.js'
 import { firingScene, insertDelivery } from '../helpers/dispatch.js'
-import { clickMonth, existingClickMonths } from '../../src/clicks/partitions.js'
+import { clickMonth, existingClickMonths, retireClickPartitionsBefore } from '../../src/clicks/partitions.js'
 import { findClick } from '../../src/clicks/repository.js'
 import { newClickId } from '../../src/domain/click-ids.js'
 import { RETENTION_BATCH } from '../../src/maintenance/retention.js'
@@ -50,6 +50,30 @@ t.test('click retention drops whole months past CLICK_RETENTION_DAYS; conversion
 
   const again = await app.maintenance.runOnce(now)
   t.same([again.partitionsDropped, again.partitionsMade], [[], []], 'a second run finds nothing to do')
+  t.same(await leftoverTables(app), [], 'no detached month is left behind')
+})
+
+/** Tables named like clicks' months that are no longer partitions of clicks: what a crash mid-retention leaves. */
+async function leftoverTables (app: FastifyInstance): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`select relname as name from pg_class c
+    where relkind = 'r' and relname like 'clicks%' and not exists (select 1 from pg_inherits i where i.inhrelid = c.oid)`.execute(app.db)
+  return rows.map((row) => row.name)
+}
+
+t.test('a month detached but not dropped (a crash between retention\'s two steps) is dropped by the next run', async (t) => {
+  const { app } = await build(t, { env: { CLICK_RETENTION_DAYS: '30' } })
+  const offer = await createOffer(app, { click_session: '30d' })
+  const affiliate = await createAffiliate(app)
+  const now = new Date()
+  const old = new Date(now.getTime() - 75 * DAY_MS)
+  await recordAt(app, old, offer.id, affiliate.id)
+  // The first step alone, as a crash right after it leaves things.
+  const retired = await retireClickPartitionsBefore(app.db, new Date(now.getTime() - 30 * DAY_MS))
+  t.ok(retired.includes(clickMonth(old).name), 'the old month is detached')
+  t.same(await leftoverTables(app), [`clicks_retired_${clickMonth(old).name}`], 'and left as a retired table')
+  t.notOk((await existingClickMonths(app.db)).some((month) => month.name === clickMonth(old).name), 'no longer a partition of clicks')
+  await app.maintenance.runOnce(now)
+  t.same(await leftoverTables(app), [], 'the next run drops it')
 })
 
 t.test('log retention: the advertiser-postback log and finished deliveries go in batches; pending deliveries stay', async (t) => {
