@@ -42,10 +42,10 @@ module.exports = {
     },
     {
       name: 'rules-throw-domain-errors',
-      comment: 'Below the routes, intake, conversions, stats and offers refuse with domain errors (src/domain/errors.ts); ' +
-        'the error handler makes problems of them.',
+      comment: 'Below the routes, intake, conversions, stats, offers and affiliate-postbacks refuse with domain errors ' +
+        '(src/domain/errors.ts); the error handler makes problems of them.',
       severity: 'error',
-      from: { path: '^src/(intake|conversions|stats|offers)/', pathNot: 'routes\\.ts$' },
+      from: { path: '^src/(intake|conversions|stats|offers|affiliate-postbacks)/', pathNot: 'routes\\.ts$' },
       to: { path: '^src/(http/problem|plugins/)' },
     },
     {

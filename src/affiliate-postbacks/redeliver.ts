@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import { DELIVERIES_CHANNEL } from '../dispatch/channels.js'
-import { ruleViolation } from '../http/problem.js'
+import { ruleViolation } from '../domain/errors.js'
 import type { PostbackRedeliverRequest } from './delivery-schemas.js'
 
 /** Rows made pending per statement: each batch is its own short transaction, whatever the window holds. */

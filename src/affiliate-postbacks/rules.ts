@@ -1,4 +1,4 @@
-import { badRequest, type ProblemFieldError } from '../http/problem.js'
+import { invalidInput, type FieldError } from '../domain/errors.js'
 import type { OfferFacts } from './repository.js'
 
 // The rules of contract §5.1, in one place, so every route that writes a postback judges it alike.
@@ -7,28 +7,28 @@ const SCHEME_AND_AUTHORITY = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)/
 
 /**
  * A postback URL's structure: absolute http(s) with a literal host. Macros may stand anywhere after the
- * host; in the host they would let a click's parameters choose where the postback goes. 400 when broken.
+ * host; in the host they would let a click's parameters choose where the postback goes. Invalid input when broken.
  */
 export function parsePostbackUrl (raw: string): URL {
   // eslint-disable-next-line no-control-regex -- control characters are what this refuses
-  if (/[\s\u0000-\u001f\u007f]/.test(raw)) throw badRequest('url must not contain spaces or control characters', '/url')
+  if (/[\s\u0000-\u001f\u007f]/.test(raw)) throw invalidInput('url must not contain spaces or control characters', '/url')
   const match = SCHEME_AND_AUTHORITY.exec(raw)
   if (match === null || !/^https?$/i.test(match[1] as string)) {
-    throw badRequest('url must be an absolute http or https URL (http://host/... or https://host/...)', '/url')
+    throw invalidInput('url must be an absolute http or https URL (http://host/... or https://host/...)', '/url')
   }
   const authority = match[2] as string
   // WHATWG would read `https:///host` as `https://host`; an integrator who wrote three slashes meant something else.
-  if (authority === '' || authority.endsWith('@')) throw badRequest('url must have a host', '/url')
+  if (authority === '' || authority.endsWith('@')) throw invalidInput('url must have a host', '/url')
   if (/[{}]/.test(authority)) {
-    throw badRequest('url must name its host literally: macros are allowed in the path and query, not in the host or port', '/url')
+    throw invalidInput('url must name its host literally: macros are allowed in the path and query, not in the host or port', '/url')
   }
   let parsed: URL
   try {
     parsed = new URL(raw)
   } catch {
-    throw badRequest('url is not a valid URL', '/url')
+    throw invalidInput('url is not a valid URL', '/url')
   }
-  if (parsed.hostname === '') throw badRequest('url must have a host', '/url')
+  if (parsed.hostname === '') throw invalidInput('url must have a host', '/url')
   return parsed
 }
 
@@ -40,7 +40,7 @@ export interface PostbackTarget {
 }
 
 export interface Judgement {
-  errors: ProblemFieldError[]
+  errors: FieldError[]
   /** The offer's own spelling of the goal, to store; null when none or when the goal was refused. */
   goal: string | null
 }
@@ -50,7 +50,7 @@ export interface Judgement {
  * (undefined for a global postback, or when the offer is unknown and already reported).
  */
 export function judgeScopeRules (target: PostbackTarget, offer: OfferFacts | undefined): Judgement {
-  const errors: ProblemFieldError[] = []
+  const errors: FieldError[] = []
   let goal: string | null = null
   if (target.offerId === null) {
     if (target.goal !== null) {

@@ -1,15 +1,16 @@
 import type { Db } from '../db/database.js'
 import type { PostbackRow } from '../db/tables.js'
-import { HttpProblem, notFound, type ProblemFieldError } from '../http/problem.js'
+import { DomainError, notFound, type FieldError } from '../domain/errors.js'
 import { selfFeedTarget, lockAffiliate, lockOfferFacts, lockPostback, insertPostback, updatePostback, type OfferFacts, type Owner } from './repository.js'
 import { judgeScopeRules, parsePostbackUrl } from './rules.js'
 import { lockTrackingDomainsShared } from '../tracking-domains/repository.js'
 import type { HealthState, PostbackPatch, PostbackSettings } from './schemas.js'
 
 // Creating and changing a postback, the same way from every place (contract §5.2): only where the
-// affiliate and offer ids come from differs, and with it whether an unknown one is 404 or 422.
+// affiliate and offer ids come from differs, and with it whether an unknown one is not found or a rule
+// violation.
 
-/** Where an id came from: the path (unknown: 404), the body (unknown: 422) or the caller's key. */
+/** Where an id came from: the path (unknown: not found), the body (unknown: a rule violation) or the caller's key. */
 export type IdSource = 'path' | 'body' | 'key'
 
 export interface PostbackPlace {
@@ -64,15 +65,15 @@ function enabling (enabled: boolean | undefined, current: PostbackRow, panel: bo
   return {}
 }
 
-function ruleViolations (errors: ProblemFieldError[]): HttpProblem {
-  return new HttpProblem('rule-violation', errors.map((error) => error.message).join('; '), { errors })
+function ruleViolations (errors: FieldError[]): DomainError {
+  return new DomainError('rule-violation', errors.map((error) => error.message).join('; '), errors)
 }
 
 /**
- * 422 when the URL would feed this service's own intake: a tracking domain's host or PUBLIC_URL's origin.
- * The caller holds the tracking-domains lock shared, so no hostname appears between this check and commit.
+ * A rule violation when the URL would feed this service's own intake: a tracking domain's host or
+ * PUBLIC_URL's origin. The caller holds the tracking-domains lock shared, so no hostname appears between this check and commit.
  */
-async function selfUrlErrors (trx: Db, url: URL, publicUrl: string): Promise<ProblemFieldError[]> {
+async function selfUrlErrors (trx: Db, url: URL, publicUrl: string): Promise<FieldError[]> {
   const target = await selfFeedTarget(trx, url, publicUrl)
   if (target === null) return []
   const where = target.kind === 'public-url' ? 'the origin of PUBLIC_URL' : `${target.host} is one of its tracking domains`
@@ -86,10 +87,10 @@ export interface OwnTarget {
 }
 
 /**
- * 422 when the URL's host resolves to an address and port this service listens on (`localhost`, `[::1]`,
- * `127.0.0.2`, the host's own name...). Resolved before the transaction: no lock is held while DNS answers.
+ * A rule violation when the URL's host resolves to an address and port this service listens on
+ * (`localhost`, `[::1]`, `127.0.0.2`, the host's own name...). Resolved before the transaction: no lock is held while DNS answers.
  */
-async function ownAddressErrors (own: OwnTarget, url: URL): Promise<ProblemFieldError[]> {
+async function ownAddressErrors (own: OwnTarget, url: URL): Promise<FieldError[]> {
   const reason = await own.resolvesToSelf(url)
   return reason === null ? [] : [{ path: '/url', message: `url points at this service itself (${reason}); a postback must go to the affiliate's own server` }]
 }
@@ -98,8 +99,11 @@ function offerNotUsable (offerId: number, panel: boolean): string {
   return panel ? `Offer ${offerId} not found among active offers` : `Offer ${offerId} not found`
 }
 
-/** Loads (and share-locks) the target offer; a path id that names nothing usable is 404, a body id 422. */
-async function resolveOffer (trx: Db, offerId: number, from: 'path' | 'body', panel: boolean, errors: ProblemFieldError[]) {
+/**
+ * Loads (and share-locks) the target offer; a path id that names nothing usable is not found, a body id a
+ * rule violation.
+ */
+async function resolveOffer (trx: Db, offerId: number, from: 'path' | 'body', panel: boolean, errors: FieldError[]) {
   const offer = await lockOfferFacts(trx, offerId)
   const usable = offer !== undefined && (!panel || offer.status === 'active')
   if (usable) return offer
@@ -114,8 +118,8 @@ export async function createPostback (db: Db, own: OwnTarget, place: PostbackPla
   return db.transaction().execute(async (trx) => {
     // Before any row lock: a wait here behind a tracking-domain write must not hold locks intake needs.
     await lockTrackingDomainsShared(trx)
-    const errors: ProblemFieldError[] = []
-    // Path ids first: an unknown one is 404 whatever else is wrong.
+    const errors: FieldError[] = []
+    // Path ids first: an unknown one is not found whatever else is wrong.
     const affiliateKnown = await lockAffiliate(trx, place.affiliate.id)
     if (!affiliateKnown && place.affiliate.from !== 'body') throw notFound('Affiliate')
     let offer: OfferFacts | undefined
@@ -157,7 +161,7 @@ export async function patchPostback (
     if (current === undefined) throw notFound('Postback')
     if (Object.keys(patch).length === 0) return current
 
-    const errors: ProblemFieldError[] = []
+    const errors: FieldError[] = []
     const offerId = patch.offer_id === undefined ? current.offer_id : patch.offer_id
     const offerChanged = offerId !== current.offer_id
     let offer: OfferFacts | undefined

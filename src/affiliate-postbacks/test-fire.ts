@@ -6,7 +6,7 @@ import type { PostbackSender } from '../dispatch/sender.js'
 import { signingKeysOf } from '../dispatch/repository.js'
 import { parseAmount } from '../domain/money.js'
 import { postbackMacroValues, renderPostbackRequest, type PostbackContext } from '../domain/postback-render.js'
-import { ruleViolation } from '../http/problem.js'
+import { ruleViolation } from '../domain/errors.js'
 import { findConversionContext, findOfferSummary } from './delivery-repository.js'
 
 /** A conversion that looks like a real one, for a test fire without `conversion_id`. */

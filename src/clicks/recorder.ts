@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { settleWithin, withTimeout } from '../lib/time-limit.js'
 import { insertClicks, type ClickRecord } from './repository.js'
 import { ClickPartitionCover } from './partitions.js'
 
@@ -131,12 +132,7 @@ export class ClickRecorder {
   async close (): Promise<void> {
     clearInterval(this.timer)
     this.closed = true
-    let timeout: NodeJS.Timeout | undefined
-    await Promise.race([
-      this.flush(),
-      new Promise<void>((resolve) => { timeout = setTimeout(resolve, this.closeTimeoutMs) }),
-    ])
-    clearTimeout(timeout)
+    await settleWithin(this.flush(), this.closeTimeoutMs)
     if (this.unwritten.size > 0) {
       this.options.log.error({ lost: this.unwritten.size }, 'shutdown: clicks could not be written and are lost')
       this.drop(this.unwritten.size, 'shutdown could not write them')
@@ -202,17 +198,9 @@ export class ClickRecorder {
 
   /** The configured write, bounded in time: a hung connection must not stall every later click. */
   private async write (clicks: readonly ClickRecord[]): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    try {
-      await Promise.race([
-        this.options.write(clicks),
-        new Promise<never>((_resolve, reject) => {
-          timer = setTimeout(() => reject(new Error(`writing clicks took over ${this.writeTimeoutMs} ms`)), this.writeTimeoutMs)
-        }),
-      ])
-    } finally {
-      clearTimeout(timer)
-    }
+    await withTimeout(this.options.write(clicks), this.writeTimeoutMs, () => {
+      throw new Error(`writing clicks took over ${this.writeTimeoutMs} ms`)
+    })
   }
 
   private settle (clicks: readonly ClickRecord[]): void {

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Db } from '../db/database.js'
 import { capsFromStored, clickCapsOf, type ClickCap } from '../domain/caps.js'
+import { settleWithin } from '../lib/time-limit.js'
 import {
   affiliatesForClicks, deletionsSince, offersForClicks, oldestRunningXact, shortLinksForClicks,
   type AffiliateStatus, type OfferForClick, type ReplicaPage, type ShortLinkTarget,
@@ -77,10 +78,7 @@ export class ClickReplica {
     const fresh = this.reading === null
       ? this.refresh()
       : (this.next ??= this.reading.catch(() => {}).then(() => { this.next = null; return this.refresh() }))
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, CATCH_UP_MS) })
-    await Promise.race([fresh.catch(() => {}), timeout])
-    clearTimeout(timer)
+    await settleWithin(fresh, CATCH_UP_MS)
   }
 
   /** Refreshes every REFRESH_INTERVAL_MS until `stop`. */

@@ -3,6 +3,7 @@ import PQueue from 'p-queue'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Db } from '../db/database.js'
 import { retryAfterCapMs, retryDelayMs } from '../domain/retry.js'
+import { settleWithin } from '../lib/time-limit.js'
 import { HOST_PREFIX, isGoneLocalHolder, newHolderId } from './holder.js'
 import { OriginGate } from './origin-gate.js'
 import { AttemptRecorder } from './recorder.js'
@@ -531,16 +532,6 @@ export class Dispatcher {
         this.#log.error({ err, unfinished: unfinished.length }, 'could not release postback claims; they return when their lease expires')
       }
     }
-    if (!(await settleWithin(this.sender.close().catch(() => {}), 1_000))) await this.sender.agent.destroy().catch(() => {})
-  }
-}
-
-async function settleWithin (promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms) })
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout])
-  } finally {
-    clearTimeout(timer)
+    if (!(await settleWithin(this.sender.close(), 1_000))) await this.sender.agent.destroy().catch(() => {})
   }
 }

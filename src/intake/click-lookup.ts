@@ -1,11 +1,6 @@
 import type { Db } from '../db/database.js'
 import { findClicksWithCatalogVersion, type StoredClick } from '../conversions/repository.js'
-
-interface Waiting {
-  clickid: string
-  resolve: (found: StoredClick | undefined) => void
-  reject: (err: unknown) => void
-}
+import { Batcher } from '../lib/batcher.js'
 
 /**
  * Finds stored clicks for postback intake. Lookups arriving while others are in flight share the next query
@@ -14,29 +9,16 @@ interface Waiting {
  * as new as any change committed before its postback arrived.
  */
 export class ClickLookup {
-  private queue: Waiting[] = []
-  private inFlight = 0
+  readonly #batcher: Batcher<string, StoredClick | undefined>
 
-  constructor (private readonly db: Db, private readonly maxConcurrent = 4, private readonly maxBatch = 500) {}
-
-  find (clickid: string): Promise<StoredClick | undefined> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ clickid, resolve, reject })
-      this.pump()
-    })
+  constructor (db: Db, maxConcurrent = 4, maxBatch = 500) {
+    this.#batcher = new Batcher(async (clickids) => {
+      const found = await findClicksWithCatalogVersion(db, [...new Set(clickids)])
+      return (clickid) => found.get(clickid)
+    }, { maxBatch, maxConcurrent })
   }
 
-  private pump (): void {
-    while (this.inFlight < this.maxConcurrent && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch)
-      this.inFlight += 1
-      findClicksWithCatalogVersion(this.db, [...new Set(batch.map((w) => w.clickid))]).then(
-        (found) => { for (const w of batch) w.resolve(found.get(w.clickid)) },
-        (err: unknown) => { for (const w of batch) w.reject(err) }
-      ).finally(() => {
-        this.inFlight -= 1
-        this.pump()
-      })
-    }
+  find (clickid: string): Promise<StoredClick | undefined> {
+    return this.#batcher.add(clickid)
   }
 }

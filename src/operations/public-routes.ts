@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import type { FastifyInstance } from 'fastify'
 import { noSecurity, problemResponses } from '../http/schemas.js'
 import { HttpProblem } from '../http/problem.js'
+import { withTimeout } from '../lib/time-limit.js'
 
 /** How long one write check answers for: /ready polled by many probes costs one write a second at most. */
 const READY_CHECK_MS = 1000
@@ -28,11 +29,9 @@ export default async function operationsRoutes (fastify: FastifyInstance) {
       lastCheck = check
     }
     const { at, result } = lastCheck
-    let timer: NodeJS.Timeout | undefined
-    const giveUp = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`the write check has not answered for ${READY_TIMEOUT_MS} ms`)), at + READY_TIMEOUT_MS - Date.now())
+    return withTimeout<unknown>(result, at + READY_TIMEOUT_MS - Date.now(), () => {
+      throw new Error(`the write check has not answered for ${READY_TIMEOUT_MS} ms`)
     })
-    return Promise.race([result, giveUp]).finally(() => clearTimeout(timer))
   }
 
   fastify.get('/health', {

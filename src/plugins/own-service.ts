@@ -6,6 +6,7 @@ import { sql } from 'kysely'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { canonicalAddress, LOOP_GUARD_HEADER, reachesService, type Endpoint } from '../domain/self-feed.js'
+import { withTimeout } from '../lib/time-limit.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -58,11 +59,7 @@ export class OwnService {
     // A host is looked up only when its port is one this service listens on: other URLs cost no DNS query.
     if (!this.#listensOn(port)) return null
     const host = url.hostname.replace(/^\[|\]$/g, '')
-    let timer: NodeJS.Timeout | undefined
-    const addresses = await Promise.race([
-      lookup(host, { all: true, verbatim: true }).catch(() => []),
-      new Promise<[]>((resolve) => { timer = setTimeout(() => resolve([]), LOOKUP_LIMIT_MS) }),
-    ]).finally(() => clearTimeout(timer))
+    const addresses = await withTimeout(lookup(host, { all: true, verbatim: true }).catch(() => []), LOOKUP_LIMIT_MS, () => [])
     const own = addresses.find(({ address }) => this.isOwnEndpoint(address, port))
     return own === undefined ? null : `${url.hostname} resolves to ${own.address}, where this service listens on port ${port}`
   }
