@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Prometheus text format (0.0.4). Clicks by result, conversions by result, delivery attempts by outcome and their durations, deliveries due and the age of the oldest, the click buffer and its drops, the database pool, event-loop lag and process metrics. Labels never carry ids or URLs. An admin key (`API-Key`) or `Authorization: Bearer <METRICS_TOKEN>`; anything else is a 401.
+         * @description Prometheus text format (0.0.4). Clicks by result, conversions by result, delivery attempts by outcome and their durations, deliveries due and the age of the oldest, the click buffer and its drops, the database pool, event-loop lag and process metrics. Labels never carry ids or URLs. An admin key (`API-Key`) or `Authorization: Bearer <METRICS_TOKEN>`; an affiliate's key is a 403, anything else a 401.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -118,13 +118,13 @@ export interface paths {
         };
         /**
          * Advertiser conversion postback (S2S)
-         * @description The advertiser's server-to-server conversion postback (Affise parameters). No API key: the offer's (else the advertiser's) secure code, when set, must come as `secure`. Parameters come in the query string, or for POST in a form-encoded or JSON body as well (the query string wins for a name given in both; a repeated parameter keeps its first value; an empty value counts as absent). A click id is matched ignoring case. Without a click id, `offer_id` + `pid` + `action_id` make a probabilistic-attribution conversion on offers that allow it. Errors are judged in this order: 400 (`Missing mandatory parameter clickid/click_id`, `Broken clickid`, a malformed parameter), 404 (click, offer or affiliate not found; an unknown click is looked up again after the click flush interval, as another instance may be about to write it), 403 `Access denied`, 422 `Offer disabled` / `Affiliate disabled` (new conversions only) / `Probabilistic attribution disabled`, 422 `Goal not found` / `Sum required`, 409 `Conversion exists` / `Conversion status is not pending`. A postback matching an existing conversion answers `duplicate: true`; a new status on a pending conversion changes it (`status_changed: true`), updating `sum` (percent payouts are recomputed), `order_currency`, `comment` and the custom fields it carries. Every call is kept in the server-postback log. Other methods, `HEAD` (link scanners) included, get 405 with `Allow: GET, POST` and are not logged. 508 `Loop detected`: the request is one of this deployment's own affiliate postbacks coming back (its dispatcher marks each request it sends with `X-S2S-Loop-Guard`, signed with a key only this deployment knows), so no postback URL can make conversions out of conversions; postbacks from other networks, this software or not, are never refused this way.
+         * @description The advertiser's server-to-server conversion postback (Affise parameters). No API key: the offer's (else the advertiser's) secure code, when set, must come as `secure`. Parameters come in the query string, or for POST in a form-encoded or JSON body as well (the query string wins for a name given in both; a repeated parameter keeps its first value; an empty value counts as absent). A click id is matched ignoring case. Without a click id, `offer_id` + `pid` + `action_id` make a probabilistic-attribution conversion on offers that allow it. Errors are judged in this order: 400 (`Missing mandatory parameter clickid/click_id`, `Broken clickid`, a malformed parameter), 404 (click, offer or affiliate not found; an unknown click is looked up again after the click flush interval, as another instance may be about to write it), 403 `Access denied`, 422 `Offer disabled` / `Affiliate disabled` (new conversions only) / `Probabilistic attribution disabled`, 422 `Goal not found` / `Sum required`, 409 `Conversion exists` / `Conversion status is not pending`. A postback matching an existing conversion answers `duplicate: true`; a new status on a pending conversion changes it (`status_changed: true`), updating `sum` (percent payouts are recomputed), `order_currency`, `comment` and the custom fields it carries. Every call is kept in the server-postback log. Other methods, `HEAD` (link scanners) included, get 405 with `Allow: GET, POST` and are not logged. 508 `Loop detected`: the request carries the delivery headers of an affiliate postback (`X-Postback-Delivery-Id`, or a `User-Agent` of `s2s-tracker/...`), or this deployment's own signed mark (`X-S2S-Loop-Guard`), so no postback URL can make conversions out of conversions. The refusal is logged. An advertiser's server never sends these headers; a network that forwards its own affiliate postbacks from s2s-tracker to another s2s-tracker's intake is refused too.
          */
         get: operations["receiveAdvertiserPostback"];
         put?: never;
         /**
          * Advertiser conversion postback (S2S), parameters in a form or JSON body
-         * @description The advertiser's server-to-server conversion postback (Affise parameters). No API key: the offer's (else the advertiser's) secure code, when set, must come as `secure`. Parameters come in the query string, or for POST in a form-encoded or JSON body as well (the query string wins for a name given in both; a repeated parameter keeps its first value; an empty value counts as absent). A click id is matched ignoring case. Without a click id, `offer_id` + `pid` + `action_id` make a probabilistic-attribution conversion on offers that allow it. Errors are judged in this order: 400 (`Missing mandatory parameter clickid/click_id`, `Broken clickid`, a malformed parameter), 404 (click, offer or affiliate not found; an unknown click is looked up again after the click flush interval, as another instance may be about to write it), 403 `Access denied`, 422 `Offer disabled` / `Affiliate disabled` (new conversions only) / `Probabilistic attribution disabled`, 422 `Goal not found` / `Sum required`, 409 `Conversion exists` / `Conversion status is not pending`. A postback matching an existing conversion answers `duplicate: true`; a new status on a pending conversion changes it (`status_changed: true`), updating `sum` (percent payouts are recomputed), `order_currency`, `comment` and the custom fields it carries. Every call is kept in the server-postback log. Other methods, `HEAD` (link scanners) included, get 405 with `Allow: GET, POST` and are not logged. 508 `Loop detected`: the request is one of this deployment's own affiliate postbacks coming back (its dispatcher marks each request it sends with `X-S2S-Loop-Guard`, signed with a key only this deployment knows), so no postback URL can make conversions out of conversions; postbacks from other networks, this software or not, are never refused this way.
+         * @description The advertiser's server-to-server conversion postback (Affise parameters). No API key: the offer's (else the advertiser's) secure code, when set, must come as `secure`. Parameters come in the query string, or for POST in a form-encoded or JSON body as well (the query string wins for a name given in both; a repeated parameter keeps its first value; an empty value counts as absent). A click id is matched ignoring case. Without a click id, `offer_id` + `pid` + `action_id` make a probabilistic-attribution conversion on offers that allow it. Errors are judged in this order: 400 (`Missing mandatory parameter clickid/click_id`, `Broken clickid`, a malformed parameter), 404 (click, offer or affiliate not found; an unknown click is looked up again after the click flush interval, as another instance may be about to write it), 403 `Access denied`, 422 `Offer disabled` / `Affiliate disabled` (new conversions only) / `Probabilistic attribution disabled`, 422 `Goal not found` / `Sum required`, 409 `Conversion exists` / `Conversion status is not pending`. A postback matching an existing conversion answers `duplicate: true`; a new status on a pending conversion changes it (`status_changed: true`), updating `sum` (percent payouts are recomputed), `order_currency`, `comment` and the custom fields it carries. Every call is kept in the server-postback log. Other methods, `HEAD` (link scanners) included, get 405 with `Allow: GET, POST` and are not logged. 508 `Loop detected`: the request carries the delivery headers of an affiliate postback (`X-Postback-Delivery-Id`, or a `User-Agent` of `s2s-tracker/...`), or this deployment's own signed mark (`X-S2S-Loop-Guard`), so no postback URL can make conversions out of conversions. The refusal is logged. An advertiser's server never sends these headers; a network that forwards its own affiliate postbacks from s2s-tracker to another s2s-tracker's intake is refused too.
          */
         post: operations["receiveAdvertiserPostbackWithBody"];
         delete?: never;
@@ -365,7 +365,7 @@ export interface paths {
         };
         /**
          * The offer's caps with what each has counted in its current period
-         * @description Each cap of the offer, in order, with `used`, `remaining` and the current period (UTC days, ISO weeks, months; `total` from 1970-01-01 with no end). Conversions and payout count exactly (they are judged in the transaction that creates each conversion); clicks are counted by each instance and reach the shared count within a second. With `affiliate_id`, per-affiliate caps show that affiliate's count.
+         * @description Each cap of the offer, in order, with `used`, `remaining` and the current period (UTC days, ISO weeks, months; `total` from 1970-01-01 with no end). Conversions and payout count exactly (they are judged in the transaction that creates each conversion); clicks are counted by each instance and reach the shared count within a second. With `affiliate_id`, per-affiliate caps show that affiliate's count. A list like every other: `limit` and `cursor` page it (an offer has at most 20 caps, so one page holds them at the default limit); `created_from` and `created_to` are accepted and select nothing out, since caps are part of the offer and have no time of their own.
          */
         get: operations["listOfferCaps"];
         put?: never;
@@ -2972,8 +2972,8 @@ export interface components {
         OfferCapStatusList: {
             /** @description The offer's caps in their order */
             data: components["schemas"]["OfferCapStatus"][];
-            /** @description Always null: every cap of the offer is on this page */
-            next_cursor: null;
+            /** @description Pass as `cursor` for the next page; null on the last page (an offer has at most 20 caps) */
+            next_cursor: string | null;
         };
         PanelOfferCap: {
             /**
@@ -3039,6 +3039,15 @@ export interface operations {
             };
             /** @description Missing or unknown API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key may not use this route */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5428,6 +5437,14 @@ export interface operations {
     listOfferCaps: {
         parameters: {
             query?: {
+                /** @description Page size, 1..500 */
+                limit?: number;
+                /** @description Opaque cursor from the previous page's `next_cursor` */
+                cursor?: string;
+                /** @description Only items created at or after this instant (ISO 8601); a bare date means its midnight, UTC */
+                created_from?: string | unknown | unknown;
+                /** @description Only items created at or before this instant (ISO 8601); a bare date takes in that whole day, UTC */
+                created_to?: string | unknown | unknown;
                 /** @description Show per-affiliate caps for this affiliate */
                 affiliate_id?: number;
             };

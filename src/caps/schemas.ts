@@ -41,7 +41,7 @@ export const offerCapStatusListSchema = {
   required: ['data', 'next_cursor'],
   properties: {
     data: { type: 'array', items: { $ref: 'OfferCapStatus#' }, description: 'The offer\'s caps in their order' },
-    next_cursor: { type: 'null', description: 'Always null: every cap of the offer is on this page' },
+    next_cursor: { type: ['string', 'null'], description: 'Pass as `cursor` for the next page; null on the last page (an offer has at most 20 caps)' },
   },
 } as const
 

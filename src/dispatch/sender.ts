@@ -4,7 +4,7 @@ import { isIP, type LookupFunction } from 'node:net'
 import { Agent, buildConnector, type Dispatcher } from 'undici'
 import { privateNetworkReason } from '../domain/network.js'
 import { parseRetryAfter } from '../domain/retry.js'
-import { comparableOrigin, LOOP_GUARD_HEADER } from '../domain/self-feed.js'
+import { comparableOrigin, DELIVERY_ID_HEADER, LOOP_GUARD_HEADER, USER_AGENT_PRODUCT } from '../domain/self-feed.js'
 import { requestTarget, signatureHeaders } from '../domain/signature.js'
 import { VERSION } from '../version.js'
 
@@ -50,7 +50,7 @@ export interface SenderOptions {
 }
 
 const RESPONSE_BODY_LIMIT = 4096
-const USER_AGENT = `s2s-tracker/${VERSION}`
+const USER_AGENT = `${USER_AGENT_PRODUCT}${VERSION}`
 const REFUSED = 'ERR_S2S_DESTINATION_REFUSED'
 /** Why an attempt to the service's own origin is refused (it would feed the service's own intake). */
 const OWN_ORIGIN_REFUSAL = 'refused: the URL points at this service itself (the origin of PUBLIC_URL)'
@@ -133,7 +133,7 @@ export class PostbackSender {
     if (refusal !== null) return Promise.resolve(refusedOutcome(at, started, refusal))
 
     const headers: Record<string, string> = { 'user-agent': USER_AGENT }
-    if (postback.deliveryId !== null) headers['x-postback-delivery-id'] = String(postback.deliveryId)
+    if (postback.deliveryId !== null) headers[DELIVERY_ID_HEADER] = String(postback.deliveryId)
     else headers['x-postback-test'] = 'true'
     if (this.#options.loopGuard !== undefined) headers[LOOP_GUARD_HEADER] = this.#options.loopGuard(postback.deliveryId === null ? 'test' : String(postback.deliveryId))
     if (postback.method === 'POST') headers['content-type'] = 'application/x-www-form-urlencoded'

@@ -29,6 +29,19 @@ export function hasPublicOrigin (url: URL, publicUrl: string): boolean {
 /** The header that marks a request as sent by this deployment's dispatcher (signed: see OwnService). */
 export const LOOP_GUARD_HEADER = 'x-s2s-loop-guard'
 
+/** The delivery headers every postback carries (§5.5): its delivery id, and the User-Agent's product. */
+export const DELIVERY_ID_HEADER = 'x-postback-delivery-id'
+export const USER_AGENT_PRODUCT = 's2s-tracker/'
+
+/**
+ * Whether a request carries the delivery headers of a postback this software sends (§5.1: intake refuses them):
+ * `X-Postback-Delivery-Id`, or a User-Agent naming s2s-tracker. No advertiser's own server sends either.
+ */
+export function carriesDeliveryHeaders (headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+  const agent = headers['user-agent']
+  return headers[DELIVERY_ID_HEADER] !== undefined || (typeof agent === 'string' && agent.toLowerCase().startsWith(USER_AGENT_PRODUCT))
+}
+
 /** An address and port: one the service listens on, or one a postback would connect to. */
 export interface Endpoint {
   address: string

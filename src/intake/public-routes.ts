@@ -7,6 +7,7 @@ import { ClickLookup } from './click-lookup.js'
 import { ConversionWriter } from './conversion-writer.js'
 import { applyPostback, type IntakeDeps } from './service.js'
 import { insertServerPostback, type ServerPostbackEntry } from '../conversions/repository.js'
+import { carriesDeliveryHeaders } from '../domain/self-feed.js'
 
 const tags = ['Tracking']
 
@@ -60,9 +61,10 @@ const description =
   'a new status on a pending conversion changes it (`status_changed: true`), updating `sum` (percent payouts are ' +
   'recomputed), `order_currency`, `comment` and the custom fields it carries. Every call is kept in the server-postback log. ' +
   'Other methods, `HEAD` (link scanners) included, get 405 with `Allow: GET, POST` and are not logged. 508 `Loop ' +
-  'detected`: the request is one of this deployment\'s own affiliate postbacks coming back (its dispatcher marks each ' +
-  'request it sends with `X-S2S-Loop-Guard`, signed with a key only this deployment knows), so no postback URL can make ' +
-  'conversions out of conversions; postbacks from other networks, this software or not, are never refused this way.'
+  'detected`: the request carries the delivery headers of an affiliate postback (`X-Postback-Delivery-Id`, or a ' +
+  '`User-Agent` of `s2s-tracker/...`), or this deployment\'s own signed mark (`X-S2S-Loop-Guard`), so no postback URL can ' +
+  'make conversions out of conversions. The refusal is logged. An advertiser\'s server never sends these headers; a ' +
+  'network that forwards its own affiliate postbacks from s2s-tracker to another s2s-tracker\'s intake is refused too.'
 
 const responses = {
   200: { $ref: 'PostbackAccepted#' },
@@ -105,6 +107,12 @@ export default async function postbackRoutes (fastify: FastifyInstance) {
       if (fastify.ownService.isOwnRequest(request.headers)) {
         request.log.warn({ clickid: entry.clickid }, 'refused: one of this service\'s own postbacks came back to its intake (a loop); check the postback URLs')
         throw new HttpProblem('loop-detected', 'This request is a postback this service sent itself: a postback URL points back at this service under another name')
+      }
+      if (carriesDeliveryHeaders(request.headers)) {
+        request.log.warn({ clickid: entry.clickid }, 'refused: a request with s2s-tracker\'s postback delivery headers reached intake (a loop)')
+        throw new HttpProblem('loop-detected',
+          'This request carries the delivery headers of an affiliate postback (X-Postback-Delivery-Id, or s2s-tracker\'s User-Agent): ' +
+          'intake refuses them, so that no postback ever feeds a conversion intake')
       }
       if (!parsed.ok) throw parsed.error
       const outcome = await applyPostback(deps, parsed.request, entry)

@@ -5,6 +5,7 @@ import fp from 'fastify-plugin'
 import { sql } from 'kysely'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { HttpProblem } from '../http/problem.js'
+import type { Db } from '../db/database.js'
 
 export type Principal = { kind: 'admin' } | { kind: 'affiliate'; affiliateId: number }
 
@@ -38,6 +39,15 @@ export function panelAffiliateId (request: FastifyRequest): number {
 
 const PANEL_PREFIX = '/v1/affiliate/'
 const ADMIN_KEY_LOCK = 7_310_001
+
+function findAffiliateByKeyHash (db: Db, hash: string) {
+  return db.selectFrom('affiliates').select(['id', 'status']).where('api_key_hash', '=', hash).executeTakeFirst()
+}
+
+/** Whether `key` is some affiliate's API key (whatever its status). */
+export async function isAffiliateKey (db: Db, key: string): Promise<boolean> {
+  return (await findAffiliateByKeyHash(db, hashApiKey(key))) !== undefined
+}
 
 async function authPlugin (fastify: FastifyInstance) {
   const { config, db } = fastify
@@ -82,11 +92,7 @@ async function authPlugin (fastify: FastifyInstance) {
       request.principal = { kind: 'admin' }
       return
     }
-    const affiliate = await db
-      .selectFrom('affiliates')
-      .select(['id', 'status'])
-      .where('api_key_hash', '=', hash)
-      .executeTakeFirst()
+    const affiliate = await findAffiliateByKeyHash(db, hash)
     if (affiliate === undefined) {
       throw new HttpProblem('unauthorized', 'Unknown API key', { headers: { 'www-authenticate': 'API-Key' } })
     }

@@ -85,6 +85,11 @@ async function errorHandler (fastify: FastifyInstance) {
     }
     if (error.validation !== undefined) {
       const context = error.validationContext
+      // A path id that is a whole number but outside the ids' range (0, beyond 2^31 - 1) names nothing: 404, as
+      // any unknown id in the path is (§1), not a 400 the client could take for a malformed request.
+      if (context === 'params' && (error.validation as AjvError[]).every((e) => e.keyword === 'minimum' || e.keyword === 'maximum')) {
+        return send(reply, request, 'not-found', 'Not found: no object has this id')
+      }
       const errors = toFieldErrors(error.validation as AjvError[], context)
       const where = context === 'body' ? 'body' : context === 'querystring' ? 'query string' : context === 'params' ? 'path' : 'request'
       const first = errors[0]

@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { HttpProblem } from '../http/problem.js'
 import { problemResponses } from '../http/schemas.js'
+import { isAffiliateKey } from './auth.js'
 
 export type ConversionResult = 'created' | 'duplicate' | 'status_changed' | 'rejected'
 
@@ -147,14 +148,19 @@ async function metricsPlugin (fastify: FastifyInstance, options: MetricsOptions)
       description: 'Prometheus text format (0.0.4). Clicks by result, conversions by result, delivery attempts by outcome ' +
         'and their durations, deliveries due and the age of the oldest, the click buffer and its drops, the database pool, ' +
         'event-loop lag and process metrics. Labels never carry ids or URLs. An admin key (`API-Key`) or ' +
-        '`Authorization: Bearer <METRICS_TOKEN>`; anything else is a 401.',
+        '`Authorization: Bearer <METRICS_TOKEN>`; an affiliate\'s key is a 403, anything else a 401.',
       response: {
         200: { description: 'The metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
-        ...problemResponses(401),
+        ...problemResponses(401, 403),
       },
     },
   }, async (request, reply) => {
     if (!authorized(request)) {
+      // As on every admin route (§1): a key the service knows, but an affiliate's, is refused, not unknown.
+      const key = request.headers['api-key']
+      if (typeof key === 'string' && key !== '' && await isAffiliateKey(fastify.db, key)) {
+        throw new HttpProblem('forbidden', 'Metrics need an admin API key (or METRICS_TOKEN), not an affiliate\'s')
+      }
       throw new HttpProblem('unauthorized', 'Metrics need an admin API-Key or Authorization: Bearer <METRICS_TOKEN>', {
         headers: { 'www-authenticate': 'Bearer' },
       })

@@ -106,6 +106,18 @@ t.test('intake refuses this deployment\'s own postbacks coming back, even throug
   const clickid = (await app.db.selectFrom('clicks').select('clickid').executeTakeFirstOrThrow()).clickid
   const forged = await inject(app, { method: 'GET', url: `/postback?clickid=${clickid}&action_id=other`, headers: { [LOOP_GUARD_HEADER]: '7.not-the-mark' } })
   t.equal(forged.statusCode, 200, 'a mark this deployment did not make is no reason to refuse')
+  // §5.1: the delivery headers of §5.5 are refused too, whoever sent them, and logged.
+  for (const [what, headers] of [
+    ['X-Postback-Delivery-Id', { 'x-postback-delivery-id': '22' }],
+    ['the dispatcher\'s User-Agent', { 'user-agent': 'S2S-Tracker/0.1.0' }],
+  ] as const) {
+    const res = await inject(app, { method: 'GET', url: `/postback?clickid=${clickid}&action_id=${encodeURIComponent(what)}`, headers })
+    t.equal(res.statusCode, 508, `a request with ${what} is refused`)
+    t.equal(res.json().type, 'https://s2s-tracker.dev/problems/loop-detected')
+  }
+  const refusals = (await inject(app, { method: 'GET', url: '/v1/server-postbacks?result=rejected&limit=5' })).json().data
+  t.ok(refusals.filter((row: { http_status: number }) => row.http_status === 508).length >= 3, 'each refusal is in the server-postback log')
+  t.equal(await conversionCount(app), 2, 'none of them made a conversion')
   const own = await inject(app, { method: 'GET', url: `/postback?clickid=${clickid}&action_id=mine`, headers: { [LOOP_GUARD_HEADER]: app.ownService.loopGuard('7') } })
   t.equal(own.statusCode, 508, 'its own mark is refused')
   t.equal(own.json().type, 'https://s2s-tracker.dev/problems/loop-detected')

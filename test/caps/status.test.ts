@@ -36,7 +36,15 @@ t.test('GET /v1/offers/{id}/caps: used, remaining and the current period; the pa
   const forB = await inject(app, { method: 'GET', url: `/v1/offers/${offer.id}/caps?affiliate_id=${b.id}` })
   t.match(forB.json().data[2], { used: 1, remaining: 2 }, 'a per-affiliate cap for one affiliate')
   t.equal((await inject(app, { method: 'GET', url: '/v1/offers/999999/caps' })).statusCode, 404)
-  t.equal((await inject(app, { method: 'GET', url: `/v1/offers/${offer.id}/caps?limit=5` })).statusCode, 400)
+  // A list like every other (§1): limit and cursor page it, in the offer's order; a time window is taken and selects nothing out.
+  const first = (await inject(app, { method: 'GET', url: `/v1/offers/${offer.id}/caps?limit=2&created_from=2026-01-01` })).json()
+  t.equal(first.data.length, 2)
+  t.type(first.next_cursor, 'string')
+  const rest = (await inject(app, { method: 'GET', url: `/v1/offers/${offer.id}/caps?limit=3&cursor=${first.next_cursor}` })).json()
+  t.same([...first.data, ...rest.data].map((cap: { metric: string; period: string }) => `${cap.metric}/${cap.period}`),
+    res.json().data.map((cap: { metric: string; period: string }) => `${cap.metric}/${cap.period}`), 'two pages hold every cap once, in order')
+  t.equal(rest.next_cursor, null, 'the last page says so')
+  t.equal((await inject(app, { method: 'GET', url: `/v1/offers/${offer.id}/caps?cursor=garbage` })).statusCode, 400, 'a cursor not issued here')
   t.equal((await app.inject({ method: 'GET', url: `/v1/offers/${offer.id}/caps`, headers: asAffiliate(a) })).statusCode, 403)
 
   // The two clicks reach the shared count at the next sync (at most 250 ms away); not waiting for it.

@@ -20,7 +20,7 @@ t.test('parseDuration', async (t) => {
     ['10 s', null],
     [' 10s', null],
     ['10S', null],
-    ['1d', null],
+    ['1d', 86_400_000],
     ['10sec', null],
     ['99999999999999999h', null], // beyond safe integers
   ]

@@ -12,15 +12,18 @@ function value (text: string, series: string): number {
   return line === undefined ? 0 : Number(line.slice(series.length + 1))
 }
 
-t.test('/metrics: admin key or bearer token, else 401; every listed series moves with the traffic', async (t) => {
+t.test('/metrics: admin key or bearer token; an affiliate key 403, else 401; every listed series moves with the traffic', async (t) => {
   const { app } = await build(t, { env: { METRICS_TOKEN: TOKEN } })
   const scene = await firingScene(app)
 
-  for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { 'api-key': 'not-a-key-0123456789' }, asAffiliate(scene.affiliate)]) {
+  for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { 'api-key': 'not-a-key-0123456789' }]) {
     const res = await app.inject({ method: 'GET', url: '/metrics', headers })
     t.equal(res.statusCode, 401, `refused: ${JSON.stringify(Object.keys(headers))}`)
     t.match(res.headers['content-type'], /application\/problem\+json/)
   }
+  const byAffiliate = await app.inject({ method: 'GET', url: '/metrics', headers: asAffiliate(scene.affiliate) })
+  t.equal(byAffiliate.statusCode, 403, 'an affiliate key is known but not enough, as on every admin route')
+  t.match(byAffiliate.headers['content-type'], /application\/problem\+json/)
   const byToken = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } })
   t.equal(byToken.statusCode, 200, 'the bearer token reads it')
   t.match(byToken.headers['content-type'], /^text\/plain; version=0\.0\.4/)
