@@ -5,6 +5,7 @@ import { toPage } from '../http/pagination.js'
 import type { AdvertiserRow } from '../db/tables.js'
 import type { AdvertiserCreate, AdvertiserPatch } from './schemas.js'
 import { deleteAdvertiser, findAdvertiser, insertAdvertiser, listAdvertisers, updateAdvertiser } from './repository.js'
+import { ADVERTISER_STATUSES } from '../domain/statuses.js'
 
 const tags = ['Advertisers']
 const security = adminSecurity
@@ -38,7 +39,7 @@ export default async function advertiserRoutes (fastify: FastifyInstance) {
       security,
       operationId: 'listAdvertisers',
       summary: 'List advertisers',
-      querystring: listQuery({ status: { type: 'string', enum: ['active', 'inactive'] } }),
+      querystring: listQuery({ status: { type: 'string', enum: ADVERTISER_STATUSES } }),
       response: { 200: listOf('Advertiser'), ...problemResponses(...authProblems) },
     },
   }, async (request) => {

@@ -1,10 +1,11 @@
 import type { FromSchema } from 'json-schema-to-ts'
 import { dateTime } from '../http/schemas.js'
+import { ADVERTISER_STATUSES } from '../domain/statuses.js'
 
 const name = { type: 'string', minLength: 1, maxLength: 255, examples: ['Acme Ads'] } as const
 const status = {
   type: 'string',
-  enum: ['active', 'inactive'],
+  enum: ADVERTISER_STATUSES,
   description: 'The network\'s own record of the advertiser; clicks and conversions follow each offer\'s `status`, not this',
 } as const
 const secureCode = {

@@ -1,10 +1,11 @@
-import type { DeliveryState } from '../db/tables.js'
-import { bigIdParam, dateTime, idParam, listQuery, nullableDateTime, type ListQuery } from '../http/schemas.js'
+import type { FromSchema } from 'json-schema-to-ts'
+import { bigIdParam, dateTime, idParam, listQuery, nullableDateTime, type QueryOf } from '../http/schemas.js'
+import { DELIVERY_STATES } from '../domain/statuses.js'
 
 const nullableString = { type: ['string', 'null'] } as const
 const state = {
   type: 'string',
-  enum: ['pending', 'delivered', 'failed', 'cancelled', 'skipped'],
+  enum: DELIVERY_STATES,
   description:
     '`pending`: waiting for its next attempt (`next_attempt_at`); `delivered`: a 2xx came back; `failed`: every ' +
     'attempt of the schedule failed, the destination was refused (the SSRF guard, or the origin of `PUBLIC_URL`, which no ' +
@@ -134,11 +135,8 @@ export const postbackRedeliverResultSchema = {
   properties: { queued: { type: 'integer', minimum: 0, examples: [1250], description: 'Deliveries made `pending` for one more attempt' } },
 } as const
 
-export interface PostbackRedeliverRequest {
-  since: string
-  until?: string
-  state: 'failed' | 'cancelled'
-}
+/** What the handler receives (the default state filled in). */
+export type PostbackRedeliverRequest = FromSchema<typeof postbackRedeliverRequestSchema>
 
 export const deliverySchemas = [
   postbackDeliverySchema, postbackAttemptSchema, postbackDeliveryDetailSchema, postbackTestRequestSchema, postbackTestResultSchema,
@@ -154,14 +152,6 @@ const filters = {
 export const deliveryListQuery = listQuery({ ...filters, affiliate_id: idParam })
 export const panelDeliveryListQuery = listQuery(filters)
 
-export interface DeliveryFilters {
-  conversion_id?: number
-  postback_id?: number
-  affiliate_id?: number
-  state?: DeliveryState
-}
-export type DeliveryListQuery = ListQuery & DeliveryFilters
-
-export interface PostbackTestRequest {
-  conversion_id?: number
-}
+/** What the handlers receive (the default limit filled in). */
+export type DeliveryListQuery = QueryOf<typeof deliveryListQuery>
+export type PostbackTestRequest = FromSchema<typeof postbackTestRequestSchema>

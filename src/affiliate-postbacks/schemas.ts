@@ -1,5 +1,5 @@
+import type { FromSchema } from 'json-schema-to-ts'
 import { dateTime, idParam, nullableDateTime } from '../http/schemas.js'
-import type { ConversionStatus } from '../domain/statuses.js'
 
 // The affiliate postback (contract §5.1) and the bodies of every place that manages it (§5.2).
 
@@ -242,47 +242,13 @@ export const postbackSchemas = [
   postbacksDeletedSchema,
 ]
 
-export type PostbackMethod = 'GET' | 'POST'
-/** What a postback fires on: any event, a conversion's creation, or its reaching a status. */
-export type PostbackTrigger = 'any' | 'created' | ConversionStatus
-export type PostbackIntegration = 'all' | 'default' | 'probabilistic'
-export type PostbackScope = 'local' | 'global'
-
-/** The settings every place accepts; defaults are filled in by the schema. */
-export interface PostbackSettings {
-  url: string
-  method: PostbackMethod
-  status: PostbackTrigger
-  goal?: string | null
-  integration_method: PostbackIntegration
-  force_global: boolean
-}
-
-export interface PostbackCreate extends PostbackSettings {
-  offer_id?: number | null
-}
-
-export interface OfferPostbackCreate extends PostbackSettings {
-  affiliate_id: number
-}
-
-export interface PostbackPatch {
-  offer_id?: number | null
-  url?: string
-  method?: PostbackMethod
-  status?: PostbackTrigger
-  goal?: string | null
-  integration_method?: PostbackIntegration
-  force_global?: boolean
-  enabled?: boolean
-}
-
-export interface PostbackListFilters {
-  affiliate_id?: number
-  offer_id?: number
-  scope?: PostbackScope
-  health?: HealthState
-}
+/** What the handlers receive: the schemas as ajv leaves them (defaults filled in). */
+export type PostbackCreate = FromSchema<typeof postbackCreateSchema>
+export type OfferPostbackCreate = FromSchema<typeof offerPostbackCreateSchema>
+/** The settings every place accepts, defaults filled in: the panel's offer route takes exactly these. */
+export type PostbackSettings = FromSchema<typeof panelOfferPostbackCreateSchema>
+export type PostbackPatch = FromSchema<typeof postbackPatchSchema>
+export type PostbackListFilters = FromSchema<{ type: 'object', properties: typeof postbackListFilters }>
 
 export const postbackListFilters = {
   affiliate_id: { ...idParam, description: 'Only this affiliate\'s postbacks' },

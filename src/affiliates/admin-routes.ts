@@ -5,7 +5,7 @@ import { adminSecurity, authProblems, idParams, listOf, listQuery, problemRespon
 import { toPage } from '../http/pagination.js'
 import { generateApiKey, hashApiKey } from '../plugins/auth.js'
 import { affiliateToApi } from './view.js'
-import type { AffiliateStatus } from '../domain/statuses.js'
+import { AFFILIATE_STATUSES, type AffiliateStatus } from '../domain/statuses.js'
 import type { AffiliateCreate, AffiliatePatch } from './schemas.js'
 import {
   affiliateReference, deleteAffiliate, findAffiliate, findAffiliateByEmail, insertAffiliate, listAffiliates,
@@ -48,7 +48,7 @@ export default async function affiliateRoutes (fastify: FastifyInstance) {
       security,
       operationId: 'listAffiliates',
       summary: 'List affiliates',
-      querystring: listQuery({ status: { type: 'string', enum: ['active', 'inactive', 'banned'] } }),
+      querystring: listQuery({ status: { type: 'string', enum: AFFILIATE_STATUSES } }),
       response: { 200: listOf('Affiliate'), ...problemResponses(...authProblems) },
     },
   }, async (request) => {

@@ -1,5 +1,6 @@
 import type { FromSchema } from 'json-schema-to-ts'
 import { dateTime } from '../http/schemas.js'
+import { AFFILIATE_STATUSES } from '../domain/statuses.js'
 
 const name = { type: 'string', minLength: 1, maxLength: 255, examples: ['Partner One'] } as const
 const email = {
@@ -11,7 +12,7 @@ const email = {
 } as const
 const status = {
   type: 'string',
-  enum: ['active', 'inactive', 'banned'],
+  enum: AFFILIATE_STATUSES,
   description:
     '`inactive` and `banned` affiliates get no clicks (trafficback) and no panel access (403); a `banned` one also gets no new conversions',
 } as const

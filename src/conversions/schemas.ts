@@ -1,9 +1,10 @@
 import type { FromSchema } from 'json-schema-to-ts'
 import { bigIdParam, currencyCode, dateTime, idParam, listQuery, money, nullableDateTime, type QueryOf } from '../http/schemas.js'
+import { CONVERSION_STATUSES } from '../domain/statuses.js'
 
 const statusName = {
   type: 'string',
-  enum: ['approved', 'pending', 'declined', 'hold'],
+  enum: CONVERSION_STATUSES,
   description: 'Advertiser postbacks send these as numbers 1, 2, 3, 5 (or names); the API always uses the names',
 } as const
 const amount = { type: 'number', minimum: 0 } as const

@@ -1,6 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
 import type { CapMetric, CapPeriod, DeclineReason } from '../domain/caps.js'
-import type { AdvertiserStatus, AffiliateStatus, ConversionStatus, OfferStatus } from '../domain/statuses.js'
+import type { AdvertiserStatus, AffiliateStatus, ConversionStatus, DeliveryState, OfferStatus } from '../domain/statuses.js'
 
 // One interface per table. Money columns are numeric(18,4) and travel as strings ("30.0000"):
 // convert with src/domain/money.ts, never with parseFloat.
@@ -202,9 +202,6 @@ export interface PostbacksTable {
   disabled_at: Date | null
   disabled_reason: string | null
 }
-
-/** `skipped`: written for a disabled postback, never sent. */
-export type DeliveryState = 'pending' | 'delivered' | 'failed' | 'cancelled' | 'skipped'
 
 export interface PostbackDeliveriesTable {
   id: Generated<number>

@@ -1,5 +1,6 @@
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
 import { currencyCode, dateTime, httpUrl, idParam, listQuery, money, type QueryOf } from '../http/schemas.js'
+import { OFFER_STATUSES } from '../domain/statuses.js'
 
 const title = { type: 'string', minLength: 1, maxLength: 255, examples: ['Acme app install'] } as const
 const url = {
@@ -17,7 +18,7 @@ const trafficbackUrl = {
 } as const
 const status = {
   type: 'string',
-  enum: ['active', 'paused', 'stopped'],
+  enum: OFFER_STATUSES,
   description:
     '`active`: clicks and conversions flow. `paused`: clicks go to trafficback, conversions for earlier clicks ' +
     'are accepted. `stopped`: clicks go to trafficback, new conversions get 422 `Offer disabled`.',
@@ -274,7 +275,7 @@ export type OfferCreate = WithInputs<typeof offerCreateSchema>
 export type OfferPatch = WithInputs<typeof offerPatchSchema>
 
 export const offerListQuery = listQuery({
-  status: { type: 'string', enum: ['active', 'paused', 'stopped'] },
+  status: { type: 'string', enum: OFFER_STATUSES },
   advertiser_id: { ...idParam, description: 'Only this advertiser\'s offers' },
 })
 /** What the handler receives (the default limit filled in). */

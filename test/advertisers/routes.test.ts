@@ -90,7 +90,7 @@ t.test('advertisers: bad input is a clear 4xx problem', async (t) => {
     { name: 'malformed JSON', req: { method: 'POST', url: '/v1/advertisers', headers: { 'content-type': 'application/json' }, payload: '{"name":' }, status: 400 },
     { name: 'non-numeric id', req: { method: 'GET', url: '/v1/advertisers/abc' }, status: 400, path: '/id' },
     { name: 'unknown id', req: { method: 'GET', url: '/v1/advertisers/999999' }, status: 404 },
-    { name: 'huge id', req: { method: 'GET', url: '/v1/advertisers/99999999999999999999' }, status: 400 },
+    { name: 'huge id (no advertiser can have it: 404)', req: { method: 'GET', url: '/v1/advertisers/99999999999999999999' }, status: 404 },
     { name: 'unknown query parameter', req: { method: 'GET', url: '/v1/advertisers?colour=red' }, status: 400, path: '/colour' },
     { name: 'limit out of range', req: { method: 'GET', url: '/v1/advertisers?limit=501' }, status: 400, path: '/limit' },
     { name: 'text body', req: { method: 'POST', url: '/v1/advertisers', headers: { 'content-type': 'text/plain' }, payload: 'hi' }, status: 415 },

@@ -64,7 +64,8 @@ t.test('affiliates: bad input', async (t) => {
     ['bad status', post({ name: 'x', email: 'a@example.com', status: 'paused' }), 400, '/status'],
     ['api_key in body', post({ name: 'x', email: 'a@example.com', api_key: 'aff_x' }), 400, '/api_key'],
     ['null name', mergePatch(app, `/v1/affiliates/${affiliate.id}`, { name: null }), 400, '/name'],
-    ['bad id', inject(app, { method: 'GET', url: '/v1/affiliates/0' }), 400, '/id'],
+    ['an id no affiliate can have', inject(app, { method: 'GET', url: '/v1/affiliates/0' }), 404, undefined],
+    ['an id that is not a number', inject(app, { method: 'GET', url: '/v1/affiliates/x1' }), 400, '/id'],
     ['unknown query', inject(app, { method: 'GET', url: '/v1/affiliates?email=x' }), 400, '/email'],
     ['unknown id', inject(app, { method: 'GET', url: '/v1/affiliates/424242' }), 404, undefined],
   ]
