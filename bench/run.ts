@@ -2,7 +2,7 @@
  * `npm run bench`: the benchmarks one after another, each in its own process, on PostgreSQL, then one table
  * of their figures and ratios and the peak memory of every process involved.
  *
- *   npm run bench                 # click, postback, dispatch, claim, scale, stats, metrics, memory
+ *   npm run bench                 # click, postback, dispatch, claim, scale, stats, metrics, memory, workers
  *   npm run bench -- click        # a subset, by name
  *
  * Each benchmark is a standalone script (`dist/bench/<name>.js`) that prints its results as text; this runner
@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const ALL = ['click', 'postback', 'dispatch', 'claim', 'scale', 'stats', 'metrics', 'memory']
+const ALL = ['click', 'postback', 'dispatch', 'claim', 'scale', 'stats', 'metrics', 'memory', 'workers']
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 /**
  * VmHWM is a high-water mark, so a process's peak is read whenever it is sampled; only growth in its last

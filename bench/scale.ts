@@ -140,7 +140,7 @@ async function fillConversions (client: pg.Client, count: number): Promise<void>
   await client.query('analyze')
 }
 
-interface Figures { writeMicros: number; lookupMicros: number; found: number; conversionMicros: number; deliveryMicros: number }
+interface Figures { write: Cpu; lookup: Cpu; conversion: Cpu; delivery: Cpu }
 
 function conversionEntries (at: Date, count: number): NewConversionEntry[] {
   return Array.from({ length: count }, (_, i) => {
@@ -195,34 +195,46 @@ async function deliverPending (handle: DatabaseHandle): Promise<number> {
   }
 }
 
+/** CPU of one phase: PostgreSQL's backends (from /proc) and this process, which runs the service's own code. */
+interface Cpu { pg: number; app: number }
+
+async function cpuOf (admin: pg.Client, database: string, work: () => Promise<void>): Promise<Cpu> {
+  const pgBefore = await backendsCpuMicros(admin, database)
+  const appBefore = process.cpuUsage()
+  await work()
+  const app = process.cpuUsage(appBefore)
+  return { pg: await backendsCpuMicros(admin, database) - pgBefore, app: app.user + app.system }
+}
+
+const per = (cpu: Cpu, units: number): Cpu => ({ pg: cpu.pg / Math.max(1, units), app: cpu.app / Math.max(1, units) })
+
 /** The measured work: BATCHES batches of clicks now, then LOOKUPS lookups of LOOKUP_BATCH ids sampled from the table. */
 async function measure (handle: DatabaseHandle, admin: pg.Client, database: string, client: pg.Client): Promise<Figures> {
-  const before = await backendsCpuMicros(admin, database)
-  for (let i = 0; i < BATCHES; i++) await insertClicks(handle.db, clicksAt(new Date(), BATCH))
-  const written = await backendsCpuMicros(admin, database)
+  const written = await cpuOf(admin, database, async () => {
+    for (let i = 0; i < BATCHES; i++) await insertClicks(handle.db, clicksAt(new Date(), BATCH))
+  })
   // As autovacuum would have by now: a partition's statistics tell the planner to probe its index.
   await client.query('analyze clicks')
   const { rows } = await client.query<{ clickid: string }>(
     `select clickid from clicks tablesample system (1) limit ${LOOKUPS * LOOKUP_BATCH}`)
   const ids = rows.map((row) => row.clickid)
-  const beforeLookups = await backendsCpuMicros(admin, database)
   if (ids.length === 0) throw new Error('no clicks sampled')
   let found = 0
-  for (let i = 0; i + LOOKUP_BATCH <= ids.length; i += LOOKUP_BATCH) {
-    found += (await findClicksWithCatalogVersion(handle.db, ids.slice(i, i + LOOKUP_BATCH))).size
-  }
-  const looked = await backendsCpuMicros(admin, database)
-  const deliveries = await writeConversions(handle)
-  const converted = await backendsCpuMicros(admin, database)
-  const delivered = await deliverPending(handle)
-  const sent = await backendsCpuMicros(admin, database)
+  const looked = await cpuOf(admin, database, async () => {
+    for (let i = 0; i + LOOKUP_BATCH <= ids.length; i += LOOKUP_BATCH) {
+      found += (await findClicksWithCatalogVersion(handle.db, ids.slice(i, i + LOOKUP_BATCH))).size
+    }
+  })
+  let deliveries = 0
+  const converted = await cpuOf(admin, database, async () => { deliveries = await writeConversions(handle) })
+  let delivered = 0
+  const sent = await cpuOf(admin, database, async () => { delivered = await deliverPending(handle) })
   if (delivered !== deliveries) throw new Error(`${deliveries} deliveries written, ${delivered} delivered`)
   return {
-    writeMicros: (written - before) / (BATCHES * BATCH),
-    lookupMicros: (looked - beforeLookups) / Math.max(1, found),
-    found,
-    conversionMicros: (converted - looked) / (CONVERSION_BATCHES * CONVERSION_BATCH),
-    deliveryMicros: (sent - converted) / Math.max(1, delivered),
+    write: per(written, BATCHES * BATCH),
+    lookup: per(looked, found),
+    conversion: per(converted, CONVERSION_BATCHES * CONVERSION_BATCH),
+    delivery: per(sent, delivered),
   }
 }
 
@@ -268,23 +280,19 @@ async function main (): Promise<void> {
     for (let round = 0; round < 2; round++) {
       runs.push({ empty: await measure(emptyHandle, admin, empty.name, emptyClient), full: await measure(fullHandle, admin, full.name, fullClient) })
     }
-    const mean = (pick: (f: { empty: Figures; full: Figures }) => number) => runs.reduce((sum, run) => sum + pick(run), 0) / runs.length
-    const writeEmpty = mean((r) => r.empty.writeMicros)
-    const writeFull = mean((r) => r.full.writeMicros)
-    const lookupEmpty = mean((r) => r.empty.lookupMicros)
-    const lookupFull = mean((r) => r.full.lookupMicros)
-    console.log(`click write, PostgreSQL CPU per click: empty ${writeEmpty.toFixed(1)} µs, ${filled} clicks ${writeFull.toFixed(1)} µs; ` +
-      `scale ratio ${(writeFull / writeEmpty).toFixed(2)} (full / empty; target <= 1.25)`)
-    console.log(`click lookup by intake, PostgreSQL CPU per click: empty ${lookupEmpty.toFixed(1)} µs, ${filled} clicks ${lookupFull.toFixed(1)} µs; ` +
-      `scale ratio ${(lookupFull / lookupEmpty).toFixed(2)} (full / empty; target <= 1.25)`)
-    const conversionEmpty = mean((r) => r.empty.conversionMicros)
-    const conversionFull = mean((r) => r.full.conversionMicros)
-    const deliveryEmpty = mean((r) => r.empty.deliveryMicros)
-    const deliveryFull = mean((r) => r.full.deliveryMicros)
-    console.log(`conversion created and its postbacks fired, PostgreSQL CPU per conversion: empty ${conversionEmpty.toFixed(1)} µs, ` +
-      `full ${conversionFull.toFixed(1)} µs; scale ratio ${(conversionFull / conversionEmpty).toFixed(2)} (full / empty; target <= 1.25)`)
-    console.log(`delivery claimed and recorded, PostgreSQL CPU per delivery: empty ${deliveryEmpty.toFixed(1)} µs, ` +
-      `full ${deliveryFull.toFixed(1)} µs; scale ratio ${(deliveryFull / deliveryEmpty).toFixed(2)} (full / empty; target <= 1.25)`)
+    const report = (what: string, unit: string, pick: (f: Figures) => Cpu) => {
+      for (const side of ['pg', 'app'] as const) {
+        const empty = runs.reduce((sum, run) => sum + pick(run.empty)[side], 0) / runs.length
+        const full = runs.reduce((sum, run) => sum + pick(run.full)[side], 0) / runs.length
+        const who = side === 'pg' ? 'PostgreSQL' : 'service'
+        console.log(`${what}, ${who} CPU per ${unit}: empty ${empty.toFixed(1)} µs, full ${full.toFixed(1)} µs; ` +
+          `scale ratio ${(full / empty).toFixed(2)} (full / empty; target <= 1.25)`)
+      }
+    }
+    report('click write', 'click', (f) => f.write)
+    report('click lookup by intake', 'click', (f) => f.lookup)
+    report('conversion created and its postbacks fired', 'conversion', (f) => f.conversion)
+    report('delivery claimed and recorded', 'delivery', (f) => f.delivery)
 
     const size = Number((await fullClient.query('select sum(pg_total_relation_size(i.inhrelid)) as bytes from pg_inherits i where i.inhparent = \'clicks\'::regclass')).rows[0].bytes)
     const total = Number((await fullClient.query('select count(*) as n from clicks')).rows[0].n)
