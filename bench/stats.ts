@@ -19,6 +19,7 @@ import { sql } from 'kysely'
 import pino from 'pino'
 import { openDatabase, type Db } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrator.js'
+import { clickMonthsBetween, makeClickPartitions } from '../src/clicks/partitions.js'
 import { insertClicks, type ClickRecord } from '../src/clicks/repository.js'
 import { insertConversions, updateConversionIf, type NewConversionEntry } from '../src/conversions/repository.js'
 import { buildReport } from '../src/stats/service.js'
@@ -129,6 +130,8 @@ async function main (): Promise<void> {
   const db = handle.db
   try {
     await migrateToLatest(db, log)
+    // Clicks are partitioned by month: the months of the history and of the rounds, as maintenance would make them.
+    await makeClickPartitions(db, clickMonthsBetween(new Date(Date.now() - (DAYS + 2) * DAY_MS), new Date(Date.now() + DAY_MS)))
     await sql`insert into advertisers (name) select 'Advertiser ' || g from generate_series(1, 5) g`.execute(db)
     await sql`insert into offers (advertiser_id, title, url, currency)
       select 1 + g % 5, 'Offer ' || g, 'https://adv.example/?c={clickid}', case when g % 4 = 0 then 'EUR' else 'USD' end

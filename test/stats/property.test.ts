@@ -261,12 +261,24 @@ for (const seed of [1, 2]) {
     const [a1, a2] = affiliates as [AffiliateJson, AffiliateJson]
     const oddFrom = new Date(start + 5 * DAY + 7 * 60_000 + 13_000).toISOString()
     const oddTo = new Date(now - 3 * DAY - 11 * 60_000).toISOString()
+    const quarterFrom = new Date(Math.floor((start + 2 * DAY) / 3_600_000) * 3_600_000 + 45 * 60_000).toISOString()
+    const quarterTo = new Date(Math.floor((now - 2 * DAY) / 3_600_000) * 3_600_000 + 15 * 60_000).toISOString()
     const shapes: Shape[] = [
       ...[['day'], ['hour'], ['week'], ['month'], ['offer'], ['affiliate'], ['advertiser'], ['goal'], ['sub1'],
         ['day', 'offer'], ['day', 'affiliate'], ['offer', 'goal'], ['week', 'advertiser', 'goal'], ['hour', 'affiliate', 'sub2'], ['month', 'sub1', 'sub2']]
         .map((group_by) => ({ group_by, from: firstDay, to: lastDay })),
       { group_by: ['day', 'offer'], from: oddFrom, to: oddTo },
       { group_by: ['hour'], from: oddFrom, to: oddTo },
+      // Periods cut inside an hour (+05:30), ends off the hour and off the quarter-hour, and each catalog key
+      // grouped and filtered alone and together.
+      { group_by: ['day', 'affiliate'], from: oddFrom, to: oddTo },
+      { group_by: ['hour', 'offer'], from: quarterFrom, to: oddTo },
+      { group_by: ['hour', 'affiliate'], from: oddFrom, to: quarterTo },
+      { group_by: ['day', 'goal'], from: quarterFrom, to: quarterTo, filters: { offer_id: String(o1.id) } },
+      { group_by: ['week', 'advertiser'], from: oddFrom, to: quarterTo },
+      { group_by: ['day'], from: firstDay, to: lastDay, filters: { affiliate_id: `${a1.id},${a2.id}` } },
+      { group_by: ['month', 'affiliate'], from: firstDay, to: lastDay, filters: { goal: 'pct' } },
+      { group_by: ['day', 'offer', 'affiliate'], from: quarterFrom, to: oddTo },
       { group_by: ['affiliate', 'goal'], from: oddFrom, to: oddTo, filters: { goal: 'LEAD' } },
       { group_by: ['day'], from: firstDay, to: lastDay, filters: { offer_id: `${o1.id},${o2.id}`, affiliate_id: String(a1.id) } },
       { group_by: ['offer'], from: firstDay, to: lastDay, filters: { advertiser_id: String(o1.advertiser_id), sub1: 'a' } },
