@@ -8333,7 +8333,7 @@ export interface operations {
                  */
                 timezone?: string;
                 /**
-                 * @description Up to 3 of `hour`, `day`, `week`, `month`, `offer`, `advertiser`, `affiliate`, `goal`, `sub1`, `sub2`, `sub3`, `sub4`, `sub5`, comma-separated, at most one of them a time unit (default `day`). Rows are also split by `currency`. Grouping (or filtering) by `sub1`..`sub5` reads the period's clicks and conversions themselves rather than the running totals, so it is slower for long periods and counts only clicks still kept (`CLICK_RETENTION_DAYS`); every other report keeps counting clicks that retention has dropped.
+                 * @description Up to 3 of `hour`, `day`, `week`, `month`, `offer`, `advertiser`, `affiliate`, `goal`, `sub1`, `sub2`, `sub3`, `sub4`, `sub5`, comma-separated (default `day`). Several time units together (`month,day`, `week,month`) give a row per piece of time that lies in one period of each, labelled with each: by `week,month`, a week that spans two months gives a row in each month. Rows are also split by `currency`. Grouping (or filtering) by `sub1`..`sub5` reads the period's clicks and conversions themselves rather than the running totals, so it is slower for long periods and counts only clicks still kept (`CLICK_RETENTION_DAYS`); every other report keeps counting clicks that retention has dropped.
                  * @example day,offer
                  */
                 group_by?: string;
@@ -8447,7 +8447,7 @@ export interface operations {
                  */
                 timezone?: string;
                 /**
-                 * @description Up to 3 of `hour`, `day`, `week`, `month`, `offer`, `goal`, `sub1`, `sub2`, `sub3`, `sub4`, `sub5`, comma-separated, at most one of them a time unit (default `day`). Rows are also split by `currency`. Grouping (or filtering) by `sub1`..`sub5` reads the period's clicks and conversions themselves rather than the running totals, so it is slower for long periods and counts only clicks still kept (`CLICK_RETENTION_DAYS`); every other report keeps counting clicks that retention has dropped. `affiliate` and `advertiser` are not available here (400).
+                 * @description Up to 3 of `hour`, `day`, `week`, `month`, `offer`, `goal`, `sub1`, `sub2`, `sub3`, `sub4`, `sub5`, comma-separated (default `day`). Several time units together (`month,day`, `week,month`) give a row per piece of time that lies in one period of each, labelled with each: by `week,month`, a week that spans two months gives a row in each month. Rows are also split by `currency`. Grouping (or filtering) by `sub1`..`sub5` reads the period's clicks and conversions themselves rather than the running totals, so it is slower for long periods and counts only clicks still kept (`CLICK_RETENTION_DAYS`); every other report keeps counting clicks that retention has dropped. `affiliate` and `advertiser` are not available here (400).
                  * @example day,offer
                  */
                 group_by?: string;

@@ -113,6 +113,35 @@ export interface Periods {
   labels: string[]
 }
 
+/** The periods of several units at once: the range cut at every boundary of any of them. */
+export interface Timeline {
+  /** Each piece's first instant (ms), ascending; the first is the start of the range. */
+  starts: number[]
+  /** Per unit: its periods' names, and for each piece the index of the period it lies in. */
+  units: Map<TimeUnit, { labels: string[]; periodOfPiece: number[] }>
+}
+
+/**
+ * `group_by=month,day` or `week,month`: every unit's periods of [from, to) (see periodsBetween), and the pieces
+ * between all their boundaries together. Periods are intervals, so each piece lies in one period of every unit
+ * and no two pieces lie in the same periods of all of them: a piece is a row's time key.
+ */
+export function timelineBetween (zone: string, units: readonly TimeUnit[], from: number, to: number): Timeline {
+  const byUnit = units.map((unit) => [unit, periodsBetween(zone, unit, from, to)] as const)
+  const starts = [...new Set(byUnit.flatMap(([, periods]) => periods.starts))].sort((a, b) => a - b)
+  const timeline: Timeline = { starts, units: new Map() }
+  for (const [unit, periods] of byUnit) {
+    const periodOfPiece: number[] = []
+    let period = 0
+    for (const start of starts) {
+      while (period + 1 < periods.starts.length && (periods.starts[period + 1] as number) <= start) period++
+      periodOfPiece.push(period)
+    }
+    timeline.units.set(unit, { labels: periods.labels, periodOfPiece })
+  }
+  return timeline
+}
+
 /**
  * The periods of `unit` that [from, to) touches, cut to the range: each starts at a boundary of the zone's
  * calendar (or at `from`). The zone's offset is read once per UTC hour, and per quarter only in an hour where it

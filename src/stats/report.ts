@@ -42,7 +42,7 @@ function commaList (text: string, path: string): string[] {
   return items
 }
 
-/** `group_by`: up to three distinct groups, at most one of them a time unit; `day` when absent. */
+/** `group_by`: up to three distinct groups (time units among them, `month,day` included); `day` when absent. */
 export function parseGroupBy (text: string | undefined, audience: Audience): GroupField[] {
   if (text === undefined) return ['day']
   const groups = commaList(text, '/group_by')
@@ -54,9 +54,6 @@ export function parseGroupBy (text: string | undefined, audience: Audience): Gro
   }
   if (new Set(groups).size !== groups.length) throw invalidInput('group_by names a group twice', '/group_by')
   if (groups.length > MAX_GROUPS) throw invalidInput(`group_by takes at most ${MAX_GROUPS} groups`, '/group_by')
-  if (groups.filter((group) => isTimeUnit(group as GroupField)).length > 1) {
-    throw invalidInput('group_by takes at most one of hour, day, week, month', '/group_by')
-  }
   return groups as GroupField[]
 }
 

@@ -40,7 +40,9 @@ function statsQuery (audience: 'admin' | 'affiliate') {
         maxLength: 200,
         default: 'day',
         description:
-          `Up to 3 of ${groups.map((g) => `\`${g}\``).join(', ')}, comma-separated, at most one of them a time unit (default \`day\`). ` +
+          `Up to 3 of ${groups.map((g) => `\`${g}\``).join(', ')}, comma-separated (default \`day\`). ` +
+          'Several time units together (`month,day`, `week,month`) give a row per piece of time that lies in one period of ' +
+          'each, labelled with each: by `week,month`, a week that spans two months gives a row in each month. ' +
           'Rows are also split by `currency`. Grouping (or filtering) by `sub1`..`sub5` reads the period\'s clicks and conversions ' +
           'themselves rather than the running totals, so it is slower for long periods and counts only clicks still kept ' +
           '(`CLICK_RETENTION_DAYS`); every other report keeps counting clicks that retention has dropped.' +

@@ -1,7 +1,7 @@
 import type { Db } from '../db/database.js'
 import { decodeCursor, encodeCursor } from '../db/cursor.js'
 import { invalidInput } from '../domain/errors.js'
-import { periodsBetween, type Periods } from '../domain/time-periods.js'
+import { timelineBetween, type TimeUnit } from '../domain/time-periods.js'
 import { parsePeriod, type ReportPeriod } from './period.js'
 import {
   figures, groupColumn, isSubField, isTimeUnit, parseGroupBy, parseSort, sortRows, totalsByCurrency,
@@ -55,13 +55,13 @@ export async function buildReport (db: Db, query: StatsQuery, audience: Audience
     goal: query.goal,
     subs,
   }
-  const timeUnit = groups.find(isTimeUnit)
-  const periods: Periods | null = timeUnit === undefined ? null : periodsBetween(period.zone, timeUnit, period.from, period.to)
+  const timeUnits = groups.filter(isTimeUnit) as TimeUnit[]
+  const timeline = timeUnits.length === 0 ? null : timelineBetween(period.zone, timeUnits, period.from, period.to)
   const asOf = new Date(now)
   const cells = await sumStats(db, {
     from: period.from,
     to: period.to,
-    periodStarts: periods?.starts ?? null,
+    periodStarts: timeline?.starts ?? null,
     byOffer: groups.includes('offer'),
     byAdvertiser: groups.includes('advertiser'),
     byAffiliate: groups.includes('affiliate'),
@@ -72,16 +72,19 @@ export async function buildReport (db: Db, query: StatsQuery, audience: Audience
   const groupColumns = groups.map(groupColumn)
   const rows: ReportRow[] = cells.map((cell) => {
     const keys: Record<string, string | number> = { ...cell.keys }
-    // The period's index orders time chronologically (hour labels with offsets would not sort as text).
-    if (timeUnit !== undefined) {
-      keys[timeUnit] = cell.keys.period as number
+    // Each unit's period index orders time chronologically (hour labels with offsets would not sort as text).
+    if (timeline !== null) {
+      const piece = (cell.keys.period as number) - 1
+      for (const [unit, periods] of timeline.units) keys[unit] = (periods.periodOfPiece[piece] as number) + 1
       delete keys.period
     }
     return { keys, currency: cell.currency, figures: figures(cell) }
   })
   sortRows(rows, sort, groupColumns)
-  if (timeUnit !== undefined && periods !== null) {
-    for (const row of rows) row.keys[timeUnit] = periods.labels[(row.keys[timeUnit] as number) - 1] as string
+  if (timeline !== null) {
+    for (const row of rows) {
+      for (const [unit, periods] of timeline.units) row.keys[unit] = periods.labels[(row.keys[unit] as number) - 1] as string
+    }
   }
   const clicksApply = !groups.includes('goal') && query.goal === undefined
   return { period, groups, groupColumns, rows, totals: totalsByCurrency(rows, clicksApply), asOf }

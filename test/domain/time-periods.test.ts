@@ -1,5 +1,5 @@
 import t from 'tap'
-import { knownTimeZone, offsetMinutes, periodsBetween, startOfLocalDay, wallToInstant } from '../../src/domain/time-periods.js'
+import { knownTimeZone, offsetMinutes, periodsBetween, startOfLocalDay, timelineBetween, wallToInstant } from '../../src/domain/time-periods.js'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 const HOUR = 3_600_000
@@ -67,4 +67,26 @@ t.test('zone names', async (t) => {
   t.equal(knownTimeZone('utc'), 'utc')
   t.equal(knownTimeZone('Asia/Kolkata'), 'Asia/Kolkata')
   for (const bad of ['Mars/Olympus', '+05:30', '', 'Europe/Berlin/x', '../etc', 'Nowhere']) t.equal(knownTimeZone(bad), null, bad)
+})
+
+t.test('several units at once: the range cut at every boundary of any of them, each piece in one period of each', async (t) => {
+  // Asia/Kolkata (+05:30): from Thursday 2026-01-29 to Wednesday 2026-02-04, local midnights.
+  const from = Date.parse('2026-01-28T18:30:00Z')
+  const to = Date.parse('2026-02-03T18:30:00Z')
+  const timeline = timelineBetween('Asia/Kolkata', ['week', 'month'], from, to)
+  const rows = timeline.starts.map((start, piece) => [
+    new Date(start).toISOString(),
+    ...['week', 'month'].map((unit) => {
+      const periods = timeline.units.get(unit as 'week' | 'month')!
+      return periods.labels[periods.periodOfPiece[piece]!]
+    }),
+  ])
+  t.same(rows, [
+    ['2026-01-28T18:30:00.000Z', '2026-01-26', '2026-01'],
+    ['2026-01-31T18:30:00.000Z', '2026-01-26', '2026-02'],
+    ['2026-02-01T18:30:00.000Z', '2026-02-02', '2026-02'],
+  ], 'the week of Jan 26 splits at the month; the next week begins on Monday Feb 2')
+  const days = timelineBetween('Asia/Kolkata', ['month', 'day'], from, to)
+  t.equal(days.starts.length, 6, 'month,day: a piece per day, since months end at midnight')
+  t.same(days.units.get('month')!.periodOfPiece, [0, 0, 0, 1, 1, 1])
 })

@@ -279,6 +279,10 @@ for (const seed of [1, 2]) {
       { group_by: ['day'], from: firstDay, to: lastDay, filters: { affiliate_id: `${a1.id},${a2.id}` } },
       { group_by: ['month', 'affiliate'], from: firstDay, to: lastDay, filters: { goal: 'pct' } },
       { group_by: ['day', 'offer', 'affiliate'], from: quarterFrom, to: oddTo },
+      // Several time units: a row per piece of time in one period of each (a week across two months: two rows).
+      { group_by: ['month', 'day'], from: oddFrom, to: oddTo },
+      { group_by: ['week', 'month', 'offer'], from: firstDay, to: lastDay },
+      { group_by: ['day', 'hour'], from: quarterFrom, to: quarterTo },
       { group_by: ['affiliate', 'goal'], from: oddFrom, to: oddTo, filters: { goal: 'LEAD' } },
       { group_by: ['day'], from: firstDay, to: lastDay, filters: { offer_id: `${o1.id},${o2.id}`, affiliate_id: String(a1.id) } },
       { group_by: ['offer'], from: firstDay, to: lastDay, filters: { advertiser_id: String(o1.advertiser_id), sub1: 'a' } },
