@@ -1,3 +1,4 @@
+import type { ConversionRow } from '../db/tables.js'
 import { amountFromDb } from '../domain/money.js'
 import type { PostbackContext } from '../domain/postback-render.js'
 import type { ConversionStatus } from '../domain/statuses.js'
@@ -9,28 +10,11 @@ export const CONTEXT_COLUMNS = [
   'c.custom_fields', 'c.click_params', 'c.click_created_at', 'c.created_at', 'c.decline_reason', 'o.title as offer_title',
 ] as const
 
-export interface ContextRow {
-  id: number
-  clickid: string | null
-  offer_id: number
-  affiliate_id: number
-  goal: string
-  action_id: string | null
-  sum: string | null
-  payout: string
-  currency: string
-  order_currency: string | null
-  ip: string | null
-  user_agent: string | null
-  country: string | null
-  comment: string | null
-  custom_fields: Record<string, string>
-  click_params: Record<string, string>
-  click_created_at: Date | null
-  created_at: Date
-  decline_reason: string | null
-  offer_title: string
-}
+/** A conversion's row as CONTEXT_COLUMNS read it: the columns macros need, and the offer's title. */
+export type ContextRow = Pick<ConversionRow,
+  'id' | 'clickid' | 'offer_id' | 'affiliate_id' | 'goal' | 'action_id' | 'sum' | 'payout' | 'currency' | 'order_currency' | 'ip' |
+  'user_agent' | 'country' | 'comment' | 'custom_fields' | 'click_params' | 'click_created_at' | 'created_at' | 'decline_reason'
+> & { offer_title: string }
 
 /** Macro context of a conversion as it stands, with the status the event moved it to. */
 export function conversionContext (row: ContextRow, status: ConversionStatus): PostbackContext {

@@ -1,5 +1,6 @@
+import type { FromSchema } from 'json-schema-to-ts'
 import { currencyCode, dateTime } from '../http/schemas.js'
-import { GROUP_FIELDS, METRICS, PANEL_HIDDEN_METRICS, SUB_FIELDS } from './report.js'
+import { GROUP_FIELDS, METRICS, PANEL_HIDDEN_METRICS, SUB_FIELDS, type SubField } from './report.js'
 
 const idList = (what: string) => ({
   type: 'string',
@@ -9,11 +10,12 @@ const idList = (what: string) => ({
   examples: ['12,15'],
 }) as const
 
-const subFilters = Object.fromEntries(SUB_FIELDS.map((sub) => [sub, {
+const subFilter = (sub: SubField) => ({
   type: 'string',
   maxLength: 255,
   description: `Only traffic whose click carried exactly this \`${sub}\` (an empty value matches clicks that carried \`${sub}=\` empty)`,
-}]))
+}) as const
+const subFilters = Object.fromEntries(SUB_FIELDS.map((sub) => [sub, subFilter(sub)])) as { [S in SubField]: ReturnType<typeof subFilter> }
 
 const periodDescription =
   'A date (`2026-11-01`) means that whole day in `timezone`; an ISO 8601 time with `Z` or an offset is that instant, one ' +
@@ -75,24 +77,8 @@ function statsQuery (audience: 'admin' | 'affiliate') {
 export const statsQuerySchema = statsQuery('admin')
 export const panelStatsQuerySchema = statsQuery('affiliate')
 
-export interface StatsQuery {
-  from?: string
-  to?: string
-  timezone?: string
-  group_by?: string
-  sort?: string
-  limit: number
-  cursor?: string
-  offer_id?: string
-  affiliate_id?: string
-  advertiser_id?: string
-  goal?: string
-  sub1?: string
-  sub2?: string
-  sub3?: string
-  sub4?: string
-  sub5?: string
-}
+/** What the handlers receive (the defaults filled in); the panel's schema has the same fields. */
+export type StatsQuery = FromSchema<typeof statsQuerySchema>
 
 const count = { type: 'integer', minimum: 0 } as const
 const amount = { type: 'number', minimum: 0 } as const
