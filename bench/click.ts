@@ -7,7 +7,8 @@
  * Each server runs in its own child process (the load generator must not share its event loop); the real one
  * uses a fresh PostgreSQL database (BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres) and logs
  * at BENCH_LOG_LEVEL (default info: the production request line) to /dev/null.
- * BENCH_CONNECTIONS (50) and BENCH_DURATION (10 s) shape the load; BENCH_NODE_OPTIONS is passed to the servers.
+ * BENCH_CONNECTIONS (50) and BENCH_DURATION (10 s) shape the load; BENCH_NODE_OPTIONS is passed to the servers;
+ * BENCH_CAPS_ROUNDS (4) rounds each of an offer with clicks caps and one without compare their CPU per click.
  */
 import type { ChildProcess } from 'node:child_process'
 import autocannon, { type Result } from 'autocannon'
@@ -18,6 +19,8 @@ import { answerCpuQueries, askCpu, create, freshDatabase, serveApp, startChild, 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
 const WARMUP_S = 2
+/** Rounds of the capped and the uncapped offer each, in ABBA order (BENCH_CAPS_ROUNDS). */
+const CAPS_PAIRS = Number(process.env.BENCH_CAPS_ROUNDS ?? 4)
 const OFFER_URL = 'https://adv.example/land?click={clickid}&pid={pid}&s1={sub1}&s2={sub2}'
 /** Clicks caps far above what a run sends: every click is judged against three caps and let through. */
 const CLICK_CAPS = [
@@ -129,12 +132,17 @@ async function main (): Promise<void> {
     const clickResult = await measure(real.child, clickUrl)
     const counters = await askFlush(real.child)
     const recorded = (await countClicks(db)) - before
-    // The same server, the same run: an offer with clicks caps beside the one without, in alternate rounds so
-    // that warming up and the machine's other load weigh on both alike.
+    // The same server, the same run: an offer with clicks caps beside the one without, in rounds ordered
+    // capped, uncapped, uncapped, capped (and again), so that a drift of the machine's load over the run
+    // weighs on both alike; the first uncapped measure above is left out of the comparison.
     await load(cappedUrl, WARMUP_S)
-    const cappedResult = await measure(real.child, cappedUrl)
-    const uncappedAgain = await measure(real.child, clickUrl)
-    const cappedAgain = await measure(real.child, cappedUrl)
+    const cappedRuns: (Result & { cpuPerRequest: number })[] = []
+    const uncappedRuns: (Result & { cpuPerRequest: number })[] = []
+    for (let pair = 0; pair < CAPS_PAIRS; pair++) {
+      const order = pair % 2 === 0 ? [cappedUrl, clickUrl] : [clickUrl, cappedUrl]
+      for (const url of order) (url === cappedUrl ? cappedRuns : uncappedRuns).push(await measure(real.child, url))
+    }
+    const cappedResult = cappedRuns[0] as Result & { cpuPerRequest: number }
     const cpuPerClick = (runs: (Result & { cpuPerRequest: number })[]) =>
       runs.reduce((sum, r) => sum + r.cpuPerRequest * r.requests.total, 0) / Math.max(1, runs.reduce((sum, r) => sum + r.requests.total, 0))
     await db.end()
@@ -154,9 +162,9 @@ async function main (): Promise<void> {
       `clicks answered (302) ${answered}, recorded in PostgreSQL ${recorded}, dropped ${counters.dropped}, ` +
         `still buffered ${counters.buffered}, at most ${counters.peakBuffered} waiting for a write at once`
     )
-    const withCaps = cpuPerClick([cappedResult, cappedAgain])
-    const without = cpuPerClick([clickResult, uncappedAgain])
-    console.log(`CPU per click over two rounds each: without caps ${without.toFixed(1)} µs, with ${CLICK_CAPS.length} clicks caps ${withCaps.toFixed(1)} µs`)
+    const withCaps = cpuPerClick(cappedRuns)
+    const without = cpuPerClick(uncappedRuns)
+    console.log(`CPU per click over ${CAPS_PAIRS} rounds each: without caps ${without.toFixed(1)} µs, with ${CLICK_CAPS.length} clicks caps ${withCaps.toFixed(1)} µs`)
     console.log(`caps CPU ratio ${(withCaps / without).toFixed(2)} (server CPU per click with caps / without, same run; target <= 1.05)`)
     // A request in flight when the run stops is recorded but not counted as answered: recorded may exceed answered.
     if (recorded < answered) process.exitCode = 1

@@ -42,6 +42,8 @@ export class ClickCaps {
   /** Offers whose clicks caps have judged a click here: their counters are read back at every sync. */
   private readonly capped = new Set<number>()
   private readonly periods = new Map<CapPeriod, Period>()
+  /** Counter texts by cap (the replica's objects: a changed offer brings new ones) and affiliate, for the current period. */
+  private readonly texts = new WeakMap<ClickCap, { start: number; byAffiliate: Map<number, string> }>()
   private timer: NodeJS.Timeout | undefined
   private syncing: Promise<void> | null = null
   private failing = false
@@ -59,6 +61,24 @@ export class ClickCaps {
     return fresh
   }
 
+  /**
+   * The counter text of a cap for one affiliate (0: all) in the period starting at `start`, made once per period
+   * and kept with the cap: a click then builds no string, so judging caps costs a few map reads per click.
+   */
+  private counterTextOf (offerId: number, cap: ClickCap, affiliateKey: number, start: number): string {
+    let known = this.texts.get(cap)
+    if (known === undefined || known.start !== start) {
+      known = { start, byAffiliate: new Map() }
+      this.texts.set(cap, known)
+    }
+    let text = known.byAffiliate.get(affiliateKey)
+    if (text === undefined) {
+      text = counterText(offerId, cap.period, affiliateKey, start)
+      known.byAffiliate.set(affiliateKey, text)
+    }
+    return text
+  }
+
   private count (text: string): number {
     return (this.shared.get(text) ?? 0) + (this.local.get(text) ?? 0) + (this.sending.get(text) ?? 0)
   }
@@ -72,7 +92,7 @@ export class ClickCaps {
     let texts: string[] | undefined
     for (const cap of caps) {
       if (cap.affiliate_id !== null && cap.affiliate_id !== affiliateId) continue
-      const text = counterText(offerId, cap.period, cap.per_affiliate || cap.affiliate_id !== null ? affiliateId : 0, this.period(cap.period, now).start)
+      const text = this.counterTextOf(offerId, cap, cap.per_affiliate || cap.affiliate_id !== null ? affiliateId : 0, this.period(cap.period, now).start)
       if (this.count(text) >= cap.clicks) return false
       // Two caps over the same traffic share a counter: counted once.
       if (texts === undefined) texts = [text]
