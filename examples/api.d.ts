@@ -182,7 +182,7 @@ export interface paths {
         put?: never;
         /**
          * Create a tracking domain
-         * @description The first domain created becomes the default. A hostname already in use (ignoring case) is 409, and so is the host of a saved postback URL or of a delivery still to be sent: they would then feed this service's own intake (contract §5.1).
+         * @description The first domain created becomes the default. A hostname already in use (ignoring case) is 409. A host that saved postbacks already send to may become a tracking domain: their deliveries are then refused at send (a `failed` delivery saying why, never retried), since a postback must never feed this service's own intake (contract §5.1).
          */
         post: operations["createTrackingDomain"];
         delete?: never;
@@ -211,7 +211,7 @@ export interface paths {
         head?: never;
         /**
          * Update a tracking domain (JSON Merge Patch)
-         * @description `is_default: true` moves the default flag here. `is_default: false` on the current default is 422 (there must always be one default; make another domain the default instead). Links already generated keep their URL. A new hostname that postbacks or pending deliveries send to is 409, as on creation.
+         * @description `is_default: true` moves the default flag here. `is_default: false` on the current default is 422 (there must always be one default; make another domain the default instead). Links already generated keep their URL. A new hostname that postbacks send to is taken, as on creation; their deliveries are refused at send.
          */
         patch: operations["updateTrackingDomain"];
         trace?: never;

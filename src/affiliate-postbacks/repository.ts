@@ -126,35 +126,6 @@ export function findOfferStatus (db: Db, id: number) {
   return db.selectFrom('offers').select(['id', 'status']).where('id', '=', id).executeTakeFirst()
 }
 
-/** Rows read per page while scanning URLs for a host: memory stays bounded however many there are. */
-const HOST_SCAN_PAGE = 5_000
-
-/**
- * Ids of the rows whose URL's host is `hostname` (lower-case): postbacks, or deliveries still to be sent
- * (rendered URLs, as sent). Every URL is judged as the sender will read it (WHATWG parsing, so `%2E`,
- * full-width dots and Unicode hosts count), not by text; this runs only when a hostname is added.
- */
-export async function idsSendingTo (db: Db, source: 'postbacks' | 'pending deliveries', hostname: string): Promise<number[]> {
-  const ids: number[] = []
-  for (let after = 0; ;) {
-    const page = source === 'postbacks'
-      ? await db.selectFrom('postbacks').select(['id', 'url']).where('id', '>', after).orderBy('id').limit(HOST_SCAN_PAGE).execute()
-      : await db.selectFrom('postback_deliveries').select(['id', 'url']).where('state', '=', 'pending').where('id', '>', after)
-        .orderBy('id').limit(HOST_SCAN_PAGE).execute()
-    for (const row of page) if (hostOf(row.url) === hostname) ids.push(row.id)
-    if (page.length < HOST_SCAN_PAGE) return ids
-    after = (page.at(-1) as { id: number }).id
-  }
-}
-
-function hostOf (url: string): string | null {
-  try {
-    return comparableHost(new URL(url))
-  } catch {
-    return null
-  }
-}
-
 /**
  * How `url` would feed this service's own intake: PUBLIC_URL's origin, or a tracking domain's host; null
  * when it does not. Postback writes (422) and manual resends (a refused attempt) word it each their way.
@@ -182,6 +153,12 @@ export async function trackingDomainFeed (db: Db, raw: string): Promise<string |
   return (await isTrackingDomainHost(db, host))
     ? `refused: ${host} is a tracking domain of this service; a postback must not feed its own intake`
     : null
+}
+
+/** Every tracking domain's hostname, lower-case: the dispatcher refuses to send to them. */
+export async function trackingDomainHostnames (db: Db): Promise<string[]> {
+  const rows = await db.selectFrom('tracking_domains').select(sql<string>`lower(hostname)`.as('hostname')).execute()
+  return rows.map((row) => row.hostname)
 }
 
 /** Whether a tracking domain has this hostname (stored lower-case, compared ignoring case). */

@@ -66,6 +66,7 @@ export class Dispatcher {
   readonly #log: FastifyBaseLogger
   readonly #settings: DispatcherSettings
   readonly #trackingDomainFeed: (url: string) => Promise<string | null>
+  readonly #beforeSending: () => Promise<void>
   readonly #queue: PQueue
   readonly #perOrigin: number
   readonly #retryCap: number
@@ -108,10 +109,13 @@ export class Dispatcher {
     sender: PostbackSender
     /** Why a URL would feed this service's own intake through one of its tracking domains, or null. */
     trackingDomainFeed: (url: string) => Promise<string | null>
+    /** Runs before claimed rows are sent: reads what the sender must know fresh (the tracking domains). */
+    beforeSending?: () => Promise<void>
     settings: DispatcherSettings
   }) {
     this.#db = deps.db
     this.#trackingDomainFeed = deps.trackingDomainFeed
+    this.#beforeSending = deps.beforeSending ?? (async () => {})
     this.#log = deps.log
     this.sender = deps.sender
     this.#settings = deps.settings
@@ -308,6 +312,7 @@ export class Dispatcher {
       if (lane === 'first' && this.#deferSmallClaim(room)) continue
       const rows = await claimDue(this.#db, { holder: this.instanceId, leaseMs: this.leaseMs, limit: room, lane, skipOrigins })
       if (lane === 'retry') this.#retriesMaybeDue = rows.length === room
+      if (rows.length > 0) await this.#beforeSending()
       let allStarted = true
       for (const row of rows) {
         const admitted = this.#admit(row, lane)

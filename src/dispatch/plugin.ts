@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { Dispatcher } from './dispatcher.js'
 import { PostbackSender } from './sender.js'
 import { DELIVERIES_CHANNEL, POSTBACKS_DELETED_CHANNEL } from './channels.js'
-import { trackingDomainFeed } from '../affiliate-postbacks/repository.js'
+import { trackingDomainFeed, trackingDomainHostnames } from '../affiliate-postbacks/repository.js'
 import { publicOrigin } from '../domain/self-feed.js'
 
 declare module 'fastify' {
@@ -21,6 +21,16 @@ const MAX_SHUTDOWN_GRACE_MS = 10_000
  */
 async function dispatcherPlugin (fastify: FastifyInstance) {
   const { config } = fastify
+  // A tracking domain may be made for a host postbacks already send to: such deliveries are refused at send.
+  // The few hostnames are read again before every claimed batch is sent.
+  let trackingHosts: ReadonlySet<string> = new Set()
+  const readTrackingHosts = async () => {
+    try {
+      trackingHosts = new Set(await trackingDomainHostnames(fastify.db))
+    } catch (err) {
+      fastify.log.warn({ err }, 'could not read the tracking domains; the last list read stays in force')
+    }
+  }
   const sender = new PostbackSender({
     timeoutMs: config.postbackTimeoutMs,
     allowPrivateNetworks: config.postbackAllowPrivateNetworks,
@@ -28,12 +38,14 @@ async function dispatcherPlugin (fastify: FastifyInstance) {
     ownOrigin: publicOrigin(config.publicUrl),
     isOwnEndpoint: (address, port) => fastify.ownService.isOwnEndpoint(address, port),
     loopGuard: (ref) => fastify.ownService.loopGuard(ref),
+    isTrackingDomainHost: (host) => trackingHosts.has(host),
   })
   const dispatcher = new Dispatcher({
     db: fastify.db,
     log: fastify.log.child({ component: 'dispatcher' }),
     sender,
     trackingDomainFeed: (url) => trackingDomainFeed(fastify.db, url),
+    beforeSending: readTrackingHosts,
     settings: {
       timeoutMs: config.postbackTimeoutMs,
       retryScheduleMs: config.postbackRetryScheduleMs,

@@ -4,7 +4,7 @@ import { isIP, type LookupFunction } from 'node:net'
 import { Agent, buildConnector, type Dispatcher } from 'undici'
 import { privateNetworkReason } from '../domain/network.js'
 import { parseRetryAfter } from '../domain/retry.js'
-import { comparableOrigin, DELIVERY_ID_HEADER, LOOP_GUARD_HEADER, USER_AGENT_PRODUCT } from '../domain/self-feed.js'
+import { comparableHost, comparableOrigin, DELIVERY_ID_HEADER, LOOP_GUARD_HEADER, USER_AGENT_PRODUCT } from '../domain/self-feed.js'
 import { requestTarget, signatureHeaders } from '../domain/signature.js'
 import { VERSION } from '../version.js'
 
@@ -45,6 +45,8 @@ export interface SenderOptions {
   ownOrigin: string | null
   /** Whether a connected peer is this service itself (any of its listeners), whatever name led there. */
   isOwnEndpoint?: (address: string, port: number) => boolean
+  /** Whether a host (as comparableHost spells it) is one of this service's tracking domains. */
+  isTrackingDomainHost?: (host: string) => boolean
   /** The mark of this deployment's own requests, by which its intake refuses one that comes back. */
   loopGuard?: (ref: string) => string
 }
@@ -168,10 +170,15 @@ export class PostbackSender {
   #refusalBeforeConnect (parsed: URL): string | null {
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `unsupported scheme ${parsed.protocol}`
     if (this.#options.ownOrigin !== null && comparableOrigin(parsed) === this.#options.ownOrigin) return OWN_ORIGIN_REFUSAL
+    // A tracking domain made after the postback was saved (§5.1: refused at save, and again at send).
+    const host = comparableHost(parsed)
+    if (this.#options.isTrackingDomainHost?.(host) === true) {
+      return `refused: ${host} is a tracking domain of this service; a postback must not feed its own intake`
+    }
     if (this.#options.allowPrivateNetworks) return null
-    const host = parsed.hostname.replace(/^\[|\]$/g, '')
-    if (isIP(host) === 0) return null
-    const reason = privateNetworkReason(host)
+    const literal = parsed.hostname.replace(/^\[|\]$/g, '')
+    if (isIP(literal) === 0) return null
+    const reason = privateNetworkReason(literal)
     return reason === null ? null : `refused: ${reason}`
   }
 }

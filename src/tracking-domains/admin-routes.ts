@@ -10,8 +10,6 @@ import {
   insertTrackingDomain, listTrackingDomains, lockTrackingDomains, promoteOldestToDefault, trackingDomainReference,
   updateTrackingDomain,
 } from './repository.js'
-import { idsSendingTo } from '../affiliate-postbacks/repository.js'
-import type { Db } from '../db/database.js'
 
 const tags = ['Tracking domains']
 const security = adminSecurity
@@ -37,25 +35,6 @@ function requireAProtocol (allowHttp: boolean, allowHttps: boolean) {
   })
 }
 
-/**
- * 409 while postbacks, or deliveries still to be sent, go to `hostname`: as a tracking domain it would make
- * them feed our own intake. The caller holds the tracking-domains lock, so no postback URL changes meanwhile.
- */
-async function refuseHostOfPostbacks (trx: Db, hostname: string) {
-  const postbacks = await idsSendingTo(trx, 'postbacks', hostname)
-  const deliveries = await idsSendingTo(trx, 'pending deliveries', hostname)
-  if (postbacks.length === 0 && deliveries.length === 0) return
-  const reasons = [
-    ...(postbacks.length === 0 ? [] : [`postbacks send to ${hostname} (${idList(postbacks)}): change their URLs first`]),
-    ...(deliveries.length === 0 ? [] : [`deliveries still to be sent go to ${hostname} (${idList(deliveries)}): let them finish or fail first`]),
-  ]
-  throw conflict(`As a tracking domain, ${hostname} would make postbacks feed this service's own intake: ${reasons.join('; ')}`)
-}
-
-function idList (ids: readonly number[]): string {
-  return (ids.length === 1 ? 'id ' : 'ids ') + ids.slice(0, 10).join(', ') + (ids.length > 10 ? ` and ${ids.length - 10} more` : '')
-}
-
 export default async function trackingDomainRoutes (fastify: FastifyInstance) {
   const { db } = fastify
 
@@ -65,8 +44,9 @@ export default async function trackingDomainRoutes (fastify: FastifyInstance) {
       security,
       operationId: 'createTrackingDomain',
       summary: 'Create a tracking domain',
-      description: 'The first domain created becomes the default. A hostname already in use (ignoring case) is 409, and so is the host ' +
-        'of a saved postback URL or of a delivery still to be sent: they would then feed this service\'s own intake (contract §5.1).',
+      description: 'The first domain created becomes the default. A hostname already in use (ignoring case) is 409. A host that ' +
+        'saved postbacks already send to may become a tracking domain: their deliveries are then refused at send (a `failed` ' +
+        'delivery saying why, never retried), since a postback must never feed this service\'s own intake (contract §5.1).',
       body: { $ref: 'TrackingDomainCreate#' },
       response: { 201: one, ...problemResponses(...authProblems, 409, 422) },
     },
@@ -79,7 +59,6 @@ export default async function trackingDomainRoutes (fastify: FastifyInstance) {
       if ((await findTrackingDomainByHostname(trx, hostname)) !== undefined) {
         throw conflict(`A tracking domain with hostname ${hostname} already exists`)
       }
-      await refuseHostOfPostbacks(trx, hostname)
       const current = await findDefaultTrackingDomain(trx)
       if (current !== undefined && body.is_default) await clearDefaultFlag(trx)
       return insertTrackingDomain(trx, {
@@ -128,7 +107,7 @@ export default async function trackingDomainRoutes (fastify: FastifyInstance) {
       description:
         '`is_default: true` moves the default flag here. `is_default: false` on the current default is 422 ' +
         '(there must always be one default; make another domain the default instead). Links already generated keep their URL. ' +
-        'A new hostname that postbacks or pending deliveries send to is 409, as on creation.',
+        'A new hostname that postbacks send to is taken, as on creation; their deliveries are refused at send.',
       body: { $ref: 'TrackingDomainPatch#' },
       response: { 200: one, ...problemResponses(...authProblems, 404, 409, 422) },
     },
@@ -143,7 +122,6 @@ export default async function trackingDomainRoutes (fastify: FastifyInstance) {
       if (hostname !== undefined && (await findTrackingDomainByHostname(trx, hostname, id)) !== undefined) {
         throw conflict(`A tracking domain with hostname ${hostname} already exists`)
       }
-      if (hostname !== undefined && hostname !== existing.hostname) await refuseHostOfPostbacks(trx, hostname)
       requireAProtocol(patch.allow_http ?? existing.allow_http, patch.allow_https ?? existing.allow_https)
       if (patch.is_default === false && existing.is_default) {
         throw ruleViolation(
