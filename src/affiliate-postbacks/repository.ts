@@ -138,23 +138,6 @@ export async function selfFeedTarget (
   return (await isTrackingDomainHost(db, host)) ? { kind: 'tracking-domain', host } : null
 }
 
-/**
- * Why an already rendered delivery URL would feed this service's intake through a tracking domain, or null
- * (also for a URL that does not parse: the sender refuses that as invalid). For manual resends.
- */
-export async function trackingDomainFeed (db: Db, raw: string): Promise<string | null> {
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    return null
-  }
-  const host = comparableHost(url)
-  return (await isTrackingDomainHost(db, host))
-    ? `refused: ${host} is a tracking domain of this service; a postback must not feed its own intake`
-    : null
-}
-
 /** Every tracking domain's hostname, lower-case: the dispatcher refuses to send to them. */
 export async function trackingDomainHostnames (db: Db): Promise<string[]> {
   const rows = await db.selectFrom('tracking_domains').select(sql<string>`lower(hostname)`.as('hostname')).execute()

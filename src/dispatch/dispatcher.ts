@@ -7,7 +7,7 @@ import { settleWithin } from '../lib/time-limit.js'
 import { HOST_PREFIX, isGoneLocalHolder, newHolderId } from './holder.js'
 import { OriginGate } from './origin-gate.js'
 import { AttemptRecorder } from './recorder.js'
-import { refusedOutcome, type AttemptOutcome, type InFlightAttempt, type PostbackSender } from './sender.js'
+import type { AttemptOutcome, InFlightAttempt, PostbackSender } from './sender.js'
 import {
   claimDue, deferClaims, holdOrigin, leaseOne, liveHoldersWithPrefix, liveOriginHolds, originKey, releaseClaims, releaseHolders, signingKeysOf,
   type AttemptDecision, type ClaimedDelivery, type HealthPolicy,
@@ -65,7 +65,6 @@ export class Dispatcher {
   readonly #db: Db
   readonly #log: FastifyBaseLogger
   readonly #settings: DispatcherSettings
-  readonly #trackingDomainFeed: (url: string) => Promise<string | null>
   readonly #beforeSending: () => Promise<void>
   readonly #queue: PQueue
   readonly #perOrigin: number
@@ -107,14 +106,11 @@ export class Dispatcher {
     db: Db
     log: FastifyBaseLogger
     sender: PostbackSender
-    /** Why a URL would feed this service's own intake through one of its tracking domains, or null. */
-    trackingDomainFeed: (url: string) => Promise<string | null>
-    /** Runs before claimed rows are sent: reads what the sender must know fresh (the tracking domains). */
+    /** Runs before claimed rows or a resend are sent: reads what the sender must know fresh (the tracking domains). */
     beforeSending?: () => Promise<void>
     settings: DispatcherSettings
   }) {
     this.#db = deps.db
-    this.#trackingDomainFeed = deps.trackingDomainFeed
     this.#beforeSending = deps.beforeSending ?? (async () => {})
     this.#log = deps.log
     this.sender = deps.sender
@@ -494,15 +490,12 @@ export class Dispatcher {
     const holder = `${this.instanceId}/resend/${randomUUID().slice(0, 8)}`
     const leased = await leaseOne(this.#db, deliveryId, holder, this.leaseMs)
     if (leased === 'missing' || leased === 'busy') return leased
-    // Postbacks and pending deliveries never point at a tracking domain (their writes and tracking-domain
-    // writes refuse it), but a delivered or failed one rendered before a tracking domain took its host can
-    // still be resent by hand: that attempt is refused. PUBLIC_URL's origin the sender refuses for every attempt.
-    const selfFeed = await this.#trackingDomainFeed(leased.url)
-    const outcome = selfFeed === null
-      ? await this.sender.send({
-        method: leased.method, url: leased.url, body: leased.body, deliveryId: leased.id, signingKeys: await signingKeysOf(this.#db, leased.affiliate_id),
-      })
-      : refusedOutcome(new Date(), performance.now(), selfFeed)
+    // The sender refuses a tracking domain's host (one made after the delivery was rendered) and PUBLIC_URL's
+    // origin, as for every scheduled attempt.
+    await this.#beforeSending()
+    const outcome = await this.sender.send({
+      method: leased.method, url: leased.url, body: leased.body, deliveryId: leased.id, signingKeys: await signingKeysOf(this.#db, leased.affiliate_id),
+    })
     const decision: AttemptDecision = { state: outcome.ok ? 'delivered' : 'failed', retryInMs: null, keepCancelled: false }
     const result = await this.#recorder.record({ deliveryId, holder, outcome, decision })
     this.#logOutcome(deliveryId, outcome, decision, result.n)

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { Dispatcher } from './dispatcher.js'
 import { PostbackSender } from './sender.js'
 import { DELIVERIES_CHANNEL, POSTBACKS_DELETED_CHANNEL } from './channels.js'
-import { trackingDomainFeed, trackingDomainHostnames } from '../affiliate-postbacks/repository.js'
+import { trackingDomainHostnames } from '../affiliate-postbacks/repository.js'
 import { publicOrigin } from '../domain/self-feed.js'
 
 declare module 'fastify' {
@@ -44,7 +44,6 @@ async function dispatcherPlugin (fastify: FastifyInstance) {
     db: fastify.db,
     log: fastify.log.child({ component: 'dispatcher' }),
     sender,
-    trackingDomainFeed: (url) => trackingDomainFeed(fastify.db, url),
     beforeSending: readTrackingHosts,
     settings: {
       timeoutMs: config.postbackTimeoutMs,
