@@ -1,5 +1,41 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 
+/** A rollup row's conversion figures. Sums of numeric(18,4) amounts are unbounded numeric: no total overflows. */
+const CONVERSION_FIGURES = sql.raw(`conversions bigint not null, approved bigint not null, pending bigint not null,
+    declined bigint not null, hold bigint not null, revenue numeric not null, payout numeric not null,
+    pending_revenue numeric not null, pending_payout numeric not null`)
+
+/** What signed conversion rows (n = 1 counts one, n = -1 takes one back) add to a cell, in CONVERSION_FIGURES order. */
+const CONVERSION_SUMS = sql.raw(`sum(n), coalesce(sum(n) filter (where status = 'approved'), 0),
+  coalesce(sum(n) filter (where status = 'pending'), 0), coalesce(sum(n) filter (where status = 'declined'), 0),
+  coalesce(sum(n) filter (where status = 'hold'), 0),
+  coalesce(sum(n * revenue) filter (where status = 'approved'), 0), coalesce(sum(n * payout) filter (where status = 'approved'), 0),
+  coalesce(sum(n * revenue) filter (where status in ('pending', 'hold')), 0),
+  coalesce(sum(n * payout) filter (where status in ('pending', 'hold')), 0)`)
+
+const CONVERSION_COLUMNS = sql.raw('conversions, approved, pending, declined, hold, revenue, payout, pending_revenue, pending_payout')
+
+const ADD_CONVERSION_FIGURES = sql.raw(`conversions = s.conversions + excluded.conversions, approved = s.approved + excluded.approved,
+  pending = s.pending + excluded.pending, declined = s.declined + excluded.declined, hold = s.hold + excluded.hold,
+  revenue = s.revenue + excluded.revenue, payout = s.payout + excluded.payout,
+  pending_revenue = s.pending_revenue + excluded.pending_revenue, pending_payout = s.pending_payout + excluded.pending_payout`)
+
+/** The two statements that add signed conversion rows (`delta`) to the rollup tiers, the 15-minute tier first. */
+function countConversions (delta: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`with delta as (${delta})
+        insert into stats_conversions as s (bucket, offer_id, affiliate_id, goal, currency, ${CONVERSION_COLUMNS})
+        select date_bin('15 minutes', created_at, timestamptz '2000-01-01 00:00:00+00'), offer_id, affiliate_id, goal, currency, ${CONVERSION_SUMS}
+        from delta group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+        on conflict (bucket, offer_id, affiliate_id, goal, currency) do update set ${ADD_CONVERSION_FIGURES};
+        with delta as (${delta})
+        insert into stats_daily_conversions as s (zone, day, offer_id, affiliate_id, goal, currency, ${CONVERSION_COLUMNS})
+        select z.zone, (d.created_at at time zone z.zone)::date, g.offer_id, g.affiliate_id, d.goal, d.currency, ${CONVERSION_SUMS}
+        from delta d join stats_zones z on d.created_at >= z.since
+          cross join lateral (values (d.offer_id, 0), (0, d.affiliate_id)) g (offer_id, affiliate_id)
+        group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
+        on conflict (zone, day, offer_id, affiliate_id, goal, currency) do update set ${ADD_CONVERSION_FIGURES};`
+}
+
 /**
  * The schema. Frozen from the first release on: later changes go in new, later-dated files beside this one.
  *
@@ -417,14 +453,19 @@ const SCHEMA: RawBuilder<unknown>[] = [
     end
     $$`,
 
-  // Statistics (§7). The report reads these rollups, never a month of raw clicks: clicks and conversions are
-  // summed per 15-minute UTC bucket, the greatest step that serves every hour and day boundary of every zone in
-  // use exactly (all offsets, +05:30, +05:45 and +12:45 included, are multiples of 15 minutes, and so are the
-  // instants at which they change). Statement triggers keep them in the statement that writes the clicks or
-  // conversions (the click batch, the conversion batch, a status change, hold expiry, an admin patch, any path
-  // added later): the figures are exactly those of the rows, at commit, and a status change moves a conversion
-  // between columns in its own transaction. Rows are upserted in key order, so concurrent batches lock shared
-  // rollup rows in the same order and cannot deadlock. Dropping clicks (retention) leaves these untouched.
+  // Statistics (§7). The report reads these rollups, never a month of raw clicks. Two tiers, both kept by
+  // statement triggers in the statement that writes the clicks or conversions (the click batch, the conversion
+  // batch, a status change, hold expiry, an admin patch, any path added later), so the figures are exactly those
+  // of the rows at commit and a status change moves a conversion between columns in its own transaction:
+  // - per 15-minute UTC bucket, offer and affiliate: the greatest step that serves every hour and day boundary
+  //   of every zone exactly (all offsets, +05:30, +05:45 and +12:45 included, and the instants at which they
+  //   change are multiples of 15 minutes);
+  // - per local day of each reporting zone (stats_zones, from STATS_TIME_ZONES), once per offer (affiliate_id 0)
+  //   and once per affiliate (offer_id 0): a month's report by day and offer or by day and affiliate reads a few
+  //   thousand rows, however the traffic spreads over (offer, affiliate) pairs. A zone counts what is created
+  //   from its `since` on; earlier days are read from the 15-minute tier.
+  // Rows are upserted in key order, the 15-minute tier first, so concurrent batches lock shared rollup rows in
+  // the same order and cannot deadlock. Dropping clicks (retention) leaves both untouched.
   sql`create table stats_clicks (
     bucket timestamptz not null,
     offer_id integer not null,
@@ -437,17 +478,33 @@ const SCHEMA: RawBuilder<unknown>[] = [
     affiliate_id integer not null,
     goal text not null,
     currency text not null,
-    conversions bigint not null,
-    approved bigint not null,
-    pending bigint not null,
-    declined bigint not null,
-    hold bigint not null,
-    -- Sums of numeric(18,4) amounts: unbounded numeric, so no total ever overflows.
-    revenue numeric not null,
-    payout numeric not null,
-    pending_revenue numeric not null,
-    pending_payout numeric not null,
+    ${CONVERSION_FIGURES},
     constraint stats_conversions_pkey primary key (bucket, offer_id, affiliate_id, goal, currency))`,
+  sql`create table stats_zones (
+    zone text primary key,
+    -- Clicks and conversions created from this instant on are counted in the zone's daily tier.
+    since timestamptz not null)`,
+  // A click counts in its offer's currency; the daily tier keeps the currency it had when the click was written,
+  // so an offer whose currency changes restarts the daily tier (stats/repository.ts) rather than mixing two.
+  sql`create table stats_daily_clicks (
+    zone text not null,
+    day date not null,
+    offer_id integer not null,
+    affiliate_id integer not null,
+    currency text not null,
+    clicks bigint not null,
+    constraint stats_daily_clicks_one_grain check ((offer_id = 0) <> (affiliate_id = 0)),
+    constraint stats_daily_clicks_pkey primary key (zone, day, offer_id, affiliate_id, currency))`,
+  sql`create table stats_daily_conversions (
+    zone text not null,
+    day date not null,
+    offer_id integer not null,
+    affiliate_id integer not null,
+    goal text not null,
+    currency text not null,
+    ${CONVERSION_FIGURES},
+    constraint stats_daily_conversions_one_grain check ((offer_id = 0) <> (affiliate_id = 0)),
+    constraint stats_daily_conversions_pkey primary key (zone, day, offer_id, affiliate_id, goal, currency))`,
   // Sub-level reports read conversions of the period directly.
   sql`create index conversions_created on conversions (created_at)`,
   sql`create function stats_count_clicks() returns trigger language plpgsql as $$
@@ -456,6 +513,12 @@ const SCHEMA: RawBuilder<unknown>[] = [
       select date_bin('15 minutes', created_at, timestamptz '2000-01-01 00:00:00+00'), offer_id, affiliate_id, count(*)
       from new_clicks group by 1, 2, 3 order by 1, 2, 3
       on conflict (bucket, offer_id, affiliate_id) do update set clicks = s.clicks + excluded.clicks;
+      insert into stats_daily_clicks as s (zone, day, offer_id, affiliate_id, currency, clicks)
+      select z.zone, (c.created_at at time zone z.zone)::date, g.offer_id, g.affiliate_id, o.currency, count(*)
+      from new_clicks c join stats_zones z on c.created_at >= z.since join offers o on o.id = c.offer_id
+        cross join lateral (values (c.offer_id, 0), (0, c.affiliate_id)) g (offer_id, affiliate_id)
+      group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+      on conflict (zone, day, offer_id, affiliate_id, currency) do update set clicks = s.clicks + excluded.clicks;
       return null;
     end
     $$`,
@@ -466,30 +529,9 @@ const SCHEMA: RawBuilder<unknown>[] = [
   sql`create function stats_count_conversions() returns trigger language plpgsql as $$
     begin
       if tg_op = 'INSERT' then
-        insert into stats_conversions as s (bucket, offer_id, affiliate_id, goal, currency, conversions, approved, pending,
-          declined, hold, revenue, payout, pending_revenue, pending_payout)
-        select date_bin('15 minutes', created_at, timestamptz '2000-01-01 00:00:00+00'), offer_id, affiliate_id, goal, currency,
-          count(*), count(*) filter (where status = 'approved'), count(*) filter (where status = 'pending'),
-          count(*) filter (where status = 'declined'), count(*) filter (where status = 'hold'),
-          coalesce(sum(revenue) filter (where status = 'approved'), 0), coalesce(sum(payout) filter (where status = 'approved'), 0),
-          coalesce(sum(revenue) filter (where status in ('pending', 'hold')), 0),
-          coalesce(sum(payout) filter (where status in ('pending', 'hold')), 0)
-        from new_conversions group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
-        on conflict (bucket, offer_id, affiliate_id, goal, currency) do update set
-          conversions = s.conversions + excluded.conversions, approved = s.approved + excluded.approved,
-          pending = s.pending + excluded.pending, declined = s.declined + excluded.declined, hold = s.hold + excluded.hold,
-          revenue = s.revenue + excluded.revenue, payout = s.payout + excluded.payout,
-          pending_revenue = s.pending_revenue + excluded.pending_revenue, pending_payout = s.pending_payout + excluded.pending_payout;
+        ${countConversions(sql`select 1 as n, created_at, offer_id, affiliate_id, goal, currency, status, revenue, payout from new_conversions`)}
       else
-        insert into stats_conversions as s (bucket, offer_id, affiliate_id, goal, currency, conversions, approved, pending,
-          declined, hold, revenue, payout, pending_revenue, pending_payout)
-        select date_bin('15 minutes', created_at, timestamptz '2000-01-01 00:00:00+00'), offer_id, affiliate_id, goal, currency,
-          sum(n), coalesce(sum(n) filter (where status = 'approved'), 0), coalesce(sum(n) filter (where status = 'pending'), 0),
-          coalesce(sum(n) filter (where status = 'declined'), 0), coalesce(sum(n) filter (where status = 'hold'), 0),
-          coalesce(sum(n * revenue) filter (where status = 'approved'), 0), coalesce(sum(n * payout) filter (where status = 'approved'), 0),
-          coalesce(sum(n * revenue) filter (where status in ('pending', 'hold')), 0),
-          coalesce(sum(n * payout) filter (where status in ('pending', 'hold')), 0)
-        from (
+        ${countConversions(sql`
           select 1 as n, nc.created_at, nc.offer_id, nc.affiliate_id, nc.goal, nc.currency, nc.status, nc.revenue, nc.payout
           from new_conversions nc join old_conversions oc on oc.id = nc.id
           where (nc.created_at, nc.offer_id, nc.affiliate_id, nc.goal, nc.currency, nc.status, nc.revenue, nc.payout)
@@ -498,14 +540,7 @@ const SCHEMA: RawBuilder<unknown>[] = [
           select -1, oc.created_at, oc.offer_id, oc.affiliate_id, oc.goal, oc.currency, oc.status, oc.revenue, oc.payout
           from old_conversions oc join new_conversions nc on nc.id = oc.id
           where (nc.created_at, nc.offer_id, nc.affiliate_id, nc.goal, nc.currency, nc.status, nc.revenue, nc.payout)
-            is distinct from (oc.created_at, oc.offer_id, oc.affiliate_id, oc.goal, oc.currency, oc.status, oc.revenue, oc.payout)
-        ) changed
-        group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
-        on conflict (bucket, offer_id, affiliate_id, goal, currency) do update set
-          conversions = s.conversions + excluded.conversions, approved = s.approved + excluded.approved,
-          pending = s.pending + excluded.pending, declined = s.declined + excluded.declined, hold = s.hold + excluded.hold,
-          revenue = s.revenue + excluded.revenue, payout = s.payout + excluded.payout,
-          pending_revenue = s.pending_revenue + excluded.pending_revenue, pending_payout = s.pending_payout + excluded.pending_payout;
+            is distinct from (oc.created_at, oc.offer_id, oc.affiliate_id, oc.goal, oc.currency, oc.status, oc.revenue, oc.payout)`)}
       end if;
       return null;
     end
@@ -545,7 +580,7 @@ export async function down (db: Kysely<any>): Promise<void> {
   await sql`drop function if exists record_postback_attempts, claim_postback_deliveries, intake_catalog_bump,
     click_replica_stamp, click_replica_record_deletion cascade`.execute(db)
   for (const table of [
-    'cap_counters', 'stats_conversions', 'stats_clicks', 'origin_holds', 'affiliate_signing_secrets', 'service_identity', 'readiness_probe', 'click_replica_deletions', 'intake_catalog_version', 'postback_attempts', 'postback_deliveries', 'postbacks', 'server_postbacks', 'conversion_events',
+    'cap_counters', 'stats_daily_conversions', 'stats_daily_clicks', 'stats_zones', 'stats_conversions', 'stats_clicks', 'origin_holds', 'affiliate_signing_secrets', 'service_identity', 'readiness_probe', 'click_replica_deletions', 'intake_catalog_version', 'postback_attempts', 'postback_deliveries', 'postbacks', 'server_postbacks', 'conversion_events',
     'conversions', 'clicks', 'tracking_links', 'affiliates', 'offer_goals', 'offers', 'tracking_domains', 'advertisers', 'admin_api_keys',
   ]) {
     await db.schema.dropTable(table).ifExists().execute()

@@ -2,6 +2,7 @@ import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { Ajv } from 'ajv'
 import { parseDuration, parseRetrySchedule } from './domain/retry.js'
+import { knownTimeZone } from './domain/time-periods.js'
 
 const DAY_MS = 86_400_000
 
@@ -40,7 +41,12 @@ export interface Config {
   roles: ReadonlySet<ServiceRole>
   /** Processes sharing the port on this machine (node:cluster); 1 runs the service in this process. */
   workers: number
+  /** Zones whose local days the statistics keep a daily tier for (§7): month-long reports in them read it. */
+  statsTimeZones: string[]
 }
+
+/** Each reporting zone adds rollup rows to every click and conversion batch: a handful is plenty. */
+export const MAX_STATS_TIME_ZONES = 5
 
 export const SERVICE_ROLES = ['http', 'dispatcher', 'maintenance'] as const
 export type ServiceRole = typeof SERVICE_ROLES[number]
@@ -74,6 +80,7 @@ const envSchema = {
     LOG_RETENTION_DAYS: { type: 'integer', minimum: 1, maximum: 36500, default: 90 },
     SERVICE_ROLES: { type: 'string', default: SERVICE_ROLES.join(',') },
     WORKERS: { type: 'string', default: '1' },
+    STATS_TIME_ZONES: { type: 'string', default: 'UTC' },
   },
 } as const
 
@@ -147,6 +154,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     LOG_RETENTION_DAYS: number
     SERVICE_ROLES: string
     WORKERS: string
+    STATS_TIME_ZONES: string
   }
   // The checks ajv cannot express, each on a variable that passed its type check.
   const check = <T>(name: string, parse: () => { value: T } | { problem: string }): T | undefined => {
@@ -195,6 +203,15 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     }
     return { value: count }
   })
+  const statsTimeZones = check('STATS_TIME_ZONES', () => {
+    if (v.STATS_TIME_ZONES.trim().toLowerCase() === 'none') return { value: [] }
+    const named = v.STATS_TIME_ZONES.split(',').map((zone) => zone.trim()).filter((zone) => zone !== '')
+    const unknown = named.find((zone) => knownTimeZone(zone) === null)
+    if (unknown !== undefined) return { problem: `"${unknown}" is not an IANA time zone (Europe/Berlin, Asia/Kolkata, UTC)` }
+    const distinct = [...new Set(named.map((zone) => zone.toLowerCase()))]
+    if (distinct.length > MAX_STATS_TIME_ZONES) return { problem: `name at most ${MAX_STATS_TIME_ZONES} zones` }
+    return { value: distinct.map((lower) => named.find((zone) => zone.toLowerCase() === lower) as string) }
+  })
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
   return Object.freeze({
     port: v.PORT,
@@ -220,5 +237,6 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     logRetentionDays: v.LOG_RETENTION_DAYS,
     roles: roles ?? new Set(SERVICE_ROLES),
     workers: workers ?? 1,
+    statsTimeZones: statsTimeZones ?? ['UTC'],
   })
 }

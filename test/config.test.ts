@@ -65,6 +65,9 @@ t.test('parses every variable', async (t) => {
   t.equal(loadConfig({ LOG_LEVEL: 'INFO' }).logLevel, 'info', 'a level in any case')
   t.equal(loadConfig({ HOST: 'api.internal' }).host, 'api.internal')
   t.equal(loadConfig({ PORT: '4000' }).publicUrl, 'http://localhost:4000')
+  t.same(loadConfig({}).statsTimeZones, ['UTC'], 'reporting zones: UTC by default')
+  t.same(loadConfig({ STATS_TIME_ZONES: ' Asia/Kolkata, utc,asia/kolkata ' }).statsTimeZones, ['Asia/Kolkata', 'utc'], 'listed once each, ignoring case')
+  t.same(loadConfig({ STATS_TIME_ZONES: 'none' }).statsTimeZones, [], 'none: every report reads the 15-minute tier')
 })
 
 t.test('refuses bad values, naming the variable', async (t) => {
@@ -90,6 +93,9 @@ t.test('refuses bad values, naming the variable', async (t) => {
     [{ POSTBACK_ALLOW_PRIVATE_NETWORKS: 'maybe' }, /POSTBACK_ALLOW_PRIVATE_NETWORKS/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL: .*\(fatal, error, warn, info, debug, trace, silent\)/],
     [{ ADMIN_API_KEYS: 'short' }, /ADMIN_API_KEYS/],
+    [{ STATS_TIME_ZONES: 'Asia/Kolkata,Mars/Olympus' }, /STATS_TIME_ZONES: "Mars\/Olympus" is not an IANA time zone/],
+    [{ STATS_TIME_ZONES: '+05:30' }, /STATS_TIME_ZONES/],
+    [{ STATS_TIME_ZONES: 'UTC,Europe/Berlin,Europe/London,Asia/Kolkata,Asia/Tokyo,America/New_York' }, /STATS_TIME_ZONES: name at most 5 zones/],
   ]
   for (const [env, pattern] of cases) {
     t.throws(() => loadConfig(env), pattern, JSON.stringify(env))

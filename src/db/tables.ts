@@ -291,6 +291,41 @@ export interface StatsConversionsTable {
   pending_payout: Numeric
 }
 
+/** A reporting zone whose daily tier counts what is created from `since` on. */
+export interface StatsZonesTable {
+  zone: string
+  since: Date
+}
+
+/** Clicks per local day of a reporting zone, once per offer (affiliate_id 0) and once per affiliate (offer_id 0). */
+export interface StatsDailyClicksTable {
+  zone: string
+  day: string
+  offer_id: number
+  affiliate_id: number
+  currency: string
+  clicks: number
+}
+
+/** Conversions per local day of a reporting zone, by offer or by affiliate as in stats_daily_clicks. */
+export interface StatsDailyConversionsTable {
+  zone: string
+  day: string
+  offer_id: number
+  affiliate_id: number
+  goal: string
+  currency: string
+  conversions: number
+  approved: number
+  pending: number
+  declined: number
+  hold: number
+  revenue: Numeric
+  payout: Numeric
+  pending_revenue: Numeric
+  pending_payout: Numeric
+}
+
 export interface Database {
   admin_api_keys: AdminApiKeysTable
   advertisers: AdvertisersTable
@@ -310,6 +345,9 @@ export interface Database {
   click_replica_deletions: ClickReplicaDeletionsTable
   stats_clicks: StatsClicksTable
   stats_conversions: StatsConversionsTable
+  stats_zones: StatsZonesTable
+  stats_daily_clicks: StatsDailyClicksTable
+  stats_daily_conversions: StatsDailyConversionsTable
   affiliate_signing_secrets: AffiliateSigningSecretsTable
   origin_holds: OriginHoldsTable
   cap_counters: CapCountersTable

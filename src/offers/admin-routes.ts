@@ -9,6 +9,7 @@ import { offerListQuery, type OfferCreate, type OfferListQuery, type OfferPatch 
 import { DEFAULT_GOAL, goalsLeftBehind, parseGoals } from './goals.js'
 import { capsNamingMissingGoals, checkClickSession, parseCaps } from './caps.js'
 import { offerPostbackUrl, offerToApi } from './view.js'
+import { restartDailyTiersForCurrencyChange } from '../stats/repository.js'
 import {
   advertiserExists, deleteOffer, dropCountersOfRemovedCaps, unknownAffiliates, findOfferWithGoals, goalsNamedByPostbacks, insertOffer, listOffers, loadPostbackUrlContext,
   lockOffer, offerReference, replaceGoals, trackingDomainExists, updateOffer, withGoals, type OfferWithGoals,
@@ -137,6 +138,7 @@ export default async function offerRoutes (fastify: FastifyInstance) {
         await replaceGoals(trx, id, goals)
       }
       if (caps !== undefined) await dropCountersOfRemovedCaps(trx, id, caps)
+      if (fields.currency !== undefined && fields.currency !== current.currency) await restartDailyTiersForCurrencyChange(trx, id, fastify.clock())
       const values = caps === undefined ? fields : { ...fields, caps: JSON.stringify(caps) }
       return withGoals(trx, await updateOffer(trx, id, values))
     })

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { openDatabase, type DatabaseHandle, type Db } from '../db/database.js'
 import { migrateToLatest } from '../db/migrator.js'
+import { syncReportingZones } from '../stats/repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,12 +11,16 @@ declare module 'fastify' {
   }
 }
 
-/** Opens the database (PostgreSQL or embedded PGlite), migrates it, and closes it last on shutdown. */
+/**
+ * Opens the database (PostgreSQL or embedded PGlite), migrates it, makes its reporting zones the configured ones,
+ * and closes it last on shutdown.
+ */
 async function databasePlugin (fastify: FastifyInstance) {
   const { config } = fastify
   const handle = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }, fastify.log)
   try {
     await migrateToLatest(handle.db, fastify.log)
+    await syncReportingZones(handle.db, config.statsTimeZones, fastify.clock())
   } catch (err) {
     await handle.close()
     throw err

@@ -59,6 +59,8 @@ export async function buildReport (db: Db, query: StatsQuery, audience: Audience
   const timeline = timeUnits.length === 0 ? null : timelineBetween(period.zone, timeUnits, period.from, period.to)
   const asOf = new Date(now)
   const cells = await sumStats(db, {
+    zone: period.zone,
+    byHour: groups.includes('hour'),
     from: period.from,
     to: period.to,
     periodStarts: timeline?.starts ?? null,

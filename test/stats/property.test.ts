@@ -167,9 +167,11 @@ function expected (shape: Shape, clicks: RawClick[], conversions: RawConversion[
 /** Rows in a canonical order, for comparison whatever the report's sort. */
 const canonical = (rows: Record<string, unknown>[]) => rows.map((row) => JSON.stringify(Object.keys(row).sort().map((k) => [k, row[k]]))).sort()
 
-for (const seed of [1, 2]) {
-  t.test(`every report shape equals the raw lists (seed ${seed})`, async (t) => {
-    const { app } = await build(t)
+// Seed 1 keeps a daily tier for the report's zone (named in another case: zones compare ignoring case), so whole
+// days come from it; seed 2 keeps one for UTC only, so the same reports come from the 15-minute tier.
+for (const [seed, zones] of [[1, ZONE.toLowerCase()], [2, 'UTC']] as const) {
+  t.test(`every report shape equals the raw lists (seed ${seed}, daily tier for ${zones})`, async (t) => {
+    const { app } = await build(t, { env: { STATS_TIME_ZONES: zones } })
     const rnd = generator(seed)
     const advertisers = [await createAdvertiser(app), await createAdvertiser(app)]
     const goals = [
@@ -250,6 +252,9 @@ for (const seed of [1, 2]) {
     }
     await sql`update conversions set hold_until = now() - interval '1 second' where status = 'hold' and id % 2 = 0`.execute(app.db)
     await app.holdExpiry.runOnce()
+
+    const dailyRows = await sql<{ n: number }>`select count(*)::int as n from stats_daily_clicks where zone = ${zones}`.execute(app.db)
+    t.ok((dailyRows.rows[0]?.n ?? 0) > 0, `the daily tier of ${zones} holds the clicks`)
 
     const clicks = await all<RawClick>(app, '/v1/clicks')
     const conversions = await all<RawConversion>(app, '/v1/conversions')
