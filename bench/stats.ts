@@ -23,6 +23,7 @@ import { clickMonthsBetween, makeClickPartitions } from '../src/clicks/partition
 import { insertClicks, type ClickRecord } from '../src/clicks/repository.js'
 import { insertConversions, updateConversionIf, type NewConversionEntry } from '../src/conversions/repository.js'
 import { buildReport } from '../src/stats/service.js'
+import { syncReportingZones } from '../src/stats/repository.js'
 import { conversionRow } from '../test/helpers/conversion-rows.js'
 import { freshDatabase } from './children.js'
 
@@ -36,6 +37,8 @@ const OFFERS = env('BENCH_STATS_OFFERS', 50)
 const AFFILIATES = env('BENCH_STATS_AFFILIATES', 200)
 const RUNS = env('BENCH_STATS_RUNS', 30)
 const DAY_MS = 86_400_000
+/** The reporting zones (STATS_TIME_ZONES) the database keeps a daily tier for: the reports' zone by default. */
+const ZONES = (process.env.BENCH_STATS_ZONES ?? 'Asia/Kolkata').split(',').filter((zone) => zone !== '')
 
 /** CPU (user + system) of this database's backends, in µs. USER_HZ is 100 on every Linux this runs on. */
 async function backendsCpuMicros (db: Db): Promise<number> {
@@ -130,6 +133,8 @@ async function main (): Promise<void> {
   const db = handle.db
   try {
     await migrateToLatest(db, log)
+    await syncReportingZones(db, ZONES, new Date())
+    console.log(`reporting zones: ${ZONES.join(', ') || 'none'}`)
     // Clicks are partitioned by month: the months of the history and of the rounds, as maintenance would make them.
     await makeClickPartitions(db, clickMonthsBetween(new Date(Date.now() - (DAYS + 2) * DAY_MS), new Date(Date.now() + DAY_MS)))
     await sql`insert into advertisers (name) select 'Advertiser ' || g from generate_series(1, 5) g`.execute(db)
@@ -184,11 +189,12 @@ async function main (): Promise<void> {
         from clicks c tablesample system (10) where c.created_at >= to_timestamp(${start} / 1000.0) limit ${Math.floor(n / 10)}`.execute(db)
     }
     await sql`analyze`.execute(db)
-    const sizes = await sql<{ clicks: number; conversions: number; rollup_clicks: number; rollup_conversions: number }>`
+    const sizes = await sql<{ clicks: number; conversions: number; rollup_clicks: number; rollup_conversions: number; daily_clicks: number; daily_conversions: number }>`
       select (select count(*) from clicks)::int8 as clicks, (select count(*) from conversions)::int8 as conversions,
-        (select count(*) from stats_clicks)::int8 as rollup_clicks, (select count(*) from stats_conversions)::int8 as rollup_conversions`.execute(db)
+        (select count(*) from stats_clicks)::int8 as rollup_clicks, (select count(*) from stats_conversions)::int8 as rollup_conversions,
+        (select count(*) from stats_daily_clicks)::int8 as daily_clicks, (select count(*) from stats_daily_conversions)::int8 as daily_conversions`.execute(db)
     const size = sizes.rows[0]
-    console.log(`seeded in ${((Date.now() - seeding) / 1000).toFixed(0)} s: ${size?.clicks} clicks, ${size?.conversions} conversions; rollup rows: ${size?.rollup_clicks} click, ${size?.rollup_conversions} conversion`)
+    console.log(`seeded in ${((Date.now() - seeding) / 1000).toFixed(0)} s: ${size?.clicks} clicks, ${size?.conversions} conversions; 15-minute rollup rows: ${size?.rollup_clicks} click, ${size?.rollup_conversions} conversion; daily: ${size?.daily_clicks} click, ${size?.daily_conversions} conversion`)
 
     const lastDay = new Date(end - DAY_MS).toISOString().slice(0, 10)
     const monthAgo = new Date(end - 30 * DAY_MS).toISOString().slice(0, 10)

@@ -171,6 +171,11 @@ export const statsDescription =
   'moves it between columns, never between periods. Duplicate and rejected postbacks never count; declined ' +
   'conversions count in `conversions` and `declined` only. Figures are kept as clicks and conversions are written, ' +
   'so they are exact and show a click or conversion within 2 s, and a month\'s report never scans raw clicks. ' +
+  'Whole local days of a reporting zone (the service\'s `STATS_TIME_ZONES`, `UTC` by default) come from a daily ' +
+  'tier when the report needs neither hours, nor subs, nor both an offer and an affiliate dimension: such a month ' +
+  'answers in milliseconds. Other reports add up 15-minute buckets, equally exact, slower over long periods. ' +
+  'Grouping or filtering by sub1..sub5 reads the period\'s clicks and conversions themselves (subs are not rolled ' +
+  'up), so it counts only clicks still kept (`CLICK_RETENTION_DAYS`). ' +
   'Amounts are exact decimals (4 places). `Accept: text/csv` returns every row (no paging) as CSV with a header ' +
   'line, amounts written plainly (`12.5`), null figures as empty fields; values are not altered, so spreadsheet ' +
   'users should import subs as text.'
