@@ -26,6 +26,15 @@ declare module 'autocannon' {
     overallRate?: number
     method?: string
     headers?: Record<string, string>
+    /** Requests in all, instead of a duration. */
+    amount?: number
+    /** Each request may be rewritten before it is sent (a path per request). */
+    requests?: { setupRequest?: (request: AutocannonRequest) => AutocannonRequest }[]
+  }
+  export interface AutocannonRequest {
+    path?: string
+    method?: string
+    headers?: Record<string, string>
   }
   /** The run's result; `stop()` ends it early (the promise then resolves with what was measured). */
   function autocannon (options: Options): Promise<Result> & { stop(): void }

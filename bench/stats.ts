@@ -25,7 +25,8 @@ import { insertConversions, updateConversionIf, type NewConversionEntry } from '
 import { buildReport } from '../src/stats/service.js'
 import { syncReportingZones } from '../src/stats/repository.js'
 import { conversionRow } from '../test/helpers/conversion-rows.js'
-import { freshDatabase } from './children.js'
+import autocannon from 'autocannon'
+import { answerCpuQueries, askCpu, freshDatabase, serveApp, startChild, stopChild } from './children.js'
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 const ROUNDS = env('BENCH_STATS_ROUNDS', 6)
@@ -37,6 +38,10 @@ const OFFERS = env('BENCH_STATS_OFFERS', 50)
 const AFFILIATES = env('BENCH_STATS_AFFILIATES', 200)
 const RUNS = env('BENCH_STATS_RUNS', 30)
 const DAY_MS = 86_400_000
+/** The whole system's rounds (BENCH_STATS_HTTP_ROUNDS each way) of clicks through /click and conversions through /postback. */
+const HTTP_ROUNDS = env('BENCH_STATS_HTTP_ROUNDS', 4)
+const HTTP_CLICKS = env('BENCH_STATS_HTTP_CLICKS', 10_000)
+const HTTP_CONVERSIONS = env('BENCH_STATS_HTTP_CONVERSIONS', 2_000)
 /** The reporting zones (STATS_TIME_ZONES) the database keeps a daily tier for: the reports' zone by default. */
 const ZONES = (process.env.BENCH_STATS_ZONES ?? 'Asia/Kolkata').split(',').filter((zone) => zone !== '')
 
@@ -122,6 +127,78 @@ async function round (db: Db): Promise<Cost> {
   return { clicks: clicks.length, conversions: ids.length, clickMicros, conversionMicros }
 }
 
+/** CPU of the service process and of this database's backends, in µs. */
+async function systemCpuMicros (db: Db, child: import('node:child_process').ChildProcess): Promise<number> {
+  return (await askCpu(child)) + (await backendsCpuMicros(db))
+}
+
+/**
+ * The whole system's cost: the real service in a child process on this database, clicks through /click spread
+ * over every offer and affiliate, conversions through /postback on clicks prepared in the database, in rounds
+ * with the rollup triggers on and off (ABBA). CPU of the service and of this database's backends per unit.
+ */
+async function measureSystem (db: Db, databaseUrl: string): Promise<void> {
+  const server = await startChild(import.meta.url, ['serve', databaseUrl])
+  try {
+    const base = `http://127.0.0.1:${server.port}`
+    const prepared = HTTP_ROUNDS * 2 * HTTP_CONVERSIONS + HTTP_CONVERSIONS
+    const ids = await sql<{ clickid: string }>`
+      insert into clicks (clickid, offer_id, affiliate_id, params, ip, created_at)
+      select lpad(to_hex(floor(extract(epoch from now()))::bigint), 8, '0') || md5(g::text || random()::text),
+        1 + g % ${OFFERS}::int, 1 + g % ${AFFILIATES}::int, '{}'::jsonb, '203.0.113.7', now()
+      from generate_series(1, ${prepared}::int) g returning clickid`.execute(db)
+    const clickids = ids.rows.map((row) => row.clickid)
+    let nextClickid = 0
+    const clicks = () => autocannon({
+      url: base,
+      connections: 20,
+      amount: HTTP_CLICKS,
+      requests: [{ setupRequest: (request) => ({ ...request, path: `/click?pid=${pick(AFFILIATES)}&offer_id=${pick(OFFERS)}&sub1=s${pick(20)}` }) }],
+    })
+    const conversions = () => autocannon({
+      url: base,
+      connections: 20,
+      amount: HTTP_CONVERSIONS,
+      requests: [{ setupRequest: (request) => ({ ...request, path: `/postback?clickid=${clickids[nextClickid++ % clickids.length]}&goal=1` }) }],
+    })
+    const countClicks = async () => Number((await sql<{ n: string }>`select count(*) as n from clicks`.execute(db)).rows[0]?.n)
+    const sums = { on: { clicks: 0, conversions: 0, clickMicros: 0, conversionMicros: 0 }, off: { clicks: 0, conversions: 0, clickMicros: 0, conversionMicros: 0 } }
+    await clicks() // warm-up: plans, caches, the JIT
+    await conversions()
+    for (let r = 0; r < HTTP_ROUNDS * 2; r++) {
+      const on = [0, 3].includes(r % 4)
+      await setTriggers(db, on)
+      const sum = on ? sums.on : sums.off
+      const expected = (await countClicks()) + HTTP_CLICKS
+      let before = await systemCpuMicros(db, server.child)
+      const clickRun = await clicks()
+      // The recorder writes within a second: the round ends when every click is in the table.
+      for (const deadline = Date.now() + 30_000; (await countClicks()) < expected && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 50))
+      sum.clickMicros += (await systemCpuMicros(db, server.child)) - before
+      sum.clicks += clickRun.statusCodeStats['302']?.count ?? 0
+      before = await systemCpuMicros(db, server.child)
+      const conversionRun = await conversions()
+      sum.conversionMicros += (await systemCpuMicros(db, server.child)) - before
+      sum.conversions += conversionRun.statusCodeStats['200']?.count ?? 0
+    }
+    await setTriggers(db, true)
+    const per = (micros: number, units: number) => micros / Math.max(1, units)
+    const clickOn = per(sums.on.clickMicros, sums.on.clicks)
+    const clickOff = per(sums.off.clickMicros, sums.off.clicks)
+    const conversionOn = per(sums.on.conversionMicros, sums.on.conversions)
+    const conversionOff = per(sums.off.conversionMicros, sums.off.conversions)
+    console.log(`whole system (service + database), ${HTTP_ROUNDS} rounds each way: ${sums.on.clicks + sums.off.clicks} clicks, ${sums.on.conversions + sums.off.conversions} conversions answered`)
+    console.log(`BENCH_ROW ${JSON.stringify({ measure: 'service and database CPU per click through /click, with rollups', value: clickOn.toFixed(1), unit: 'µs' })}`)
+    console.log(`BENCH_ROW ${JSON.stringify({ measure: 'service and database CPU per click through /click, without rollups', value: clickOff.toFixed(1), unit: 'µs' })}`)
+    console.log(`clicks: whole-system rollup CPU ratio ${(clickOn / clickOff).toFixed(3)} (with / without; target <= 1.10)`)
+    console.log(`BENCH_ROW ${JSON.stringify({ measure: 'service and database CPU per conversion through /postback, with rollups', value: conversionOn.toFixed(1), unit: 'µs' })}`)
+    console.log(`BENCH_ROW ${JSON.stringify({ measure: 'service and database CPU per conversion through /postback, without rollups', value: conversionOff.toFixed(1), unit: 'µs' })}`)
+    console.log(`conversions: whole-system rollup CPU ratio ${(conversionOn / conversionOff).toFixed(3)} (with / without; target <= 1.10)`)
+  } finally {
+    await stopChild(server.child)
+  }
+}
+
 function percentile (sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number
 }
@@ -168,6 +245,8 @@ async function main (): Promise<void> {
     console.log(`BENCH_ROW ${JSON.stringify({ measure: 'database CPU per conversion (and a fifth status change), with rollups', value: perConversion(sums.on).toFixed(1), unit: 'µs' })}`)
     console.log(`BENCH_ROW ${JSON.stringify({ measure: 'database CPU per conversion (and a fifth status change), without rollups', value: perConversion(sums.off).toFixed(1), unit: 'µs' })}`)
     console.log(`conversions: rollup CPU ratio ${(perConversion(sums.on) / perConversion(sums.off)).toFixed(3)} (with / without)`)
+
+    await measureSystem(db, database.url)
 
     // 2. A large history, written set-wise in slices (the triggers fold each slice into the rollups).
     const end = Math.floor(Date.now() / DAY_MS) * DAY_MS
@@ -225,7 +304,11 @@ async function main (): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err)
-  process.exitCode = 1
-})
+if (process.argv[2] === 'serve') {
+  await serveApp(process.argv[3] as string, { logLevel: 'warn', env: { STATS_TIME_ZONES: ZONES.join(',') || 'none' }, setup: () => answerCpuQueries() })
+} else {
+  main().catch((err: unknown) => {
+    console.error(err)
+    process.exitCode = 1
+  })
+}

@@ -153,8 +153,12 @@ export function periodsBetween (zone: string, unit: TimeUnit, from: number, to: 
   const labels = [periodLabel(unit, from + fromOffset * 60_000, fromOffset)]
   let hour = Math.floor(from / HOUR_MS) * HOUR_MS
   let hourOffset = offsetMinutes(zone, hour)
+  // Reading an offset costs an Intl call: a span of a day whose ends share an offset has it throughout (zones
+  // change offset at most twice a year), so its hours are not asked one by one.
+  let steadyUntil = hour
   for (; hour < to; hour += HOUR_MS) {
-    const nextOffset = offsetMinutes(zone, hour + HOUR_MS)
+    if (hour >= steadyUntil && offsetMinutes(zone, hour + DAY_MS) === hourOffset) steadyUntil = hour + DAY_MS
+    const nextOffset = hour + HOUR_MS <= steadyUntil ? hourOffset : offsetMinutes(zone, hour + HOUR_MS)
     for (let q = hour; q < hour + HOUR_MS; q += QUARTER_MS) {
       if (q <= from || q >= to) continue
       const offset = nextOffset === hourOffset ? hourOffset : offsetMinutes(zone, q)

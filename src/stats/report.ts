@@ -108,8 +108,10 @@ export type Sums = Omit<Figures, 'profit' | 'cr' | 'epc'>
 
 /** One group's sums, as the database adds them up. */
 export interface Cell extends Sums {
-  /** The group's values by row column (`day` holds the period's index until labelled). */
+  /** The group's values by row column, time groups apart. */
   keys: Record<string, string | number>
+  /** When grouped by time: the 1-based index of the piece of time (see timelineBetween) the cell sums. */
+  period: number | null
   currency: string
 }
 
@@ -161,16 +163,18 @@ export interface ReportRow {
  * and pages never repeat or skip a row. Time groups sort by their period's index (chronological).
  */
 export function sortRows (rows: ReportRow[], sort: readonly SortKey[], groupColumns: readonly string[]): ReportRow[] {
-  const value = (row: ReportRow, field: string): SortValue => {
-    if (field === 'currency') return row.currency
-    if (field in row.figures) return row.figures[field as Metric]
-    return row.keys[field] ?? null
+  // One reader per key, chosen once: a month by day and affiliate sorts 12,000 rows.
+  const reader = (field: string): ((row: ReportRow) => SortValue) => {
+    if (field === 'currency') return (row) => row.currency
+    if ((METRICS as readonly string[]).includes(field)) return (row) => row.figures[field as Metric]
+    return (row) => row.keys[field] ?? null
   }
-  const keys: SortKey[] = [...sort, ...groupColumns.map((field) => ({ field, descending: false })), { field: 'currency', descending: false }]
+  const keys = [...sort, ...groupColumns.map((field) => ({ field, descending: false })), { field: 'currency', descending: false }]
+    .map((key) => ({ read: reader(key.field), descending: key.descending }))
   return rows.sort((a, b) => {
     for (const key of keys) {
-      const va = value(a, key.field)
-      const vb = value(b, key.field)
+      const va = key.read(a)
+      const vb = key.read(b)
       // Nulls last in both directions: a report sorted by -epc starts with the best offer, not the unclicked ones.
       if (va === null || vb === null) {
         const c = compareValues(va, vb)

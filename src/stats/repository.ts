@@ -62,55 +62,70 @@ export async function sumStats (db: Db, s: StatsSelection): Promise<Cell[]> {
   const needsAffiliate = s.byAffiliate || f.affiliateIds !== undefined
   const grain = raw || s.byHour || (needsOffer && needsAffiliate) ? null : needsAffiliate ? 'affiliate' : 'offer'
 
-  const parts: RawBuilder<unknown>[] = []
+  const facts: Facts = { clicks: [], conversions: [] }
   let rest: Range[] = [[s.from, s.to]]
   const zone = grain === null ? undefined : await reportingZone(db, s.zone)
   const days = zone === undefined ? null : wholeLocalDays(s.zone, Math.max(s.from, zone.since), s.to)
   if (zone !== undefined && days !== null && grain !== null) {
-    rest = [[s.from, days.range[0]], [days.range[1], s.to]].filter(([a, b]) => (a as number) < (b as number)) as Range[]
+    rest = ([[s.from, days.range[0]], [days.range[1], s.to]] as Range[]).filter(([a, b]) => a < b)
     const grainFilter = grain === 'offer' ? sql`affiliate_id = 0` : sql`offer_id = 0`
     const noon = sql`((day + time '12:00') at time zone ${zone.zone})`
     const inDays = sql`zone = ${zone.zone} and day >= ${days.firstDay}::date and day < ${days.endDay}::date and ${grainFilter}`
     if (clicksApply) {
-      parts.push(sql`select ${noon}, offer_id, affiliate_id, null::text, currency, clicks, ${ZEROS}
+      facts.clicks.push(sql`select ${noon}, offer_id, affiliate_id, currency, clicks
         from stats_daily_clicks c where ${inDays} ${where(catalogFilters(f, 'c'))}`)
     }
-    parts.push(sql`select ${noon}, offer_id, affiliate_id, goal, currency,
-      0::int8, conversions, approved, pending, declined, hold, revenue, payout, pending_revenue, pending_payout
+    facts.conversions.push(sql`select ${noon}, offer_id, affiliate_id, goal, currency, ${CONVERSION_FIGURES}
       from stats_daily_conversions c where ${inDays} ${where([...catalogFilters(f, 'c'), ...goalFilter(f, 'c')])}`)
   }
-  for (const range of rest) parts.push(...quarterAndRawParts(s, range, raw, clicksApply))
-  if (parts.length === 0) return []
+  for (const range of rest) addQuarterAndRawFacts(facts, s, range, raw, clicksApply)
 
-  const factColumns = [
-    't', 'offer_id', 'affiliate_id', 'goal', 'currency', ...s.subs, 'clicks', 'conversions', 'approved', 'pending', 'declined', 'hold',
-    'revenue', 'payout', 'pending_revenue', 'pending_payout',
-  ]
-  const keys: RawBuilder<unknown>[] = []
-  if (s.periodStarts !== null) keys.push(sql`width_bucket(f.t, ${s.periodStarts.map(iso)}::timestamptz[]) as period`)
-  if (s.byOffer) keys.push(sql`f.offer_id`)
-  if (s.byAdvertiser) keys.push(sql`o.advertiser_id`)
-  if (s.byAffiliate) keys.push(sql`f.affiliate_id`)
-  if (s.byGoal) keys.push(sql`f.goal`)
-  for (const sub of s.subs) keys.push(sql.ref(`f.${sub}`))
-  keys.push(sql`coalesce(f.currency, o.currency) as currency`)
+  // Clicks and conversions are summed apart (a click row carries one count, not nine zero sums) and joined on
+  // the group's keys. Each side keeps only groups with something counted: a conversion cell left at zero by a
+  // status change or a moved creation time shows nothing.
+  const keyNames = ['period', 'offer_id', 'advertiser_id', 'affiliate_id', 'goal', ...s.subs, 'currency'].filter((name) =>
+    (name === 'period' && s.periodStarts !== null) || (name === 'offer_id' && s.byOffer) || (name === 'advertiser_id' && s.byAdvertiser) ||
+    (name === 'affiliate_id' && s.byAffiliate) || (name === 'goal' && s.byGoal) || (s.subs as readonly string[]).includes(name) || name === 'currency')
+  const keys = (side: 'clicks' | 'conversions') => keyNames.map((name) => {
+    if (name === 'period') return sql`width_bucket(f.t, ${(s.periodStarts as readonly number[]).map(iso)}::timestamptz[]) as period`
+    if (name === 'advertiser_id') return sql`o.advertiser_id`
+    if (name === 'currency') return side === 'clicks' ? sql`coalesce(f.currency, o.currency) as currency` : sql`f.currency`
+    return sql.ref(`f.${name}`)
+  })
+  const groupBy = sql.join(keyNames.map((_name, i) => sql.raw(String(i + 1))))
   const advertiserFilter = f.advertiserIds === undefined ? sql`` : sql`where o.advertiser_id = any(${ids(f.advertiserIds)})`
-
-  const result = await sql<Record<string, string | number | null>>`
-    with f (${sql.join(factColumns.map((name) => sql.ref(name)))}) as (${sql.join(parts, sql` union all `)})
-    select ${sql.join(keys)},
-      sum(f.clicks)::int8 as clicks, sum(f.conversions)::int8 as conversions, sum(f.approved)::int8 as approved,
-      sum(f.pending)::int8 as pending, sum(f.declined)::int8 as declined, sum(f.hold)::int8 as hold,
-      sum(f.revenue)::text as revenue, sum(f.payout)::text as payout,
-      sum(f.pending_revenue)::text as pending_revenue, sum(f.pending_payout)::text as pending_payout
-    from f left join offers o on o.id = f.offer_id
+  const columns = (names: string[]) => sql.join(names.map((name) => sql.ref(name)))
+  const clickColumns = ['t', 'offer_id', 'affiliate_id', 'currency', ...s.subs, 'clicks']
+  const conversionColumns = ['t', 'offer_id', 'affiliate_id', 'goal', 'currency', ...s.subs, ...CONVERSION_SUM_NAMES]
+  const conversionSums = sql`${sql.raw(CONVERSION_SUM_NAMES.slice(0, 5).map((name) => `sum(f.${name})::int8 as ${name}`).join(', '))},
+    ${sql.raw(CONVERSION_SUM_NAMES.slice(5).map((name) => `sum(f.${name})::text as ${name}`).join(', '))}`
+  const conversionTotals = sql`
+    select ${sql.join(keys('conversions'))}, ${conversionSums}
+    from (${sql.join(facts.conversions, sql` union all `)}) as f (${columns(conversionColumns)}) left join offers o on o.id = f.offer_id
     ${advertiserFilter}
-    group by ${sql.join(keys.map((_key, i) => sql.raw(String(i + 1))))}
-    having sum(f.clicks) > 0 or sum(f.conversions) > 0`.execute(db)
+    group by ${groupBy} having sum(f.conversions) > 0`
+  const clickTotals = facts.clicks.length === 0
+    ? null
+    : sql`
+    select ${sql.join(keys('clicks'))}, sum(f.clicks)::int8 as clicks
+    from (${sql.join(facts.clicks, sql` union all `)}) as f (${columns(clickColumns)}) left join offers o on o.id = f.offer_id
+    ${advertiserFilter}
+    group by ${groupBy}`
 
+  const query = clickTotals === null
+    ? sql<Record<string, string | number | null>>`select *, 0 as clicks from (${conversionTotals}) v`
+    : sql<Record<string, string | number | null>>`with c as (${clickTotals}), v as (${conversionTotals})
+      select * from c full join v using (${columns(keyNames)})`
+  // The report's hash aggregates hold a month of cells; the default work_mem would spill them to disk.
+  const result = await db.transaction().execute(async (trx) => {
+    await sql`set local work_mem = '64MB'`.execute(trx)
+    return query.execute(trx)
+  })
+
+  const count = (value: string | number | null | undefined) => value === null || value === undefined ? 0 : Number(value)
+  const amount = (value: string | number | null | undefined) => value === null || value === undefined ? 0n : amountFromDb(String(value))
   return result.rows.map((row) => {
     const keyValues: Record<string, string | number> = {}
-    if (s.periodStarts !== null) keyValues.period = Number(row.period)
     if (s.byOffer) keyValues.offer_id = Number(row.offer_id)
     if (s.byAdvertiser) keyValues.advertiser_id = Number(row.advertiser_id)
     if (s.byAffiliate) keyValues.affiliate_id = Number(row.affiliate_id)
@@ -118,17 +133,18 @@ export async function sumStats (db: Db, s: StatsSelection): Promise<Cell[]> {
     for (const sub of s.subs) keyValues[sub] = String(row[sub])
     return {
       keys: keyValues,
+      period: s.periodStarts === null ? null : Number(row.period),
       currency: String(row.currency),
-      clicks: clicksApply ? Number(row.clicks) : null,
-      conversions: Number(row.conversions),
-      approved: Number(row.approved),
-      pending: Number(row.pending),
-      declined: Number(row.declined),
-      hold: Number(row.hold),
-      revenue: amountFromDb(String(row.revenue)),
-      payout: amountFromDb(String(row.payout)),
-      pending_revenue: amountFromDb(String(row.pending_revenue)),
-      pending_payout: amountFromDb(String(row.pending_payout)),
+      clicks: clicksApply ? count(row.clicks) : null,
+      conversions: count(row.conversions),
+      approved: count(row.approved),
+      pending: count(row.pending),
+      declined: count(row.declined),
+      hold: count(row.hold),
+      revenue: amount(row.revenue),
+      payout: amount(row.payout),
+      pending_revenue: amount(row.pending_revenue),
+      pending_payout: amount(row.pending_payout),
     }
   })
 }
@@ -139,8 +155,12 @@ async function reportingZone (db: Db, zone: string): Promise<{ zone: string; sin
   return row === undefined ? undefined : { zone: row.zone, since: row.since.getTime() }
 }
 
-const ZEROS = sql`0::int8 as conversions, 0::int8 as approved, 0::int8 as pending, 0::int8 as declined, 0::int8 as hold,
-  0::numeric as revenue, 0::numeric as payout, 0::numeric as pending_revenue, 0::numeric as pending_payout`
+/** The conversion figures a rollup row carries, in the order the facts list them. */
+const CONVERSION_SUM_NAMES = ['conversions', 'approved', 'pending', 'declined', 'hold', 'revenue', 'payout', 'pending_revenue', 'pending_payout']
+const CONVERSION_FIGURES = sql.raw(CONVERSION_SUM_NAMES.join(', '))
+
+/** The statements whose rows are summed: clicks (time, offer, affiliate, currency or null, subs, count) and conversions. */
+interface Facts { clicks: RawBuilder<unknown>[]; conversions: RawBuilder<unknown>[] }
 
 const where = (parts: RawBuilder<unknown>[]) => parts.length === 0 ? sql`` : sql`and ${sql.join(parts, sql` and `)}`
 
@@ -154,7 +174,7 @@ function catalogFilters (f: StatsFilters, prefix: string): RawBuilder<unknown>[]
 const goalFilter = (f: StatsFilters, prefix: string) => f.goal === undefined ? [] : [sql`lower(${sql.ref(`${prefix}.goal`)}) = lower(${f.goal})`]
 
 /** The facts of [from, to) from the 15-minute tier (whole buckets, unless subs are needed) and the raw rows. */
-function quarterAndRawParts (s: StatsSelection, [from, to]: Range, raw: boolean, clicksApply: boolean): RawBuilder<unknown>[] {
+function addQuarterAndRawFacts (facts: Facts, s: StatsSelection, [from, to]: Range, raw: boolean, clicksApply: boolean): void {
   const f = s.filters
   const alignedFrom = Math.ceil(from / QUARTER_MS) * QUARTER_MS
   const alignedTo = Math.floor(to / QUARTER_MS) * QUARTER_MS
@@ -163,38 +183,31 @@ function quarterAndRawParts (s: StatsSelection, [from, to]: Range, raw: boolean,
     ? ([[from, alignedFrom], [alignedTo, to]] as Range[]).filter(([a, b]) => a < b)
     : [[from, to]]
   const subFilters = (json: RawBuilder<unknown>) => Object.entries(f.subs).map(([sub, value]) => sql`${json}->>${sub} = ${value}`)
-  const subColumns = (json: RawBuilder<unknown> | null) => s.subs.map((sub) => json === null
-    ? sql`null::text as ${sql.ref(sub)}`
-    : sql`coalesce(${json}->>${sub}, '') as ${sql.ref(sub)}`)
+  const subColumns = (json: RawBuilder<unknown>) => s.subs.map((sub) => sql`, coalesce(${json}->>${sub}, '')`)
   const timeRanges = (column: RawBuilder<unknown>) => sql`(${sql.join(rawRanges.map(([a, b]) => sql`(${column} >= ${iso(a)}::timestamptz and ${column} < ${iso(b)}::timestamptz)`), sql` or `)})`
-  const withSubs = (columns: RawBuilder<unknown>[]) => columns.length === 0 ? sql`` : sql`, ${sql.join(columns)}`
+  const buckets = sql`bucket >= ${iso(alignedFrom)}::timestamptz and bucket < ${iso(alignedTo)}::timestamptz`
 
-  const parts: RawBuilder<unknown>[] = []
+  // Rollup rows carry no subs: they are read only when no sub is grouped or filtered.
   if (useRollups && clicksApply) {
-    parts.push(sql`select bucket as t, offer_id, affiliate_id, null::text as goal, null::text as currency${withSubs(subColumns(null))},
-      clicks, ${ZEROS}
-      from stats_clicks c where bucket >= ${iso(alignedFrom)}::timestamptz and bucket < ${iso(alignedTo)}::timestamptz ${where(catalogFilters(f, 'c'))}`)
+    facts.clicks.push(sql`select bucket, offer_id, affiliate_id, null::text, clicks
+      from stats_clicks c where ${buckets} ${where(catalogFilters(f, 'c'))}`)
   }
   if (useRollups) {
-    parts.push(sql`select bucket, offer_id, affiliate_id, goal, currency${withSubs(subColumns(null))},
-      0::int8, conversions, approved, pending, declined, hold, revenue, payout, pending_revenue, pending_payout
-      from stats_conversions c where bucket >= ${iso(alignedFrom)}::timestamptz and bucket < ${iso(alignedTo)}::timestamptz
-      ${where([...catalogFilters(f, 'c'), ...goalFilter(f, 'c')])}`)
+    facts.conversions.push(sql`select bucket, offer_id, affiliate_id, goal, currency, ${CONVERSION_FIGURES}
+      from stats_conversions c where ${buckets} ${where([...catalogFilters(f, 'c'), ...goalFilter(f, 'c')])}`)
   }
   if (rawRanges.length > 0 && clicksApply) {
-    parts.push(sql`select created_at, offer_id, affiliate_id, null::text, null::text${withSubs(subColumns(sql`c.params`))},
-      1::int8, ${ZEROS}
+    facts.clicks.push(sql`select created_at, offer_id, affiliate_id, null::text${sql.join(subColumns(sql`c.params`), sql``)}, 1::int8
       from clicks c where ${timeRanges(sql`c.created_at`)} ${where([...catalogFilters(f, 'c'), ...subFilters(sql`c.params`)])}`)
   }
   if (rawRanges.length > 0) {
-    parts.push(sql`select created_at, offer_id, affiliate_id, goal, currency${withSubs(subColumns(sql`c.click_params`))},
-      0::int8, 1::int8, (status = 'approved')::int::int8, (status = 'pending')::int::int8, (status = 'declined')::int::int8, (status = 'hold')::int::int8,
+    facts.conversions.push(sql`select created_at, offer_id, affiliate_id, goal, currency${sql.join(subColumns(sql`c.click_params`), sql``)},
+      1::int8, (status = 'approved')::int::int8, (status = 'pending')::int::int8, (status = 'declined')::int::int8, (status = 'hold')::int::int8,
       case when status = 'approved' then revenue else 0 end, case when status = 'approved' then payout else 0 end,
       case when status in ('pending', 'hold') then revenue else 0 end, case when status in ('pending', 'hold') then payout else 0 end
       from conversions c where ${timeRanges(sql`c.created_at`)}
       ${where([...catalogFilters(f, 'c'), ...goalFilter(f, 'c'), ...subFilters(sql`c.click_params`)])}`)
   }
-  return parts
 }
 
 /**

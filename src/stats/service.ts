@@ -76,9 +76,8 @@ export async function buildReport (db: Db, query: StatsQuery, audience: Audience
     const keys: Record<string, string | number> = { ...cell.keys }
     // Each unit's period index orders time chronologically (hour labels with offsets would not sort as text).
     if (timeline !== null) {
-      const piece = (cell.keys.period as number) - 1
+      const piece = (cell.period as number) - 1
       for (const [unit, periods] of timeline.units) keys[unit] = (periods.periodOfPiece[piece] as number) + 1
-      delete keys.period
     }
     return { keys, currency: cell.currency, figures: figures(cell) }
   })
