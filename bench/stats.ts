@@ -23,7 +23,7 @@ import { clickMonthsBetween, makeClickPartitions } from '../src/clicks/partition
 import { insertClicks, type ClickRecord } from '../src/clicks/repository.js'
 import { insertConversions, updateConversionIf, type NewConversionEntry } from '../src/conversions/repository.js'
 import { buildReport } from '../src/stats/service.js'
-import { conversionRow } from '../test/helpers/conversion-rows.js'
+import { conversionRow } from '../test/helpers/seeds.js'
 import { freshDatabase } from './children.js'
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
