@@ -24,7 +24,7 @@ import { insertClicks, type ClickRecord } from '../src/clicks/repository.js'
 import { insertConversions, updateConversionIf, type NewConversionEntry } from '../src/conversions/repository.js'
 import { buildReport } from '../src/stats/service.js'
 import { syncReportingZones } from '../src/stats/repository.js'
-import { conversionRow } from '../test/helpers/conversion-rows.js'
+import { conversionRow } from '../test/helpers/seeds.js'
 import autocannon from 'autocannon'
 import { answerCpuQueries, askCpu, freshDatabase, serveApp, startChild, stopChild } from './children.js'
 

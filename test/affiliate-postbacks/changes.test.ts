@@ -1,15 +1,15 @@
 import t, { type Test } from 'tap'
 import { build, inject } from '../helpers/build.js'
-import { collectIds, mergePatch } from '../helpers/catalog.js'
-import { asAffiliate } from '../helpers/fixtures.js'
-import { created, deliveryState, insertDelivery, places, scene } from '../helpers/postbacks.js'
+import { asAffiliate, collectIds, createdPostback, mergePatch, postbackPlaces } from '../helpers/fixtures.js'
+import { twoOffersScene } from '../helpers/scenes.js'
+import { deliveryState, insertDelivery } from '../helpers/seeds.js'
 
 const url = 'https://aff.example/pb?c={sub1}'
 
 t.test('PATCH is a JSON Merge Patch; affiliate_id never changes', async (t) => {
   const { app } = await build(t)
-  const { offer, a } = await scene(app)
-  const postback = created(await places.adminOffer(app, offer.id, a.id, { url, goal: 'sale', status: 'approved' }))
+  const { offer, a } = await twoOffersScene(app)
+  const postback = createdPostback(await postbackPlaces.adminOffer(app, offer.id, a.id, { url, goal: 'sale', status: 'approved' }))
 
   const patched = await mergePatch(app, `/v1/postbacks/${postback.id}`, { method: 'POST', integration_method: 'default' })
   t.equal(patched.statusCode, 200)
@@ -37,8 +37,8 @@ t.test('PATCH is a JSON Merge Patch; affiliate_id never changes', async (t) => {
 
 t.test('PATCH local ↔ global judges goal and force_global against the new state', async (t) => {
   const { app } = await build(t)
-  const { offer, other, a } = await scene(app)
-  const postback = created(await places.adminAffiliate(app, a.id, { url, offer_id: offer.id, goal: 'Sale' }))
+  const { offer, other, a } = await twoOffersScene(app)
+  const postback = createdPostback(await postbackPlaces.adminAffiliate(app, a.id, { url, offer_id: offer.id, goal: 'Sale' }))
   const at = `/v1/postbacks/${postback.id}`
 
   const keepsGoal = await mergePatch(app, at, { offer_id: null })
@@ -63,7 +63,7 @@ t.test('PATCH local ↔ global judges goal and force_global against the new stat
   t.match((await mergePatch(app, at, { offer_id: other.id, goal: '1' })).json(), { offer_id: other.id, goal: '1' })
 
   // The panel follows the same rules on its own postbacks.
-  const own = created(await places.panel(app, a, { url }))
+  const own = createdPostback(await postbackPlaces.panel(app, a, { url }))
   const panelPatch = (body: unknown) => mergePatch(app, `/v1/affiliate/postbacks/${own.id}`, body, asAffiliate(a))
   t.equal((await panelPatch({ goal: 'Sale' })).json().errors[0].path, '/goal')
   t.match((await panelPatch({ offer_id: offer.id, goal: 'SALE' })).json(), { scope: 'local', goal: 'Sale' })
@@ -74,14 +74,14 @@ t.test('PATCH local ↔ global judges goal and force_global against the new stat
 
 t.test('DELETE: one, all of an affiliate\'s, all of the caller\'s', async (t) => {
   const { app } = await build(t)
-  const { offer, other, a, b } = await scene(app)
-  const aLocal = created(await places.adminOffer(app, offer.id, a.id, { url }))
-  const aGlobal = created(await places.adminAffiliate(app, a.id, { url }))
-  const aOther = created(await places.panelOffer(app, a, other.id, { url }))
+  const { offer, other, a, b } = await twoOffersScene(app)
+  const aLocal = createdPostback(await postbackPlaces.adminOffer(app, offer.id, a.id, { url }))
+  const aGlobal = createdPostback(await postbackPlaces.adminAffiliate(app, a.id, { url }))
+  const aOther = createdPostback(await postbackPlaces.panelOffer(app, a, other.id, { url }))
   const bPostbacks = [
-    created(await places.adminOffer(app, offer.id, b.id, { url })),
-    created(await places.panel(app, b, { url })),
-    created(await places.panel(app, b, { url, offer_id: other.id })),
+    createdPostback(await postbackPlaces.adminOffer(app, offer.id, b.id, { url })),
+    createdPostback(await postbackPlaces.panel(app, b, { url })),
+    createdPostback(await postbackPlaces.panel(app, b, { url, offer_id: other.id })),
   ]
 
   t.equal((await inject(app, { method: 'DELETE', url: `/v1/postbacks/${aLocal.id}` })).statusCode, 204)
@@ -107,36 +107,40 @@ t.test('DELETE: one, all of an affiliate\'s, all of the caller\'s', async (t) =>
 
 t.test('deleting a postback cancels its pending deliveries; delivered ones and the log stay', async (t) => {
   const { app } = await build(t)
-  const { offer, a, b } = await scene(app)
-  let event = 0
-  /** A postback with one pending and one delivered delivery. */
+  const { offer, a, b } = await twoOffersScene(app)
+  /** A postback with one pending (due in an hour, so never sent meanwhile) and one delivered delivery. */
   async function withDeliveries (postback: { id: number; affiliate_id: number }) {
-    return { pending: await insertDelivery(app, postback, 'pending', ++event), delivered: await insertDelivery(app, postback, 'delivered', ++event) }
+    const owner = { offer, affiliate: { id: postback.affiliate_id } }
+    const raw = { postbackId: postback.id, url: 'https://aff.example/pb?x=1' }
+    return {
+      pending: await insertDelivery(app, owner, { ...raw, nextAttemptAt: new Date(Date.now() + 3_600_000) }),
+      delivered: await insertDelivery(app, owner, { ...raw, state: 'delivered' }),
+    }
   }
   async function expectCancelled (t: Test, d: { pending: number; delivered: number }) {
     t.match(await deliveryState(app, d.pending), { state: 'cancelled', next_attempt_at: null }, 'pending → cancelled')
     t.match(await deliveryState(app, d.delivered), { state: 'delivered' }, 'delivered stays')
   }
 
-  const kept = created(await places.adminOffer(app, offer.id, b.id, { url }))
+  const kept = createdPostback(await postbackPlaces.adminOffer(app, offer.id, b.id, { url }))
   const keptDeliveries = await withDeliveries(kept)
 
-  const single = created(await places.adminAffiliate(app, a.id, { url }))
+  const single = createdPostback(await postbackPlaces.adminAffiliate(app, a.id, { url }))
   const singleDeliveries = await withDeliveries(single)
   t.equal((await inject(app, { method: 'DELETE', url: `/v1/postbacks/${single.id}` })).statusCode, 204)
   await expectCancelled(t, singleDeliveries)
 
-  const bulk = [created(await places.adminAffiliate(app, a.id, { url })), created(await places.adminOffer(app, offer.id, a.id, { url }))]
+  const bulk = [createdPostback(await postbackPlaces.adminAffiliate(app, a.id, { url })), createdPostback(await postbackPlaces.adminOffer(app, offer.id, a.id, { url }))]
   const bulkDeliveries = [await withDeliveries(bulk[0]!), await withDeliveries(bulk[1]!)]
   t.same((await inject(app, { method: 'DELETE', url: `/v1/affiliates/${a.id}/postbacks` })).json(), { deleted: 2 })
   for (const d of bulkDeliveries) await expectCancelled(t, d)
 
-  const panelSingle = created(await places.panel(app, a, { url }))
+  const panelSingle = createdPostback(await postbackPlaces.panel(app, a, { url }))
   const panelSingleDeliveries = await withDeliveries(panelSingle)
   t.equal((await app.inject({ method: 'DELETE', url: `/v1/affiliate/postbacks/${panelSingle.id}`, headers: asAffiliate(a) })).statusCode, 204)
   await expectCancelled(t, panelSingleDeliveries)
 
-  const panelBulk = created(await places.panelOffer(app, a, offer.id, { url }))
+  const panelBulk = createdPostback(await postbackPlaces.panelOffer(app, a, offer.id, { url }))
   const panelBulkDeliveries = await withDeliveries(panelBulk)
   t.same((await app.inject({ method: 'DELETE', url: '/v1/affiliate/postbacks', headers: asAffiliate(a) })).json(), { deleted: 1 })
   await expectCancelled(t, panelBulkDeliveries)
@@ -151,9 +155,9 @@ t.test('deleting a postback cancels its pending deliveries; delivered ones and t
 
 t.test('affiliate isolation both ways: another\'s postback is a 404, never touched', async (t) => {
   const { app } = await build(t)
-  const { offer, a, b } = await scene(app)
-  const aPostback = created(await places.panelOffer(app, a, offer.id, { url }))
-  const bPostback = created(await places.panelOffer(app, b, offer.id, { url }))
+  const { offer, a, b } = await twoOffersScene(app)
+  const aPostback = createdPostback(await postbackPlaces.panelOffer(app, a, offer.id, { url }))
+  const bPostback = createdPostback(await postbackPlaces.panelOffer(app, b, offer.id, { url }))
 
   for (const [caller, others] of [[a, bPostback], [b, aPostback]] as const) {
     const headers = asAffiliate(caller)
@@ -180,8 +184,8 @@ t.test('affiliate isolation both ways: another\'s postback is a 404, never touch
 
 t.test('an offer\'s goal used by a postback cannot be dropped; the offer cannot be deleted under it', async (t) => {
   const { app } = await build(t)
-  const { offer, a } = await scene(app)
-  created(await places.adminOffer(app, offer.id, a.id, { url, goal: 'lead' }))
+  const { offer, a } = await twoOffersScene(app)
+  createdPostback(await postbackPlaces.adminOffer(app, offer.id, a.id, { url, goal: 'lead' }))
   const drop = await inject(app, {
     method: 'PATCH', url: `/v1/offers/${offer.id}`, payload: { goals: [{ value: 'Sale', type: 'fixed', revenue: 10, payout: 5 }] },
   })

@@ -1,9 +1,9 @@
 import t from 'tap'
 import { build, eventually, inject } from '../helpers/build.js'
-import { asAffiliate, createAffiliate, createOffer } from '../helpers/fixtures.js'
+import { asAffiliate, convert, createAffiliate, createOffer, createPostback, getDelivery, listDeliveries, mergePatch, settled, type Delivery } from '../helpers/fixtures.js'
+import { firingScene } from '../helpers/scenes.js'
+import { insertDelivery, seedConversion } from '../helpers/seeds.js'
 import { startSink } from '../helpers/sink.js'
-import { convert, createPostback, firingScene, getDelivery, insertDelivery, listDeliveries, seedConversion, settled, type Delivery } from '../helpers/dispatch.js'
-import { mergePatch } from '../helpers/catalog.js'
 
 function retry (app: Parameters<typeof inject>[0], id: number) {
   return inject(app, { method: 'POST', url: `/v1/postback-deliveries/${id}/retry` })

@@ -1,11 +1,10 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, eventually, inject } from '../helpers/build.js'
+import { asAffiliate, convert, createAffiliate, listDeliveries, settled, type PostbackJson } from '../helpers/fixtures.js'
+import { firingScene } from '../helpers/scenes.js'
 import { testClock } from '../helpers/clock.js'
 import { startSink } from '../helpers/sink.js'
-import { asAffiliate, createAffiliate } from '../helpers/fixtures.js'
-import { convert, firingScene, listDeliveries, settled } from '../helpers/dispatch.js'
-import type { PostbackJson } from '../helpers/postbacks.js'
 
 // Endpoint health through the whole loop (§5.7): conversions at intake, deliveries to a real receiver that fails,
 // the postback disabled, its events logged `skipped`, re-enabled by PATCH, filters on the admin and panel lists.

@@ -1,22 +1,21 @@
 import t from 'tap'
 import { build, inject } from '../helpers/build.js'
-import { collectIds } from '../helpers/catalog.js'
-import { asAffiliate } from '../helpers/fixtures.js'
-import { created, places, POSTBACK_KEYS, scene, type PostbackJson } from '../helpers/postbacks.js'
+import { asAffiliate, collectIds, createdPostback, POSTBACK_KEYS, postbackPlaces, type PostbackJson } from '../helpers/fixtures.js'
+import { twoOffersScene } from '../helpers/scenes.js'
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 
 t.test('every place creates the same object, with the same defaults and the scope rule', async (t) => {
   const { app } = await build(t)
-  const { offer, a } = await scene(app)
+  const { offer, a } = await twoOffersScene(app)
   const url = 'https://aff.example/pb?cid={sub1}&sum={sum}&status={status}'
 
-  const fromAdminOffer = created(await places.adminOffer(app, offer.id, a.id, { url }))
-  const fromAdminAffiliateLocal = created(await places.adminAffiliate(app, a.id, { url, offer_id: offer.id }))
-  const fromAdminAffiliateGlobal = created(await places.adminAffiliate(app, a.id, { url }))
-  const fromPanelOffer = created(await places.panelOffer(app, a, offer.id, { url }))
-  const fromPanelLocal = created(await places.panel(app, a, { url, offer_id: offer.id }))
-  const fromPanelGlobal = created(await places.panel(app, a, { url, offer_id: null }))
+  const fromAdminOffer = createdPostback(await postbackPlaces.adminOffer(app, offer.id, a.id, { url }))
+  const fromAdminAffiliateLocal = createdPostback(await postbackPlaces.adminAffiliate(app, a.id, { url, offer_id: offer.id }))
+  const fromAdminAffiliateGlobal = createdPostback(await postbackPlaces.adminAffiliate(app, a.id, { url }))
+  const fromPanelOffer = createdPostback(await postbackPlaces.panelOffer(app, a, offer.id, { url }))
+  const fromPanelLocal = createdPostback(await postbackPlaces.panel(app, a, { url, offer_id: offer.id }))
+  const fromPanelGlobal = createdPostback(await postbackPlaces.panel(app, a, { url, offer_id: null }))
 
   const locals = [fromAdminOffer, fromAdminAffiliateLocal, fromPanelOffer, fromPanelLocal]
   const globals = [fromAdminAffiliateGlobal, fromPanelGlobal]
@@ -43,12 +42,12 @@ t.test('every place creates the same object, with the same defaults and the scop
 
 t.test('all settings are kept, and the goal takes the offer\'s spelling', async (t) => {
   const { app } = await build(t)
-  const { offer, a } = await scene(app)
-  const local = created(await places.adminOffer(app, offer.id, a.id, {
+  const { offer, a } = await twoOffersScene(app)
+  const local = createdPostback(await postbackPlaces.adminOffer(app, offer.id, a.id, {
     url: 'http://aff.example/p', method: 'POST', status: 'approved', goal: 'SALE', integration_method: 'probabilistic',
   }))
   t.match(local, { method: 'POST', status: 'approved', goal: 'Sale', integration_method: 'probabilistic', force_global: false })
-  const global = created(await places.panel(app, a, {
+  const global = createdPostback(await postbackPlaces.panel(app, a, {
     url: 'https://aff.example/g', status: 'created', integration_method: 'default', force_global: true,
   }))
   t.match(global, { scope: 'global', status: 'created', integration_method: 'default', force_global: true, goal: null })
@@ -56,13 +55,13 @@ t.test('all settings are kept, and the goal takes the offer\'s spelling', async 
 
 t.test('lists: each place shows its own slice, filters combine, pages walk', async (t) => {
   const { app } = await build(t)
-  const { offer, other, a, b } = await scene(app)
+  const { offer, other, a, b } = await twoOffersScene(app)
   const url = 'https://aff.example/pb'
-  const aLocal = created(await places.adminOffer(app, offer.id, a.id, { url }))
-  const aOtherLocal = created(await places.adminOffer(app, other.id, a.id, { url }))
-  const aGlobal = created(await places.adminAffiliate(app, a.id, { url }))
-  const bLocal = created(await places.adminOffer(app, offer.id, b.id, { url }))
-  const bGlobal = created(await places.panel(app, b, { url }))
+  const aLocal = createdPostback(await postbackPlaces.adminOffer(app, offer.id, a.id, { url }))
+  const aOtherLocal = createdPostback(await postbackPlaces.adminOffer(app, other.id, a.id, { url }))
+  const aGlobal = createdPostback(await postbackPlaces.adminAffiliate(app, a.id, { url }))
+  const bLocal = createdPostback(await postbackPlaces.adminOffer(app, offer.id, b.id, { url }))
+  const bGlobal = createdPostback(await postbackPlaces.panel(app, b, { url }))
 
   const ids = (list: PostbackJson[]) => list.map((p) => p.id)
   t.same(await collectIds(app, '/v1/postbacks'), ids([bGlobal, bLocal, aGlobal, aOtherLocal, aLocal]), 'newest first')
@@ -94,8 +93,8 @@ t.test('lists: each place shows its own slice, filters combine, pages walk', asy
 
 t.test('keys: panel routes need an affiliate key, admin routes an admin key', async (t) => {
   const { app } = await build(t)
-  const { offer, a } = await scene(app)
-  const postback = created(await places.adminOffer(app, offer.id, a.id, { url: 'https://aff.example/pb' }))
+  const { offer, a } = await twoOffersScene(app)
+  const postback = createdPostback(await postbackPlaces.adminOffer(app, offer.id, a.id, { url: 'https://aff.example/pb' }))
   t.equal((await inject(app, { method: 'GET', url: '/v1/affiliate/postbacks' })).statusCode, 403)
   t.equal((await app.inject({ method: 'GET', url: '/v1/postbacks', headers: asAffiliate(a) })).statusCode, 403)
   t.equal((await app.inject({ method: 'GET', url: `/v1/postbacks/${postback.id}`, headers: asAffiliate(a) })).statusCode, 403)

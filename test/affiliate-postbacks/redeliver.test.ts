@@ -1,9 +1,10 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, eventually, inject } from '../helpers/build.js'
+import { asAffiliate, createAffiliate, createPostback, settled } from '../helpers/fixtures.js'
+import { firingScene, type FiringScene } from '../helpers/scenes.js'
+import { insertDelivery, seedConversion } from '../helpers/seeds.js'
 import { startSink } from '../helpers/sink.js'
-import { asAffiliate, createAffiliate } from '../helpers/fixtures.js'
-import { createPostback, firingScene, insertDelivery, seedConversion, settled, type FiringScene } from '../helpers/dispatch.js'
 import { redeliver } from '../../src/affiliate-postbacks/redeliver.js'
 
 /** Deliveries of a postback that already ended in `state` after `attempts` attempts, created at `createdAt`. */

@@ -3,7 +3,8 @@ import { hostname } from 'node:os'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, eventually, inject } from '../helpers/build.js'
-import { convert, firingScene, getDelivery, listDeliveries, settled } from '../helpers/dispatch.js'
+import { convert, getDelivery, listDeliveries, settled } from '../helpers/fixtures.js'
+import { firingScene } from '../helpers/scenes.js'
 import { LOOP_GUARD_HEADER } from '../../src/domain/self-feed.js'
 
 /** The app on a real listener on every IPv4 address, as a service started with HOST=0.0.0.0 is. */

@@ -1,9 +1,7 @@
 import t from 'tap'
 import { build, inject } from '../helpers/build.js'
-import { asAffiliate, createAffiliate, createOffer } from '../helpers/fixtures.js'
-import {
-  collectIds, insertClickRow, insertConversionRow, insertPostbackRow, insertTrackingLinkRow, mergePatch,
-} from '../helpers/catalog.js'
+import { asAffiliate, collectIds, createAffiliate, createOffer, mergePatch } from '../helpers/fixtures.js'
+import { insertClickRow, insertConversionRow, insertPostbackRow, insertTrackingLinkRow } from '../helpers/seeds.js'
 
 t.test('affiliates: create shows the key once; read, list, patch, delete', async (t) => {
   const { app } = await build(t)

@@ -1,7 +1,6 @@
 import t from 'tap'
 import { build, inject } from '../helpers/build.js'
-import { asAffiliate, createAffiliate } from '../helpers/fixtures.js'
-import { mergePatch } from '../helpers/catalog.js'
+import { asAffiliate, createAffiliate, mergePatch } from '../helpers/fixtures.js'
 
 t.test('signing secrets: admin and panel issue and delete; shown once; wrong callers refused', async (t) => {
   const { app } = await build(t)

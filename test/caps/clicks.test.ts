@@ -2,8 +2,7 @@ import t from 'tap'
 import { setTimeout as pause } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { build, eventually, inject, TEST_ENGINE } from '../helpers/build.js'
-import { createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { patchOffer } from '../helpers/conversions.js'
+import { createAffiliate, createOffer, patchOffer } from '../helpers/fixtures.js'
 
 const TRAFFICBACK = 'https://network.example/more-offers'
 

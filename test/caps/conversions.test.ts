@@ -1,14 +1,12 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, eventually, inject, TEST_ENGINE } from '../helpers/build.js'
-import { createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { click, getConversion, patchConversion, patchOffer, postback, serverPostbacks } from '../helpers/conversions.js'
-import { createPostback } from '../helpers/dispatch.js'
+import { advertiserPostback, click, createAffiliate, createOffer, createPostback, getConversion, patchConversion, patchOffer, serverPostbacks } from '../helpers/fixtures.js'
 import { startSink } from '../helpers/sink.js'
 import { testClock } from '../helpers/clock.js'
 
 async function convert (app: FastifyInstance, clickid: string, params: Record<string, string | number> = {}) {
-  const res = await postback(app, { clickid, ...params })
+  const res = await advertiserPostback(app, { clickid, ...params })
   if (res.statusCode !== 200) throw new Error(`postback: ${res.statusCode} ${res.body}`)
   return res.json() as { conversion_id: number; conversion_status: string; duplicate: boolean }
 }
@@ -47,10 +45,10 @@ t.test('click session: a conversion after it is created declined, its postbacks 
   t.equal(fired.query.get('s'), '3')
   t.equal(fired.query.get('r'), 'Session lifespan expired', '{decline_reason}')
 
-  const change = await postback(app, { clickid: late, action_id: 'late-1', status: 1 })
+  const change = await advertiserPostback(app, { clickid: late, action_id: 'late-1', status: 1 })
   t.equal(change.statusCode, 409)
   t.equal(change.json().detail, 'Conversion status is not pending')
-  t.equal((await postback(app, { clickid: late, action_id: 'late-1', status: 3 })).statusCode, 200, 'the same status again is idempotent')
+  t.equal((await advertiserPostback(app, { clickid: late, action_id: 'late-1', status: 3 })).statusCode, 200, 'the same status again is idempotent')
 })
 
 t.test('decline reasons: the advertiser\'s status=3, an admin\'s change, and leaving declined', async (t) => {
@@ -176,7 +174,7 @@ t.test('exactness: concurrent postbacks on one instance, written in shared batch
   const affiliate = await createAffiliate(app)
   const offer = await createOffer(app, { caps: [{ metric: 'conversions', period: 'day', limit: 9 }] })
   const clicks = await Promise.all(Array.from({ length: 3 }, () => click(app, offer.id, affiliate.id)))
-  const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => postback(app, { clickid: clicks[i % 3] as string, action_id: `burst-${i}` })))
+  const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => advertiserPostback(app, { clickid: clicks[i % 3] as string, action_id: `burst-${i}` })))
   t.ok(answers.every((res) => res.statusCode === 200), 'every postback answered 200')
   t.equal(answers.filter((res) => res.json().conversion_status !== 'declined').length, 9, 'exactly the limit got through')
   const caps = (await inject(app, { method: 'GET', url: `/v1/offers/${offer.id}/caps` })).json().data
@@ -191,7 +189,7 @@ t.test('exactness: two instances racing for the last units of a cap never both w
   const clicks = await Promise.all(Array.from({ length: 4 }, () => click(first.app, offer.id, affiliate.id)))
   const sends = Array.from({ length: 60 }, (_, i) => {
     const app = i % 2 === 0 ? first.app : second.app
-    return postback(app, { clickid: clicks[i % clicks.length] as string, action_id: `race-${i}` })
+    return advertiserPostback(app, { clickid: clicks[i % clicks.length] as string, action_id: `race-${i}` })
   })
   const answers = await Promise.all(sends)
   t.ok(answers.every((res) => res.statusCode === 200), 'every postback answered 200')

@@ -1,7 +1,6 @@
 import t from 'tap'
 import { build, inject } from '../helpers/build.js'
-import { asAffiliate, createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { click, postback } from '../helpers/conversions.js'
+import { advertiserPostback, asAffiliate, click, createAffiliate, createOffer } from '../helpers/fixtures.js'
 
 t.test('GET /v1/offers/{id}/caps: used, remaining and the current period; the panel shows the caps that apply, with remaining', async (t) => {
   let now = new Date('2026-12-05T12:00:00Z')
@@ -20,7 +19,7 @@ t.test('GET /v1/offers/{id}/caps: used, remaining and the current period; the pa
   const clickA = await click(app, offer.id, a.id)
   const clickB = await click(app, offer.id, b.id)
   for (const [clickid, n] of [[clickA, 2], [clickB, 1]] as const) {
-    for (let i = 0; i < n; i++) t.equal((await postback(app, { clickid, action_id: `${clickid}-${i}` })).statusCode, 200)
+    for (let i = 0; i < n; i++) t.equal((await advertiserPostback(app, { clickid, action_id: `${clickid}-${i}` })).statusCode, 200)
   }
 
   const res = await inject(app, { method: 'GET', url: `/v1/offers/${offer.id}/caps` })

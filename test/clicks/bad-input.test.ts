@@ -1,8 +1,7 @@
 import net from 'node:net'
 import t from 'tap'
 import { build } from '../helpers/build.js'
-import { createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { click, clickidIn, createLink, OFFER_URL, pathOf, readClick } from '../helpers/links.js'
+import { clickidIn, createAffiliate, createLink, createOffer, OFFER_URL, pathOf, readClick, requestPublicPath } from '../helpers/fixtures.js'
 
 /** Sends raw bytes on a fresh connection and returns the status line's code. */
 function rawRequest (port: number, bytes: Buffer): Promise<number> {
@@ -36,12 +35,12 @@ t.test('bad input: garbage ids are invalid clicks, never errors', async (t) => {
     `pid=${a}&offer_id=1e3`, `pid=${a}&offer_id=%FF`, `pid=${a}&offer_id=`, `pid=${a}&offer_id[]=${o}`, `pid=${a}&offer_id[x]=${o}`,
     '%%%', '&&&', '=', '==&=', 'offer_id', '%E0%A4%A', `pid=${a}&offer_id=${'9'.repeat(1000)}`,
   ]) {
-    const res = await click(app, `/click?${query}`)
+    const res = await requestPublicPath(app, `/click?${query}`)
     t.equal(res.statusCode, 302, query)
     t.equal(res.headers.location, 'https://tb.example/', query)
   }
   // Leading zeros are still numeric ids (§3 sends only missing or non-numeric ids to trafficback).
-  const padded = await click(app, `/click?pid=0${a}&offer_id=00${o}`)
+  const padded = await requestPublicPath(app, `/click?pid=0${a}&offer_id=00${o}`)
   t.equal(padded.statusCode, 302)
   t.not(padded.headers.location, 'https://tb.example/', 'a zero-padded id is the same id')
 })
@@ -60,7 +59,7 @@ t.test('bad input: odd values are stored safely; duplicates keep the first', asy
     { query: `&pid=999&offer_id=999&sub1=${'x'.repeat(1024)}`, params: { sub1: 'x'.repeat(1024) }, s1: 'x'.repeat(1024) },
   ]
   for (const c of cases) {
-    const res = await click(app, base + c.query)
+    const res = await requestPublicPath(app, base + c.query)
     t.equal(res.statusCode, 302, c.query.slice(0, 60))
     const clickid = clickidIn(res.headers.location)
     t.equal(res.headers.location, `https://adv.example/?c=${clickid}&s1=${c.s1}`, c.query.slice(0, 60))
@@ -87,13 +86,13 @@ t.test('bad input: oversized query strings are 400 problems', async (t) => {
     { name: 'short URL, a value over 1024', url: `${pathOf(link.short_url as string)}?sub1=${'x'.repeat(1025)}`, path: '/sub1' },
   ]
   for (const c of cases) {
-    const res = await click(app, c.url)
+    const res = await requestPublicPath(app, c.url)
     t.equal(res.statusCode, 400, c.name)
     t.match(res.headers['content-type'], /^application\/problem\+json/, c.name)
     if (c.path !== undefined) t.equal(res.json().errors[0].path, c.path, c.name)
   }
   const fifty = Array.from({ length: 48 }, (_, i) => `p${i}=v`).join('&')
-  t.equal((await click(app, `${base}&${fifty}`)).statusCode, 302, '50 parameters are fine')
+  t.equal((await requestPublicPath(app, `${base}&${fifty}`)).statusCode, 302, '50 parameters are fine')
 })
 
 t.test('bad input: odd Host headers and raw bytes never cause a 500', async (t) => {
@@ -104,7 +103,7 @@ t.test('bad input: odd Host headers and raw bytes never cause a 500', async (t) 
   const urls = [`/click?pid=${affiliate.id}&offer_id=${offer.id}`, pathOf(link.short_url as string), '/click?offer_id=x']
   for (const host of ['', 'evil.example:99999', '[::1', 'ä.example', 'x'.repeat(4000), 'a b', '127.0.0.1:0']) {
     for (const url of urls) {
-      const res = await click(app, url, { headers: { host } })
+      const res = await requestPublicPath(app, url, { headers: { host } })
       t.ok(res.statusCode < 500, `${host.slice(0, 20)} ${url}: ${res.statusCode}`)
     }
   }

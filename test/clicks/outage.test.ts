@@ -2,8 +2,8 @@ import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { ADMIN_KEY, build, createDataDir, eventually, inject } from '../helpers/build.js'
-import { createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { click, clickidIn, countClicks, createLink, OFFER_URL, pathOf } from '../helpers/links.js'
+import { clickidIn, createAffiliate, createLink, createOffer, OFFER_URL, pathOf, requestPublicPath } from '../helpers/fixtures.js'
+import { countClicks } from '../helpers/seeds.js'
 import { NEEDS_PG_BINARIES, startOwnPostgres } from '../helpers/own-postgres.js'
 
 // Every active offer, affiliate and shortlink is known to every instance from its start on, so a click on
@@ -34,14 +34,14 @@ t.test('outage: offers, affiliates and short links never clicked before redirect
   )
 
   await postgres.stop()
-  const full = await click(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`)
+  const full = await requestPublicPath(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`)
   t.equal(full.statusCode, 302, 'the full link redirects with the database away')
   t.match(full.headers.location, OFFER_LOCATION, 'to the offer URL with a click id')
-  const short = await click(app, `/${code}`)
+  const short = await requestPublicPath(app, `/${code}`)
   t.equal(short.statusCode, 302, 'the short link redirects with the database away')
   t.match(short.headers.location, OFFER_LOCATION)
-  t.equal((await click(app, `/click?pid=${affiliate.id}&offer_id=${paused.id}`)).headers.location, TRAFFICBACK, 'a paused offer: trafficback')
-  t.equal((await click(app, `/click?pid=${affiliate.id}&offer_id=${offer.id + 1000}`)).statusCode, 404, 'an unknown offer: 404')
+  t.equal((await requestPublicPath(app, `/click?pid=${affiliate.id}&offer_id=${paused.id}`)).headers.location, TRAFFICBACK, 'a paused offer: trafficback')
+  t.equal((await requestPublicPath(app, `/click?pid=${affiliate.id}&offer_id=${offer.id + 1000}`)).statusCode, 404, 'an unknown offer: 404')
   t.equal(app.clickRecorder.buffered, 2, 'both valid clicks are buffered')
 
   // The database comes back: the buffer is written and the replica follows changes again.
@@ -49,7 +49,7 @@ t.test('outage: offers, affiliates and short links never clicked before redirect
   await eventually(async () => app.clickRecorder.buffered === 0 && (await countClicks(app)) === 2, 10_000, 'the buffered clicks to be written')
   t.ok(clickidIn(full.headers.location) !== clickidIn(short.headers.location), 'two clicks, two ids')
   const later = await createOffer(app, { url: OFFER_URL })
-  await eventually(async () => (await click(app, `/click?pid=${affiliate.id}&offer_id=${later.id}`)).statusCode === 302, 5000, 'a new offer after the outage')
+  await eventually(async () => (await requestPublicPath(app, `/click?pid=${affiliate.id}&offer_id=${later.id}`)).statusCode === 302, 5000, 'a new offer after the outage')
 })
 
 t.test('outage: every click beyond the buffer bound is counted as dropped and reported once per interval', NEEDS_PG_BINARIES, async (t) => {
@@ -69,7 +69,7 @@ t.test('outage: every click beyond the buffer bound is counted as dropped and re
   await postgres.stop()
   const CLICKS = 23
   const statuses = new Set<number>()
-  for (let i = 0; i < CLICKS; i++) statuses.add((await click(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`)).statusCode)
+  for (let i = 0; i < CLICKS; i++) statuses.add((await requestPublicPath(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`)).statusCode)
   t.same([...statuses], [302], 'every click redirects, kept or not')
   t.same(app.clickRecorder.stats(), { recorded: 0, buffered: BOUND, dropped: CLICKS - BOUND }, 'every click beyond the bound is counted')
   const report = await eventually(() => lines.find((line) => line.dropped !== undefined), 5000, 'the interval\'s report')
@@ -77,7 +77,7 @@ t.test('outage: every click beyond the buffer bound is counted as dropped and re
   t.match(report.msg, `${CLICKS - BOUND} clicks dropped`)
 
   // A later burst is reported on its own, with the running total.
-  for (let i = 0; i < 4; i++) await click(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`)
+  for (let i = 0; i < 4; i++) await requestPublicPath(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`)
   const second = await eventually(() => lines.filter((line) => line.dropped !== undefined)[1], 5000, 'the next report')
   t.match(second, { dropped: 4, droppedTotal: CLICKS - BOUND + 4 })
 })

@@ -1,8 +1,7 @@
 import { sql } from 'kysely'
 import t from 'tap'
 import { build, TEST_ENGINE } from '../helpers/build.js'
-import { click, postback } from '../helpers/conversions.js'
-import { createAffiliate, createOffer } from '../helpers/fixtures.js'
+import { advertiserPostback, click, createAffiliate, createOffer } from '../helpers/fixtures.js'
 import { clickMonth, clickMonthsBetween, existingClickMonths, makeClickPartitions } from '../../src/clicks/partitions.js'
 import { findClick } from '../../src/clicks/repository.js'
 import { newClickId } from '../../src/domain/click-ids.js'
@@ -81,11 +80,11 @@ t.test('intake looks a click up only in the second its id names: an id that does
   await app.db.insertInto('clicks').values({
     clickid: stray, offer_id: offer.id, affiliate_id: affiliate.id, params: '{}', ip: '203.0.113.7', user_agent: '', created_at: now,
   }).execute()
-  t.equal((await postback(app, { clickid: stray })).statusCode, 404, 'not found: no partition of its id\'s second holds it')
+  t.equal((await advertiserPostback(app, { clickid: stray })).statusCode, 404, 'not found: no partition of its id\'s second holds it')
   t.equal(await findClick(app.db, stray), undefined, 'nor by the click API')
   const clickid = await click(app, offer.id, affiliate.id)
   await app.clickRecorder.flush()
-  t.equal((await postback(app, { clickid })).statusCode, 200, 'a click id minted here converts')
+  t.equal((await advertiserPostback(app, { clickid })).statusCode, 200, 'a click id minted here converts')
 })
 
 async function databaseUrlOf (app: FastifyInstance): Promise<string> {

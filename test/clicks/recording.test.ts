@@ -5,9 +5,9 @@ import t from 'tap'
 import { ClickRecorder } from '../../src/clicks/recorder.js'
 import { findClick, insertClicks, type ClickRecord } from '../../src/clicks/repository.js'
 import type { Database } from '../../src/db/tables.js'
-import { build, eventually, inject, TEST_ENGINE } from '../helpers/build.js'
-import { createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { buildWithConfig, click, clickidIn, countClicks, OFFER_URL, readClick } from '../helpers/links.js'
+import { build, buildWithConfig, eventually, inject, TEST_ENGINE } from '../helpers/build.js'
+import { clickidIn, createAffiliate, createOffer, OFFER_URL, readClick, requestPublicPath } from '../helpers/fixtures.js'
+import { countClicks } from '../helpers/seeds.js'
 import { newClickId } from '../../src/domain/click-ids.js'
 
 const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -39,7 +39,7 @@ t.test('recording: a click is in the database within a second of its redirect', 
   const { app } = await build(t)
   const offer = await createOffer(app, { url: OFFER_URL })
   const affiliate = await createAffiliate(app)
-  const res = await click(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}&sub1=abc`, { headers: { 'user-agent': 'UA/1' } })
+  const res = await requestPublicPath(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}&sub1=abc`, { headers: { 'user-agent': 'UA/1' } })
   const clickid = clickidIn(res.headers.location)
   const started = Date.now()
   const row = await eventually(() => findClick(app.db, clickid), 1000, 'the click row')
@@ -57,7 +57,7 @@ t.test('recording: the API sees a click at once, even before the batch is writte
   t.teardown(() => app.close())
   const offer = await createOffer(app, { url: OFFER_URL })
   const affiliate = await createAffiliate(app)
-  const clickid = clickidIn((await click(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`)).headers.location)
+  const clickid = clickidIn((await requestPublicPath(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`)).headers.location)
   t.ok(app.clickRecorder.findBuffered(clickid), 'still buffered: the interval is an hour')
   t.equal((await readClick(app, clickid))?.clickid, clickid, 'read from the buffer')
   const list = await inject(app, { method: 'GET', url: '/v1/clicks' })
@@ -70,7 +70,7 @@ t.test('recording: clicks are flushed on close and found after a restart', async
   const affiliate = await createAffiliate(first.app)
   const ids: string[] = []
   for (let i = 0; i < 3; i++) {
-    ids.push(clickidIn((await click(first.app, `/click?pid=${affiliate.id}&offer_id=${offer.id}&sub1=${i}`)).headers.location))
+    ids.push(clickidIn((await requestPublicPath(first.app, `/click?pid=${affiliate.id}&offer_id=${offer.id}&sub1=${i}`)).headers.location))
   }
   t.equal(first.app.clickRecorder.buffered, 3, 'nothing written yet')
   await first.app.close()
@@ -140,7 +140,7 @@ t.test('recording: clicks redirect through a database outage and are written whe
   const offer = await createOffer(app, { url: OFFER_URL })
   const affiliate = await createAffiliate(app)
   const url = `/click?pid=${affiliate.id}&offer_id=${offer.id}`
-  t.equal((await click(app, url)).statusCode, 302, 'the cache is warm')
+  t.equal((await requestPublicPath(app, url)).statusCode, 302, 'the cache is warm')
   await app.clickRecorder.flush()
 
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
@@ -153,7 +153,7 @@ t.test('recording: clicks redirect through a database outage and are written whe
 
   const ids: string[] = []
   for (let i = 0; i < 20; i++) {
-    const res = await click(app, url)
+    const res = await requestPublicPath(app, url)
     t.equal(res.statusCode, 302, res.body)
     ids.push(clickidIn(res.headers.location))
   }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { build, inject } from '../helpers/build.js'
-import { createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { click, clickidIn, countClicks, createLink, OFFER_URL, pathOf, readClick } from '../helpers/links.js'
+import { clickidIn, createAffiliate, createLink, createOffer, OFFER_URL, pathOf, readClick, requestPublicPath } from '../helpers/fixtures.js'
+import { countClicks } from '../helpers/seeds.js'
 
 const EVERY_MACRO =
   'https://adv.example/p/{offer_id}/land?c={clickid}&c2={click_id}&pid={pid}&o={offer_id}&o2={offerid}' +
@@ -13,7 +13,7 @@ t.test('click: 302 to the offer URL with every macro substituted and encoded', a
   const offer = await createOffer(app, { url: EVERY_MACRO })
   const affiliate = await createAffiliate(app)
   const before = Math.floor(Date.now() / 1000)
-  const res = await click(
+  const res = await requestPublicPath(
     app,
     `/click?pid=${affiliate.id}&offer_id=${offer.id}&sub1=a%20b&sub2=%C3%A9&sub3=x%26y%3Dz&sub4=4&sub5=5&sub6=6&sub7=7` +
       '&sub8=8&ref_id=r%2Fs&ext1=e1&ext2=e2&ext3=%7Bclickid%7D&custom=kept',
@@ -72,7 +72,7 @@ t.test('click: every click gets its own unguessable id', async (t) => {
   const affiliate = await createAffiliate(app)
   const ids = new Set<string>()
   for (let i = 0; i < 50; i++) {
-    ids.add(clickidIn((await click(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`)).headers.location))
+    ids.add(clickidIn((await requestPublicPath(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`)).headers.location))
   }
   t.equal(ids.size, 50)
 })
@@ -84,7 +84,7 @@ t.test('click: a short URL redirects as its link; extra params never override th
   const link = await createLink(app, offer.id, { affiliate_id: affiliate.id, shortlink: true, params: { sub1: 'stored' } })
   const shortPath = pathOf(link.short_url as string)
 
-  const res = await click(app, `${shortPath}?sub1=override&sub5=extra&pid=999&offer_id=999`)
+  const res = await requestPublicPath(app, `${shortPath}?sub1=override&sub5=extra&pid=999&offer_id=999`)
   t.equal(res.statusCode, 302)
   t.equal(res.headers['cache-control'], 'no-store')
   const clickid = clickidIn(res.headers.location)
@@ -94,7 +94,7 @@ t.test('click: a short URL redirects as its link; extra params never override th
   t.same(recorded?.params, { sub1: 'stored', sub5: 'extra' })
 
   // The full link gives the same redirect (with its own click id).
-  const full = await click(app, pathOf(link.url))
+  const full = await requestPublicPath(app, pathOf(link.url))
   const fullId = clickidIn(full.headers.location)
   t.equal(full.headers.location, `https://adv.example/land?c=${fullId}&pid=${affiliate.id}&o=${offer.id}&s1=stored&s5=`)
 })
@@ -114,7 +114,7 @@ t.test('click: invalid clicks go to the offer\'s trafficback, else 404, and are 
     `/click?offer_id=${withTrafficback.id}&pid=${inactive.id}`,
   ]
   for (const url of toOfferTrafficback) {
-    const res = await click(app, url)
+    const res = await requestPublicPath(app, url)
     t.equal(res.statusCode, 302, url)
     t.equal(res.headers.location, 'https://tb.example/offer?x={sub1}', `${url}: verbatim trafficback`)
     t.equal(res.headers['cache-control'], 'no-store')
@@ -124,7 +124,7 @@ t.test('click: invalid clicks go to the offer\'s trafficback, else 404, and are 
     `/click?pid=${affiliate.id}&offer_id=${plain.id}`, '/ZZZZZZZZZZ',
   ]
   for (const url of toNotFound) {
-    const res = await click(app, url)
+    const res = await requestPublicPath(app, url)
     t.equal(res.statusCode, 404, url)
     t.match(res.headers['content-type'], /^application\/problem\+json/)
     t.match(res.json(), { type: 'https://s2s-tracker.dev/problems/not-found', status: 404, detail: /^Invalid click: / })
@@ -154,11 +154,11 @@ t.test('click: TRAFFICBACK_URL catches what the offer does not', async (t) => {
     '/click', '/click?offer_id=x1', '/click?offer_id=0&pid=1', `/click?offer_id=999999&pid=${affiliate.id}`,
     `/click?offer_id=${offer.id}&pid=${affiliate.id}`, '/unknownCode123',
   ]) {
-    const res = await click(app, url)
+    const res = await requestPublicPath(app, url)
     t.equal(res.statusCode, 302, url)
     t.equal(res.headers.location, 'https://fallback.example/tb', url)
   }
-  t.equal((await click(app, `/click?offer_id=${own.id}&pid=${banned.id}`)).headers.location, 'https://own.example/', 'the offer\'s wins')
+  t.equal((await requestPublicPath(app, `/click?offer_id=${own.id}&pid=${banned.id}`)).headers.location, 'https://own.example/', 'the offer\'s wins')
 })
 
 t.test('click: HEAD answers like GET and records nothing', async (t) => {
@@ -167,7 +167,7 @@ t.test('click: HEAD answers like GET and records nothing', async (t) => {
   const affiliate = await createAffiliate(app)
   const link = await createLink(app, offer.id, { affiliate_id: affiliate.id, shortlink: true })
   for (const url of [`/click?pid=${affiliate.id}&offer_id=${offer.id}`, pathOf(link.short_url as string)]) {
-    const res = await click(app, url, { method: 'HEAD' })
+    const res = await requestPublicPath(app, url, { method: 'HEAD' })
     t.equal(res.statusCode, 302, url)
     t.equal(res.headers['cache-control'], 'no-store')
     t.equal(res.body, '')
@@ -175,7 +175,7 @@ t.test('click: HEAD answers like GET and records nothing', async (t) => {
     t.equal(app.clickRecorder.findBuffered(clickid), undefined)
     t.equal((await inject(app, { method: 'GET', url: `/v1/clicks/${clickid}` })).statusCode, 404, 'not recorded')
   }
-  t.equal((await click(app, '/click?offer_id=999', { method: 'HEAD' })).statusCode, 404)
+  t.equal((await requestPublicPath(app, '/click?offer_id=999', { method: 'HEAD' })).statusCode, 404)
   await app.clickRecorder.flush()
   t.equal(await countClicks(app), 0)
   t.equal(app.clickRecorder.recorded, 0)
@@ -220,7 +220,7 @@ t.test('click: the IP comes from the connection, or X-Forwarded-For per TRUST_PR
   for (const [app, expected] of [[direct, '127.0.0.1'], [proxied, '203.0.113.7'], [oneHop, '203.0.113.7'], [twoHops, '198.51.100.9']] as const) {
     const offer = await createOffer(app, { url: 'https://adv.example/?c={clickid}&ip={ip}' })
     const affiliate = await createAffiliate(app)
-    const res = await click(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`, {
+    const res = await requestPublicPath(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`, {
       headers: { 'x-forwarded-for': '198.51.100.9, 203.0.113.7' },
     })
     t.match(res.headers.location, new RegExp(`&ip=${expected}$`))
@@ -230,14 +230,14 @@ t.test('click: the IP comes from the connection, or X-Forwarded-For per TRUST_PR
   const offer = await createOffer(proxied, { url: 'https://adv.example/?c={clickid}&ip={ip}' })
   const affiliate = await createAffiliate(proxied)
   for (const forwarded of ['garbage', '<script>', '198.51.100.9, not-an-ip']) {
-    const res = await click(proxied, `/click?pid=${affiliate.id}&offer_id=${offer.id}`, { headers: { 'x-forwarded-for': forwarded } })
+    const res = await requestPublicPath(proxied, `/click?pid=${affiliate.id}&offer_id=${offer.id}`, { headers: { 'x-forwarded-for': forwarded } })
     t.match(res.headers.location, /&ip=127\.0\.0\.1$/, forwarded)
     t.equal((await readClick(proxied, clickidIn(res.headers.location)))?.ip, '127.0.0.1', forwarded)
   }
   // Some proxies forward the client's port too: the address is kept without it.
   const withPorts: [string, string][] = [['203.0.113.7:5678', '203.0.113.7'], ['[2001:db8::7]:443', '2001:db8::7'], ['[2001:db8::8]', '2001:db8::8']]
   for (const [forwarded, expected] of withPorts) {
-    const res = await click(proxied, `/click?pid=${affiliate.id}&offer_id=${offer.id}`, { headers: { 'x-forwarded-for': forwarded } })
+    const res = await requestPublicPath(proxied, `/click?pid=${affiliate.id}&offer_id=${offer.id}`, { headers: { 'x-forwarded-for': forwarded } })
     t.equal((await readClick(proxied, clickidIn(res.headers.location)))?.ip, expected, forwarded)
   }
 })
@@ -257,7 +257,7 @@ t.test('click: a user agent and referrer sent in UTF-8 are stored as UTF-8, lati
     { sent: asReceived(`${'x'.repeat(2047)}\u{1F600}tail`), stored: 'x'.repeat(2047) },
   ]
   for (const c of cases) {
-    const res = await click(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`, {
+    const res = await requestPublicPath(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`, {
       headers: { 'user-agent': c.sent, referer: c.sent },
     })
     const row = await readClick(app, clickidIn(res.headers.location))

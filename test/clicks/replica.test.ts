@@ -2,8 +2,7 @@ import pg from 'pg'
 import t from 'tap'
 import { findClick } from '../../src/clicks/repository.js'
 import { build, eventually, inject, TEST_ENGINE } from '../helpers/build.js'
-import { createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { click, clickidIn, createLink, OFFER_URL } from '../helpers/links.js'
+import { clickidIn, createAffiliate, createLink, createOffer, OFFER_URL, requestPublicPath } from '../helpers/fixtures.js'
 
 const TRAFFICBACK = 'https://tb.example/back'
 
@@ -16,26 +15,26 @@ t.test('replica: a paused offer, a deactivated affiliate and a new URL reach the
   const offer = await createOffer(app, { url: OFFER_URL, trafficback_url: TRAFFICBACK })
   const affiliate = await createAffiliate(app)
   const url = `/click?pid=${affiliate.id}&offer_id=${offer.id}`
-  t.match((await click(app, url)).headers.location, /^https:\/\/adv\.example\/land\?c=/, 'known now')
+  t.match((await requestPublicPath(app, url)).headers.location, /^https:\/\/adv\.example\/land\?c=/, 'known now')
 
   t.equal((await patch(app, `/v1/offers/${offer.id}`, { status: 'paused' })).statusCode, 200)
-  await eventually(async () => (await click(app, url)).headers.location === TRAFFICBACK, 1000, 'the paused offer to send trafficback')
+  await eventually(async () => (await requestPublicPath(app, url)).headers.location === TRAFFICBACK, 1000, 'the paused offer to send trafficback')
 
   await patch(app, `/v1/offers/${offer.id}`, { status: 'active', url: 'https://new.example/?c={clickid}' })
-  await eventually(async () => /^https:\/\/new\.example\/\?c=/.test(String((await click(app, url)).headers.location)), 1000, 'the new URL')
+  await eventually(async () => /^https:\/\/new\.example\/\?c=/.test(String((await requestPublicPath(app, url)).headers.location)), 1000, 'the new URL')
 
   t.equal((await patch(app, `/v1/affiliates/${affiliate.id}`, { status: 'inactive' })).statusCode, 200)
-  await eventually(async () => (await click(app, url)).headers.location === TRAFFICBACK, 1000, 'the inactive affiliate to send trafficback')
+  await eventually(async () => (await requestPublicPath(app, url)).headers.location === TRAFFICBACK, 1000, 'the inactive affiliate to send trafficback')
 
   await patch(app, `/v1/affiliates/${affiliate.id}`, { status: 'active' })
-  await eventually(async () => (await click(app, url)).statusCode === 302 && /new\.example/.test(String((await click(app, url)).headers.location)), 1000, 'active again')
+  await eventually(async () => (await requestPublicPath(app, url)).statusCode === 302 && /new\.example/.test(String((await requestPublicPath(app, url)).headers.location)), 1000, 'active again')
 
   // An id first clicked before its offer existed is not remembered as unknown.
   const next = offer.id + 1
-  t.equal((await click(app, `/click?pid=${affiliate.id}&offer_id=${next}`)).statusCode, 404)
+  t.equal((await requestPublicPath(app, `/click?pid=${affiliate.id}&offer_id=${next}`)).statusCode, 404)
   const created = await createOffer(app, { url: OFFER_URL })
   t.equal(created.id, next)
-  await eventually(async () => (await click(app, `/click?pid=${affiliate.id}&offer_id=${next}`)).statusCode === 302, 1000, 'the new offer')
+  await eventually(async () => (await requestPublicPath(app, `/click?pid=${affiliate.id}&offer_id=${next}`)).statusCode === 302, 1000, 'the new offer')
 })
 
 t.test('replica: two instances on one database see each other\'s changes within a second', { skip: TEST_ENGINE !== 'postgres' && 'needs PostgreSQL' }, async (t) => {
@@ -44,7 +43,7 @@ t.test('replica: two instances on one database see each other\'s changes within 
   const offer = await createOffer(first.app, { url: OFFER_URL, trafficback_url: TRAFFICBACK })
   const affiliate = await createAffiliate(first.app)
   const url = `/click?pid=${affiliate.id}&offer_id=${offer.id}`
-  const viaSecond = await click(second.app, url)
+  const viaSecond = await requestPublicPath(second.app, url)
   t.equal(viaSecond.statusCode, 302)
 
   // A click taken by one instance is found by the other (a conversion may arrive at either).
@@ -53,11 +52,11 @@ t.test('replica: two instances on one database see each other\'s changes within 
   t.equal((await inject(first.app, { method: 'GET', url: `/v1/clicks/${clickid}` })).statusCode, 200)
 
   await patch(first.app, `/v1/offers/${offer.id}`, { status: 'paused' })
-  await eventually(async () => (await click(second.app, url)).headers.location === TRAFFICBACK, 1000, 'the pause, on the other instance')
+  await eventually(async () => (await requestPublicPath(second.app, url)).headers.location === TRAFFICBACK, 1000, 'the pause, on the other instance')
   await patch(first.app, `/v1/offers/${offer.id}`, { status: 'active' })
-  await eventually(async () => (await click(second.app, url)).headers.location !== TRAFFICBACK, 1000, 'the resume, on the other instance')
+  await eventually(async () => (await requestPublicPath(second.app, url)).headers.location !== TRAFFICBACK, 1000, 'the resume, on the other instance')
   await patch(second.app, `/v1/affiliates/${affiliate.id}`, { status: 'banned' })
-  await eventually(async () => (await click(first.app, url)).headers.location === TRAFFICBACK, 1000, 'the ban, the other way round')
+  await eventually(async () => (await requestPublicPath(first.app, url)).headers.location === TRAFFICBACK, 1000, 'the ban, the other way round')
 })
 
 t.test('replica: a deleted offer or affiliate stops redirecting within a second', async (t) => {
@@ -67,7 +66,7 @@ t.test('replica: a deleted offer or affiliate stops redirecting within a second'
   const affiliate = await createAffiliate(app)
   const kept = await createAffiliate(app)
   // HEAD answers like GET but records nothing: a click would forbid the delete.
-  const head = (offerId: number, pid: number) => click(app, `/click?pid=${pid}&offer_id=${offerId}`, { method: 'HEAD' })
+  const head = (offerId: number, pid: number) => requestPublicPath(app, `/click?pid=${pid}&offer_id=${offerId}`, { method: 'HEAD' })
   await eventually(async () => (await head(offer.id, affiliate.id)).statusCode === 302, 1000, 'the new offer and affiliate')
 
   t.equal((await inject(app, { method: 'DELETE', url: `/v1/offers/${offer.id}` })).statusCode, 204)
@@ -96,5 +95,5 @@ t.test('replica: a change that commits after a later one is not missed', { skip:
   t.notOk(app.clickReplica.shortLinks.has(code), 'not committed yet: unknown')
   await open.query('commit')
   await eventually(() => app.clickReplica.shortLinks.has(code), 1000, 'the change that committed last')
-  t.equal((await click(app, `/${code}`)).headers.location, TRAFFICBACK, 'the link, on the paused offer')
+  t.equal((await requestPublicPath(app, `/${code}`)).headers.location, TRAFFICBACK, 'the link, on the paused offer')
 })

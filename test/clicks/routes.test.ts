@@ -1,7 +1,6 @@
 import t from 'tap'
 import { build, inject } from '../helpers/build.js'
-import { asAffiliate, createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { click, clickidIn, OFFER_URL, type ClickJson } from '../helpers/links.js'
+import { asAffiliate, clickidIn, createAffiliate, createOffer, OFFER_URL, requestPublicPath, type ClickJson } from '../helpers/fixtures.js'
 
 t.test('clicks API: list newest first with filters and a cursor over (created_at, clickid)', async (t) => {
   const { app } = await build(t)
@@ -11,7 +10,7 @@ t.test('clicks API: list newest first with filters and a cursor over (created_at
   const second = await createAffiliate(app)
   const made: { clickid: string; offer: number; affiliate: number }[] = []
   for (const [offer, affiliate] of [[offerA, first], [offerA, second], [offerB, first], [offerA, first], [offerB, second], [offerA, first], [offerA, first]] as const) {
-    const res = await click(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`)
+    const res = await requestPublicPath(app, `/click?pid=${affiliate.id}&offer_id=${offer.id}`)
     made.push({ clickid: clickidIn(res.headers.location), offer: offer.id, affiliate: affiliate.id })
   }
 

@@ -1,17 +1,17 @@
 import t from 'tap'
 import { build, inject } from '../helpers/build.js'
-import { asAffiliate, createAffiliate } from '../helpers/fixtures.js'
-import { click, patchConversion, postback, scene } from '../helpers/conversions.js'
+import { advertiserPostback, asAffiliate, click, createAffiliate, patchConversion } from '../helpers/fixtures.js'
+import { clickScene } from '../helpers/scenes.js'
 
 type Item = { id: number; updated_at: string; [key: string]: unknown }
 
 t.test('admin list: filters, newest first, pages', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app)
-  const other = await scene(app)
+  const s = await clickScene(app)
+  const other = await clickScene(app)
   const ids: number[] = []
-  for (let i = 0; i < 5; i++) ids.push((await postback(app, { clickid: s.clickid, action_id: `a${i}`, status: i % 2 === 0 ? '1' : '2' })).json().conversion_id)
-  const foreign = (await postback(app, { clickid: other.clickid, action_id: 'a0' })).json().conversion_id as number
+  for (let i = 0; i < 5; i++) ids.push((await advertiserPostback(app, { clickid: s.clickid, action_id: `a${i}`, status: i % 2 === 0 ? '1' : '2' })).json().conversion_id)
+  const foreign = (await advertiserPostback(app, { clickid: other.clickid, action_id: 'a0' })).json().conversion_id as number
 
   const list = async (query: string) => {
     const res = await inject(app, { method: 'GET', url: `/v1/conversions${query}` })
@@ -45,10 +45,10 @@ t.test('admin list: filters, newest first, pages', async (t) => {
 
 t.test('admin list with updated_since: oldest change first, for syncing', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app)
+  const s = await clickScene(app)
   const since = new Date(Date.now() - 1000).toISOString()
   const ids: number[] = []
-  for (let i = 0; i < 4; i++) ids.push((await postback(app, { clickid: s.clickid, action_id: `u${i}` })).json().conversion_id)
+  for (let i = 0; i < 4; i++) ids.push((await advertiserPostback(app, { clickid: s.clickid, action_id: `u${i}` })).json().conversion_id)
   await patchConversion(app, ids[0] as number, { status: 'approved' })
 
   const walk = async (from: string) => {
@@ -73,12 +73,12 @@ t.test('admin list with updated_since: oldest change first, for syncing', async 
 
 t.test('affiliate panel: own conversions only, without revenue', async (t) => {
   const { app } = await build(t)
-  const mine = await scene(app)
-  const theirs = await scene(app, {})
+  const mine = await clickScene(app)
+  const theirs = await clickScene(app, {})
   const second = await click(app, mine.offer.id, mine.affiliate.id)
-  const a = (await postback(app, { clickid: mine.clickid, status: '1' })).json().conversion_id
-  const b = (await postback(app, { clickid: second })).json().conversion_id
-  await postback(app, { clickid: theirs.clickid })
+  const a = (await advertiserPostback(app, { clickid: mine.clickid, status: '1' })).json().conversion_id
+  const b = (await advertiserPostback(app, { clickid: second })).json().conversion_id
+  await advertiserPostback(app, { clickid: theirs.clickid })
 
   const res = await app.inject({ method: 'GET', url: '/v1/affiliate/conversions', headers: asAffiliate(mine.affiliate) })
   t.equal(res.statusCode, 200)

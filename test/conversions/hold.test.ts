@@ -1,27 +1,28 @@
 import t from 'tap'
 import { build, eventually, TEST_ENGINE } from '../helpers/build.js'
-import { getConversion, patchConversion, patchOffer, postback, scene } from '../helpers/conversions.js'
+import { advertiserPostback, getConversion, patchConversion, patchOffer } from '../helpers/fixtures.js'
+import { clickScene } from '../helpers/scenes.js'
 
 const DAY = 86_400_000
 
 t.test('hold: hold_until from the offer\'s period, then approved by the periodic job', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app)
-  const noPeriod = await postback(app, { clickid: s.clickid, action_id: 'no-period', status: '5' })
+  const s = await clickScene(app)
+  const noPeriod = await advertiserPostback(app, { clickid: s.clickid, action_id: 'no-period', status: '5' })
   t.equal((await getConversion(app, noPeriod.json().conversion_id)).hold_until, null, 'period 0: on hold until changed')
 
   await patchOffer(app, s.offer.id, { hold_period_days: 2 })
   const before = Date.now()
-  const held = await postback(app, { clickid: s.clickid, action_id: 'held', status: '5' })
+  const held = await advertiserPostback(app, { clickid: s.clickid, action_id: 'held', status: '5' })
   const id = held.json().conversion_id as number
   const holdUntil = Date.parse(String((await getConversion(app, id)).hold_until))
   t.ok(holdUntil >= before + 2 * DAY - 1000 && holdUntil <= Date.now() + 2 * DAY + 1000, 'hold_until = now + 2 days')
 
   // Pending → hold by the advertiser and by an admin also start the period.
-  const pending = await postback(app, { clickid: s.clickid, action_id: 'later' })
-  await postback(app, { clickid: s.clickid, action_id: 'later', status: 'hold' })
+  const pending = await advertiserPostback(app, { clickid: s.clickid, action_id: 'later' })
+  await advertiserPostback(app, { clickid: s.clickid, action_id: 'later', status: 'hold' })
   t.not((await getConversion(app, pending.json().conversion_id)).hold_until, null)
-  const admin = await postback(app, { clickid: s.clickid, action_id: 'admin', status: '3' })
+  const admin = await advertiserPostback(app, { clickid: s.clickid, action_id: 'admin', status: '3' })
   t.not((await patchConversion(app, admin.json().conversion_id, { status: 'hold' })).json().hold_until, null)
 
   // Move the clock: the hold ran out a second ago.
@@ -39,9 +40,9 @@ t.test('hold: hold_until from the offer\'s period, then approved by the periodic
 t.test('hold expiry with two instances: each due conversion approved exactly once', { skip: TEST_ENGINE === 'pglite' && 'one embedded database per process' }, async (t) => {
   const first = await build(t)
   const second = await build(t, { databaseUrl: first.databaseUrl })
-  const s = await scene(first.app, { hold_period_days: 1 })
+  const s = await clickScene(first.app, { hold_period_days: 1 })
   const ids: number[] = []
-  for (let i = 0; i < 30; i++) ids.push((await postback(first.app, { clickid: s.clickid, action_id: `h${i}`, status: '5' })).json().conversion_id)
+  for (let i = 0; i < 30; i++) ids.push((await advertiserPostback(first.app, { clickid: s.clickid, action_id: `h${i}`, status: '5' })).json().conversion_id)
   await first.app.db.updateTable('conversions').set({ hold_until: new Date(Date.now() - 1000) }).where('id', 'in', ids).execute()
   // Both instances' timers run; call both at once as well, so they really overlap.
   const [a, b] = await Promise.all([first.app.holdExpiry.runOnce(), second.app.holdExpiry.runOnce()])

@@ -1,27 +1,28 @@
 import t from 'tap'
 import { build } from '../helpers/build.js'
-import { getConversion, patchConversion, postback, scene } from '../helpers/conversions.js'
+import { advertiserPostback, getConversion, patchConversion } from '../helpers/fixtures.js'
+import { clickScene } from '../helpers/scenes.js'
 
 const STATUSES = ['approved', 'pending', 'declined', 'hold'] as const
 const NUMBER = { approved: '1', pending: '2', declined: '3', hold: '5' } as const
 
 t.test('the status-change table: every from × to, by the advertiser and by an admin', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app, { hold_period_days: 3 })
+  const s = await clickScene(app, { hold_period_days: 3 })
   let n = 0
   for (const from of STATUSES) {
     for (const to of STATUSES) {
       for (const source of ['advertiser', 'admin'] as const) {
         n += 1
         const actionId = `t-${n}`
-        const created = await postback(app, { clickid: s.clickid, action_id: actionId, status: NUMBER[from] })
+        const created = await advertiserPostback(app, { clickid: s.clickid, action_id: actionId, status: NUMBER[from] })
         t.equal(created.json().conversion_status, from)
         const id = created.json().conversion_id as number
         const label = `${source}: ${from} → ${to}`
 
         let expectChange: boolean
         if (source === 'advertiser') {
-          const res = await postback(app, { clickid: s.clickid, action_id: actionId, status: NUMBER[to] })
+          const res = await advertiserPostback(app, { clickid: s.clickid, action_id: actionId, status: NUMBER[to] })
           expectChange = from === 'pending' && to !== 'pending'
           if (from === to) t.match(res.json(), { duplicate: true, status_changed: false, conversion_status: from }, `${label}: idempotent`)
           else if (expectChange) t.match(res.json(), { duplicate: true, status_changed: true, conversion_status: to }, `${label}: changed`)
@@ -46,8 +47,8 @@ t.test('the status-change table: every from × to, by the advertiser and by an a
 
 t.test('admin PATCH: revenue, payout, comment; validation; 404', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app, { goals: [{ value: '1', type: 'fixed', revenue: 5, payout: 2 }] })
-  const id = (await postback(app, { clickid: s.clickid, comment: 'adv' })).json().conversion_id as number
+  const s = await clickScene(app, { goals: [{ value: '1', type: 'fixed', revenue: 5, payout: 2 }] })
+  const id = (await advertiserPostback(app, { clickid: s.clickid, comment: 'adv' })).json().conversion_id as number
 
   const res = await patchConversion(app, id, { revenue: 0.1, payout: 0.2, comment: 'checked' })
   t.equal(res.statusCode, 200)

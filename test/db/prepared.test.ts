@@ -2,7 +2,8 @@ import t from 'tap'
 import { sql } from 'kysely'
 import { PREPARED } from '../../src/db/database.js'
 import { build, TEST_ENGINE } from '../helpers/build.js'
-import { click, postback, scene } from '../helpers/conversions.js'
+import { advertiserPostback, click } from '../helpers/fixtures.js'
+import { clickScene } from '../helpers/scenes.js'
 
 // Named prepared statements are a PostgreSQL-server matter: PGlite sees the marker as a comment.
 if (TEST_ENGINE === 'pglite') {
@@ -23,15 +24,15 @@ if (TEST_ENGINE === 'pglite') {
 
   t.test('a column added while the service runs (a newer instance\'s migration) does not break intake', async (t) => {
     const { app } = await build(t)
-    const s = await scene(app)
+    const s = await clickScene(app)
     // Enough conversions that the batch statement is prepared on the connections in use.
     for (let i = 0; i < 8; i++) {
-      const res = await postback(app, { clickid: await click(app, s.offer.id, s.affiliate.id), action_id: `before-${i}` })
+      const res = await advertiserPostback(app, { clickid: await click(app, s.offer.id, s.affiliate.id), action_id: `before-${i}` })
       t.equal(res.statusCode, 200)
     }
     await sql`alter table conversions add column added_by_a_newer_release text`.execute(app.db)
     for (let i = 0; i < 8; i++) {
-      const res = await postback(app, { clickid: await click(app, s.offer.id, s.affiliate.id), action_id: `after-${i}` })
+      const res = await advertiserPostback(app, { clickid: await click(app, s.offer.id, s.affiliate.id), action_id: `after-${i}` })
       t.equal(res.statusCode, 200, `conversion ${i} after the column was added: ${res.body}`)
     }
   })

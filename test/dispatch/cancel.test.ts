@@ -1,9 +1,10 @@
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, eventually, inject } from '../helpers/build.js'
+import { asAffiliate, createPostback, listDeliveries } from '../helpers/fixtures.js'
+import { firingScene } from '../helpers/scenes.js'
+import { seedConversion } from '../helpers/seeds.js'
 import { startSink } from '../helpers/sink.js'
-import { createPostback, firingScene, listDeliveries, seedConversion } from '../helpers/dispatch.js'
-import { asAffiliate } from '../helpers/fixtures.js'
 
 const DELIVERIES = 40
 

@@ -1,7 +1,9 @@
 import t from 'tap'
 import { build, eventually, inject } from '../helpers/build.js'
+import { createPostback, listDeliveries, settled } from '../helpers/fixtures.js'
+import { firingScene } from '../helpers/scenes.js'
+import { insertDelivery, seedConversion } from '../helpers/seeds.js'
 import { closedPort, startSink } from '../helpers/sink.js'
-import { createPostback, firingScene, insertDelivery, listDeliveries, seedConversion, settled } from '../helpers/dispatch.js'
 
 const FAST_RETRIES = { POSTBACK_RETRY_SCHEDULE: '100ms,100ms' }
 

@@ -1,7 +1,9 @@
 import t from 'tap'
 import { build, eventually, TEST_ENGINE } from '../helpers/build.js'
+import { createPostback, listDeliveries } from '../helpers/fixtures.js'
+import { firingScene } from '../helpers/scenes.js'
+import { seedConversion } from '../helpers/seeds.js'
 import { startSink, type Sink } from '../helpers/sink.js'
-import { createPostback, firingScene, listDeliveries, seedConversion } from '../helpers/dispatch.js'
 
 t.test('shutdown lets attempts in flight finish and records them', async (t) => {
   const first = await build(t, { env: { POSTBACK_TIMEOUT_MS: '5000' } })

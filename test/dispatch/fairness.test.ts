@@ -1,8 +1,10 @@
 import net from 'node:net'
 import t, { type Test } from 'tap'
 import { build, eventually } from '../helpers/build.js'
+import { createPostback } from '../helpers/fixtures.js'
+import { firingScene } from '../helpers/scenes.js'
+import { insertDelivery, seedConversion } from '../helpers/seeds.js'
 import { maxConcurrent, startSink, type Sink } from '../helpers/sink.js'
-import { createPostback, firingScene, insertDelivery, seedConversion } from '../helpers/dispatch.js'
 
 // Both tests measure how long a fresh first attempt waits behind a backlog of slow work.
 

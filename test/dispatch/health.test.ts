@@ -2,8 +2,10 @@ import t from 'tap'
 import { recordAttempts, type AttemptDecision, type HealthPolicy } from '../../src/dispatch/repository.js'
 import type { AttemptOutcome } from '../../src/dispatch/sender.js'
 import { build, inject } from '../helpers/build.js'
+import { createPostback } from '../helpers/fixtures.js'
+import { firingScene } from '../helpers/scenes.js'
+import { insertDelivery } from '../helpers/seeds.js'
 import { testClock } from '../helpers/clock.js'
-import { createPostback, firingScene, insertDelivery } from '../helpers/dispatch.js'
 
 // Endpoint health (§5.7) as the record of attempts keeps it: each case is a sequence of batches, each batch the
 // outcomes of deliveries of one postback, recorded at a time the test's clock gives. Every delivery is leased far

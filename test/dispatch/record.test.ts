@@ -2,7 +2,9 @@ import t from 'tap'
 import { recordAttempts, type AttemptDecision } from '../../src/dispatch/repository.js'
 import type { AttemptOutcome } from '../../src/dispatch/sender.js'
 import { build } from '../helpers/build.js'
-import { createPostback, firingScene, insertDelivery } from '../helpers/dispatch.js'
+import { createPostback } from '../helpers/fixtures.js'
+import { firingScene } from '../helpers/scenes.js'
+import { insertDelivery } from '../helpers/seeds.js'
 
 // Recording attempts (record_postback_attempts): what each decision does to the delivery, and the lease guard.
 // Every delivery here is leased far ahead, so the app's own dispatcher leaves it alone.

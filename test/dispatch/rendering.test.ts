@@ -1,8 +1,8 @@
 import t from 'tap'
 import { build, eventually, inject } from '../helpers/build.js'
+import { convert, createPostback, listDeliveries, patchConversion, settled } from '../helpers/fixtures.js'
+import { firingScene } from '../helpers/scenes.js'
 import { startSink } from '../helpers/sink.js'
-import { convert, createPostback, firingScene, listDeliveries, settled } from '../helpers/dispatch.js'
-import { patchConversion } from '../helpers/conversions.js'
 import { VERSION } from '../../src/version.js'
 
 // Every §5.3 macro, as the receiver decodes it; the raw wire form shows the encoding.

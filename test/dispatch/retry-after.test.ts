@@ -1,8 +1,10 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, eventually } from '../helpers/build.js'
+import { createPostback, getDelivery, settled } from '../helpers/fixtures.js'
+import { firingScene, type FiringScene } from '../helpers/scenes.js'
+import { insertDelivery } from '../helpers/seeds.js'
 import { startSink } from '../helpers/sink.js'
-import { createPostback, firingScene, getDelivery, insertDelivery, settled, type FiringScene } from '../helpers/dispatch.js'
 
 // §5.7: a 429 or 503 with Retry-After delays that delivery's next attempt (capped at the schedule's longest wait)
 // and holds back the receiver's other deliveries for as long, without spending their attempts.

@@ -2,9 +2,10 @@ import t from 'tap'
 import { Webhook } from 'standardwebhooks'
 import type { FastifyInstance } from 'fastify'
 import { build, eventually, inject } from '../helpers/build.js'
+import { asAffiliate, createPostback, listDeliveries, settled } from '../helpers/fixtures.js'
+import { firingScene, type FiringScene } from '../helpers/scenes.js'
+import { seedConversion } from '../helpers/seeds.js'
 import { startSink, type SinkRequest } from '../helpers/sink.js'
-import { asAffiliate } from '../helpers/fixtures.js'
-import { createPostback, firingScene, listDeliveries, seedConversion, settled, type FiringScene } from '../helpers/dispatch.js'
 
 // Signatures checked by the reference Standard Webhooks library (`standardwebhooks` on npm), never by the
 // service's own code: a receiver holding the secret can verify GET and POST postbacks alike.

@@ -11,6 +11,9 @@ import { loadConfig, type Config } from '../../src/config.js'
 import { openDatabase } from '../../src/db/database.js'
 import { migrateToLatest } from '../../src/db/migrator.js'
 
+// The app and its database as tests build them: a fresh database per test (cloned from a migrated template),
+// the admin key, and the polling every asynchronous check uses. Every other helper builds on these.
+
 /** The tap Test surface the helpers need (kept structural so any tap version fits). */
 export interface TestContext {
   teardown(fn: () => unknown): void
@@ -169,6 +172,19 @@ export async function build (t: TestContext, overrides: BuildOverrides = {}): Pr
   // Tests may close the app themselves (restarts); closing again is a no-op for Fastify.
   t.teardown(() => app.close())
   return { app, config, databaseUrl, dataDir }
+}
+
+/**
+ * Like `build`, with Config fields that have no environment variable (e.g. a flush interval so long that only
+ * shutdown writes clicks). Not closed on teardown: the test closes it.
+ */
+export async function buildWithConfig (t: TestContext, overrides: Partial<Config>) {
+  const dataDir = await createDataDir(t)
+  const databaseUrl = TEST_ENGINE === 'postgres' ? await createTestDatabase(t) : undefined
+  const config = loadConfig({ ADMIN_API_KEYS: ADMIN_KEY, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', DATA_DIR: dataDir, DATABASE_URL: databaseUrl })
+  const app = await buildApp({ ...config, ...overrides })
+  await app.ready()
+  return { app, databaseUrl, dataDir }
 }
 
 /** `app.inject` with the admin key unless headers are given. */

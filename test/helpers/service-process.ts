@@ -200,3 +200,12 @@ export async function call (
   }
   return { status: res.status, json, headers: res.headers }
 }
+
+/** Runs `task(i)` for i in [0, count) with at most `parallel` at once: load from outside the service. */
+export async function inParallel (count: number, parallel: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < count) await task(next++)
+  }
+  await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker))
+}

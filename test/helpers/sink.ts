@@ -2,6 +2,11 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { TestContext } from './build.js'
 
+// The one HTTP receiver the tests point postbacks at. It keeps every request as it arrived (for tests that
+// read what was sent), counts arrivals per X-Postback-Delivery-Id and the requests it holds open (for tests
+// that look for lost or duplicated deliveries and check the sender's bounds), and answers each path as told.
+// It listens on 127.0.0.1 only, so nothing a test sends leaves the machine.
+
 /** One request the sink received, as it arrived. */
 export interface SinkRequest {
   method: string
@@ -26,28 +31,53 @@ export type SinkBehaviour =
   /** The status line and the start of a longer body, then nothing more. */
   | { stallAfter: string; status?: number }
 
+export type SinkAnswer = SinkBehaviour | ((call: number) => SinkBehaviour)
+
 export interface Sink {
   /** `http://127.0.0.1:<port>` */
   origin: string
   port: number
   requests: SinkRequest[]
+  /** Arrivals per X-Postback-Delivery-Id; a count above 1 is a duplicate. */
+  arrivals: Map<number, number>
+  /** Requests open now (head received, answer not finished nor connection closed). */
+  inFlight: number
+  maxInFlight: number
+  /** How long each request stayed open before the sender gave up or got its answer, in ms. */
+  openDurations: number[]
+  /** Arrivals beyond the first per delivery id. */
+  duplicates(): number
   /** Requests to one path (without the query string). */
   to(path: string): SinkRequest[]
   /** Sets a path's behaviour: a fixed one, or one chosen per call (1-based count of calls to that path). */
-  on(path: string, behaviour: SinkBehaviour | ((call: number) => SinkBehaviour)): void
+  on(path: string, behaviour: SinkAnswer): void
   close(): Promise<void>
 }
 
+export interface SinkOptions {
+  /** The behaviour of every path that `on` did not set; 200 "ok" at once unless given. */
+  otherwise?: SinkAnswer
+}
+
 /**
- * A real HTTP receiver on 127.0.0.1 for postback tests: records every request and answers per path
- * (default 200 "ok"). Closed on teardown; hanging requests are destroyed then.
+ * Starts the receiver. A request counts as arrived once its head and body are in. Closed on teardown, when
+ * hanging requests are destroyed.
  */
-export async function startSink (t: TestContext): Promise<Sink> {
-  const requests: SinkRequest[] = []
-  const behaviours = new Map<string, SinkBehaviour | ((call: number) => SinkBehaviour)>()
+export async function startSink (t: TestContext, options: SinkOptions = {}): Promise<Sink> {
+  const behaviours = new Map<string, SinkAnswer>()
   const calls = new Map<string, number>()
 
   const server = http.createServer((req, res) => {
+    const opened = Date.now()
+    sink.inFlight += 1
+    sink.maxInFlight = Math.max(sink.maxInFlight, sink.inFlight)
+    let open = true
+    res.on('close', () => {
+      if (!open) return
+      open = false
+      sink.inFlight -= 1
+      sink.openDurations.push(Date.now() - opened)
+    })
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
@@ -65,9 +95,11 @@ export async function startSink (t: TestContext): Promise<Sink> {
         at: Date.now(),
         remotePort: req.socket.remotePort ?? 0,
       }
-      requests.push(received)
+      sink.requests.push(received)
+      const deliveryId = Number(req.headers['x-postback-delivery-id'])
+      if (Number.isInteger(deliveryId)) sink.arrivals.set(deliveryId, (sink.arrivals.get(deliveryId) ?? 0) + 1)
       res.on('finish', () => { received.answeredAt = Date.now() })
-      const configured = behaviours.get(parsed.pathname)
+      const configured = behaviours.get(parsed.pathname) ?? options.otherwise
       const behaviour = typeof configured === 'function' ? configured(call) : configured ?? {}
       if ('hang' in behaviour) return
       if ('stallAfter' in behaviour) {
@@ -78,7 +110,8 @@ export async function startSink (t: TestContext): Promise<Sink> {
         res.writeHead(behaviour.status ?? 302, { location: behaviour.redirect }).end()
         return
       }
-      const answer = () => res.writeHead(behaviour.status ?? 200, behaviour.headers).end(behaviour.body ?? 'ok')
+      // A delayed answer may find the sender gone (it timed out): nothing is written then.
+      const answer = () => { if (!res.destroyed) res.writeHead(behaviour.status ?? 200, behaviour.headers).end(behaviour.body ?? 'ok') }
       if (behaviour.delayMs !== undefined) setTimeout(answer, behaviour.delayMs)
       else answer()
     })
@@ -96,14 +129,29 @@ export async function startSink (t: TestContext): Promise<Sink> {
   }
   t.teardown(close)
 
-  return {
+  const sink: Sink = {
     origin: `http://127.0.0.1:${port}`,
     port,
-    requests,
-    to: (path) => requests.filter((r) => r.path === path),
+    requests: [],
+    arrivals: new Map(),
+    inFlight: 0,
+    maxInFlight: 0,
+    openDurations: [],
+    duplicates () {
+      let extra = 0
+      for (const count of sink.arrivals.values()) extra += count - 1
+      return extra
+    },
+    to: (path) => sink.requests.filter((r) => r.path === path),
     on: (path, behaviour) => { behaviours.set(path, behaviour) },
     close,
   }
+  return sink
+}
+
+/** A delay between `min` and `max` ms, drawn uniformly for each request. */
+export function delayBetween (min: number, max: number): () => SinkBehaviour {
+  return () => ({ delayMs: min + Math.floor(Math.random() * (max - min + 1)) })
 }
 
 /** The most requests that were ever open at once (arrived, not yet answered) across these requests. */

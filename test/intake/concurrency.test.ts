@@ -1,13 +1,14 @@
 import t from 'tap'
 import { build } from '../helpers/build.js'
-import { getConversion, postback, scene } from '../helpers/conversions.js'
+import { advertiserPostback, getConversion } from '../helpers/fixtures.js'
+import { clickScene } from '../helpers/scenes.js'
 
 t.test('20 identical postbacks at once create exactly one conversion', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app)
+  const s = await clickScene(app)
   const variants: Record<string, string>[] = [{ clickid: s.clickid }, { clickid: s.clickid, action_id: 'same-order', status: '1' }]
   for (const params of variants) {
-    const answers = await Promise.all(Array.from({ length: 20 }, () => postback(app, params)))
+    const answers = await Promise.all(Array.from({ length: 20 }, () => advertiserPostback(app, params)))
     t.same(answers.map((res) => res.statusCode), Array(20).fill(200), `${JSON.stringify(params)}: all accepted`)
     const ids = new Set(answers.map((res) => res.json().conversion_id))
     t.equal(ids.size, 1, 'one conversion')
@@ -26,11 +27,11 @@ t.test('20 identical postbacks at once create exactly one conversion', async (t)
 t.test('different statuses racing on one pending conversion: exactly one change wins', async (t) => {
   const { app } = await build(t)
   for (let round = 0; round < 5; round++) {
-    const s = await scene(app)
-    const created = await postback(app, { clickid: s.clickid, action_id: 'race', status: '2' })
+    const s = await clickScene(app)
+    const created = await advertiserPostback(app, { clickid: s.clickid, action_id: 'race', status: '2' })
     const id = created.json().conversion_id
     const statuses = ['1', '3', '5', '1', '3', '5', '1', '3']
-    const answers = await Promise.all(statuses.map((status) => postback(app, { clickid: s.clickid, action_id: 'race', status })))
+    const answers = await Promise.all(statuses.map((status) => advertiserPostback(app, { clickid: s.clickid, action_id: 'race', status })))
     const winners = answers.filter((res) => res.statusCode === 200 && res.json().status_changed === true)
     t.equal(winners.length, 1, `round ${round}: one winner`)
     const final = (await getConversion(app, id)).status
@@ -47,9 +48,9 @@ t.test('different statuses racing on one pending conversion: exactly one change 
 
 t.test('many different postbacks at once: each answer, event and log entry belongs to its own conversion', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app, { goals: [{ value: '1', type: 'percent', revenue: 10, payout: 5 }] })
+  const s = await clickScene(app, { goals: [{ value: '1', type: 'percent', revenue: 10, payout: 5 }] })
   const orders = Array.from({ length: 60 }, (_, i) => ({ clickid: s.clickid, action_id: `order-${i}`, sum: String(i + 1), comment: `c${i}`, tag: `t${i}` }))
-  const answers = await Promise.all(orders.map((params) => postback(app, params)))
+  const answers = await Promise.all(orders.map((params) => advertiserPostback(app, params)))
   t.ok(answers.every((res) => res.statusCode === 200 && res.json().duplicate === false), 'all created')
   t.equal(new Set(answers.map((res) => res.json().conversion_id)).size, 60)
   for (const [i, res] of answers.entries()) {

@@ -1,13 +1,13 @@
 import t from 'tap'
 import { build } from '../helpers/build.js'
-import { conversionRow } from '../helpers/conversion-rows.js'
-import { scene } from '../helpers/conversions.js'
+import { clickScene } from '../helpers/scenes.js'
+import { conversionRow } from '../helpers/seeds.js'
 import { ConversionWriter } from '../../src/intake/conversion-writer.js'
 import type { NewConversion } from '../../src/conversions/repository.js'
 
 t.test('the conversion writer: a row the database refuses fails only its own postback', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app)
+  const s = await clickScene(app)
   const writer = new ConversionWriter(app.db, { maxConcurrent: 1 })
   const row = (actionId: string, offerId = s.offer.id): NewConversion =>
     conversionRow({ clickid: s.clickid, offer_id: offerId, affiliate_id: s.affiliate.id, action_id: actionId, revenue: '1.0000', payout: '0.5000' })

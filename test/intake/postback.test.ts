@@ -1,8 +1,7 @@
 import t from 'tap'
 import { build, inject, TEST_ENGINE } from '../helpers/build.js'
-import { createAdvertiser, createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { mergePatch } from '../helpers/catalog.js'
-import { click, getConversion, patchOffer, postback, scene, serverPostbacks } from '../helpers/conversions.js'
+import { advertiserPostback, click, createAdvertiser, createAffiliate, createOffer, getConversion, mergePatch, patchOffer, serverPostbacks } from '../helpers/fixtures.js'
+import { clickScene } from '../helpers/scenes.js'
 
 const UNKNOWN_CLICK = 'aaaaaaaaaaaaaaaaaaaaaaaa'
 
@@ -13,9 +12,9 @@ async function eventCount (app: Awaited<ReturnType<typeof build>>['app'], conver
 
 t.test('a new conversion: attribution through the click, defaults and copies', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app, { currency: 'EUR', goals: [{ value: 'Sale', title: 'Sale', type: 'fixed', revenue: 10, payout: 7.5 }] }, { sub1: 'aff-click-1' })
+  const s = await clickScene(app, { currency: 'EUR', goals: [{ value: 'Sale', title: 'Sale', type: 'fixed', revenue: 10, payout: 7.5 }] }, { sub1: 'aff-click-1' })
 
-  const res = await postback(app, {
+  const res = await advertiserPostback(app, {
     clickid: s.clickid,
     goal: 'sale',
     action_id: 'order-1',
@@ -61,14 +60,14 @@ t.test('a new conversion: attribution through the click, defaults and copies', a
 
   // The `ip` parameter wins over the click's; a new conversion without status takes the offer's default.
   await patchOffer(app, s.offer.id, { default_conversion_status: 'approved' })
-  const second = await postback(app, { clickid: s.clickid, goal: 'SALE', action_id: 'order-2', ip: '198.51.100.9' })
+  const second = await advertiserPostback(app, { clickid: s.clickid, goal: 'SALE', action_id: 'order-2', ip: '198.51.100.9' })
   t.equal(second.json().conversion_status, 'approved')
   t.match(await getConversion(app, second.json().conversion_id), { ip: '198.51.100.9', status: 'approved' })
 })
 
 t.test('POST with a form body, a JSON body, and the query string winning', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app)
+  const s = await clickScene(app)
   const form = await app.inject({
     method: 'POST',
     url: '/postback',
@@ -95,7 +94,7 @@ t.test('POST with a form body, a JSON body, and the query string winning', async
 t.test('errors, judged in the contract\'s order', async (t) => {
   const { app } = await build(t)
   const advertiser = await createAdvertiser(app, { secure_code: 'adv-code' })
-  const s = await scene(app, {
+  const s = await clickScene(app, {
     advertiser_id: advertiser.id,
     secure_code: 'offer-code',
     goals: [{ value: '1', type: 'fixed', revenue: 1, payout: 1 }, { value: 'pct', type: 'percent', revenue: 20, payout: 60 }],
@@ -115,101 +114,101 @@ t.test('errors, judged in the contract\'s order', async (t) => {
     { name: 'percent goal without sum', params: { clickid: s.clickid, secure: 'offer-code', goal: 'PCT' }, status: 422, detail: 'Sum required' },
   ]
   for (const c of cases) {
-    const res = await postback(app, c.params)
+    const res = await advertiserPostback(app, c.params)
     t.equal(res.statusCode, c.status, `${c.name}: status`)
     t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8', `${c.name}: problem+json`)
     t.match(res.json(), { status: c.status, detail: c.detail, type: /^https:\/\//, request_id: String }, `${c.name}: detail`)
   }
 
-  const ok = await postback(app, { clickid: s.clickid, secure: 'offer-code', action_id: 'A-1' })
+  const ok = await advertiserPostback(app, { clickid: s.clickid, secure: 'offer-code', action_id: 'A-1' })
   t.equal(ok.statusCode, 200, 'the right code passes')
 
   // 409s: the same action_id from another click; a status change on a conversion that is no longer pending.
   const otherClick = await click(app, s.offer.id, s.affiliate.id)
-  const exists = await postback(app, { clickid: otherClick, secure: 'offer-code', action_id: 'A-1' })
+  const exists = await advertiserPostback(app, { clickid: otherClick, secure: 'offer-code', action_id: 'A-1' })
   t.equal(exists.statusCode, 409)
   t.equal(exists.json().detail, 'Conversion exists')
-  t.equal((await postback(app, { clickid: s.clickid, secure: 'offer-code', action_id: 'A-1', status: '1' })).statusCode, 200)
-  const notPending = await postback(app, { clickid: s.clickid, secure: 'offer-code', action_id: 'A-1', status: '3' })
+  t.equal((await advertiserPostback(app, { clickid: s.clickid, secure: 'offer-code', action_id: 'A-1', status: '1' })).statusCode, 200)
+  const notPending = await advertiserPostback(app, { clickid: s.clickid, secure: 'offer-code', action_id: 'A-1', status: '3' })
   t.equal(notPending.statusCode, 409)
   t.equal(notPending.json().detail, 'Conversion status is not pending')
 
   // An advertiser's code applies when the offer has none.
-  const plain = await scene(app, { advertiser_id: advertiser.id })
-  t.equal((await postback(app, { clickid: plain.clickid })).json().detail, 'Access denied')
-  t.equal((await postback(app, { clickid: plain.clickid, secure: 'adv-code' })).statusCode, 200)
+  const plain = await clickScene(app, { advertiser_id: advertiser.id })
+  t.equal((await advertiserPostback(app, { clickid: plain.clickid })).json().detail, 'Access denied')
+  t.equal((await advertiserPostback(app, { clickid: plain.clickid, secure: 'adv-code' })).statusCode, 200)
   await mergePatch(app, `/v1/advertisers/${advertiser.id}`, { secure_code: null })
-  t.equal((await postback(app, { clickid: plain.clickid, action_id: 'no-code' })).statusCode, 200, 'no code, no check')
+  t.equal((await advertiserPostback(app, { clickid: plain.clickid, action_id: 'no-code' })).statusCode, 200, 'no code, no check')
 })
 
 t.test('a stopped offer and a banned affiliate refuse new conversions only', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app, { secure_code: 'code' })
-  const pending = await postback(app, { clickid: s.clickid, action_id: 'before', secure: 'code' })
+  const s = await clickScene(app, { secure_code: 'code' })
+  const pending = await advertiserPostback(app, { clickid: s.clickid, action_id: 'before', secure: 'code' })
   t.equal(pending.json().conversion_status, 'pending')
 
   await patchOffer(app, s.offer.id, { status: 'paused' })
-  t.equal((await postback(app, { clickid: s.clickid, action_id: 'paused', secure: 'code' })).statusCode, 200, 'paused: earlier clicks still convert')
+  t.equal((await advertiserPostback(app, { clickid: s.clickid, action_id: 'paused', secure: 'code' })).statusCode, 200, 'paused: earlier clicks still convert')
 
   await patchOffer(app, s.offer.id, { status: 'stopped' })
-  const refused = await postback(app, { clickid: s.clickid, action_id: 'new', secure: 'code', goal: 'unknown-goal' })
+  const refused = await advertiserPostback(app, { clickid: s.clickid, action_id: 'new', secure: 'code', goal: 'unknown-goal' })
   t.equal(refused.statusCode, 422)
   t.equal(refused.json().detail, 'Offer disabled', 'Offer disabled is judged before Goal not found')
-  t.equal((await postback(app, { clickid: s.clickid, action_id: 'new', secure: 'wrong' })).json().detail, 'Access denied', '403 before 422')
-  const change = await postback(app, { clickid: s.clickid, action_id: 'before', secure: 'code', status: '1' })
+  t.equal((await advertiserPostback(app, { clickid: s.clickid, action_id: 'new', secure: 'wrong' })).json().detail, 'Access denied', '403 before 422')
+  const change = await advertiserPostback(app, { clickid: s.clickid, action_id: 'before', secure: 'code', status: '1' })
   t.match(change.json(), { conversion_status: 'approved', status_changed: true }, 'a status change on a stopped offer is accepted')
 
   await patchOffer(app, s.offer.id, { status: 'active' })
   await mergePatch(app, `/v1/affiliates/${s.affiliate.id}`, { status: 'banned' })
-  const banned = await postback(app, { clickid: s.clickid, action_id: 'after-ban', secure: 'code' })
+  const banned = await advertiserPostback(app, { clickid: s.clickid, action_id: 'after-ban', secure: 'code' })
   t.equal(banned.statusCode, 422)
   t.equal(banned.json().detail, 'Affiliate disabled')
-  t.equal((await postback(app, { clickid: s.clickid, action_id: 'paused', secure: 'code', status: '3' })).json().status_changed, true)
+  t.equal((await advertiserPostback(app, { clickid: s.clickid, action_id: 'paused', secure: 'code', status: '3' })).json().status_changed, true)
 
   await mergePatch(app, `/v1/affiliates/${s.affiliate.id}`, { status: 'inactive' })
-  t.equal((await postback(app, { clickid: s.clickid, action_id: 'inactive', secure: 'code' })).statusCode, 200, 'inactive (not banned) still converts')
+  t.equal((await advertiserPostback(app, { clickid: s.clickid, action_id: 'inactive', secure: 'code' })).statusCode, 200, 'inactive (not banned) still converts')
 })
 
 t.test('repeats: idempotent without a new status, a change on pending, sum and fields updated', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app, { goals: [{ value: 'sale', type: 'percent', revenue: 20, payout: 60 }] })
-  const first = await postback(app, { clickid: s.clickid, goal: 'sale', sum: '150', comment: 'one', custom_field2: 'a' })
+  const s = await clickScene(app, { goals: [{ value: 'sale', type: 'percent', revenue: 20, payout: 60 }] })
+  const first = await advertiserPostback(app, { clickid: s.clickid, goal: 'sale', sum: '150', comment: 'one', custom_field2: 'a' })
   t.equal(first.statusCode, 200)
   const id = first.json().conversion_id
   t.match(await getConversion(app, id), { sum: 150, revenue: 30, payout: 90, status: 'pending' })
 
-  const again = await postback(app, { clickid: s.clickid, goal: 'SALE', sum: '1', comment: 'ignored' })
+  const again = await advertiserPostback(app, { clickid: s.clickid, goal: 'SALE', sum: '1', comment: 'ignored' })
   t.same(again.json(), { status: 1, conversion_id: id, conversion_status: 'pending', duplicate: true, status_changed: false })
-  const same = await postback(app, { clickid: s.clickid, goal: 'sale', status: 'pending' })
+  const same = await advertiserPostback(app, { clickid: s.clickid, goal: 'sale', status: 'pending' })
   t.same(same.json(), { status: 1, conversion_id: id, conversion_status: 'pending', duplicate: true, status_changed: false })
   t.match(await getConversion(app, id), { sum: 150, comment: 'one' }, 'nothing changed')
   t.equal(await eventCount(app, id), 1, 'nothing fired')
 
-  const changed = await postback(app, { clickid: s.clickid, goal: 'sale', status: '1', sum: '0.3', comment: 'two', custom_field3: 'b', order_currency: 'GBP' })
+  const changed = await advertiserPostback(app, { clickid: s.clickid, goal: 'sale', status: '1', sum: '0.3', comment: 'two', custom_field3: 'b', order_currency: 'GBP' })
   t.same(changed.json(), { status: 1, conversion_id: id, conversion_status: 'approved', duplicate: true, status_changed: true })
   const conversion = await getConversion(app, id)
   t.match(conversion, { sum: 0.3, revenue: 0.06, payout: 0.18, comment: 'two', order_currency: 'GBP', custom_fields: { custom_field2: 'a', custom_field3: 'b' } })
   t.same(conversion.status_history.map(({ from, to, source }) => [from, to, source]), [[null, 'pending', 'advertiser'], ['pending', 'approved', 'advertiser']])
 
-  const repeatApproved = await postback(app, { clickid: s.clickid, goal: 'sale', status: 'confirmed' })
+  const repeatApproved = await advertiserPostback(app, { clickid: s.clickid, goal: 'sale', status: 'confirmed' })
   t.same(repeatApproved.json().duplicate, true)
   t.equal(repeatApproved.json().status_changed, false)
 })
 
 t.test('payouts: percent of sum, half-up, exact decimals', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app, {
+  const s = await clickScene(app, {
     goals: [
       { value: 'pct', type: 'percent', revenue: 20, payout: 60 },
       { value: 'tiny', type: 'fixed', revenue: 0.1, payout: 0.2 },
       { value: 'round', type: 'percent', revenue: 33.3333, payout: 0.0001 },
     ],
   })
-  const pct = await postback(app, { clickid: s.clickid, goal: 'pct', sum: '150' })
+  const pct = await advertiserPostback(app, { clickid: s.clickid, goal: 'pct', sum: '150' })
   t.match(await getConversion(app, pct.json().conversion_id), { revenue: 30, payout: 90, sum: 150 })
-  const tiny = await postback(app, { clickid: s.clickid, goal: 'tiny', sum: '0.3' })
+  const tiny = await advertiserPostback(app, { clickid: s.clickid, goal: 'tiny', sum: '0.3' })
   t.match(await getConversion(app, tiny.json().conversion_id), { revenue: 0.1, payout: 0.2, sum: 0.3 })
-  const round = await postback(app, { clickid: s.clickid, goal: 'round', sum: '0.15' })
+  const round = await advertiserPostback(app, { clickid: s.clickid, goal: 'round', sum: '0.15' })
   // 0.15 × 33.3333% = 0.04999995 → 0.05; 0.15 × 0.0001% = 0.00000015 → 0
   t.match(await getConversion(app, round.json().conversion_id), { revenue: 0.05, payout: 0 })
   const stored = await app.db.selectFrom('conversions').select(['revenue', 'payout', 'sum']).where('id', '=', tiny.json().conversion_id).executeTakeFirstOrThrow()
@@ -218,26 +217,26 @@ t.test('payouts: percent of sum, half-up, exact decimals', async (t) => {
 
 t.test('uniqueness: action_id key, click key, allow_duplicate_conversions, goals', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app, { goals: [{ value: '1', type: 'fixed', revenue: 1, payout: 1 }, { value: 'upsell', type: 'fixed', revenue: 2, payout: 1 }] })
-  const a = await postback(app, { clickid: s.clickid })
-  const b = await postback(app, { clickid: s.clickid })
+  const s = await clickScene(app, { goals: [{ value: '1', type: 'fixed', revenue: 1, payout: 1 }, { value: 'upsell', type: 'fixed', revenue: 2, payout: 1 }] })
+  const a = await advertiserPostback(app, { clickid: s.clickid })
+  const b = await advertiserPostback(app, { clickid: s.clickid })
   t.equal(b.json().conversion_id, a.json().conversion_id, 'without action_id the click is the key')
   t.equal(b.json().duplicate, true)
-  const upsell = await postback(app, { clickid: s.clickid, goal: 'upsell' })
+  const upsell = await advertiserPostback(app, { clickid: s.clickid, goal: 'upsell' })
   t.not(upsell.json().conversion_id, a.json().conversion_id, 'another goal is another conversion')
-  const withAction = await postback(app, { clickid: s.clickid, action_id: 'x1' })
+  const withAction = await advertiserPostback(app, { clickid: s.clickid, action_id: 'x1' })
   t.not(withAction.json().conversion_id, a.json().conversion_id, 'an action_id is its own key')
 
-  const dup = await scene(app, { allow_duplicate_conversions: true })
-  const d1 = await postback(app, { clickid: dup.clickid })
-  const d2 = await postback(app, { clickid: dup.clickid })
+  const dup = await clickScene(app, { allow_duplicate_conversions: true })
+  const d1 = await advertiserPostback(app, { clickid: dup.clickid })
+  const d2 = await advertiserPostback(app, { clickid: dup.clickid })
   t.not(d2.json().conversion_id, d1.json().conversion_id, 'duplicates allowed: the click key is lifted')
   t.equal(d2.json().duplicate, false)
-  const e1 = await postback(app, { clickid: dup.clickid, action_id: 'same' })
-  const e2 = await postback(app, { clickid: dup.clickid, action_id: 'same' })
+  const e1 = await advertiserPostback(app, { clickid: dup.clickid, action_id: 'same' })
+  const e2 = await advertiserPostback(app, { clickid: dup.clickid, action_id: 'same' })
   t.equal(e2.json().conversion_id, e1.json().conversion_id, 'the action_id key always holds')
   const other = await click(app, dup.offer.id, dup.affiliate.id)
-  t.equal((await postback(app, { clickid: other, action_id: 'same' })).json().detail, 'Conversion exists')
+  t.equal((await advertiserPostback(app, { clickid: other, action_id: 'same' })).json().detail, 'Conversion exists')
 })
 
 t.test('probabilistic attribution: offer_id + pid + action_id', async (t) => {
@@ -246,32 +245,32 @@ t.test('probabilistic attribution: offer_id + pid + action_id', async (t) => {
   const affiliate = await createAffiliate(app)
   const params = { offer_id: String(offer.id), pid: String(affiliate.id), action_id: 'p-1', secure: 'p-code', ip: '192.0.2.1' }
 
-  t.equal((await postback(app, { offer_id: offer.id, pid: affiliate.id, secure: 'p-code' })).json().detail, 'Missing mandatory parameter clickid/click_id', 'action_id is required')
-  t.equal((await postback(app, { ...params, offer_id: '999999' })).json().detail, 'Offer not found')
-  t.equal((await postback(app, { ...params, pid: '999999' })).json().detail, 'Affiliate not found')
-  t.equal((await postback(app, { ...params, secure: 'bad' })).statusCode, 403)
+  t.equal((await advertiserPostback(app, { offer_id: offer.id, pid: affiliate.id, secure: 'p-code' })).json().detail, 'Missing mandatory parameter clickid/click_id', 'action_id is required')
+  t.equal((await advertiserPostback(app, { ...params, offer_id: '999999' })).json().detail, 'Offer not found')
+  t.equal((await advertiserPostback(app, { ...params, pid: '999999' })).json().detail, 'Affiliate not found')
+  t.equal((await advertiserPostback(app, { ...params, secure: 'bad' })).statusCode, 403)
 
-  const res = await postback(app, params)
+  const res = await advertiserPostback(app, params)
   t.equal(res.statusCode, 200)
   const conversion = await getConversion(app, res.json().conversion_id)
   t.match(conversion, { clickid: null, offer_id: offer.id, affiliate_id: affiliate.id, integration_method: 'probabilistic', ip: '192.0.2.1', user_agent: null })
-  const update = await postback(app, { ...params, status: '3' })
+  const update = await advertiserPostback(app, { ...params, status: '3' })
   t.match(update.json(), { conversion_id: conversion.id, status_changed: true, conversion_status: 'declined' })
   const anotherAffiliate = await createAffiliate(app)
-  t.equal((await postback(app, { ...params, pid: String(anotherAffiliate.id) })).json().detail, 'Conversion exists')
+  t.equal((await advertiserPostback(app, { ...params, pid: String(anotherAffiliate.id) })).json().detail, 'Conversion exists')
 
   const closed = await createOffer(app)
-  const refused = await postback(app, { offer_id: closed.id, pid: affiliate.id, action_id: 'p-2' })
+  const refused = await advertiserPostback(app, { offer_id: closed.id, pid: affiliate.id, action_id: 'p-2' })
   t.equal(refused.statusCode, 422)
   t.equal(refused.json().detail, 'Probabilistic attribution disabled')
 })
 
 t.test('the server-postback log: every call, without secure, filterable', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app, { secure_code: 'hush' })
-  await postback(app, { clickid: s.clickid, secure: 'hush', action_id: 'L1', idfa: 'abc' })
-  await postback(app, { clickid: s.clickid, secure: 'wrong', action_id: 'L2' })
-  await postback(app, { clickid: 'broken', secure: 'hush' })
+  const s = await clickScene(app, { secure_code: 'hush' })
+  await advertiserPostback(app, { clickid: s.clickid, secure: 'hush', action_id: 'L1', idfa: 'abc' })
+  await advertiserPostback(app, { clickid: s.clickid, secure: 'wrong', action_id: 'L2' })
+  await advertiserPostback(app, { clickid: 'broken', secure: 'hush' })
   await app.inject({ method: 'POST', url: '/postback', payload: { clickid: s.clickid, secure: 'hush', action_id: 'L1', status: 1 } })
 
   const all = await serverPostbacks(app)
@@ -305,7 +304,7 @@ t.test('HEAD and other methods on /postback are 405; unknown clicks wait one flu
   }
   t.equal((await serverPostbacks(app)).length, 0, 'a HEAD is not an intake call')
   const started = Date.now()
-  const res = await postback(app, { clickid: UNKNOWN_CLICK })
+  const res = await advertiserPostback(app, { clickid: UNKNOWN_CLICK })
   t.equal(res.statusCode, 404)
   t.ok(Date.now() - started >= config.clickFlushIntervalMs - 5, 'looked again after the flush interval')
 })
@@ -316,7 +315,7 @@ t.test('a click still in this instance\'s buffer converts at once', async (t) =>
   const affiliate = await createAffiliate(app)
   const clickid = await click(app, offer.id, affiliate.id)
   // No flush in between: the conversion must find the click wherever it is.
-  const res = await postback(app, { clickid })
+  const res = await advertiserPostback(app, { clickid })
   t.equal(res.statusCode, 200)
   t.equal((await getConversion(app, res.json().conversion_id)).clickid, clickid)
 })
@@ -325,9 +324,9 @@ t.test('a change to an offer, its goals, a secure code or an affiliate applies t
   const first = await build(t)
   const second = await build(t, { databaseUrl: first.databaseUrl })
   const advertiser = await createAdvertiser(first.app)
-  const s = await scene(first.app, { advertiser_id: advertiser.id })
+  const s = await clickScene(first.app, { advertiser_id: advertiser.id })
   let n = 0
-  const via = (app: typeof first.app, params: Record<string, string> = {}) => postback(app, { clickid: s.clickid, action_id: `c${++n}`, ...params })
+  const via = (app: typeof first.app, params: Record<string, string> = {}) => advertiserPostback(app, { clickid: s.clickid, action_id: `c${++n}`, ...params })
   // Warm both instances' caches.
   t.equal((await via(first.app)).statusCode, 200)
   t.equal((await via(second.app)).statusCode, 200)
@@ -349,9 +348,9 @@ t.test('a change to an offer, its goals, a secure code or an affiliate applies t
 
 t.test('a postback carrying long non-ASCII or deeply nested extras is accepted and logged (§4.2: never fail for an extra)', async (t) => {
   const { app } = await build(t)
-  const s = await scene(app)
+  const s = await clickScene(app)
   const emoji = '\u{1F600}'
-  const res = await postback(app, { clickid: s.clickid, action_id: 'emoji-1', comment: emoji.repeat(128), note: emoji.repeat(300) })
+  const res = await advertiserPostback(app, { clickid: s.clickid, action_id: 'emoji-1', comment: emoji.repeat(128), note: emoji.repeat(300) })
   t.equal(res.statusCode, 200, res.body)
   const deep = `${'['.repeat(20_000)}"bottom"${']'.repeat(20_000)}`
   const nested = await app.inject({

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { build, inject } from '../helpers/build.js'
-import { asAffiliate, createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { createLink, createTrackingDomain, offerAndAffiliate, postLink, type TrackingLinkJson } from '../helpers/links.js'
+import { asAffiliate, createAffiliate, createLink, createOffer, createTrackingDomain, postLink, type TrackingLinkJson } from '../helpers/fixtures.js'
+import { offerAndAffiliate } from '../helpers/scenes.js'
 
 const SHORT_CODE = '[0-9A-Za-z]{6,}'
 

@@ -2,9 +2,9 @@ import { sql } from 'kysely'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, inject } from '../helpers/build.js'
-import { postback } from '../helpers/conversions.js'
-import { createAdvertiser, createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { firingScene, insertDelivery } from '../helpers/dispatch.js'
+import { advertiserPostback, createAdvertiser, createAffiliate, createOffer } from '../helpers/fixtures.js'
+import { firingScene } from '../helpers/scenes.js'
+import { insertDelivery } from '../helpers/seeds.js'
 import { clickMonth, existingClickMonths, retireClickPartitionsBefore } from '../../src/clicks/partitions.js'
 import { findClick } from '../../src/clicks/repository.js'
 import { newClickId } from '../../src/domain/click-ids.js'
@@ -30,7 +30,7 @@ t.test('click retention drops whole months past CLICK_RETENTION_DAYS; conversion
   const recent = new Date(now.getTime() - DAY_MS)
   const oldClick = await recordAt(app, old, offer.id, affiliate.id)
   const recentClick = await recordAt(app, recent, offer.id, affiliate.id)
-  const converted = await postback(app, { clickid: oldClick, action_id: 'before-retention' })
+  const converted = await advertiserPostback(app, { clickid: oldClick, action_id: 'before-retention' })
   t.equal(converted.statusCode, 200, 'a conversion on the old click while it is kept')
   const conversionId = converted.json().conversion_id as number
   const before = (await inject(app, { method: 'GET', url: `/v1/conversions/${conversionId}` })).json()
@@ -44,9 +44,9 @@ t.test('click retention drops whole months past CLICK_RETENTION_DAYS; conversion
   t.equal(await findClick(app.db, oldClick), undefined, 'the old click is gone')
   t.ok(await findClick(app.db, recentClick), 'the recent click is kept')
   t.same((await inject(app, { method: 'GET', url: `/v1/conversions/${conversionId}` })).json(), before, 'the conversion is unchanged')
-  const late = await postback(app, { clickid: oldClick, action_id: 'after-retention' })
+  const late = await advertiserPostback(app, { clickid: oldClick, action_id: 'after-retention' })
   t.equal(late.statusCode, 404, 'a conversion for a click no longer kept: 404 like an unknown click')
-  t.equal((await postback(app, { clickid: recentClick, action_id: 'recent' })).statusCode, 200, 'a kept click still converts')
+  t.equal((await advertiserPostback(app, { clickid: recentClick, action_id: 'recent' })).statusCode, 200, 'a kept click still converts')
 
   const again = await app.maintenance.runOnce(now)
   t.same([again.partitionsDropped, again.partitionsMade], [[], []], 'a second run finds nothing to do')

@@ -1,7 +1,6 @@
 import t from 'tap'
 import { build, inject } from '../helpers/build.js'
-import { createAdvertiser, createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { patchOffer } from '../helpers/conversions.js'
+import { createAdvertiser, createAffiliate, createOffer, patchOffer } from '../helpers/fixtures.js'
 
 t.test('offer caps and click session: create, read, merge-patch', async (t) => {
   const { app } = await build(t)

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { build, inject } from '../helpers/build.js'
-import { createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { insertPostbackRow, mergePatch } from '../helpers/catalog.js'
+import { createAffiliate, createOffer, mergePatch } from '../helpers/fixtures.js'
+import { insertPostbackRow } from '../helpers/seeds.js'
 
 t.test('money is exact: 0.1 stays 0.1, stored with 4 decimals', async (t) => {
   const { app } = await build(t)

@@ -1,7 +1,6 @@
 import t from 'tap'
 import { build, inject } from '../helpers/build.js'
-import { createAdvertiser, createOffer } from '../helpers/fixtures.js'
-import { createTrackingDomain, mergePatch } from '../helpers/catalog.js'
+import { createAdvertiser, createOffer, createTrackingDomain, mergePatch } from '../helpers/fixtures.js'
 
 const MACROS = 'postback?clickid={clickid}&action_id={action_id}&goal={goal}&sum={sum}&status={status}'
 

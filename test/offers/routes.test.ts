@@ -1,9 +1,7 @@
 import t from 'tap'
 import { build, inject } from '../helpers/build.js'
-import { createAdvertiser, createAffiliate, createOffer } from '../helpers/fixtures.js'
-import {
-  collectIds, createTrackingDomain, insertClickRow, insertConversionRow, insertPostbackRow, insertTrackingLinkRow, mergePatch,
-} from '../helpers/catalog.js'
+import { collectIds, createAdvertiser, createAffiliate, createOffer, createTrackingDomain, mergePatch } from '../helpers/fixtures.js'
+import { insertClickRow, insertConversionRow, insertPostbackRow, insertTrackingLinkRow } from '../helpers/seeds.js'
 
 const DEFAULT_GOAL = { value: '1', title: 'Default', type: 'fixed', revenue: 0, payout: 0 }
 

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { ADMIN_KEY, build, eventually, inject } from '../helpers/build.js'
+import { asAffiliate, convert, createPostback } from '../helpers/fixtures.js'
+import { firingScene } from '../helpers/scenes.js'
 import { startSink } from '../helpers/sink.js'
-import { asAffiliate } from '../helpers/fixtures.js'
-import { convert, createPostback, firingScene } from '../helpers/dispatch.js'
 
 const TOKEN = 'metrics-token-0123456789'
 

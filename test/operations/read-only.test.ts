@@ -1,8 +1,8 @@
 import pg from 'pg'
 import t from 'tap'
 import { build, eventually, inject } from '../helpers/build.js'
-import { click, scene } from '../helpers/conversions.js'
-import { asAffiliate } from '../helpers/fixtures.js'
+import { asAffiliate, click } from '../helpers/fixtures.js'
+import { clickScene } from '../helpers/scenes.js'
 import { NEEDS_POSTGRES } from '../helpers/service-process.js'
 
 async function withAdmin<T> (databaseUrl: string, work: (client: pg.Client, name: string) => Promise<T>): Promise<T> {
@@ -28,7 +28,7 @@ function setReadOnly (databaseUrl: string, readOnly: boolean): Promise<void> {
 
 t.test('a database that refuses writes: /ready and writes are 503 with Retry-After, clicks still redirect and land later', NEEDS_POSTGRES, async (t) => {
   const { app, databaseUrl } = await build(t)
-  const { offer, affiliate, clickid: before } = await scene(app)
+  const { offer, affiliate, clickid: before } = await clickScene(app)
   t.equal((await inject(app, { method: 'GET', url: '/ready' })).statusCode, 200, 'ready while it takes writes')
 
   await setReadOnly(databaseUrl as string, true)

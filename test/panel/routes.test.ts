@@ -1,7 +1,6 @@
 import t from 'tap'
 import { ADMIN_KEY, build, inject } from '../helpers/build.js'
-import { asAffiliate, createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { collectIds, mergePatch } from '../helpers/catalog.js'
+import { asAffiliate, collectIds, createAffiliate, createOffer, mergePatch } from '../helpers/fixtures.js'
 
 t.test('panel: /affiliate/me is the caller\'s own profile', async (t) => {
   const { app } = await build(t)

@@ -1,8 +1,10 @@
 import t from 'tap'
 import { createTestDatabase, eventually } from '../helpers/build.js'
-import { between, startCountingSink } from '../helpers/counting-sink.js'
-import { compileService, NEEDS_POSTGRES, startService } from '../helpers/service-process.js'
-import { deliveryStates, httpClick, httpConvert, httpScene, inParallel } from '../helpers/service-scene.js'
+import { httpClick, httpConvert } from '../helpers/fixtures.js'
+import { httpScene } from '../helpers/scenes.js'
+import { deliveryStates } from '../helpers/seeds.js'
+import { compileService, inParallel, NEEDS_POSTGRES, startService } from '../helpers/service-process.js'
+import { delayBetween, startSink } from '../helpers/sink.js'
 
 // The real service is SIGKILLed while postbacks are in flight to a slow receiver and started again on the
 // same database: every delivery must still arrive. The restarted service sees that the holder of the dead
@@ -17,7 +19,7 @@ const FIRST_CONCURRENCY = 32
 t.test('SIGKILL mid-delivery, restart on the same database: every delivery arrives, none lost', NEEDS_POSTGRES, async (t) => {
   const entry = await compileService(t)
   const databaseUrl = await createTestDatabase(t)
-  const sink = await startCountingSink(t, { delayMs: between(100, 300) })
+  const sink = await startSink(t, { otherwise: delayBetween(100, 300) })
   const env = { POSTBACK_RETRY_SCHEDULE: '200ms,200ms,500ms,1s,2s', POSTBACK_TIMEOUT_MS: String(TIMEOUT_MS) }
 
   const first = await startService(t, { entry, databaseUrl, env: { ...env, POSTBACK_CONCURRENCY: String(FIRST_CONCURRENCY) } })

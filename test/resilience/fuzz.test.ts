@@ -2,12 +2,12 @@ import fc from 'fast-check'
 import type { InjectOptions } from 'fastify'
 import t from 'tap'
 import { ADMIN_KEY, build } from '../helpers/build.js'
+import { populateWorld } from '../helpers/scenes.js'
 import { deepValue, fromSchema, hostileString, hostileValue, mutated } from '../helpers/hostile.js'
 import { apiRoutes, fillPath, type ApiRoute } from '../helpers/openapi-routes.js'
 import { problemViolation } from '../helpers/problem-check.js'
 import { rawRequest } from '../helpers/raw-http.js'
 import { closedPort } from '../helpers/sink.js'
-import { populateWorld } from '../helpers/world.js'
 
 // Property-based fuzzing of every route the OpenAPI document lists, plus the public tracking endpoints over
 // a real socket. The property: never a 5xx, the process keeps answering, every 4xx is problem+json.

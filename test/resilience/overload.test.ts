@@ -2,10 +2,10 @@ import autocannon, { type Options, type Result } from 'autocannon'
 import pg from 'pg'
 import t from 'tap'
 import { build, createTestDatabase, eventually } from '../helpers/build.js'
-import { startCountingSink } from '../helpers/counting-sink.js'
-import { convert, createPostback, firingScene, listDeliveries } from '../helpers/dispatch.js'
+import { convert, createPostback, listDeliveries } from '../helpers/fixtures.js'
+import { firingScene, httpScene } from '../helpers/scenes.js'
 import { compileService, NEEDS_POSTGRES, startService } from '../helpers/service-process.js'
-import { httpScene } from '../helpers/service-scene.js'
+import { startSink } from '../helpers/sink.js'
 
 // Overload, bounded: more connections than the click route can serve for a few seconds, and a receiver
 // that never answers. Everything stays on 127.0.0.1.
@@ -80,8 +80,8 @@ t.test('a receiver that hangs: the dispatcher keeps its bounds and other affilia
   const { app } = await build(t, {
     env: { POSTBACK_CONCURRENCY: String(concurrency), POSTBACK_TIMEOUT_MS: String(timeoutMs), POSTBACK_RETRY_SCHEDULE: '200ms,200ms' },
   })
-  const hanging = await startCountingSink(t, { hang: true })
-  const healthy = await startCountingSink(t, { delayMs: () => 5 })
+  const hanging = await startSink(t, { otherwise: { hang: true } })
+  const healthy = await startSink(t, { otherwise: { delayMs: 5 } })
   const stuck = await firingScene(app)
   const flowing = await firingScene(app)
   await createPostback(app, { affiliate_id: stuck.affiliate.id, url: `${hanging.origin}/pb?c={clickid}` })

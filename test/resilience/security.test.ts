@@ -4,14 +4,11 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { secureMatches } from '../../src/intake/service.js'
 import { ADMIN_KEY, build, createDataDir, createTestDatabase, eventually, inject, TEST_ENGINE } from '../helpers/build.js'
-import { click, postback } from '../helpers/conversions.js'
-import { startCountingSink } from '../helpers/counting-sink.js'
-import { createPostback, listDeliveries } from '../helpers/dispatch.js'
-import { asAffiliate, createAdvertiser, createAffiliate, createOffer, uniqueSuffix } from '../helpers/fixtures.js'
+import { advertiserPostback, asAffiliate, click, createAdvertiser, createAffiliate, createLink, createOffer, createPostback, listDeliveries, readClick, uniqueSuffix } from '../helpers/fixtures.js'
+import { populateWorld, type AffiliateWorld } from '../helpers/scenes.js'
+import { startSink } from '../helpers/sink.js'
 import { SQL_INJECTIONS, UNICODE_SAMPLES } from '../helpers/hostile.js'
-import { createLink, readClick } from '../helpers/links.js'
 import { apiRoutes, fillPath, type ApiRoute } from '../helpers/openapi-routes.js'
-import { populateWorld, type AffiliateWorld } from '../helpers/world.js'
 
 // Security properties as tests: injection strings stored verbatim, affiliate isolation on every panel route,
 // no key or secure code in any log line, and secure codes compared in constant time.
@@ -22,7 +19,7 @@ const noSpace = (s: string) => s.replace(/\s/g, '+')
 
 t.test('SQL-injection and unicode strings in every text field are stored and returned verbatim', async (t) => {
   const { app } = await build(t)
-  const sink = await startCountingSink(t, { delayMs: () => 0 })
+  const sink = await startSink(t, { otherwise: { delayMs: 0 } })
   for (const text of HOSTILE_TEXT) {
     const advertiser = await createAdvertiser(app, { name: text, secure_code: text })
     t.match(advertiser, { name: text, secure_code: text }, `advertiser ${JSON.stringify(text)}`)
@@ -55,7 +52,7 @@ t.test('SQL-injection and unicode strings in every text field are stored and ret
     t.match(stored.params, { sub1: text, sub8: text, ext3: text }, 'click subs')
 
     const actionId = text.slice(0, 200)
-    const converted = await postback(app, { clickid, action_id: actionId, goal: 'g1', secure: text, comment: text, custom_field1: text, custom_field15: text })
+    const converted = await advertiserPostback(app, { clickid, action_id: actionId, goal: 'g1', secure: text, comment: text, custom_field1: text, custom_field15: text })
     t.equal(converted.statusCode, 200, converted.statusCode === 200 ? 'conversion accepted' : converted.body)
     const conversion = (await inject(app, { method: 'GET', url: `/v1/conversions/${converted.json().conversion_id}` })).json()
     t.match(conversion, { comment: text, action_id: actionId, custom_fields: { custom_field1: text, custom_field15: text } }, 'comment, action_id and custom fields')
@@ -103,7 +100,7 @@ function affiliateIds (value: unknown, out: number[] = []): number[] {
 
 t.test('affiliate isolation on every /v1/affiliate/... route of the OpenAPI document', async (t) => {
   const { app } = await build(t)
-  const sink = await startCountingSink(t, { delayMs: () => 0 })
+  const sink = await startSink(t, { otherwise: { delayMs: 0 } })
   const world = await populateWorld(app, sink.origin)
   const { a: me, b: other } = world
   const routes = apiRoutes(app).filter((route) => route.panel)
@@ -194,7 +191,7 @@ t.test('no API key and no secure code ever reaches the log, even at trace level'
   const app = await buildApp(config, { logStream: { write: (chunk: string) => { lines.push(...chunk.split('\n').filter(Boolean)) } } })
   await app.ready()
   t.teardown(() => app.close())
-  const sink = await startCountingSink(t, { delayMs: () => 0 })
+  const sink = await startSink(t, { otherwise: { delayMs: 0 } })
   const SECURE = `sec-${uniqueSuffix()}-code`
   const WRONG_SECURE = `wrong-${uniqueSuffix()}-guess`
   const WRONG_KEY = `aff_not-a-real-key-${uniqueSuffix()}`
@@ -207,8 +204,8 @@ t.test('no API key and no secure code ever reaches the log, even at trace level'
   const postbackRow = await createPostback(app, { affiliate_id: affiliate.id, url: `${sink.origin}/pb?c={clickid}&s={sum}` })
   await createLink(app, offer.id, { affiliate_id: affiliate.id, send: true, shortlink: true })
   const clickid = await click(app, offer.id, affiliate.id)
-  t.equal((await postback(app, { clickid, action_id: 'a1', secure: WRONG_SECURE })).statusCode, 403)
-  t.equal((await postback(app, { clickid, action_id: 'a1', secure: SECURE, status: 2 })).statusCode, 200)
+  t.equal((await advertiserPostback(app, { clickid, action_id: 'a1', secure: WRONG_SECURE })).statusCode, 403)
+  t.equal((await advertiserPostback(app, { clickid, action_id: 'a1', secure: SECURE, status: 2 })).statusCode, 200)
   const form = await app.inject({
     method: 'POST',
     url: '/postback',
@@ -273,19 +270,19 @@ t.test('secure codes are compared in constant time: the code and the behaviour',
   for (const guess of guesses) {
     const clickid = await click(app, offer.id, affiliate.id)
     const started = performance.now()
-    const res = await postback(app, { clickid, action_id: `g-${guess.length}`, secure: guess })
+    const res = await advertiserPostback(app, { clickid, action_id: `g-${guess.length}`, secure: guess })
     timings.push(performance.now() - started)
     t.equal(res.statusCode, 403, `a wrong code of length ${guess.length}: 403`)
     const { type, title, status, detail } = res.json()
     answers.add(JSON.stringify({ type, title, status, detail }))
   }
   const clickid = await click(app, offer.id, affiliate.id)
-  const missing = await postback(app, { clickid, action_id: 'none' })
+  const missing = await advertiserPostback(app, { clickid, action_id: 'none' })
   answers.add(JSON.stringify((({ type, title, status, detail }) => ({ type, title, status, detail }))(missing.json())))
   t.equal(answers.size, 1, `every wrong or missing code gets the same answer: ${[...answers][0]}`)
   const repeated = await app.inject({ method: 'GET', url: `/postback?clickid=${clickid}&action_id=rep&secure=wrong&secure=${code}` })
   t.equal(repeated.statusCode, 403, 'a repeated parameter: the first value counts, a right second one does not open the door')
-  t.equal((await postback(app, { clickid, action_id: 'right', secure: code })).statusCode, 200, 'the right code passes')
+  t.equal((await advertiserPostback(app, { clickid, action_id: 'right', secure: code })).statusCode, 200, 'the right code passes')
   timings.sort((x, y) => x - y)
   t.comment(`403 answer time over ${timings.length} wrong codes: median ${timings[timings.length >> 1]?.toFixed(2)} ms ` +
     `(min ${timings[0]?.toFixed(2)}, max ${timings.at(-1)?.toFixed(2)}); the code itself is compared on SHA-256 digests`)

@@ -1,8 +1,10 @@
 import t from 'tap'
 import { createTestDatabase, eventually } from '../helpers/build.js'
-import { between, startCountingSink } from '../helpers/counting-sink.js'
-import { compileService, NEEDS_POSTGRES, startService, type ServiceProcess } from '../helpers/service-process.js'
-import { deliveryStates, httpClick, httpConvert, httpScene, inParallel } from '../helpers/service-scene.js'
+import { httpClick, httpConvert } from '../helpers/fixtures.js'
+import { httpScene } from '../helpers/scenes.js'
+import { deliveryStates } from '../helpers/seeds.js'
+import { compileService, inParallel, NEEDS_POSTGRES, startService, type ServiceProcess } from '../helpers/service-process.js'
+import { delayBetween, startSink } from '../helpers/sink.js'
 
 // Two processes of the real service on one database, started together, take conversions turn about and
 // share the delivery backlog through their leases: every delivery arrives, once.
@@ -25,7 +27,7 @@ t.test('two instances share one backlog: every delivery arrives, duplicates repo
   const entry = await compileService(t)
   t.comment(`service compiled (or found compiled) in ${Date.now() - t0} ms`)
   const databaseUrl = await createTestDatabase(t)
-  const sink = await startCountingSink(t, { delayMs: between(50, 150) })
+  const sink = await startSink(t, { otherwise: delayBetween(50, 150) })
   const env = { POSTBACK_RETRY_SCHEDULE: '200ms,200ms,500ms,1s,2s', POSTBACK_TIMEOUT_MS: '2000', POSTBACK_CONCURRENCY: '16', LOG_LEVEL: 'debug' }
 
   // Started together: the migration lock and the shared schema must hold for both.

@@ -3,8 +3,7 @@ import { sql } from 'kysely'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, inject } from '../helpers/build.js'
-import { asAffiliate, createAdvertiser, createAffiliate, createOffer, type AffiliateJson, type OfferJson } from '../helpers/fixtures.js'
-import { postback } from '../helpers/conversions.js'
+import { advertiserPostback, asAffiliate, createAdvertiser, createAffiliate, createOffer, type AffiliateJson, type OfferJson } from '../helpers/fixtures.js'
 import { parseAmount, formatAmountPlain } from '../../src/domain/money.js'
 
 // A random workload through the real write paths (the click recorder's batches, /postback, the admin's status
@@ -226,7 +225,7 @@ for (const [seed, zones] of [[1, ZONE.toLowerCase()], [2, 'UTC']] as const) {
       const params: Record<string, string | number> = { clickid, goal, status: rnd.pick(['1', '2', '3', '5', '2']) }
       if (rnd.int(3) > 0) params.action_id = `act-${rnd.int(120)}`
       if (goal === 'PCT' && rnd.int(6) > 0) params.sum = (rnd.int(100_000) / 100).toFixed(2)
-      const res = await postback(app, params)
+      const res = await advertiserPostback(app, params)
       if (res.statusCode === 200 && res.json().duplicate === false) created.push(res.json().conversion_id as number)
     }
     t.ok(created.length > 40, `${created.length} conversions created`)
@@ -244,7 +243,7 @@ for (const [seed, zones] of [[1, ZONE.toLowerCase()], [2, 'UTC']] as const) {
         const params: Record<string, string> = { clickid: conv.clickid, goal: conv.goal, status: rnd.pick(['1', '3', '5']) }
         if (conv.action_id !== null) params.action_id = conv.action_id
         if (conv.goal === 'pct') params.sum = '19.99'
-        await postback(app, params)
+        await advertiserPostback(app, params)
       } else {
         const res = await inject(app, { method: 'PATCH', url: `/v1/conversions/${id}`, payload: { status: rnd.pick(['approved', 'pending', 'declined', 'hold']), ...(rnd.int(4) === 0 ? { payout: 0.5 } : {}) } })
         t.equal(res.statusCode, 200)

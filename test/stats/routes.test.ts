@@ -2,8 +2,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import t from 'tap'
 import { build, eventually, inject } from '../helpers/build.js'
-import { asAffiliate, createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { click, patchConversion, postback } from '../helpers/conversions.js'
+import { advertiserPostback, asAffiliate, click, createAffiliate, createOffer, patchConversion } from '../helpers/fixtures.js'
 import { problemViolation } from '../helpers/problem-check.js'
 
 type Row = Record<string, unknown>
@@ -34,7 +33,7 @@ t.test('the report counts clicks and conversions by status, exactly, and the pan
   await app.clickRecorder.flush()
 
   const ok = async (params: Record<string, string | number>) => {
-    const res = await postback(app, params)
+    const res = await advertiserPostback(app, params)
     t.equal(res.statusCode, 200, JSON.stringify(params))
     return res.json() as { conversion_id: number }
   }
@@ -43,7 +42,7 @@ t.test('the report counts clicks and conversions by status, exactly, and the pan
   await ok({ clickid: c2, action_id: 'o3', status: 3 })
   await ok({ clickid: c2, action_id: 'o4', goal: 'lead', status: 5 })
   await ok({ clickid: c1, action_id: 'o1' }) // a duplicate: counts once
-  t.equal((await postback(app, { clickid: c1, action_id: 'o5', goal: 'nope' })).statusCode, 422, 'a rejected postback')
+  t.equal((await advertiserPostback(app, { clickid: c1, action_id: 'o5', goal: 'nope' })).statusCode, 422, 'a rejected postback')
   await ok({ clickid: c4, action_id: 'e1', sum: '99.99', status: 1 })
   await ok({ clickid: c4, action_id: 'e2', sum: '0.03', status: 2 })
 
@@ -134,7 +133,7 @@ t.test('CSV: the same rows, all of them, with a header', async (t) => {
   const c = await click(app, offer.id, affiliate.id, { sub1: 'x,"y"' })
   await click(app, offer.id, affiliate.id, { sub1: 'plain' })
   await app.clickRecorder.flush()
-  t.equal((await postback(app, { clickid: c, action_id: 'a', status: 1 })).statusCode, 200)
+  t.equal((await advertiserPostback(app, { clickid: c, action_id: 'a', status: 1 })).statusCode, 200)
   const res = await inject(app, { method: 'GET', url: '/v1/stats?group_by=sub1&limit=1', headers: { accept: 'text/csv' } })
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /^text\/csv/)
@@ -178,7 +177,7 @@ t.test('fresh: a click and a conversion show within 2 s', async (t) => {
     return (res.json() as Report).data[0]?.clicks === 1
   }, 2000, 'the click in the report')
   t.ok(Date.now() - started < 2000)
-  t.equal((await postback(app, { clickid: c, action_id: 'a' })).statusCode, 200)
+  t.equal((await advertiserPostback(app, { clickid: c, action_id: 'a' })).statusCode, 200)
   const res = await inject(app, { method: 'GET', url: '/v1/stats' })
   t.equal((res.json() as Report).data[0]?.conversions, 1, 'a conversion counts as soon as its postback is answered')
 })

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { build, inject } from '../helpers/build.js'
-import { createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { collectIds, createTrackingDomain, insertTrackingLinkRow, mergePatch } from '../helpers/catalog.js'
-import { createPostback, firingScene, insertDelivery, settled } from '../helpers/dispatch.js'
+import { collectIds, createAffiliate, createOffer, createPostback, createTrackingDomain, mergePatch, settled } from '../helpers/fixtures.js'
+import { firingScene } from '../helpers/scenes.js'
+import { insertDelivery, insertTrackingLinkRow } from '../helpers/seeds.js'
 
 async function defaults (app: Parameters<typeof collectIds>[0]) {
   const res = await inject(app, { method: 'GET', url: '/v1/tracking-domains?limit=500' })
