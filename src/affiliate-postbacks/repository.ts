@@ -56,17 +56,30 @@ const CANCEL_CHUNK = 10_000
 const NOTIFY_CHUNK = 500
 
 /**
- * Deletes the postbacks that match and, in the same transaction, cancels their deliveries still pending.
- * Delivered, failed and cancelled rows, and every attempt, stay for the log. Two statements on purpose:
- * the cancelling one takes a fresh snapshot, so it also sees deliveries that an event transaction holding
- * the postback row committed while the delete waited for it. Returns how many postbacks went.
- */
-/**
- * Deletes postbacks and cancels their pending deliveries in one transaction; returns the deleted ids. Every
- * dispatcher hears of them at commit, and drops the rows of them it holds but has not sent yet.
+ * Deletes the postbacks that match and, in the same transaction, cancels their deliveries still pending;
+ * returns the deleted ids. Delivered, failed and cancelled rows, and every attempt, stay for the log. Two
+ * statements on purpose: the cancelling one takes a fresh snapshot, so it also sees deliveries that an event
+ * transaction holding the postback row committed while the delete waited for it. Every dispatcher hears of
+ * the deleted ids at commit, and drops the rows of them it holds but has not sent yet.
  */
 export async function deletePostbacks (db: Db, where: { id?: number; affiliateId?: number }): Promise<number[]> {
   if (where.id === undefined && where.affiliateId === undefined) throw new Error('deletePostbacks needs a filter')
+  // A delete locks postbacks, then their pending deliveries; the dispatcher records attempts on deliveries, then
+  // updates their postbacks' health, in one statement. Taken in opposite orders, the two can deadlock: PostgreSQL
+  // then aborts one of them, and a delete so chosen runs again (the dispatcher's attempt is recorded again too).
+  for (let round = 1; ; round++) {
+    try {
+      return await deletePostbacksOnce(db, where)
+    } catch (err) {
+      if (round >= DELETE_ROUNDS || (err as { code?: unknown }).code !== DEADLOCK_DETECTED) throw err
+    }
+  }
+}
+
+const DELETE_ROUNDS = 3
+const DEADLOCK_DETECTED = '40P01'
+
+function deletePostbacksOnce (db: Db, where: { id?: number; affiliateId?: number }): Promise<number[]> {
   return db.transaction().execute(async (trx) => {
     let q = trx.deleteFrom('postbacks')
     if (where.id !== undefined) q = q.where('id', '=', where.id)

@@ -1,5 +1,6 @@
+import pg from 'pg'
 import t, { type Test } from 'tap'
-import { build, inject } from '../helpers/build.js'
+import { build, eventually, inject, TEST_ENGINE } from '../helpers/build.js'
 import { asAffiliate, collectIds, createdPostback, mergePatch, postbackPlaces } from '../helpers/fixtures.js'
 import { twoOffersScene } from '../helpers/scenes.js'
 import { deliveryState, insertDelivery } from '../helpers/seeds.js'
@@ -192,4 +193,31 @@ t.test('an offer\'s goal used by a postback cannot be dropped; the offer cannot 
   t.equal(drop.statusCode, 409)
   t.equal((await inject(app, { method: 'DELETE', url: `/v1/offers/${offer.id}` })).statusCode, 409)
   t.equal((await inject(app, { method: 'DELETE', url: `/v1/affiliates/${a.id}` })).statusCode, 409)
+})
+
+t.test('a delete that deadlocks with the dispatcher recording an attempt runs again: 204, the delivery cancelled', { skip: TEST_ENGINE === 'pglite' && 'one connection: no concurrent transactions' }, async (t) => {
+  const { app, databaseUrl } = await build(t)
+  const { offer, a } = await twoOffersScene(app)
+  const postback = createdPostback(await postbackPlaces.adminOffer(app, offer.id, a.id, { url }))
+  const delivery = await insertDelivery(app, { offer, affiliate: a }, { postbackId: postback.id, url: 'https://aff.example/pb', nextAttemptAt: new Date(Date.now() + 3_600_000) })
+
+  // What the dispatcher's recording statement does, by hand and in its order: the delivery row, then its postback's health.
+  const recorder = new pg.Client({ connectionString: databaseUrl })
+  await recorder.connect()
+  t.teardown(() => recorder.end())
+  await recorder.query('begin')
+  await recorder.query('update postback_deliveries set updated_at = now() where id = $1', [delivery])
+  const deleting = inject(app, { method: 'DELETE', url: `/v1/postbacks/${postback.id}` })
+  await eventually(async () => {
+    const waiting = await recorder.query('select 1 from pg_stat_activity where wait_event_type = \'Lock\' and datname = current_database() and pid <> pg_backend_pid()')
+    return waiting.rowCount === 1
+  }, 10_000, 'the delete to wait for the delivery row')
+  // The delete waited first, so its deadlock check runs first and aborts it; the recorder then goes on.
+  await recorder.query('update postbacks set consecutive_failures = consecutive_failures + 1 where id = $1', [postback.id])
+  await recorder.query('commit')
+
+  const res = await deleting
+  t.equal(res.statusCode, 204, res.body)
+  t.match(await deliveryState(app, delivery), { state: 'cancelled', next_attempt_at: null })
+  t.equal((await inject(app, { method: 'GET', url: `/v1/postbacks/${postback.id}` })).statusCode, 404)
 })
