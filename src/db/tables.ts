@@ -273,13 +273,8 @@ export interface StatsClicksTable {
   clicks: number
 }
 
-/** Conversions per bucket, offer, affiliate, goal and currency, by status; kept by triggers on conversions. */
-export interface StatsConversionsTable {
-  bucket: Date
-  offer_id: number
-  affiliate_id: number
-  goal: string
-  currency: string
+/** What a conversion rollup row counts and sums, by status. */
+export interface ConversionFigureColumns {
   conversions: number
   approved: number
   pending: number
@@ -289,6 +284,15 @@ export interface StatsConversionsTable {
   payout: Numeric
   pending_revenue: Numeric
   pending_payout: Numeric
+}
+
+/** Conversions per bucket, offer, affiliate, goal and currency, by status; kept by triggers on conversions. */
+export interface StatsConversionsTable extends ConversionFigureColumns {
+  bucket: Date
+  offer_id: number
+  affiliate_id: number
+  goal: string
+  currency: string
 }
 
 /** A reporting zone whose daily tier counts what is created from `since` on. */
@@ -308,22 +312,13 @@ export interface StatsDailyClicksTable {
 }
 
 /** Conversions per local day of a reporting zone, by offer or by affiliate as in stats_daily_clicks. */
-export interface StatsDailyConversionsTable {
+export interface StatsDailyConversionsTable extends ConversionFigureColumns {
   zone: string
   day: string
   offer_id: number
   affiliate_id: number
   goal: string
   currency: string
-  conversions: number
-  approved: number
-  pending: number
-  declined: number
-  hold: number
-  revenue: Numeric
-  payout: Numeric
-  pending_revenue: Numeric
-  pending_payout: Numeric
 }
 
 export interface Database {
