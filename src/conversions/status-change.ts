@@ -7,6 +7,7 @@ import { conflict, invalidInput } from '../domain/errors.js'
 import { findConversion, holdPeriodDays, holdUntil, insertStatusEvent, updateConversionIf } from './repository.js'
 import type { ConversionPatch } from './schemas.js'
 import { REJECTED_BY_MANAGER } from '../domain/caps.js'
+import { CHANGED, retryWhileChanged } from '../lib/compare-and-set.js'
 
 const MAX_ROUNDS = 4
 
@@ -26,7 +27,7 @@ export async function patchConversion (db: Db, id: number, patch: ConversionPatc
   if (patch.payout !== undefined) amounts.payout = exactAmount(patch.payout, 'payout')
   if (patch.comment !== undefined) amounts.comment = patch.comment
 
-  for (let round = 0; round < MAX_ROUNDS; round++) {
+  return retryWhileChanged(MAX_ROUNDS, async () => {
     const current = await findConversion(db, id)
     if (current === undefined) return undefined
     const to = patch.status !== undefined && patch.status !== current.status ? patch.status : null
@@ -44,9 +45,8 @@ export async function patchConversion (db: Db, id: number, patch: ConversionPatc
       await enqueueDeliveries(trx, [{ id: eventId, conversionId: id }])
       return row
     })
-    if (updated !== undefined) return updated
-  }
-  throw conflict('The conversion kept changing while this change was applied; try again')
+    return updated ?? CHANGED
+  }, () => conflict('The conversion kept changing while this change was applied; try again'))
 }
 
 /**

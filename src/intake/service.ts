@@ -17,6 +17,7 @@ import {
 } from '../conversions/repository.js'
 import type { AffiliateStatus, ConversionStatus } from '../domain/statuses.js'
 import { DECLINED_BY_ADVERTISER, SESSION_EXPIRED, sessionExpired } from '../domain/caps.js'
+import { CHANGED, retryWhileChanged } from '../lib/compare-and-set.js'
 
 export const ACCESS_DENIED = 'Access denied'
 export const OFFER_DISABLED = 'Offer disabled'
@@ -76,7 +77,7 @@ export async function applyPostback (deps: IntakeDeps, req: PostbackRequest, log
   if (affiliateStatus === null) throw notFound('Affiliate')
   if (offer.secure_code !== null && !secureMatches(req.secure, offer.secure_code)) throw accessDenied(ACCESS_DENIED)
   const key = uniquenessKey(req, offer)
-  for (let round = 0; round < MAX_ROUNDS; round++) {
+  return retryWhileChanged(MAX_ROUNDS, async (round) => {
     const now = deps.now()
     const creation = prepareCreation(req, offer, affiliateStatus, attribution, now)
     // A creatable conversion is inserted at once: when its key already holds, the insert does nothing and
@@ -85,9 +86,7 @@ export async function applyPostback (deps: IntakeDeps, req: PostbackRequest, log
     const existing = lookFirst ? await findConversionByKey(deps.db, key) : undefined
     if (existing !== undefined && sameAttribution(existing, attribution)) {
       if (attribution.click === null && !offer.probabilistic_attribution) throw ruleViolation(PROBABILISTIC_DISABLED)
-      const outcome = await applyToExisting(deps, req, offer, existing, log)
-      if (outcome !== undefined) return outcome
-      continue
+      return (await applyToExisting(deps, req, offer, existing, log)) ?? CHANGED
     }
     if (!creation.ok) throw creation.refusal
     if (existing !== undefined) throw conflict(CONVERSION_EXISTS)
@@ -95,8 +94,9 @@ export async function applyPostback (deps: IntakeDeps, req: PostbackRequest, log
     const created = await deps.writer.create({ values: creation.conversion, log, caps })
     if (created !== undefined) return { conversion: created.conversion, duplicate: false, statusChanged: false }
     if (key === null) throw new Error('conversion insert did nothing although no uniqueness key applies')
-  }
-  throw conflict(CONVERSION_EXISTS)
+    // Another request took the key first: the next round finds its conversion.
+    return CHANGED
+  }, () => conflict(CONVERSION_EXISTS))
 }
 
 async function attribute (deps: IntakeDeps, req: PostbackRequest): Promise<{ attribution: Attribution; context: IntakeContext }> {
