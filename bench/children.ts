@@ -173,3 +173,63 @@ export function postgresCpuMicros (): number | null {
   // USER_HZ is 100 on every Linux this runs on.
   return found ? ticks * 10_000 : null
 }
+
+function processTicks (pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(fields[11]) + Number(fields[12])
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Starts metering the CPU time of the PostgreSQL backends connected to one database; `stop()` gives the
+ * microseconds they used meanwhile, or null where /proc cannot tell (not Linux). Unlike postgresCpuMicros,
+ * the work of other databases on a shared server does not count, nor do their backends exiting (which
+ * there makes the difference of two readings meaningless, even negative). The backends are listed every
+ * 500 ms (from an admin connection, itself not counted) and read every 100 ms, so a backend that exits
+ * keeps what it had at its last reading. The server's shared processes (WAL writer, checkpointer,
+ * autovacuum) are left out: what a statement costs is paid in the backend that runs it.
+ */
+export async function meterDatabaseBackends (database: string): Promise<{ stop(): Promise<number | null> }> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await admin.connect()
+  /** Per backend: its ticks when first seen (0 when it started during the metering) and at its last reading. */
+  const backends = new Map<number, { first: number; last: number }>()
+  const readable = processTicks(process.pid) !== null
+  let started = false
+  const list = async () => {
+    const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [database])
+    for (const { pid } of rows) {
+      const ticks = backends.has(pid) ? null : processTicks(pid)
+      if (ticks !== null) backends.set(pid, { first: started ? 0 : ticks, last: ticks })
+    }
+  }
+  const read = () => {
+    for (const [pid, backend] of backends) {
+      const ticks = processTicks(pid)
+      if (ticks !== null) backend.last = ticks
+    }
+  }
+  await list()
+  started = true
+  let listing = Promise.resolve()
+  const reader = setInterval(read, 100)
+  const lister = setInterval(() => { listing = listing.then(list, () => {}) }, 500)
+  return {
+    async stop () {
+      clearInterval(reader)
+      clearInterval(lister)
+      await listing.catch(() => {})
+      await list().finally(() => admin.end())
+      read()
+      if (!readable || backends.size === 0) return null
+      let ticks = 0
+      for (const backend of backends.values()) ticks += backend.last - backend.first
+      // USER_HZ is 100 on every Linux this runs on.
+      return ticks * 10_000
+    },
+  }
+}

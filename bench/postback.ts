@@ -13,7 +13,7 @@
 import autocannon, { type Options, type Result } from 'autocannon'
 import Fastify from 'fastify'
 import pg from 'pg'
-import { answerCpuQueries, askCpu, create, freshDatabase, postgresCpuMicros, serveApp, startChild, stopChild } from './children.js'
+import { answerCpuQueries, askCpu, create, freshDatabase, meterDatabaseBackends, serveApp, startChild, stopChild } from './children.js'
 import { newClickId } from '../src/domain/click-ids.js'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
@@ -126,12 +126,11 @@ async function main (): Promise<void> {
       await load(real.port, WARMUP_S, nextPath)
       const before = await count(db, 'conversions')
       const appCpuBefore = await askCpu(real.child)
-      const pgCpuBefore = postgresCpuMicros()
+      const pgMeter = await meterDatabaseBackends(database.name)
       const result = await load(real.port, DURATION_S, nextPath)
       const appCpu = (await askCpu(real.child)) - appCpuBefore
-      const pgCpuAfter = postgresCpuMicros()
+      const pgCpu = await pgMeter.stop()
       const created = (await count(db, 'conversions')) - before
-      const pgCpu = pgCpuBefore === null || pgCpuAfter === null ? null : pgCpuAfter - pgCpuBefore
       return { result, appCpu, pgCpu, created }
     }
     const first = await run(realPath)
@@ -169,7 +168,7 @@ async function main (): Promise<void> {
     const cappedApp = perConversion(cappedRun.appCpu, cappedRun.created)
     const cappedPg = perConversion(cappedRun.pgCpu, cappedRun.created)
     // CPU per conversion moves less than throughput on a shared machine.
-    console.log(`CPU per conversion: app ${micros(app)}, PostgreSQL ${micros(pgPer)} (all its processes)`)
+    console.log(`CPU per conversion: app ${micros(app)}, PostgreSQL ${micros(pgPer)} (the backends of its database)`)
     console.log(line('/postback caps', cappedRun.result))
     console.log(`CPU per conversion with ${CONVERSION_CAPS.length} caps: app ${micros(cappedApp)}, PostgreSQL ${micros(cappedPg)}; ` +
       `${cappedFirst.created} conversions in ${DURATION_S} s = ${(cappedFirst.created / DURATION_S).toFixed(0)}/s (CPU over two rounds each)`)

@@ -1,14 +1,14 @@
 import { sql } from 'kysely'
 import { PREPARED, type Db } from '../db/database.js'
 import type { ClickRow, ConversionRow, ConversionsTable, ConversionEventsTable, Database } from '../db/tables.js'
-import { amountFromDb } from '../domain/money.js'
+import { amountFromDb, formatAmountDb } from '../domain/money.js'
 import type { GoalTerms } from '../domain/payout.js'
 import { firingPostbacks, type FiringPostback } from '../affiliate-postbacks/enqueue.js'
 import type { Updateable, Transaction } from 'kysely'
 import type { ConversionStatus, AffiliateStatus, OfferStatus } from '../domain/statuses.js'
 import { clickIdTime } from '../domain/click-ids.js'
 import { capsFromStored, clickSessionSeconds, MAX_CLICK_SESSION_S, type Cap, type DeclineReason } from '../domain/caps.js'
-import type { CapContext } from '../caps/conversion-caps.js'
+import type { CapContext, CapPlan } from '../caps/conversion-caps.js'
 
 export type Trx = Transaction<Database>
 type Executor = Db | Trx
@@ -197,14 +197,45 @@ function column<T> (entries: readonly NewConversionEntry[], pick: (entry: NewCon
  * which also reads (and locks) the postbacks they may fire.
  * A conversion whose uniqueness key already holds is skipped (the caller re-reads and re-judges it). The
  * entries must hold distinct keys (or none): the result is matched back to them by key, undefined when skipped.
+ *
+ * With a plan of caps (planConversionCaps), the same statement first locks the plan's counters (in one fixed
+ * order, as lockConversionCounters does, so batches cannot deadlock) and reads them at their latest committed
+ * values; only when every counter exists and holds its total (used + total <= limit) does it insert the
+ * batch, and it then adds to the counters what the conversions actually created add. Otherwise it inserts
+ * nothing (`capsHeld` false), and the counters stay locked for the caller to judge the batch one by one.
  */
 export async function insertConversions (
-  trx: Trx, entries: readonly NewConversionEntry[]
-): Promise<{ created: (CreatedConversion | undefined)[]; postbacks: FiringPostback[] }> {
+  trx: Trx, entries: readonly NewConversionEntry[], plan?: CapPlan
+): Promise<{ created: (CreatedConversion | undefined)[]; postbacks: FiringPostback[]; capsHeld: boolean }> {
   const v = (pick: (values: NewConversion) => unknown) => column(entries, (entry) => pick(entry.values))
   const date = (value: Date | null) => (value === null ? null : value.toISOString())
-  const result = await sql<ConversionRow & { event_id: number; offer_title: string; postbacks: FiringPostback[] }>`${PREPARED}
-    with input as (
+  const counters = plan?.counters ?? []
+  const increments = plan?.increments ?? []
+  // The counters' CTEs: only in the statement of a batch with a plan, so a batch without caps runs the very
+  // statement it always did. Both texts are fixed (arrays as parameters), each prepared once per connection.
+  const capped = plan !== undefined
+  const counterCtes = capped
+    ? sql`
+    w as materialized (
+      select * from unnest(${counters.map((c) => c.key.offerId)}::int[], ${counters.map((c) => c.key.metric)}::text[],
+        ${counters.map((c) => c.key.period)}::text[], ${counters.map((c) => c.key.goal)}::text[],
+        ${counters.map((c) => c.key.affiliateId)}::int[], ${counters.map((c) => c.key.periodStart.toISOString())}::timestamptz[],
+        ${counters.map((c) => formatAmountDb(c.limit))}::numeric[], ${counters.map((c) => formatAmountDb(c.total))}::numeric[])
+      with ordinality as w(offer_id, metric, period, goal, affiliate_id, period_start, cap_limit, total, m)),
+    -- FOR UPDATE waits for a transaction holding a counter and then reads what it committed.
+    locked as materialized (
+      select k.used, w.cap_limit, w.total
+      from cap_counters k
+      join w on k.offer_id = w.offer_id and k.metric = w.metric and k.period = w.period and k.goal = w.goal
+        and k.affiliate_id = w.affiliate_id and k.period_start = w.period_start
+      order by k.offer_id, k.metric, k.period, k.goal, k.affiliate_id, k.period_start
+      for update of k),
+    -- A counter missing (never made, or dropped with its cap) is made by the caller, from the conversions so far.
+    caps_check as materialized (
+      select count(*) = (select count(*) from w) and coalesce(bool_and(used + total <= cap_limit), false) as caps_held from locked),`
+    : sql``
+  const result = await sql<ConversionRow & { event_id: number; offer_title: string; postbacks: FiringPostback[]; caps_held?: boolean }>`${PREPARED}
+    with ${counterCtes} input as (
       select * from unnest(
         ${v((c) => c.clickid)}::text[], ${v((c) => c.offer_id)}::int[], ${v((c) => c.affiliate_id)}::int[], ${v((c) => c.goal)}::text[],
         ${v((c) => c.action_id)}::text[], ${v((c) => c.click_dedup_key)}::text[], ${v((c) => c.status)}::text[],
@@ -224,7 +255,7 @@ export async function insertConversions (
       select clickid, offer_id, affiliate_id, goal, action_id, click_dedup_key, status, integration_method, sum, revenue, payout,
         currency, order_currency, ip, user_agent, comment, custom_fields, country, click_params, click_created_at, hold_until,
         decline_reason
-      from input order by n
+      from input ${capped ? sql`where (select caps_held from caps_check)` : sql``} order by n
       on conflict do nothing
       returning ${sql.join(CONVERSION_COLUMNS.map((name) => sql.ref(name)))}),
     e as (
@@ -236,24 +267,45 @@ export async function insertConversions (
       -- A conversion created declined by a rule of the offer says why in the log.
       select i.log_method, i.log_params, 'accepted', 200, c.decline_reason, c.id, c.offer_id, i.log_clickid
       from c join input i on i.offer_id = c.offer_id and lower(i.goal) = lower(c.goal)
-        and i.action_id is not distinct from c.action_id and i.click_dedup_key is not distinct from c.click_dedup_key),
+        and i.action_id is not distinct from c.action_id and i.click_dedup_key is not distinct from c.click_dedup_key),${capped
+      ? sql`
+    -- What the conversions created add (a skipped duplicate adds nothing), to counters this statement holds locked.
+    counted as (
+      insert into cap_counters (offer_id, metric, period, goal, affiliate_id, period_start, used)
+      select w.offer_id, w.metric, w.period, w.goal, w.affiliate_id, w.period_start, sum(x.amount)
+      from unnest(${increments.map((inc) => inc.entry + 1)}::int8[], ${increments.map((inc) => inc.counter + 1)}::int8[],
+        ${increments.map((inc) => formatAmountDb(inc.amount))}::numeric[]) as x(n, m, amount)
+      join input i on i.n = x.n
+      join c on i.offer_id = c.offer_id and lower(i.goal) = lower(c.goal)
+        and i.action_id is not distinct from c.action_id and i.click_dedup_key is not distinct from c.click_dedup_key
+      join w on w.m = x.m
+      group by w.m, w.offer_id, w.metric, w.period, w.goal, w.affiliate_id, w.period_start
+      order by w.m
+      on conflict (offer_id, metric, period, goal, affiliate_id, period_start) do update set used = cap_counters.used + excluded.used),`
+      : sql``}
     -- The postbacks the new conversions may fire, read (and locked) in the same statement: one round trip less per batch.
     pb as materialized (${firingPostbacks(sql`select affiliate_id from input`, sql`select offer_id from input`)})
     select ${sql.join(CONVERSION_COLUMNS.map((name) => sql.ref(`c.${name}`)))}, e.id as event_id, o.title as offer_title,
-      (select coalesce(jsonb_agg(to_jsonb(pb) order by pb.id), '[]'::jsonb) from pb) as postbacks
-    from c join e on e.conversion_id = c.id join offers o on o.id = c.offer_id`.execute(trx)
+      (select coalesce(jsonb_agg(to_jsonb(pb) order by pb.id), '[]'::jsonb) from pb) as postbacks${capped
+      ? sql`, h.caps_held
+    -- One row even when nothing was created, to say whether the caps held.
+    from caps_check h left join (c join e on e.conversion_id = c.id join offers o on o.id = c.offer_id) on true`
+      : sql`
+    from c join e on e.conversion_id = c.id join offers o on o.id = c.offer_id`}`.execute(trx)
+  const rows = capped ? result.rows.filter((row) => row.id !== null) : result.rows
   const postbacks = result.rows[0]?.postbacks ?? []
+  const capsHeld = !capped || result.rows[0]?.caps_held === true
   const created = new Map<string | null, CreatedConversion>()
-  for (const { event_id: eventId, offer_title: offerTitle, postbacks: _postbacks, ...conversion } of result.rows) {
+  for (const { event_id: eventId, offer_title: offerTitle, postbacks: _postbacks, caps_held: _capsHeld, ...conversion } of rows) {
     created.set(conversionKey(conversion), { conversion, eventId, offerTitle })
   }
   if (entries.length === 1) {
-    const only = result.rows[0]
-    if (only === undefined) return { created: [undefined], postbacks }
-    const { event_id: eventId, offer_title: offerTitle, postbacks: _postbacks, ...conversion } = only
-    return { created: [{ conversion, eventId, offerTitle }], postbacks }
+    const only = rows[0]
+    if (only === undefined) return { created: [undefined], postbacks, capsHeld }
+    const { event_id: eventId, offer_title: offerTitle, postbacks: _postbacks, caps_held: _capsHeld, ...conversion } = only
+    return { created: [{ conversion, eventId, offerTitle }], postbacks, capsHeld }
   }
-  return { created: entries.map((entry) => created.get(conversionKey(entry.values))), postbacks }
+  return { created: entries.map((entry) => created.get(conversionKey(entry.values))), postbacks, capsHeld }
 }
 
 /**

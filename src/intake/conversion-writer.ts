@@ -1,7 +1,9 @@
 import type { Db } from '../db/database.js'
 import { writeDeliveries } from '../affiliate-postbacks/enqueue.js'
-import { conversionKey, insertConversions, type CreatedConversion, type NewConversion, type NewConversionEntry } from '../conversions/repository.js'
-import { countCreated, judgeConversionCaps } from '../caps/conversion-caps.js'
+import {
+  conversionKey, insertConversions, type CreatedConversion, type NewConversion, type NewConversionEntry, type Trx,
+} from '../conversions/repository.js'
+import { countCreated, judgeConversionCaps, planConversionCaps } from '../caps/conversion-caps.js'
 
 export interface ConversionWriterOptions {
   /** Most conversions written in one transaction. */
@@ -96,12 +98,12 @@ export class ConversionWriter {
 
   private writeTogether (given: NewConversionEntry[]): Promise<(CreatedConversion | undefined)[]> {
     return this.db.transaction().execute(async (trx) => {
-      // Caps first: their counters are locked before the conversions are inserted, and counted after,
-      // for the conversions actually created (a duplicate key inserts nothing and counts nothing).
-      const judgement = await judgeConversionCaps(trx, given.map((entry) => entry.values), given.map((entry) => entry.caps))
-      const entries = given.map((entry, i) => ({ ...entry, values: judgement.values[i] as NewConversion }))
-      const { created: results, postbacks } = await insertConversions(trx, entries)
-      await countCreated(trx, judgement, results)
+      // Caps are judged before the conversions are inserted and counted after, for the conversions actually
+      // created (a duplicate key inserts nothing and counts nothing). Most batches decline nothing: the insert
+      // itself locks their counters, checks they hold the whole batch, and counts it.
+      const plan = planConversionCaps(given.map((entry) => entry.values), given.map((entry) => entry.caps))
+      const held = await insertConversions(trx, given, plan)
+      const { created: results, postbacks } = held.capsHeld ? held : await insertJudgedOneByOne(trx, given)
       // The insert returned everything the postbacks render from, and the postbacks themselves.
       await writeDeliveries(trx, results.flatMap((created) => created === undefined
         ? []
@@ -111,4 +113,16 @@ export class ConversionWriter {
       return results
     })
   }
+}
+
+/**
+ * The batch when a cap would be passed, or a counter is missing: its counters locked (still, or made) first,
+ * each conversion judged in order against what the earlier ones took, then inserted and counted.
+ */
+async function insertJudgedOneByOne (trx: Trx, given: readonly NewConversionEntry[]) {
+  const judgement = await judgeConversionCaps(trx, given.map((entry) => entry.values), given.map((entry) => entry.caps))
+  const entries = given.map((entry, i) => ({ ...entry, values: judgement.values[i] as NewConversion }))
+  const inserted = await insertConversions(trx, entries)
+  await countCreated(trx, judgement, inserted.created)
+  return inserted
 }
