@@ -151,6 +151,8 @@ export interface NewConversion {
   hold_until: Date | null
   /** Set when the conversion is created declined: by a cap, the click session, or the advertiser's status. */
   decline_reason: DeclineReason | null
+  /** On the service's clock, as clicks are: cap periods and click sessions are judged on that clock too. */
+  created_at: Date
 }
 
 export interface NewConversionEntry {
@@ -243,18 +245,18 @@ export async function insertConversions (
         ${v((c) => c.payout)}::numeric[], ${v((c) => c.currency)}::text[], ${v((c) => c.order_currency)}::text[], ${v((c) => c.ip)}::text[],
         ${v((c) => c.user_agent)}::text[], ${v((c) => c.comment)}::text[], ${v((c) => c.custom_fields)}::jsonb[], ${v((c) => c.country)}::text[],
         ${v((c) => c.click_params)}::jsonb[], ${v((c) => date(c.click_created_at))}::timestamptz[], ${v((c) => date(c.hold_until))}::timestamptz[],
-        ${v((c) => c.decline_reason)}::text[], ${column(entries, (e) => e.log.method)}::text[], ${column(entries, (e) => JSON.stringify(e.log.params))}::jsonb[],
+        ${v((c) => c.decline_reason)}::text[], ${v((c) => c.created_at.toISOString())}::timestamptz[], ${column(entries, (e) => e.log.method)}::text[], ${column(entries, (e) => JSON.stringify(e.log.params))}::jsonb[],
         ${column(entries, (e) => e.log.clickid)}::text[])
       with ordinality as i(clickid, offer_id, affiliate_id, goal, action_id, click_dedup_key, status, integration_method, sum, revenue,
         payout, currency, order_currency, ip, user_agent, comment, custom_fields, country, click_params, click_created_at, hold_until,
-        decline_reason, log_method, log_params, log_clickid, n)),
+        decline_reason, created_at, log_method, log_params, log_clickid, n)),
     c as (
       insert into conversions (clickid, offer_id, affiliate_id, goal, action_id, click_dedup_key, status, integration_method,
         sum, revenue, payout, currency, order_currency, ip, user_agent, comment, custom_fields, country, click_params,
-        click_created_at, hold_until, decline_reason)
+        click_created_at, hold_until, decline_reason, created_at, updated_at)
       select clickid, offer_id, affiliate_id, goal, action_id, click_dedup_key, status, integration_method, sum, revenue, payout,
         currency, order_currency, ip, user_agent, comment, custom_fields, country, click_params, click_created_at, hold_until,
-        decline_reason
+        decline_reason, created_at, created_at
       from input ${capped ? sql`where (select caps_held from caps_check)` : sql``} order by n
       on conflict do nothing
       returning ${sql.join(CONVERSION_COLUMNS.map((name) => sql.ref(name)))}),

@@ -204,6 +204,7 @@ function prepareCreation (
     click_created_at: click?.created_at ?? null,
     hold_until: status === 'hold' ? holdUntil(offer.hold_period_days) : null,
     decline_reason: declineReason,
+    created_at: now,
   }
   return { ok: true, conversion }
 }

@@ -41,6 +41,7 @@ export function conversionRow (fields: Pick<NewConversion, 'offer_id' | 'affilia
     click_params: '{}',
     click_created_at: null,
     hold_until: null,
+    created_at: new Date(),
     ...fields,
   }
 }
