@@ -2,6 +2,7 @@ import t from 'tap'
 import { ADMIN_KEY, build, eventually, inject } from '../helpers/build.js'
 import { asAffiliate, convert, createPostback } from '../helpers/fixtures.js'
 import { firingScene } from '../helpers/scenes.js'
+import { insertDelivery } from '../helpers/seeds.js'
 import { startSink } from '../helpers/sink.js'
 
 const TOKEN = 'metrics-token-0123456789'
@@ -59,4 +60,20 @@ t.test('built without metrics (the metrics benchmark\'s baseline): no /metrics, 
   t.ok(await convert(app, scene) > 0, 'a conversion')
   const res = await inject(app, { method: 'GET', url: '/metrics' })
   t.equal(res.statusCode, 404)
+})
+
+t.test('/metrics counts the deliveries due and the age of the oldest', async (t) => {
+  const { app } = await build(t)
+  const scene = await firingScene(app)
+  const postback = await createPostback(app, { affiliate_id: scene.affiliate.id, url: 'https://aff.example/pb' })
+  const scrape = async () => (await inject(app, { method: 'GET', url: '/metrics', headers: { 'api-key': ADMIN_KEY } })).body
+  t.equal(value(await scrape(), 's2s_deliveries_due'), 0, 'nothing due yet')
+  // Due for a minute, but leased to an instance that does not exist: no dispatcher takes them.
+  const lease = { nextAttemptAt: new Date(Date.now() - 60_000), lockedBy: 'absent-instance', lockedUntil: new Date(Date.now() + 3_600_000) }
+  for (let i = 0; i < 3; i++) await insertDelivery(app, scene, { postbackId: postback.id, url: 'https://aff.example/pb', ...lease })
+  const text = await eventually(async () => {
+    const body = await scrape()
+    return value(body, 's2s_deliveries_due') === 3 ? body : undefined
+  }, 5000, 'the three due deliveries to be counted')
+  t.ok(value(text, 's2s_deliveries_oldest_due_seconds') >= 59, 'the oldest has been due for a minute')
 })
