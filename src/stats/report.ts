@@ -163,29 +163,30 @@ export interface ReportRow {
  * and pages never repeat or skip a row. Time groups sort by their period's index (chronological).
  */
 export function sortRows (rows: ReportRow[], sort: readonly SortKey[], groupColumns: readonly string[]): ReportRow[] {
-  // One reader per key, chosen once: a month by day and affiliate sorts 12,000 rows.
   const reader = (field: string): ((row: ReportRow) => SortValue) => {
     if (field === 'currency') return (row) => row.currency
     if ((METRICS as readonly string[]).includes(field)) return (row) => row.figures[field as Metric]
     return (row) => row.keys[field] ?? null
   }
   const keys = [...sort, ...groupColumns.map((field) => ({ field, descending: false })), { field: 'currency', descending: false }]
-    .map((key) => ({ read: reader(key.field), descending: key.descending }))
-  return rows.sort((a, b) => {
-    for (const key of keys) {
-      const va = key.read(a)
-      const vb = key.read(b)
-      // Nulls last in both directions: a report sorted by -epc starts with the best offer, not the unclicked ones.
-      if (va === null || vb === null) {
-        const c = compareValues(va, vb)
-        if (c !== 0) return c
-        continue
-      }
+  const readers = keys.map((key) => reader(key.field))
+  const descending = keys.map((key) => key.descending)
+  // Each row's values read once, not in every comparison: a month by day and affiliate sorts 12,000 rows.
+  const decorated = rows.map((row) => ({ row, values: readers.map((read) => read(row)) }))
+  decorated.sort((a, b) => {
+    for (let i = 0; i < descending.length; i++) {
+      const va = a.values[i] as SortValue
+      const vb = b.values[i] as SortValue
+      if (va === vb) continue
       const c = compareValues(va, vb)
-      if (c !== 0) return key.descending ? -c : c
+      // Nulls last in both directions: a report sorted by -epc starts with the best offer, not the unclicked ones.
+      if (va === null || vb === null) return c
+      if (c !== 0) return descending[i] === true ? -c : c
     }
     return 0
   })
+  for (let i = 0; i < rows.length; i++) rows[i] = (decorated[i] as { row: ReportRow }).row
+  return rows
 }
 
 /** Sums per currency, ascending by currency. Clicks stay null when they do not apply. */

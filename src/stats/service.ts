@@ -73,7 +73,8 @@ export async function buildReport (db: Db, query: StatsQuery, audience: Audience
   })
   const groupColumns = groups.map(groupColumn)
   const rows: ReportRow[] = cells.map((cell) => {
-    const keys: Record<string, string | number> = { ...cell.keys }
+    // The cell's own keys object (sumStats makes one per cell), not a copy: 12,000 rows are 12,000 objects less.
+    const keys = cell.keys
     // Each unit's period index orders time chronologically (hour labels with offsets would not sort as text).
     if (timeline !== null) {
       const piece = (cell.period as number) - 1
