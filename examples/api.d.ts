@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Prometheus text format (0.0.4). Clicks by result, conversions by result, delivery attempts by outcome and their durations, deliveries due and the age of the oldest, the click buffer and its drops, the database pool, event-loop lag and process metrics. Labels never carry ids or URLs. An admin key (`API-Key`) or `Authorization: Bearer <METRICS_TOKEN>`; an affiliate's key is a 403, anything else a 401.
+         * @description Prometheus text format (0.0.4). Clicks by result, conversions by result, delivery attempts by outcome and their durations, deliveries due and the age of the oldest (a scrape waits at most 25 ms for the database to count them, and otherwise shows the last count), the click buffer and its drops, the database pool, event-loop lag and process metrics. Labels never carry ids or URLs. An admin key (`API-Key`) or `Authorization: Bearer <METRICS_TOKEN>`; an affiliate's key is a 403, anything else a 401.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -8338,7 +8338,7 @@ export interface operations {
                  */
                 group_by?: string;
                 /**
-                 * @description A metric or group field (as in `group_by`, or its row name such as `offer_id`), or `currency`, `-` before it for descending; several comma-separated. Ties and the default follow the group fields ascending, then currency. Null figures (`cr`, `epc` without clicks) come last either way.
+                 * @description A metric or group field (as in `group_by`, or its row name such as `offer_id`), or `currency`, `-` before it for descending; several comma-separated. Ties and the default follow the group fields ascending, then currency. Null figures (`cr`, `epc` without clicks) come last either way; `cr` and `epc` sort by their rounded values as shown. Text (goals, subs, currencies) sorts by Unicode code point, whatever the database's collation: `B` before `a`, `é` after `z`.
                  * @example -payout
                  */
                 sort?: string;
@@ -8452,7 +8452,7 @@ export interface operations {
                  */
                 group_by?: string;
                 /**
-                 * @description A metric or group field (as in `group_by`, or its row name such as `offer_id`), or `currency`, `-` before it for descending; several comma-separated. Ties and the default follow the group fields ascending, then currency. Null figures (`cr`, `epc` without clicks) come last either way.
+                 * @description A metric or group field (as in `group_by`, or its row name such as `offer_id`), or `currency`, `-` before it for descending; several comma-separated. Ties and the default follow the group fields ascending, then currency. Null figures (`cr`, `epc` without clicks) come last either way; `cr` and `epc` sort by their rounded values as shown. Text (goals, subs, currencies) sorts by Unicode code point, whatever the database's collation: `B` before `a`, `é` after `z`.
                  * @example -payout
                  */
                 sort?: string;

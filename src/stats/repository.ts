@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from 'kysely'
 import type { Db } from '../db/database.js'
 import { amountFromDb } from '../domain/money.js'
 import { localDate, QUARTER_MS, startOfLocalDay } from '../domain/time-periods.js'
-import type { Cell, SubField } from './report.js'
+import { METRICS, type Cell, type Metric, type SortKey, type SubField } from './report.js'
 
 export interface StatsFilters {
   offerIds?: readonly number[] | undefined
@@ -10,6 +10,28 @@ export interface StatsFilters {
   advertiserIds?: readonly number[] | undefined
   goal?: string | undefined
   subs: Partial<Record<SubField, string>>
+}
+
+/**
+ * The report's order, as the database sorts it: the sort keys, then every group field and the currency
+ * ascending, so that the order is total and pages never repeat or skip a row.
+ */
+export interface StatsOrder {
+  keys: readonly SortKey[]
+  /** For each time unit grouped (by its row column): the 0-based period of each piece of the timeline. */
+  periodOfPiece: ReadonlyMap<string, readonly number[]>
+}
+
+/** The rows of the sorted result to return: `limit` rows after the first `offset`; null for all of them. */
+export type StatsWindow = { offset: number; limit: number } | null
+
+export interface StatsSums {
+  /** The window's rows, in the report's order. */
+  cells: Cell[]
+  /** The whole result's sums per currency, ascending by currency. */
+  totals: Cell[]
+  /** Rows follow the window. */
+  more: boolean
 }
 
 export interface StatsSelection {
@@ -53,8 +75,10 @@ function wholeLocalDays (zone: string, from: number, to: number): { firstDay: st
  * - what does not fill a bucket (a `from` or `to` off the quarter-hour), and the whole period when subs are
  *   grouped or filtered (rollups do not keep subs), from the clicks and conversions themselves.
  * A click counts in its offer's currency. Clicks are left out when they cannot apply (a goal grouped or filtered).
+ * The database sorts the result and cuts the window from it, and sums it per currency in the same statement:
+ * only the rows shown travel (a month by day and affiliate holds 12,000).
  */
-export async function sumStats (db: Db, s: StatsSelection): Promise<Cell[]> {
+export async function sumStats (db: Db, s: StatsSelection, order: StatsOrder, window: StatsWindow): Promise<StatsSums> {
   const f = s.filters
   const raw = s.subs.length > 0 || Object.keys(f.subs).length > 0
   const clicksApply = !s.byGoal && f.goal === undefined
@@ -98,7 +122,7 @@ export async function sumStats (db: Db, s: StatsSelection): Promise<Cell[]> {
   const clickColumns = ['t', 'offer_id', 'affiliate_id', 'currency', ...s.subs, 'clicks']
   const conversionColumns = ['t', 'offer_id', 'affiliate_id', 'goal', 'currency', ...s.subs, ...CONVERSION_SUM_NAMES]
   const conversionSums = sql`${sql.raw(CONVERSION_SUM_NAMES.slice(0, 5).map((name) => `sum(f.${name})::int8 as ${name}`).join(', '))},
-    ${sql.raw(CONVERSION_SUM_NAMES.slice(5).map((name) => `sum(f.${name})::text as ${name}`).join(', '))}`
+    ${sql.raw(CONVERSION_SUM_NAMES.slice(5).map((name) => `sum(f.${name}) as ${name}`).join(', '))}`
   const conversionTotals = sql`
     select ${sql.join(keys('conversions'))}, ${conversionSums}
     from (${sql.join(facts.conversions, sql` union all `)}) as f (${columns(conversionColumns)}) left join offers o on o.id = f.offer_id
@@ -112,41 +136,89 @@ export async function sumStats (db: Db, s: StatsSelection): Promise<Cell[]> {
     ${advertiserFilter}
     group by ${groupBy}`
 
-  const query = clickTotals === null
-    ? sql<Record<string, string | number | null>>`select *, 0 as clicks from (${conversionTotals}) v`
-    : sql<Record<string, string | number | null>>`with c as (${clickTotals}), v as (${conversionTotals})
-      select * from c full join v using (${columns(keyNames)})`
+  const result = clickTotals === null
+    ? sql`select *, null::int8 as clicks from (${conversionTotals}) v`
+    : sql`select * from (${clickTotals}) c full join (${conversionTotals}) v using (${columns(keyNames)})`
+  const orderBy = sql.join(order.keys.map((key) => sql`${sortExpression(key.field, order, clicksApply)} ${sql.raw(key.descending ? 'desc' : 'asc')} nulls last`))
+  const limit = window === null ? sql`` : sql`offset ${window.offset} limit ${window.limit + 1}`
+  const keyColumns = keyNames.filter((name) => name !== 'currency')
+  const outputSums = (sum: boolean) => sql.join(['clicks', ...CONVERSION_SUM_NAMES].map((name) => {
+    const value = sum ? sql`sum(${sql.ref(`r.${name}`)})` : sql.ref(`r.${name}`)
+    return name === 'clicks' || CONVERSION_SUM_NAMES.indexOf(name) < 5 ? sql`${value}::int8 as ${sql.ref(name)}` : sql`${value}::text as ${sql.ref(name)}`
+  }))
+  // The window's rows in order (n), then one totals row per currency (kind 2).
+  const query = sql<Record<string, string | number | null>>`with r as materialized (${result}),
+    page as (select r.*, row_number() over (order by ${orderBy}) as n from r order by n ${limit})
+    select * from (
+      select 1 as kind, n, ${sql.join([...keyColumns.map((name) => sql.ref(`r.${name}`)), sql`r.currency`])}, ${outputSums(false)} from page r
+      union all
+      select 2, null, ${sql.join([...keyColumns.map(() => sql`null`), sql`r.currency`])}, ${outputSums(true)} from r group by r.currency) u
+    order by kind, n, currency collate "C"`
   // The report's hash aggregates hold a month of cells; the default work_mem would spill them to disk.
-  const result = await db.transaction().execute(async (trx) => {
+  const rows = await db.transaction().execute(async (trx) => {
     await sql`set local work_mem = '64MB'`.execute(trx)
-    return query.execute(trx)
+    return (await query.execute(trx)).rows
   })
 
   const count = (value: string | number | null | undefined) => value === null || value === undefined ? 0 : Number(value)
   const amount = (value: string | number | null | undefined) => value === null || value === undefined ? 0n : amountFromDb(String(value))
-  return result.rows.map((row) => {
+  const toCell = (row: Record<string, string | number | null>, keyValues: Record<string, string | number>): Cell => ({
+    keys: keyValues,
+    period: s.periodStarts === null || row.period === null ? null : Number(row.period),
+    currency: String(row.currency),
+    clicks: clicksApply ? count(row.clicks) : null,
+    conversions: count(row.conversions),
+    approved: count(row.approved),
+    pending: count(row.pending),
+    declined: count(row.declined),
+    hold: count(row.hold),
+    revenue: amount(row.revenue),
+    payout: amount(row.payout),
+    pending_revenue: amount(row.pending_revenue),
+    pending_payout: amount(row.pending_payout),
+  })
+  const cells: Cell[] = []
+  const totals: Cell[] = []
+  for (const row of rows) {
+    if (Number(row.kind) === 2) {
+      totals.push(toCell(row, {}))
+      continue
+    }
     const keyValues: Record<string, string | number> = {}
     if (s.byOffer) keyValues.offer_id = Number(row.offer_id)
     if (s.byAdvertiser) keyValues.advertiser_id = Number(row.advertiser_id)
     if (s.byAffiliate) keyValues.affiliate_id = Number(row.affiliate_id)
     if (s.byGoal) keyValues.goal = String(row.goal)
     for (const sub of s.subs) keyValues[sub] = String(row[sub])
-    return {
-      keys: keyValues,
-      period: s.periodStarts === null ? null : Number(row.period),
-      currency: String(row.currency),
-      clicks: clicksApply ? count(row.clicks) : null,
-      conversions: count(row.conversions),
-      approved: count(row.approved),
-      pending: count(row.pending),
-      declined: count(row.declined),
-      hold: count(row.hold),
-      revenue: amount(row.revenue),
-      payout: amount(row.payout),
-      pending_revenue: amount(row.pending_revenue),
-      pending_payout: amount(row.pending_payout),
-    }
-  })
+    cells.push(toCell(row, keyValues))
+  }
+  const more = window !== null && cells.length > window.limit
+  if (more) cells.pop()
+  return { cells, totals, more }
+}
+
+const COUNT_METRICS: readonly Metric[] = ['conversions', 'approved', 'pending', 'declined', 'hold']
+/** The rows a sort by cr or epc divides: conversions counted (not declined) and payout, exactly as `figures` rounds them. */
+const COUNTED = sql`(coalesce(r.approved, 0) + coalesce(r.pending, 0) + coalesce(r.hold, 0))::numeric`
+
+/**
+ * What the database sorts a field by: a group's value (a time unit by its period, text byte-wise so the order
+ * does not depend on the database's collation), or a metric as `figures` derives it (cr and epc rounded half-up
+ * to four decimals in exact arithmetic, null without clicks).
+ */
+function sortExpression (field: string, order: StatsOrder, clicksApply: boolean): RawBuilder<unknown> {
+  const periods = order.periodOfPiece.get(field)
+  if (periods !== undefined) return sql`(${periods.map(String)}::int[])[r.period]`
+  if (field === 'offer_id' || field === 'advertiser_id' || field === 'affiliate_id') return sql.ref(`r.${field}`)
+  if (!(METRICS as readonly string[]).includes(field)) return sql`${sql.ref(`r.${field}`)} collate "C"`
+  const metric = field as Metric
+  const clicks = clicksApply ? sql`r.clicks` : sql`null::int8`
+  if (metric === 'clicks') return clicksApply ? sql`coalesce(r.clicks, 0)` : sql`null::int8`
+  if (COUNT_METRICS.includes(metric)) return sql`coalesce(${sql.ref(`r.${metric}`)}, 0)`
+  if (metric === 'profit') return sql`coalesce(r.revenue, 0) - coalesce(r.payout, 0)`
+  if (metric === 'cr') return sql`case when ${clicks} > 0 then div(2 * ${COUNTED} * 1000000 + ${clicks}, 2 * ${clicks}::numeric) end`
+  if (metric === 'epc') return sql`case when ${clicks} > 0 then div(2 * coalesce(r.payout, 0) * 10000 + ${clicks}, 2 * ${clicks}::numeric) end`
+  return sql`coalesce(${sql.ref(`r.${metric}`)}, 0)`
 }
 
 /** The reporting zone a report's zone names (compared ignoring case), with the instant its daily tier counts from. */

@@ -57,7 +57,8 @@ function statsQuery (audience: 'admin' | 'affiliate') {
         description:
           'A metric or group field (as in `group_by`, or its row name such as `offer_id`), or `currency`, `-` before it for ' +
           'descending; several comma-separated. Ties and the default follow the group fields ascending, then currency. ' +
-          'Null figures (`cr`, `epc` without clicks) come last either way.',
+          'Null figures (`cr`, `epc` without clicks) come last either way; `cr` and `epc` sort by their rounded values as shown. ' +
+          'Text (goals, subs, currencies) sorts by Unicode code point, whatever the database\'s collation: `B` before `a`, `é` after `z`.',
         examples: ['-payout'],
       },
       limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Rows per page, 1..1000' },

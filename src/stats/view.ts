@@ -13,10 +13,10 @@ function totalsToApi (total: { currency: string; figures: Figures }, audience: A
   return { currency: total.currency, ...figuresToJson(total.figures, visibleMetrics(audience)) }
 }
 
-export function reportToApi (report: StatsReport, page: readonly ReportRow[], nextCursor: string | null, audience: Audience) {
+export function reportToApi (report: StatsReport, audience: Audience) {
   return {
-    data: page.map((row) => rowToApi(row, report.groupColumns, audience)),
-    next_cursor: nextCursor,
+    data: report.rows.map((row) => rowToApi(row, report.groupColumns, audience)),
+    next_cursor: report.nextCursor,
     totals: report.totals.map((total) => totalsToApi(total, audience)),
     as_of: report.asOf.toISOString(),
     from: new Date(report.period.from).toISOString(),

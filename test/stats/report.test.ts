@@ -1,5 +1,5 @@
 import t from 'tap'
-import { figures, parseGroupBy, parseSort, sortRows, toCsv, totalsByCurrency, visibleMetrics, type ReportRow } from '../../src/stats/report.js'
+import { figures, parseGroupBy, parseSort, toCsv, visibleMetrics, type ReportRow } from '../../src/stats/report.js'
 import { parsePeriod } from '../../src/stats/period.js'
 import { wantsCsv } from '../../src/stats/view.js'
 import { asProblem } from '../../src/http/problem.js'
@@ -76,16 +76,6 @@ t.test('CR and EPC: exact, half-up to 4 decimals, null without clicks', async (t
 
 const row = (keys: Record<string, string | number>, currency: string, clicks: number | null, payout: bigint): ReportRow => ({
   keys, currency, figures: figures({ clicks, conversions: 0, approved: 0, pending: 0, declined: 0, hold: 0, revenue: 0n, payout, pending_revenue: 0n, pending_payout: 0n }),
-})
-
-t.test('sorting: keys, then group fields and currency; nulls last both ways', async (t) => {
-  const rows = () => [row({ offer_id: 2 }, 'USD', 10, 5n), row({ offer_id: 1 }, 'USD', 0, 0n), row({ offer_id: 1 }, 'EUR', 4, 5n), row({ offer_id: 3 }, 'USD', 2, 9n)]
-  const order = (list: ReportRow[]) => list.map((r) => `${r.keys.offer_id}${r.currency}`)
-  t.same(order(sortRows(rows(), [], ['offer_id'])), ['1EUR', '1USD', '2USD', '3USD'])
-  t.same(order(sortRows(rows(), [{ field: 'epc', descending: true }], ['offer_id'])), ['3USD', '1EUR', '2USD', '1USD'])
-  t.same(order(sortRows(rows(), [{ field: 'epc', descending: false }], ['offer_id'])), ['1EUR', '2USD', '3USD', '1USD'])
-  t.same(order(sortRows(rows(), [{ field: 'payout', descending: true }], ['offer_id'])), ['3USD', '1EUR', '2USD', '1USD'])
-  t.same(totalsByCurrency(rows(), true).map((x) => [x.currency, x.figures.clicks, x.figures.payout]), [['EUR', 4, 5n], ['USD', 12, 14n]])
 })
 
 t.test('CSV', async (t) => {
