@@ -3,11 +3,15 @@
  *
  *   npx tsc -p tsconfig.bench.json && node dist/bench/stats.js
  *
+ * 0. The whole system: the service in a child process, clicks through /click and conversions through /postback,
+ *    with the rollup triggers on and off in ABBA rounds (BENCH_STATS_HTTP_ROUNDS, 0 to skip); service and database CPU.
  * 1. Rollup cost. The real write statements (the click recorder's batch insert, the intake's conversion batch,
  *    the compare-and-set status change) run in alternating rounds with the rollup triggers enabled and disabled,
  *    in the same run and database; PostgreSQL backend CPU (this database's backends only, from /proc) per click
- *    and per conversion is compared. BENCH_STATS_ROUNDS (6) rounds each way of BENCH_STATS_ROUND_CLICKS (10,000)
- *    clicks and BENCH_STATS_ROUND_CONVERSIONS (1,000) conversions, a fifth of which then change status.
+ *    and per conversion is compared, the fold of each round's bucket into the daily tier included.
+ *    BENCH_STATS_ROUNDS (6) rounds each way of BENCH_STATS_ROUND_CLICKS (10,000) clicks and
+ *    BENCH_STATS_ROUND_CONVERSIONS (1,000) conversions, a fifth of which then change status. BENCH_STATS_SKEW
+ *    (1, uniform) concentrates the traffic on the first offers and affiliates.
  * 2. Report latency. BENCH_STATS_CLICKS (2,000,000) clicks over BENCH_STATS_DAYS (60) days and a tenth as many
  *    conversions, on BENCH_STATS_OFFERS (50) offers and BENCH_STATS_AFFILIATES (200) affiliates, are written by
  *    set-based inserts (the triggers keep the rollups); then BENCH_STATS_RUNS (30) reports of each shape
@@ -23,7 +27,7 @@ import { clickMonthsBetween, makeClickPartitions } from '../src/clicks/partition
 import { insertClicks, type ClickRecord } from '../src/clicks/repository.js'
 import { insertConversions, updateConversionIf, type NewConversionEntry } from '../src/conversions/repository.js'
 import { buildReport } from '../src/stats/service.js'
-import { syncReportingZones } from '../src/stats/repository.js'
+import { FOLD_GRACE_MS, foldDailyTiers, syncReportingZones } from '../src/stats/repository.js'
 import { conversionRow } from '../test/helpers/seeds.js'
 import autocannon from 'autocannon'
 import { answerCpuQueries, askCpu, freshDatabase, serveApp, startChild, stopChild } from './children.js'
@@ -69,27 +73,36 @@ async function setTriggers (db: Db, on: boolean): Promise<void> {
 }
 
 const pick = (n: number) => 1 + Math.floor(Math.random() * n)
+/**
+ * Which offer and affiliate a written click or conversion belongs to. BENCH_STATS_SKEW (1: uniform, the worst case
+ * for the rollups, as every batch touches as many cells as it holds clicks) above 1 concentrates traffic on the
+ * first ones as a network's does: at 3, the first offer of 50 takes 27% of the clicks, the first affiliate of 200 17%.
+ */
+const SKEW = env('BENCH_STATS_SKEW', 1)
+const pickSkewed = (n: number) => 1 + Math.floor(Math.random() ** SKEW * n)
 
-function clickBatch (count: number, now: number): ClickRecord[] {
+/** A recorder's clicks: created within `spreadMs` before `at`. */
+function clickBatch (count: number, at: number, spreadMs: number): ClickRecord[] {
   return Array.from({ length: count }, () => {
-    const at = now - Math.floor(Math.random() * 3_600_000)
+    const created = at - Math.floor(Math.random() * spreadMs)
     return {
-      clickid: Math.floor(at / 1000).toString(16).padStart(8, '0') + randomBytes(8).toString('hex'),
-      offer_id: pick(OFFERS),
-      affiliate_id: pick(AFFILIATES),
+      clickid: Math.floor(created / 1000).toString(16).padStart(8, '0') + randomBytes(8).toString('hex'),
+      offer_id: pickSkewed(OFFERS),
+      affiliate_id: pickSkewed(AFFILIATES),
       tracking_link_id: null,
       params: { sub1: `s${pick(20)}` },
       ip: '203.0.113.7',
       user_agent: 'bench',
       referrer: null,
-      created_at: new Date(at),
+      created_at: new Date(created),
     }
   })
 }
 
-function conversionEntry (click: ClickRecord): NewConversionEntry {
+function conversionEntry (click: ClickRecord, createdAt: Date): NewConversionEntry {
   return {
     values: conversionRow({
+      created_at: createdAt,
       clickid: click.clickid,
       offer_id: click.offer_id,
       affiliate_id: click.affiliate_id,
@@ -105,24 +118,39 @@ function conversionEntry (click: ClickRecord): NewConversionEntry {
 
 interface Cost { clicks: number; conversions: number; clickMicros: number; conversionMicros: number }
 
-async function round (db: Db): Promise<Cost> {
-  const now = Date.now()
-  const clicks = clickBatch(ROUND_CLICKS, now)
+const QUARTER_MS = 15 * 60_000
+/** The 15-minute buckets the rounds write into, one after another, ahead of the clock and of everything folded. */
+let nextBucket = Math.ceil(Date.now() / QUARTER_MS) * QUARTER_MS + 4 * QUARTER_MS
+
+/**
+ * One round: clicks in batches of 500 as the recorder writes them (created within the bucket's first second),
+ * then conversions in batches of 50 and a fifth of them changing status, in the next bucket. With the rollups on,
+ * each part ends with the fold of its bucket into the daily tier (as the maintenance instance runs it a few
+ * minutes after the bucket ends), whose CPU counts in the part's.
+ */
+async function round (db: Db, on: boolean): Promise<Cost> {
+  const clickBucket = nextBucket
+  const conversionBucket = nextBucket + QUARTER_MS
+  nextBucket += 2 * QUARTER_MS
+  const foldAfter = (bucket: number) => on ? foldDailyTiers(db, new Date(bucket + QUARTER_MS + FOLD_GRACE_MS)) : Promise.resolve(0)
+  const clicks = clickBatch(ROUND_CLICKS, clickBucket + 1000, 1000)
   let before = await backendsCpuMicros(db)
   for (let i = 0; i < clicks.length; i += 500) await insertClicks(db, clicks.slice(i, i + 500))
+  await foldAfter(clickBucket)
   const clickMicros = await backendsCpuMicros(db) - before
   before = await backendsCpuMicros(db)
   const ids: number[] = []
   const converting = clicks.slice(0, ROUND_CONVERSIONS)
   for (let i = 0; i < converting.length; i += 50) {
     await db.transaction().execute(async (trx) => {
-      const { created } = await insertConversions(trx, converting.slice(i, i + 50).map(conversionEntry))
+      const { created } = await insertConversions(trx, converting.slice(i, i + 50).map((click) => conversionEntry(click, new Date(conversionBucket + i))))
       for (const c of created) if (c !== undefined) ids.push(c.conversion.id)
     })
   }
   for (const id of ids.filter((_id, i) => i % 5 === 0)) {
     await db.transaction().execute((trx) => updateConversionIf(trx, id, 'pending', { status: 'approved' }))
   }
+  await foldAfter(conversionBucket)
   const conversionMicros = await backendsCpuMicros(db) - before
   return { clicks: clicks.length, conversions: ids.length, clickMicros, conversionMicros }
 }
@@ -153,7 +181,7 @@ async function measureSystem (db: Db, databaseUrl: string): Promise<void> {
       url: base,
       connections: 20,
       amount: HTTP_CLICKS,
-      requests: [{ setupRequest: (request) => ({ ...request, path: `/click?pid=${pick(AFFILIATES)}&offer_id=${pick(OFFERS)}&sub1=s${pick(20)}` }) }],
+      requests: [{ setupRequest: (request) => ({ ...request, path: `/click?pid=${pickSkewed(AFFILIATES)}&offer_id=${pickSkewed(OFFERS)}&sub1=s${pick(20)}` }) }],
     })
     const conversions = () => autocannon({
       url: base,
@@ -224,13 +252,16 @@ async function main (): Promise<void> {
     await sql`insert into affiliates (name, email, api_key_hash)
       select 'Partner ' || g, 'p' || g || '@example.com', md5(g::text) from generate_series(1, ${AFFILIATES}::int) g`.execute(db)
 
+    // The whole system first, on clicks and conversions of now: the rounds below write into buckets ahead of the clock.
+    if (HTTP_ROUNDS > 0) await measureSystem(db, database.url)
+
     // 1. Rollup cost, with and without, interleaved so that drift in the machine's load touches both alike.
     const sums = { on: { clicks: 0, conversions: 0, clickMicros: 0, conversionMicros: 0 }, off: { clicks: 0, conversions: 0, clickMicros: 0, conversionMicros: 0 } }
-    await round(db) // warm-up: plans, caches
+    await round(db, true) // warm-up: plans, caches
     for (let r = 0; r < ROUNDS * 2; r++) {
       const on = r % 2 === 0
       await setTriggers(db, on)
-      const cost = await round(db)
+      const cost = await round(db, on)
       const sum = on ? sums.on : sums.off
       sum.clicks += cost.clicks
       sum.conversions += cost.conversions
@@ -246,8 +277,6 @@ async function main (): Promise<void> {
     console.log(`BENCH_ROW ${JSON.stringify({ measure: 'database CPU per conversion (and a fifth status change), with rollups', value: perConversion(sums.on).toFixed(1), unit: 'µs' })}`)
     console.log(`BENCH_ROW ${JSON.stringify({ measure: 'database CPU per conversion (and a fifth status change), without rollups', value: perConversion(sums.off).toFixed(1), unit: 'µs' })}`)
     console.log(`conversions: rollup CPU ratio ${(perConversion(sums.on) / perConversion(sums.off)).toFixed(3)} (with / without)`)
-
-    if (HTTP_ROUNDS > 0) await measureSystem(db, database.url)
 
     // 2. A large history, written set-wise in slices (the triggers fold each slice into the rollups).
     const end = Math.floor(Date.now() / DAY_MS) * DAY_MS

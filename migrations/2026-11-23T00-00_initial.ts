@@ -30,7 +30,7 @@ function countConversions (delta: RawBuilder<unknown>): RawBuilder<unknown> {
         with delta as (${delta})
         insert into stats_daily_conversions as s (zone, day, offer_id, affiliate_id, goal, currency, ${CONVERSION_COLUMNS})
         select z.zone, (d.created_at at time zone z.zone)::date, g.offer_id, g.affiliate_id, d.goal, d.currency, ${CONVERSION_SUMS}
-        from delta d join stats_zones z on d.created_at >= z.since
+        from delta d join stats_zones z on d.created_at >= z.since and d.created_at < z.folded_until
           cross join lateral (values (d.offer_id, 0), (0, d.affiliate_id)) g (offer_id, affiliate_id)
         group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
         on conflict (zone, day, offer_id, affiliate_id, goal, currency) do update set ${ADD_CONVERSION_FIGURES};`
@@ -453,17 +453,18 @@ const SCHEMA: RawBuilder<unknown>[] = [
     end
     $$`,
 
-  // Statistics (§7). The report reads these rollups, never a month of raw clicks. Two tiers, both kept by
-  // statement triggers in the statement that writes the clicks or conversions (the click batch, the conversion
-  // batch, a status change, hold expiry, an admin patch, any path added later), so the figures are exactly those
-  // of the rows at commit and a status change moves a conversion between columns in its own transaction:
+  // Statistics (§7). The report reads these rollups, never a month of raw clicks. Two tiers, kept by statement
+  // triggers in the statement that writes the clicks or conversions (the click batch, the conversion batch, a
+  // status change, hold expiry, an admin patch, any path added later), so the figures are exactly those of the
+  // rows at commit and a status change moves a conversion between columns in its own transaction:
   // - per 15-minute UTC bucket, offer and affiliate: the greatest step that serves every hour and day boundary
   //   of every zone exactly (all offsets, +05:30, +05:45 and +12:45 included, and the instants at which they
   //   change are multiples of 15 minutes);
   // - per local day of each reporting zone (stats_zones, from STATS_TIME_ZONES), once per offer (affiliate_id 0)
   //   and once per affiliate (offer_id 0): a month's report by day and offer or by day and affiliate reads a few
   //   thousand rows, however the traffic spreads over (offer, affiliate) pairs. A zone counts what is created
-  //   from its `since` on; earlier days are read from the 15-minute tier.
+  //   from its `since` on; earlier days are read from the 15-minute tier. What is created now reaches it through
+  //   the fold, a few minutes later (`folded_until`); the triggers write to it only what is older than that.
   // Rows are upserted in key order, the 15-minute tier first, so concurrent batches lock shared rollup rows in
   // the same order and cannot deadlock. Dropping clicks (retention) leaves both untouched.
   sql`create table stats_clicks (
@@ -483,7 +484,12 @@ const SCHEMA: RawBuilder<unknown>[] = [
   sql`create table stats_zones (
     zone text primary key,
     -- Clicks and conversions created from this instant on are counted in the zone's daily tier.
-    since timestamptz not null)`,
+    since timestamptz not null,
+    -- The daily tier holds what was created in [since, folded_until): a fold (stats/repository.ts) adds the
+    -- 15-minute tier's whole buckets up to a moment ago and moves it on; writes of anything older (a click
+    -- written late, a status change) reach the daily tier themselves, so a click costs one rollup row, not three.
+    folded_until timestamptz not null,
+    constraint stats_zones_folded check (folded_until >= since))`,
   // A click counts in its offer's currency; the daily tier keeps the currency it had when the click was written,
   // so an offer whose currency changes restarts the daily tier (stats/repository.ts) rather than mixing two.
   sql`create table stats_daily_clicks (
@@ -515,7 +521,7 @@ const SCHEMA: RawBuilder<unknown>[] = [
       on conflict (bucket, offer_id, affiliate_id) do update set clicks = s.clicks + excluded.clicks;
       insert into stats_daily_clicks as s (zone, day, offer_id, affiliate_id, currency, clicks)
       select z.zone, (c.created_at at time zone z.zone)::date, g.offer_id, g.affiliate_id, o.currency, count(*)
-      from new_clicks c join stats_zones z on c.created_at >= z.since join offers o on o.id = c.offer_id
+      from new_clicks c join stats_zones z on c.created_at >= z.since and c.created_at < z.folded_until join offers o on o.id = c.offer_id
         cross join lateral (values (c.offer_id, 0), (0, c.affiliate_id)) g (offer_id, affiliate_id)
       group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
       on conflict (zone, day, offer_id, affiliate_id, currency) do update set clicks = s.clicks + excluded.clicks;

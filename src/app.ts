@@ -49,6 +49,7 @@ import deliveryAdminRoutes from './affiliate-postbacks/delivery-routes.js'
 import deliveryPanelRoutes from './affiliate-postbacks/delivery-panel-routes.js'
 import dispatcher from './dispatch/plugin.js'
 import maintenance from './maintenance/plugin.js'
+import statsFolding from './stats/folding.js'
 import { statsSchemas } from './stats/schemas.js'
 import statsAdminRoutes from './stats/admin-routes.js'
 import statsPanelRoutes from './stats/panel-routes.js'
@@ -152,6 +153,7 @@ async function registerParts (app: FastifyInstance, config: Config, options: Bui
   await app.register(intakeCache)
   await app.register(dispatcher)
   await app.register(maintenance)
+  await app.register(statsFolding)
   await app.register(metrics, { enabled: options.metrics ?? true })
 
   await app.register(operationsRoutes)

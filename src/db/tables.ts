@@ -299,6 +299,8 @@ export interface StatsConversionsTable extends ConversionFigureColumns {
 export interface StatsZonesTable {
   zone: string
   since: Date
+  /** The daily tier holds what was created in [since, folded_until). */
+  folded_until: Date
 }
 
 /** Clicks per local day of a reporting zone, once per offer (affiliate_id 0) and once per affiliate (offer_id 0). */

@@ -61,7 +61,7 @@ type Range = [from: number, to: number]
 /** The whole local days of `zone` inside [from, to): their dates and the instants they span, or null for none. */
 function wholeLocalDays (zone: string, from: number, to: number): { firstDay: string; endDay: string; range: Range } | null {
   let firstDay = localDate(zone, from)
-  if (startOfLocalDay(zone, firstDay) < from) firstDay = new Date(Date.parse(`${firstDay}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10)
+  if (startOfLocalDay(zone, firstDay) < from) firstDay = nextDate(firstDay)
   const endDay = localDate(zone, to)
   const range: Range = [startOfLocalDay(zone, firstDay), startOfLocalDay(zone, endDay)]
   return range[0] < range[1] ? { firstDay, endDay, range } : null
@@ -89,9 +89,12 @@ export async function sumStats (db: Db, s: StatsSelection, order: StatsOrder, wi
   const facts: Facts = { clicks: [], conversions: [] }
   let rest: Range[] = [[s.from, s.to]]
   const zone = grain === null ? undefined : await reportingZone(db, s.zone)
-  const days = zone === undefined ? null : wholeLocalDays(s.zone, Math.max(s.from, zone.since), s.to)
+  // The daily tier serves whole local days up to where it is folded; the day the fold is in counts from both
+  // tiers (its daily rows up to `foldedUntil`, the 15-minute tier after), the days after from the 15-minute tier.
+  const days = zone === undefined ? null : wholeLocalDays(s.zone, Math.max(s.from, zone.since), Math.min(s.to, zone.dayAfterFolded))
   if (zone !== undefined && days !== null && grain !== null) {
-    rest = ([[s.from, days.range[0]], [days.range[1], s.to]] as Range[]).filter(([a, b]) => a < b)
+    const cut = Math.min(days.range[1], zone.foldedUntil)
+    rest = ([[s.from, days.range[0]], [cut, s.to]] as Range[]).filter(([a, b]) => a < b)
     const grainFilter = grain === 'offer' ? sql`affiliate_id = 0` : sql`offer_id = 0`
     const noon = sql`((day + time '12:00') at time zone ${zone.zone})`
     const inDays = sql`zone = ${zone.zone} and day >= ${days.firstDay}::date and day < ${days.endDay}::date and ${grainFilter}`
@@ -221,11 +224,28 @@ function sortExpression (field: string, order: StatsOrder, clicksApply: boolean)
   return sql`coalesce(${sql.ref(`r.${metric}`)}, 0)`
 }
 
-/** The reporting zone a report's zone names (compared ignoring case), with the instant its daily tier counts from. */
-async function reportingZone (db: Db, zone: string): Promise<{ zone: string; since: number } | undefined> {
-  const row = await db.selectFrom('stats_zones').select(['zone', 'since']).where(sql<boolean>`lower(zone) = lower(${zone})`).executeTakeFirst()
-  return row === undefined ? undefined : { zone: row.zone, since: row.since.getTime() }
+interface ReportingZone {
+  zone: string
+  /** The daily tier counts what is created from here on... */
+  since: number
+  /** ...up to here. */
+  foldedUntil: number
+  /** The start of the local day after the one `foldedUntil` is in (or `foldedUntil`, at a local midnight). */
+  dayAfterFolded: number
 }
+
+/** The reporting zone a report's zone names (compared ignoring case), with the span its daily tier holds. */
+async function reportingZone (db: Db, zone: string): Promise<ReportingZone | undefined> {
+  const row = await db.selectFrom('stats_zones').select(['zone', 'since', 'folded_until']).where(sql<boolean>`lower(zone) = lower(${zone})`).executeTakeFirst()
+  if (row === undefined) return undefined
+  const foldedUntil = row.folded_until.getTime()
+  const day = localDate(row.zone, foldedUntil)
+  const dayStart = startOfLocalDay(row.zone, day)
+  const dayAfterFolded = dayStart === foldedUntil ? foldedUntil : startOfLocalDay(row.zone, nextDate(day))
+  return { zone: row.zone, since: row.since.getTime(), foldedUntil, dayAfterFolded }
+}
+
+const nextDate = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10)
 
 /** The conversion figures a rollup row carries, in the order the facts list them. */
 const CONVERSION_SUM_NAMES = ['conversions', 'approved', 'pending', 'declined', 'hold', 'revenue', 'payout', 'pending_revenue', 'pending_payout']
@@ -317,7 +337,7 @@ export async function syncReportingZones (db: Db, zones: readonly string[], now:
     if (added.length === 0) return
     const written = await sql<{ any: boolean }>`select exists (select 1 from stats_clicks) or exists (select 1 from stats_conversions) as any`.execute(trx)
     const since = written.rows[0]?.any === true ? sinceAhead(now) : sql<Date>`timestamptz '1970-01-01 00:00:00+00'`
-    await sql`insert into stats_zones (zone, since) select zone, ${since} from unnest(${added}::text[]) as z (zone)
+    await sql`insert into stats_zones (zone, since, folded_until) select zone, ${since}, ${since} from unnest(${added}::text[]) as z (zone)
       on conflict (zone) do nothing`.execute(trx)
   })
 }
@@ -332,5 +352,60 @@ export async function restartDailyTiersForCurrencyChange (trx: Db, offerId: numb
   if (counted === undefined) return
   await trx.deleteFrom('stats_daily_clicks').execute()
   await trx.deleteFrom('stats_daily_conversions').execute()
-  await sql`update stats_zones set since = ${sinceAhead(now)}`.execute(trx)
+  await sql`update stats_zones set since = ${sinceAhead(now)}, folded_until = ${sinceAhead(now)}`.execute(trx)
+}
+
+/** How long after a 15-minute bucket ends the fold adds it: clicks are written within a second of their time. */
+export const FOLD_GRACE_MS = 2 * 60_000
+/** One fold transaction adds at most this much traffic time, so catching up after a pause never holds writes long. */
+const FOLD_STEP_MS = DAY_MS
+
+/**
+ * Adds the 15-minute tier's whole buckets created since each zone's `folded_until` (up to a bucket ended
+ * FOLD_GRACE_MS before `now`) to the zone's daily tier, and moves `folded_until` on: the daily tier then
+ * answers those days without the click and conversion triggers writing to it as they come. Each step runs with
+ * clicks and conversions locked against writes (a batch in flight finishes first, so none is left out of both
+ * the fold and the daily tier), and with the zone's row locked, so instances folding at once take turns.
+ * Returns how many steps moved a zone.
+ */
+export async function foldDailyTiers (db: Db, now: Date): Promise<number> {
+  const target = Math.floor((now.getTime() - FOLD_GRACE_MS) / QUARTER_MS) * QUARTER_MS
+  let steps = 0
+  for (;;) {
+    const moved = await db.transaction().execute(async (trx) => {
+      const zones = await sql<{ zone: string; folded_until: Date }>`select zone, folded_until from stats_zones
+        where folded_until < ${iso(target)}::timestamptz order by zone for update`.execute(trx)
+      if (zones.rows.length === 0) return false
+      await sql`lock table clicks, conversions in share mode`.execute(trx)
+      for (const { zone, folded_until: foldedUntil } of zones.rows) {
+        const from = foldedUntil.getTime()
+        // Skip what holds nothing: a zone counting since 1970 on a new database starts at its first bucket.
+        const first = await sql<{ at: Date | null }>`select least(
+          (select min(bucket) from stats_clicks where bucket >= ${iso(from)}::timestamptz),
+          (select min(bucket) from stats_conversions where bucket >= ${iso(from)}::timestamptz)) as at`.execute(trx)
+        const firstAt = first.rows[0]?.at?.getTime() ?? target
+        const until = Math.min(target, Math.max(from, firstAt) + FOLD_STEP_MS)
+        const inRange = sql`c.bucket >= ${iso(from)}::timestamptz and c.bucket < ${iso(until)}::timestamptz`
+        await sql`insert into stats_daily_clicks as s (zone, day, offer_id, affiliate_id, currency, clicks)
+          select ${zone}::text, (c.bucket at time zone ${zone}::text)::date, g.offer_id, g.affiliate_id, o.currency, sum(c.clicks)
+          from stats_clicks c join offers o on o.id = c.offer_id
+            cross join lateral (values (c.offer_id, 0), (0, c.affiliate_id)) g (offer_id, affiliate_id)
+          where ${inRange}
+          group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+          on conflict (zone, day, offer_id, affiliate_id, currency) do update set clicks = s.clicks + excluded.clicks`.execute(trx)
+        await sql`insert into stats_daily_conversions as s (zone, day, offer_id, affiliate_id, goal, currency, ${CONVERSION_FIGURES})
+          select ${zone}::text, (c.bucket at time zone ${zone}::text)::date, g.offer_id, g.affiliate_id, c.goal, c.currency,
+            ${sql.join(CONVERSION_SUM_NAMES.map((name) => sql`sum(${sql.ref(`c.${name}`)})`))}
+          from stats_conversions c cross join lateral (values (c.offer_id, 0), (0, c.affiliate_id)) g (offer_id, affiliate_id)
+          where ${inRange}
+          group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
+          on conflict (zone, day, offer_id, affiliate_id, goal, currency) do update set
+            ${sql.join(CONVERSION_SUM_NAMES.map((name) => sql`${sql.ref(name)} = ${sql.ref(`s.${name}`)} + ${sql.ref(`excluded.${name}`)}`))}`.execute(trx)
+        await sql`update stats_zones set folded_until = ${iso(until)}::timestamptz where zone = ${zone}`.execute(trx)
+      }
+      return true
+    })
+    if (!moved) return steps
+    steps++
+  }
 }

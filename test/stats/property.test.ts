@@ -216,6 +216,8 @@ for (const [seed, zones] of [[1, ZONE.toLowerCase()], [2, 'UTC']] as const) {
       written.push(clickid)
     }
     await app.clickRecorder.flush()
+    // The fold adds the first ten days to the daily tier: what is written for them later reaches it through the triggers.
+    await app.statsFolding.runOnce(new Date(start + 10 * DAY))
 
     // Conversions, duplicates and rejections through /postback.
     const created: number[] = []
@@ -235,8 +237,10 @@ for (const [seed, zones] of [[1, ZONE.toLowerCase()], [2, 'UTC']] as const) {
       from clicks k where k.clickid = c.clickid`.execute(app.db)
     await sql`update conversions set created_at = least(created_at, now() - interval '1 minute')`.execute(app.db)
 
-    // Status changes: the advertiser's (pending only), the admin's (any), and hold expiry.
+    // Status changes: the advertiser's (pending only), the admin's (any), and hold expiry; half of them after a
+    // fold up to five days ago, in the middle of a local day: reports read the daily tier up to there, then the 15-minute tier.
     for (let i = 0; i < 60; i++) {
+      if (i === 30) await app.statsFolding.runOnce(new Date(now - 5 * DAY + 3 * 3_600_000))
       const id = rnd.pick(created)
       if (rnd.int(2) === 0) {
         const conv = (await inject(app, { method: 'GET', url: `/v1/conversions/${id}` })).json() as RawConversion & { action_id: string | null }

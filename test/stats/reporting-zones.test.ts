@@ -6,9 +6,9 @@ import { build, inject } from '../helpers/build.js'
 import { createAffiliate, createOffer } from '../helpers/fixtures.js'
 import { localDate, startOfLocalDay } from '../../src/domain/time-periods.js'
 
-// The daily tier of a reporting zone (STATS_TIME_ZONES) counts what is created from the zone's `since` on.
-// These tests follow `since` through the setting's changes and an offer's change of currency, and check that
-// reports stay exact on both sides of it.
+// The daily tier of a reporting zone (STATS_TIME_ZONES) counts what is created from the zone's `since` on, up to
+// where the fold has reached. These tests follow `since` through the setting's changes and an offer's change of
+// currency, and check that reports stay exact on both sides of it.
 
 const ZONE = 'Asia/Kolkata'
 const HOUR = 3_600_000
@@ -64,7 +64,10 @@ t.test('an offer that changes currency: earlier days from the 15-minute tier in 
   await recordClicks(app, other.id, affiliate.id, [now - 2 * DAY])
   const from = localDate(ZONE, now - 5 * DAY)
   const today = localDate(ZONE, now)
-  t.equal(await dailyClicks(app, ZONE), 4, 'the daily tier counts the clicks')
+  t.equal(await dailyClicks(app, ZONE), 0, 'new clicks wait in the 15-minute tier for the fold')
+  t.same(await clicksByCurrency(app, from, today), { USD: 4 }, 'and count from there')
+  await app.statsFolding.runOnce()
+  t.equal(await dailyClicks(app, ZONE), 4, 'the fold adds them to the daily tier')
   t.same(await clicksByCurrency(app, from, today), { USD: 4 })
 
   const unchanged = await inject(app, { method: 'PATCH', url: `/v1/offers/${offer.id}`, payload: { currency: 'USD', title: 'Same money' } })
@@ -80,7 +83,10 @@ t.test('an offer that changes currency: earlier days from the 15-minute tier in 
 
   // Clicks of the days after `since` are counted by the tier again, and reports read them from it.
   await recordClicks(app, offer.id, affiliate.id, [since + HOUR, since + 30 * HOUR])
+  await app.statsFolding.runOnce(new Date(since + 31 * HOUR))
   t.equal(await dailyClicks(app, ZONE), 2)
+  const folded = await app.db.selectFrom('stats_zones').select('folded_until').executeTakeFirstOrThrow()
+  t.equal(folded.folded_until.getTime(), since + 31 * HOUR - 15 * 60_000, 'folded up to the last bucket ended two minutes before')
   const later = localDate(ZONE, since + 2 * DAY)
   t.same(await clicksByCurrency(app, from, later), { EUR: 5, USD: 1 })
   const byDay = await inject(app, { method: 'GET', url: `/v1/stats?timezone=${ZONE}&group_by=day,affiliate&from=${localDate(ZONE, since)}&to=${later}` })
