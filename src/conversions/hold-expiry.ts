@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
+import { oneAtATime } from '../lib/one-at-a-time.js'
 import { approveDueHolds } from './status-change.js'
 
 declare module 'fastify' {
@@ -25,8 +26,6 @@ const BATCH = 200
 async function holdExpiryPlugin (fastify: FastifyInstance, options: HoldExpiryOptions) {
   const { db } = fastify
   const log = fastify.log.child({ component: 'hold-expiry' })
-  let running: Promise<number> | null = null
-
   async function runAll (): Promise<number> {
     let total = 0
     for (;;) {
@@ -36,19 +35,14 @@ async function holdExpiryPlugin (fastify: FastifyInstance, options: HoldExpiryOp
     }
   }
 
-  const runOnce = (): Promise<number> => {
-    // One run at a time per instance; a caller during a run waits for it and then gets its own.
-    const next = (running ?? Promise.resolve(0)).catch(() => 0).then(runAll)
-    running = next
-    void next.finally(() => { if (running === next) running = null }).catch(() => {})
-    return next
-  }
+  const runs = oneAtATime(runAll)
+  const runOnce = (): Promise<number> => runs.run()
 
   fastify.decorate('holdExpiry', { runOnce })
   // Holds expire on the instances with the `maintenance` role; runOnce works everywhere.
   if (!fastify.config.roles.has('maintenance')) return
   const timer = setInterval(() => {
-    if (running !== null) return
+    if (runs.busy) return
     runOnce().then(
       (approved) => { if (approved > 0) log.info({ approved }, 'approved conversions whose hold ran out') },
       (err: unknown) => log.warn({ err }, 'approving expired holds failed; retrying on the next tick')
@@ -58,7 +52,7 @@ async function holdExpiryPlugin (fastify: FastifyInstance, options: HoldExpiryOp
 
   fastify.addHook('onClose', async () => {
     clearInterval(timer)
-    await running?.catch(() => {})
+    await runs.settled()
   })
 }
 

@@ -6,6 +6,7 @@ import { clickMonthsBetween, dropClickPartitionsBefore, makeClickPartitions } fr
 import { dropOldDeliveries, dropOldServerPostbacks, type RetentionBatch } from './retention.js'
 import { ConfigError } from '../config.js'
 import { clickSessionSeconds } from '../domain/caps.js'
+import { oneAtATime } from '../lib/one-at-a-time.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -82,7 +83,6 @@ async function dropInBatches (db: Db, deadline: number, batch: (trx: Db) => Prom
 async function maintenancePlugin (fastify: FastifyInstance) {
   const { db, config } = fastify
   const log = fastify.log.child({ component: 'maintenance' })
-  let running: Promise<MaintenanceReport> | null = null
 
   await refuseShortRetention(db, config.clickRetentionDays)
   const now = new Date()
@@ -100,20 +100,16 @@ async function maintenancePlugin (fastify: FastifyInstance) {
     return report
   }
 
-  const runOnce = (at: Date = new Date()): Promise<MaintenanceReport> => {
-    // One run at a time per instance: a caller during a run waits for it and then gets its own.
-    const next = (running ?? Promise.resolve(null)).catch(() => null).then(() => run(at))
-    running = next
-    void next.finally(() => { if (running === next) running = null }).catch(() => {})
-    return next
-  }
+  // One run at a time per instance: a caller during a run waits for it and then gets its own.
+  const runs = oneAtATime((at: Date = new Date()) => run(at))
+  const runOnce = (at?: Date): Promise<MaintenanceReport> => runs.run(at)
   fastify.decorate('maintenance', { runOnce, scheduled: config.roles.has('maintenance') })
 
   if (!config.roles.has('maintenance')) return
   let timer: NodeJS.Timeout | undefined
   fastify.addHook('onReady', async () => {
     const tick = () => {
-      if (running !== null) return
+      if (runs.busy) return
       runOnce().catch((err: unknown) => log.warn({ err }, 'maintenance failed; retrying on the next run'))
     }
     tick()
@@ -122,7 +118,7 @@ async function maintenancePlugin (fastify: FastifyInstance) {
   })
   fastify.addHook('onClose', async () => {
     clearInterval(timer)
-    await running?.catch(() => {})
+    await runs.settled()
   })
 }
 

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
+import { oneAtATime } from '../lib/one-at-a-time.js'
 import { foldDailyTiers } from './repository.js'
 
 declare module 'fastify' {
@@ -23,26 +24,20 @@ const INTERVAL_MS = 60_000
 async function statsFoldingPlugin (fastify: FastifyInstance) {
   const { db } = fastify
   const log = fastify.log.child({ component: 'stats-folding' })
-  let running: Promise<number> | null = null
-
-  const runOnce = (now: Date = new Date()): Promise<number> => {
-    const next = (running ?? Promise.resolve(0)).catch(() => 0).then(() => foldDailyTiers(db, now))
-    running = next
-    void next.finally(() => { if (running === next) running = null }).catch(() => {})
-    return next
-  }
+  const folds = oneAtATime((now: Date = new Date()) => foldDailyTiers(db, now))
+  const runOnce = (now?: Date): Promise<number> => folds.run(now)
 
   fastify.decorate('statsFolding', { runOnce })
   if (!fastify.config.roles.has('maintenance')) return
   const timer = setInterval(() => {
-    if (running !== null) return
+    if (folds.busy) return
     runOnce().catch((err: unknown) => log.warn({ err }, 'folding the statistics\' daily tiers failed; retrying on the next tick'))
   }, INTERVAL_MS)
   timer.unref()
 
   fastify.addHook('onClose', async () => {
     clearInterval(timer)
-    await running?.catch(() => {})
+    await folds.settled()
   })
 }
 

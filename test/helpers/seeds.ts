@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Transaction } from 'kysely'
 import pg from 'pg'
+import type { ClickRecord } from '../../src/clicks/repository.js'
 import type { NewConversion } from '../../src/conversions/repository.js'
 import type { Database } from '../../src/db/tables.js'
 import { enqueueDeliveries } from '../../src/affiliate-postbacks/enqueue.js'
@@ -69,6 +70,21 @@ export function insertPostbackRow (app: FastifyInstance, row: { affiliate_id: nu
 
 export function insertConversionRow (app: FastifyInstance, row: { offer_id: number; affiliate_id: number }) {
   return app.db.insertInto('conversions').values(conversionRow(row)).execute()
+}
+
+/** A click as the recorder writes it, created at `at` (ms) with an id that names its second. */
+export function clickRecord (offerId: number, affiliateId: number, at: number, params: Record<string, string> = {}): ClickRecord {
+  return {
+    clickid: newClickId(new Date(at)),
+    offer_id: offerId,
+    affiliate_id: affiliateId,
+    tracking_link_id: null,
+    params,
+    ip: '203.0.113.7',
+    user_agent: 'ua',
+    referrer: null,
+    created_at: new Date(at),
+  }
 }
 
 export function insertClickRow (app: FastifyInstance, row: { offer_id: number; affiliate_id: number }) {

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, eventually, inject } from '../helpers/build.js'
 import { createAffiliate, createOffer } from '../helpers/fixtures.js'
-import { insertClicks, type ClickRecord } from '../../src/clicks/repository.js'
+import { clickRecord } from '../helpers/seeds.js'
+import { insertClicks } from '../../src/clicks/repository.js'
 import { foldDailyTiers } from '../../src/stats/repository.js'
 
 // The fold moves the 15-minute tier into the reporting zones' daily tiers while clicks keep coming. These
@@ -12,20 +12,6 @@ import { foldDailyTiers } from '../../src/stats/repository.js'
 
 const ZONE = 'Asia/Kolkata'
 const HOUR = 3_600_000
-
-function clickAt (offerId: number, affiliateId: number, at: number): ClickRecord {
-  return {
-    clickid: Math.floor(at / 1000).toString(16).padStart(8, '0') + randomBytes(8).toString('hex'),
-    offer_id: offerId,
-    affiliate_id: affiliateId,
-    tracking_link_id: null,
-    params: {},
-    ip: '203.0.113.7',
-    user_agent: 'ua',
-    referrer: null,
-    created_at: new Date(at),
-  }
-}
 
 async function dailyClicks (app: FastifyInstance): Promise<number> {
   const result = await sql<{ n: string | null }>`select sum(clicks) as n from stats_daily_clicks where zone = ${ZONE} and affiliate_id = 0`.execute(app.db)
@@ -42,14 +28,14 @@ t.test('a click batch in flight when the fold starts is counted once: the fold w
   const { app } = await build(t, { env: { STATS_TIME_ZONES: ZONE } })
   const offer = await createOffer(app)
   const affiliate = await createAffiliate(app)
-  await insertClicks(app.db, [clickAt(offer.id, affiliate.id, now - 2 * HOUR)])
+  await insertClicks(app.db, [clickRecord(offer.id, affiliate.id, now - 2 * HOUR)])
 
   // A batch of a click inside the range the fold will take, written and not yet committed.
   let release = () => {}
   const gate = new Promise<void>((resolve) => { release = resolve })
   let written = false
   const batch = app.db.transaction().execute(async (trx) => {
-    await insertClicks(trx, [clickAt(offer.id, affiliate.id, now - HOUR)])
+    await insertClicks(trx, [clickRecord(offer.id, affiliate.id, now - HOUR)])
     written = true
     await gate
   })
@@ -72,12 +58,12 @@ t.test('instances folding at once take turns: nothing is added twice; later writ
   const { app } = await build(t, { env: { STATS_TIME_ZONES: ZONE } })
   const offer = await createOffer(app)
   const affiliate = await createAffiliate(app)
-  await insertClicks(app.db, [1, 2, 3, 4, 5].map((h) => clickAt(offer.id, affiliate.id, now - h * HOUR)))
+  await insertClicks(app.db, [1, 2, 3, 4, 5].map((h) => clickRecord(offer.id, affiliate.id, now - h * HOUR)))
   const steps = await Promise.all([foldDailyTiers(app.db, new Date(now)), foldDailyTiers(app.db, new Date(now)), foldDailyTiers(app.db, new Date(now))])
   t.equal(steps.reduce((a, b) => a + b, 0), 1, 'one fold moved the zone; the others found nothing left')
   t.equal(await dailyClicks(app), 5)
   // A click written late (its time already folded) is counted by the trigger, not left for a fold that has passed.
-  await insertClicks(app.db, [clickAt(offer.id, affiliate.id, now - 90 * 60_000)])
+  await insertClicks(app.db, [clickRecord(offer.id, affiliate.id, now - 90 * 60_000)])
   t.equal(await dailyClicks(app), 6, 'a late click reaches the daily tier as it is written')
   t.equal(await foldDailyTiers(app.db, new Date(now)), 0, 'and no fold adds it again')
   t.equal(await reportedClicks(app, now), 6)

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, inject } from '../helpers/build.js'
 import { createAffiliate, createOffer } from '../helpers/fixtures.js'
+import { clickRecord } from '../helpers/seeds.js'
 import { localDate, startOfLocalDay } from '../../src/domain/time-periods.js'
 
 // The daily tier of a reporting zone (STATS_TIME_ZONES) counts what is created from the zone's `since` on, up to
@@ -15,19 +15,7 @@ const HOUR = 3_600_000
 const DAY = 24 * HOUR
 
 function recordClicks (app: FastifyInstance, offerId: number, affiliateId: number, times: number[]): Promise<void> {
-  for (const at of times) {
-    app.clickRecorder.record({
-      clickid: Math.floor(at / 1000).toString(16).padStart(8, '0') + randomBytes(8).toString('hex'),
-      offer_id: offerId,
-      affiliate_id: affiliateId,
-      tracking_link_id: null,
-      params: {},
-      ip: '203.0.113.7',
-      user_agent: 'ua',
-      referrer: null,
-      created_at: new Date(at),
-    })
-  }
+  for (const at of times) app.clickRecorder.record(clickRecord(offerId, affiliateId, at))
   return app.clickRecorder.flush()
 }
 
