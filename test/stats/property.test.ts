@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, inject } from '../helpers/build.js'
+import { clickRecord } from '../helpers/seeds.js'
 import { advertiserPostback, asAffiliate, createAdvertiser, createAffiliate, createOffer, type AffiliateJson, type OfferJson } from '../helpers/fixtures.js'
 import { parseAmount, formatAmountPlain } from '../../src/domain/money.js'
 
@@ -201,19 +201,9 @@ for (const [seed, zones] of [[1, ZONE.toLowerCase()], [2, 'UTC']] as const) {
         const value = rnd.pick(subValues)
         if (value !== '' || rnd.int(2) === 0) params[sub] = value
       }
-      const clickid = Math.floor(at / 1000).toString(16).padStart(8, '0') + randomBytes(8).toString('hex')
-      app.clickRecorder.record({
-        clickid,
-        offer_id: rnd.pick(offerList).id,
-        affiliate_id: rnd.pick(affiliates).id,
-        tracking_link_id: null,
-        params,
-        ip: '203.0.113.7',
-        user_agent: 'ua',
-        referrer: null,
-        created_at: new Date(at),
-      })
-      written.push(clickid)
+      const click = clickRecord(rnd.pick(offerList).id, rnd.pick(affiliates).id, at, params)
+      app.clickRecorder.record(click)
+      written.push(click.clickid)
     }
     await app.clickRecorder.flush()
     // The fold adds the first ten days to the daily tier: what is written for them later reaches it through the triggers.
