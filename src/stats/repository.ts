@@ -357,8 +357,11 @@ export async function restartDailyTiersForCurrencyChange (trx: Db, offerId: numb
 
 /** How long after a 15-minute bucket ends the fold adds it: clicks are written within a second of their time. */
 export const FOLD_GRACE_MS = 2 * 60_000
-/** One fold transaction adds at most this much traffic time, so catching up after a pause never holds writes long. */
-const FOLD_STEP_MS = DAY_MS
+/**
+ * One fold transaction adds at most this much traffic time, so catching up after a pause holds writes for
+ * moments, not for the time a day of buckets takes.
+ */
+const FOLD_STEP_MS = 3_600_000
 
 /**
  * Adds the 15-minute tier's whole buckets created since each zone's `folded_until` (up to a bucket ended
