@@ -124,6 +124,28 @@ export function answerCpuQueries (): void {
   })
 }
 
+/** In a child serving the app: writes the click buffer when the parent asks (`flushClicks`), and says whether it could. */
+export function answerFlushRequests (app: FastifyInstance): void {
+  process.on('message', (message: unknown) => {
+    if (message === null || typeof message !== 'object' || !('flush' in message)) return
+    app.clickRecorder.flush().then(() => process.send?.({ flushed: true }), () => process.send?.({ flushed: false }))
+  })
+}
+
+/** Resolves when the child (which must call `answerFlushRequests`) has written every click it answered. */
+export function flushClicks (child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: unknown) => {
+      if (message === null || typeof message !== 'object' || !('flushed' in message)) return
+      child.off('message', onMessage)
+      if ((message as { flushed: boolean }).flushed) resolve()
+      else reject(new Error('the click buffer could not be written'))
+    }
+    child.on('message', onMessage)
+    child.send({ flush: true })
+  })
+}
+
 /** A child's CPU time so far (it must call `answerCpuQueries`), in microseconds; NaN if it does not answer in 10 s. */
 export function askCpu (child: ChildProcess): Promise<number> {
   return new Promise((resolve) => {

@@ -34,7 +34,7 @@ import autocannon, { type Options, type Result } from 'autocannon'
 import pg from 'pg'
 import { Agent, request } from 'undici'
 import { newClickId } from '../src/domain/click-ids.js'
-import { ADMIN_KEY, answerCpuQueries, askCpu, create, freshDatabase, serveApp, startChild, stopChild } from './children.js'
+import { ADMIN_KEY, answerCpuQueries, answerFlushRequests, askCpu, create, flushClicks, freshDatabase, serveApp, startChild, stopChild } from './children.js'
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const TURN_S = Number(process.env.BENCH_TURN_DURATION ?? 3)
@@ -63,10 +63,7 @@ async function serve (variant: Variant, databaseUrl: string): Promise<void> {
     build: { metrics: variant === 'on' || AA },
     setup: (app) => {
       answerCpuQueries()
-      process.on('message', (message: unknown) => {
-        if (message === null || typeof message !== 'object' || !('flush' in message)) return
-        app.clickRecorder.flush().then(() => process.send?.({ flushed: true }), () => process.send?.({ flushed: false }))
-      })
+      answerFlushRequests(app)
     },
   })
 }
@@ -97,19 +94,6 @@ function scrapeFromChild (port: number): Promise<{ latencies: number[]; bytes: n
   return new Promise((resolve, reject) => {
     child.once('message', (message: { latencies: number[]; bytes: number }) => resolve(message))
     child.once('exit', (code) => reject(new Error(`the scraper exited with ${code} before reporting`)))
-  })
-}
-
-function flush (child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: unknown) => {
-      if (message === null || typeof message !== 'object' || !('flushed' in message)) return
-      child.off('message', onMessage)
-      if ((message as { flushed: boolean }).flushed) resolve()
-      else reject(new Error('the click buffer could not be written'))
-    }
-    child.on('message', onMessage)
-    child.send({ flush: true })
   })
 }
 
@@ -166,10 +150,10 @@ async function countConversions (db: pg.Client): Promise<number> {
 
 /** One turn: the load, then the clicks it answered written, and the app's CPU time over both. */
 async function turn (server: Server, run: () => Promise<Result>, units: (result: Result) => Promise<number>): Promise<Turn> {
-  await flush(server.child)
+  await flushClicks(server.child)
   const before = await askCpu(server.child)
   const result = await run()
-  await flush(server.child)
+  await flushClicks(server.child)
   const cpu = (await askCpu(server.child)) - before
   const counted = await units(result)
   // A turn that created nothing measures only refusals: stop rather than report their cost as the figure.

@@ -5,6 +5,7 @@
  *
  * 0. The whole system: the service in a child process, clicks through /click and conversions through /postback,
  *    with the rollup triggers on and off in ABBA rounds (BENCH_STATS_HTTP_ROUNDS, 0 to skip); service and database CPU.
+ *    The service runs without the maintenance role: the fold is counted in part 1.
  * 1. Rollup cost. The real write statements (the click recorder's batch insert, the intake's conversion batch,
  *    the compare-and-set status change) run in alternating rounds with the rollup triggers enabled and disabled,
  *    in the same run and database; PostgreSQL backend CPU (this database's backends only, from /proc) per click
@@ -17,7 +18,7 @@
  *    set-based inserts (the triggers keep the rollups); then BENCH_STATS_RUNS (30) reports of each shape
  *    (30 days by day and offer, by day and affiliate, in Asia/Kolkata; 7 days by day and sub1 for one offer).
  */
-import { readFileSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import pino from 'pino'
@@ -30,7 +31,7 @@ import { buildReport } from '../src/stats/service.js'
 import { FOLD_GRACE_MS, foldDailyTiers, syncReportingZones } from '../src/stats/repository.js'
 import { conversionRow } from '../test/helpers/seeds.js'
 import autocannon from 'autocannon'
-import { answerCpuQueries, askCpu, freshDatabase, serveApp, startChild, stopChild } from './children.js'
+import { answerCpuQueries, answerFlushRequests, askCpu, flushClicks, freshDatabase, meterDatabaseBackends, serveApp, startChild, stopChild } from './children.js'
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 const ROUNDS = env('BENCH_STATS_ROUNDS', 6)
@@ -49,20 +50,14 @@ const HTTP_CONVERSIONS = env('BENCH_STATS_HTTP_CONVERSIONS', 2_000)
 /** The reporting zones (STATS_TIME_ZONES) the database keeps a daily tier for: the reports' zone by default. */
 const ZONES = (process.env.BENCH_STATS_ZONES ?? 'Asia/Kolkata').split(',').filter((zone) => zone !== '')
 
-/** CPU (user + system) of this database's backends, in µs. USER_HZ is 100 on every Linux this runs on. */
-async function backendsCpuMicros (db: Db): Promise<number> {
-  const pids = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(db)
-  let ticks = 0
-  for (const { pid } of pids.rows) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      ticks += Number(fields[11]) + Number(fields[12])
-    } catch {
-      // gone since the listing
-    }
-  }
-  return ticks * 10_000
+/**
+ * What `work` costs this database's backends, in µs (`meterDatabaseBackends`: a backend that exits meanwhile, as
+ * a pool's idle connection does, keeps what it used; reading /proc before and after would lose it).
+ */
+async function backendsCpuOver<T> (database: string, work: () => Promise<T>): Promise<{ result: T; micros: number }> {
+  const meter = await meterDatabaseBackends(database)
+  const result = await work()
+  return { result, micros: (await meter.stop()) ?? NaN }
 }
 
 async function setTriggers (db: Db, on: boolean): Promise<void> {
@@ -128,36 +123,38 @@ let nextBucket = Math.ceil(Date.now() / QUARTER_MS) * QUARTER_MS + 4 * QUARTER_M
  * each part ends with the fold of its bucket into the daily tier (as the maintenance instance runs it a few
  * minutes after the bucket ends), whose CPU counts in the part's.
  */
-async function round (db: Db, on: boolean): Promise<Cost> {
+async function round (db: Db, database: string, on: boolean): Promise<Cost> {
   const clickBucket = nextBucket
   const conversionBucket = nextBucket + QUARTER_MS
   nextBucket += 2 * QUARTER_MS
   const foldAfter = (bucket: number) => on ? foldDailyTiers(db, new Date(bucket + QUARTER_MS + FOLD_GRACE_MS)) : Promise.resolve(0)
   const clicks = clickBatch(ROUND_CLICKS, clickBucket + 1000, 1000)
-  let before = await backendsCpuMicros(db)
-  for (let i = 0; i < clicks.length; i += 500) await insertClicks(db, clicks.slice(i, i + 500))
-  await foldAfter(clickBucket)
-  const clickMicros = await backendsCpuMicros(db) - before
-  before = await backendsCpuMicros(db)
+  const clickCost = await backendsCpuOver(database, async () => {
+    for (let i = 0; i < clicks.length; i += 500) await insertClicks(db, clicks.slice(i, i + 500))
+    await foldAfter(clickBucket)
+  })
   const ids: number[] = []
   const converting = clicks.slice(0, ROUND_CONVERSIONS)
-  for (let i = 0; i < converting.length; i += 50) {
-    await db.transaction().execute(async (trx) => {
-      const { created } = await insertConversions(trx, converting.slice(i, i + 50).map((click) => conversionEntry(click, new Date(conversionBucket + i))))
-      for (const c of created) if (c !== undefined) ids.push(c.conversion.id)
-    })
-  }
-  for (const id of ids.filter((_id, i) => i % 5 === 0)) {
-    await db.transaction().execute((trx) => updateConversionIf(trx, id, 'pending', { status: 'approved' }))
-  }
-  await foldAfter(conversionBucket)
-  const conversionMicros = await backendsCpuMicros(db) - before
-  return { clicks: clicks.length, conversions: ids.length, clickMicros, conversionMicros }
+  const conversionCost = await backendsCpuOver(database, async () => {
+    for (let i = 0; i < converting.length; i += 50) {
+      await db.transaction().execute(async (trx) => {
+        const { created } = await insertConversions(trx, converting.slice(i, i + 50).map((click) => conversionEntry(click, new Date(conversionBucket + i))))
+        for (const c of created) if (c !== undefined) ids.push(c.conversion.id)
+      })
+    }
+    for (const id of ids.filter((_id, i) => i % 5 === 0)) {
+      await db.transaction().execute((trx) => updateConversionIf(trx, id, 'pending', { status: 'approved' }))
+    }
+    await foldAfter(conversionBucket)
+  })
+  return { clicks: clicks.length, conversions: ids.length, clickMicros: clickCost.micros, conversionMicros: conversionCost.micros }
 }
 
-/** CPU of the service process and of this database's backends, in µs. */
-async function systemCpuMicros (db: Db, child: import('node:child_process').ChildProcess): Promise<number> {
-  return (await askCpu(child)) + (await backendsCpuMicros(db))
+/** What `work` costs the service process and this database's backends, in µs. */
+async function systemCpuOver<T> (database: string, child: ChildProcess, work: () => Promise<T>): Promise<{ result: T; micros: number }> {
+  const before = await askCpu(child)
+  const { result, micros } = await backendsCpuOver(database, work)
+  return { result, micros: micros + (await askCpu(child)) - before }
 }
 
 /**
@@ -165,7 +162,7 @@ async function systemCpuMicros (db: Db, child: import('node:child_process').Chil
  * over every offer and affiliate, conversions through /postback on clicks prepared in the database, in rounds
  * with the rollup triggers on and off (ABBA). CPU of the service and of this database's backends per unit.
  */
-async function measureSystem (db: Db, databaseUrl: string): Promise<void> {
+async function measureSystem (db: Db, databaseUrl: string, database: string): Promise<void> {
   const server = await startChild(import.meta.url, ['serve', databaseUrl])
   try {
     const base = `http://127.0.0.1:${server.port}`
@@ -189,7 +186,6 @@ async function measureSystem (db: Db, databaseUrl: string): Promise<void> {
       amount: HTTP_CONVERSIONS,
       requests: [{ setupRequest: (request) => ({ ...request, path: `/postback?clickid=${clickids[nextClickid++ % clickids.length]}&goal=1` }) }],
     })
-    const countClicks = async () => Number((await sql<{ n: string }>`select count(*) as n from clicks`.execute(db)).rows[0]?.n)
     const sums = { on: { clicks: 0, conversions: 0, clickMicros: 0, conversionMicros: 0 }, off: { clicks: 0, conversions: 0, clickMicros: 0, conversionMicros: 0 } }
     await clicks() // warm-up: plans, caches, the JIT
     await conversions()
@@ -197,17 +193,18 @@ async function measureSystem (db: Db, databaseUrl: string): Promise<void> {
       const on = [0, 3].includes(r % 4)
       await setTriggers(db, on)
       const sum = on ? sums.on : sums.off
-      const expected = (await countClicks()) + HTTP_CLICKS
-      let before = await systemCpuMicros(db, server.child)
-      const clickRun = await clicks()
-      // The recorder writes within a second: the round ends when every click is in the table.
-      for (const deadline = Date.now() + 30_000; (await countClicks()) < expected && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 50))
-      sum.clickMicros += (await systemCpuMicros(db, server.child)) - before
-      sum.clicks += clickRun.statusCodeStats['302']?.count ?? 0
-      before = await systemCpuMicros(db, server.child)
-      const conversionRun = await conversions()
-      sum.conversionMicros += (await systemCpuMicros(db, server.child)) - before
-      sum.conversions += conversionRun.statusCodeStats['200']?.count ?? 0
+      await flushClicks(server.child)
+      // A round of clicks ends when the service has written every click it answered.
+      const clickRun = await systemCpuOver(database, server.child, async () => {
+        const run = await clicks()
+        await flushClicks(server.child)
+        return run
+      })
+      sum.clickMicros += clickRun.micros
+      sum.clicks += clickRun.result.statusCodeStats['302']?.count ?? 0
+      const conversionRun = await systemCpuOver(database, server.child, conversions)
+      sum.conversionMicros += conversionRun.micros
+      sum.conversions += conversionRun.result.statusCodeStats['200']?.count ?? 0
       if (process.env.BENCH_STATS_VERBOSE === '1') console.log(`round ${r} (${on ? 'on' : 'off'}): ${JSON.stringify(sum)}`)
     }
     await setTriggers(db, true)
@@ -234,6 +231,7 @@ function percentile (sorted: number[], p: number): number {
 
 async function main (): Promise<void> {
   const database = await freshDatabase()
+  const databaseName = new URL(database.url).pathname.slice(1)
   const log = pino({ level: 'silent' })
   const handle = await openDatabase({ databaseUrl: database.url, dataDir: null }, log)
   const db = handle.db
@@ -253,15 +251,15 @@ async function main (): Promise<void> {
       select 'Partner ' || g, 'p' || g || '@example.com', md5(g::text) from generate_series(1, ${AFFILIATES}::int) g`.execute(db)
 
     // The whole system first, on clicks and conversions of now: the rounds below write into buckets ahead of the clock.
-    if (HTTP_ROUNDS > 0) await measureSystem(db, database.url)
+    if (HTTP_ROUNDS > 0) await measureSystem(db, database.url, databaseName)
 
     // 1. Rollup cost, with and without, interleaved so that drift in the machine's load touches both alike.
     const sums = { on: { clicks: 0, conversions: 0, clickMicros: 0, conversionMicros: 0 }, off: { clicks: 0, conversions: 0, clickMicros: 0, conversionMicros: 0 } }
-    await round(db, true) // warm-up: plans, caches
+    await round(db, databaseName, true) // warm-up: plans, caches
     for (let r = 0; r < ROUNDS * 2; r++) {
       const on = r % 2 === 0
       await setTriggers(db, on)
-      const cost = await round(db, on)
+      const cost = await round(db, databaseName, on)
       const sum = on ? sums.on : sums.off
       sum.clicks += cost.clicks
       sum.conversions += cost.conversions
@@ -335,7 +333,16 @@ async function main (): Promise<void> {
 }
 
 if (process.argv[2] === 'serve') {
-  await serveApp(process.argv[3] as string, { logLevel: 'warn', env: { STATS_TIME_ZONES: ZONES.join(',') || 'none' }, setup: () => answerCpuQueries() })
+  // Without the maintenance role: its fold would land in whichever round a bucket ends in, whatever the triggers;
+  // the rounds of part 1 count the fold with the writes it folds.
+  await serveApp(process.argv[3] as string, {
+    logLevel: 'warn',
+    env: { STATS_TIME_ZONES: ZONES.join(',') || 'none', SERVICE_ROLES: 'http,dispatcher' },
+    setup: (app) => {
+      answerCpuQueries()
+      answerFlushRequests(app)
+    },
+  })
 } else {
   main().catch((err: unknown) => {
     console.error(err)
