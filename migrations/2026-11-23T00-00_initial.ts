@@ -20,20 +20,32 @@ const ADD_CONVERSION_FIGURES = sql.raw(`conversions = s.conversions + excluded.c
   revenue = s.revenue + excluded.revenue, payout = s.payout + excluded.payout,
   pending_revenue = s.pending_revenue + excluded.pending_revenue, pending_payout = s.pending_payout + excluded.pending_payout`)
 
-/** The two statements that add signed conversion rows (`delta`) to the rollup tiers, the 15-minute tier first. */
-function countConversions (delta: RawBuilder<unknown>): RawBuilder<unknown> {
+/**
+ * True when a row created at or after `oldest` falls before a zone's fold: only then does a write add to a daily
+ * tier itself (a click written late, a status change of a conversion already folded). Checked before the daily
+ * statement, which a batch of new traffic then skips.
+ */
+const DAILY_TIER_REACHED = (oldest: RawBuilder<unknown>) => sql`exists (select 1 from stats_zones where folded_until > (${oldest}))`
+
+/**
+ * The statements that add signed conversion rows (`delta`) to the rollup tiers, the 15-minute tier first; the
+ * daily tiers' only when a row created at or after `oldest` may reach them.
+ */
+function countConversions (delta: RawBuilder<unknown>, oldest: RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`with delta as (${delta})
         insert into stats_conversions as s (bucket, offer_id, affiliate_id, goal, currency, ${CONVERSION_COLUMNS})
         select date_bin('15 minutes', created_at, timestamptz '2000-01-01 00:00:00+00'), offer_id, affiliate_id, goal, currency, ${CONVERSION_SUMS}
         from delta group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
         on conflict (bucket, offer_id, affiliate_id, goal, currency) do update set ${ADD_CONVERSION_FIGURES};
+        if ${DAILY_TIER_REACHED(oldest)} then
         with delta as (${delta})
         insert into stats_daily_conversions as s (zone, day, offer_id, affiliate_id, goal, currency, ${CONVERSION_COLUMNS})
         select z.zone, (d.created_at at time zone z.zone)::date, g.offer_id, g.affiliate_id, d.goal, d.currency, ${CONVERSION_SUMS}
         from delta d join stats_zones z on d.created_at >= z.since and d.created_at < z.folded_until
           cross join lateral (values (d.offer_id, 0), (0, d.affiliate_id)) g (offer_id, affiliate_id)
         group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
-        on conflict (zone, day, offer_id, affiliate_id, goal, currency) do update set ${ADD_CONVERSION_FIGURES};`
+        on conflict (zone, day, offer_id, affiliate_id, goal, currency) do update set ${ADD_CONVERSION_FIGURES};
+        end if;`
 }
 
 /**
@@ -519,12 +531,14 @@ const SCHEMA: RawBuilder<unknown>[] = [
       select date_bin('15 minutes', created_at, timestamptz '2000-01-01 00:00:00+00'), offer_id, affiliate_id, count(*)
       from new_clicks group by 1, 2, 3 order by 1, 2, 3
       on conflict (bucket, offer_id, affiliate_id) do update set clicks = s.clicks + excluded.clicks;
+      if ${DAILY_TIER_REACHED(sql`select min(created_at) from new_clicks`)} then
       insert into stats_daily_clicks as s (zone, day, offer_id, affiliate_id, currency, clicks)
       select z.zone, (c.created_at at time zone z.zone)::date, g.offer_id, g.affiliate_id, o.currency, count(*)
       from new_clicks c join stats_zones z on c.created_at >= z.since and c.created_at < z.folded_until join offers o on o.id = c.offer_id
         cross join lateral (values (c.offer_id, 0), (0, c.affiliate_id)) g (offer_id, affiliate_id)
       group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
       on conflict (zone, day, offer_id, affiliate_id, currency) do update set clicks = s.clicks + excluded.clicks;
+      end if;
       return null;
     end
     $$`,
@@ -535,7 +549,8 @@ const SCHEMA: RawBuilder<unknown>[] = [
   sql`create function stats_count_conversions() returns trigger language plpgsql as $$
     begin
       if tg_op = 'INSERT' then
-        ${countConversions(sql`select 1 as n, created_at, offer_id, affiliate_id, goal, currency, status, revenue, payout from new_conversions`)}
+        ${countConversions(sql`select 1 as n, created_at, offer_id, affiliate_id, goal, currency, status, revenue, payout from new_conversions`,
+          sql`select min(created_at) from new_conversions`)}
       else
         ${countConversions(sql`
           select 1 as n, nc.created_at, nc.offer_id, nc.affiliate_id, nc.goal, nc.currency, nc.status, nc.revenue, nc.payout
@@ -546,7 +561,8 @@ const SCHEMA: RawBuilder<unknown>[] = [
           select -1, oc.created_at, oc.offer_id, oc.affiliate_id, oc.goal, oc.currency, oc.status, oc.revenue, oc.payout
           from old_conversions oc join new_conversions nc on nc.id = oc.id
           where (nc.created_at, nc.offer_id, nc.affiliate_id, nc.goal, nc.currency, nc.status, nc.revenue, nc.payout)
-            is distinct from (oc.created_at, oc.offer_id, oc.affiliate_id, oc.goal, oc.currency, oc.status, oc.revenue, oc.payout)`)}
+            is distinct from (oc.created_at, oc.offer_id, oc.affiliate_id, oc.goal, oc.currency, oc.status, oc.revenue, oc.payout)`,
+          sql`select least((select min(created_at) from old_conversions), (select min(created_at) from new_conversions))`)}
       end if;
       return null;
     end
