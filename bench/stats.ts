@@ -28,7 +28,7 @@ import { clickMonthsBetween, makeClickPartitions } from '../src/clicks/partition
 import { insertClicks, type ClickRecord } from '../src/clicks/repository.js'
 import { insertConversions, updateConversionIf, type NewConversionEntry } from '../src/conversions/repository.js'
 import { buildReport } from '../src/stats/service.js'
-import { FOLD_GRACE_MS, foldDailyTiers, syncReportingZones } from '../src/stats/repository.js'
+import { FOLD_GRACE_MS, foldDailyTiers, syncReportingZones } from '../src/stats/daily-tiers.js'
 import { conversionRow } from '../test/helpers/seeds.js'
 import autocannon from 'autocannon'
 import { answerCpuQueries, answerFlushRequests, askCpu, flushClicks, freshDatabase, meterDatabaseBackends, serveApp, startChild, stopChild } from './children.js'

@@ -9,7 +9,7 @@ import { offerListQuery, type OfferCreate, type OfferListQuery, type OfferPatch 
 import { DEFAULT_GOAL, goalsLeftBehind, parseGoals } from './goals.js'
 import { capsNamingMissingGoals, checkClickSession, parseCaps } from './caps.js'
 import { offerPostbackUrl, offerToApi } from './view.js'
-import { restartDailyTiersForCurrencyChange } from '../stats/repository.js'
+import { restartDailyTiersForCurrencyChange } from '../stats/daily-tiers.js'
 import {
   advertiserExists, deleteOffer, dropCountersOfRemovedCaps, unknownAffiliates, findOfferWithGoals, goalsNamedByPostbacks, insertOffer, listOffers, loadPostbackUrlContext,
   lockOffer, offerReference, replaceGoals, trackingDomainExists, updateOffer, withGoals, type OfferWithGoals,

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { openDatabase, type DatabaseHandle, type Db } from '../db/database.js'
 import { migrateToLatest } from '../db/migrator.js'
-import { syncReportingZones } from '../stats/repository.js'
+import { syncReportingZones } from '../stats/daily-tiers.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { oneAtATime } from '../lib/one-at-a-time.js'
-import { foldDailyTiers } from './repository.js'
+import { foldDailyTiers } from './daily-tiers.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -5,7 +5,7 @@ import { build, eventually, inject } from '../helpers/build.js'
 import { createAffiliate, createOffer } from '../helpers/fixtures.js'
 import { clickRecord } from '../helpers/seeds.js'
 import { insertClicks } from '../../src/clicks/repository.js'
-import { foldDailyTiers } from '../../src/stats/repository.js'
+import { foldDailyTiers } from '../../src/stats/daily-tiers.js'
 
 // The fold moves the 15-minute tier into the reporting zones' daily tiers while clicks keep coming. These
 // tests hold transactions open on several connections, so they run on PostgreSQL (the embedded database has one).
