@@ -4,12 +4,12 @@
  *   npx tsc -p tsconfig.bench.json && node dist/bench/stats.js
  *
  * 0. The whole system: the service in a child process, clicks through /click and conversions through /postback,
- *    with the rollup triggers on and off in ABBA rounds (BENCH_STATS_HTTP_ROUNDS, 0 to skip); service and database CPU.
- *    The service runs without the maintenance role: the fold is counted in part 1.
+ *    with the rollups on and off in ABBA rounds (BENCH_STATS_HTTP_ROUNDS, 0 to skip); service and database CPU.
+ *    The service runs without the maintenance role: a round with the rollups ends with the fold of its clicks.
  * 1. Rollup cost. The real write statements (the click recorder's batch insert, the intake's conversion batch,
- *    the compare-and-set status change) run in alternating rounds with the rollup triggers enabled and disabled,
+ *    the compare-and-set status change) run in alternating rounds with the rollups (triggers and folds) and without,
  *    in the same run and database; PostgreSQL backend CPU (this database's backends only, from /proc) per click
- *    and per conversion is compared, the fold of each round's bucket into the daily tier included.
+ *    and per conversion is compared, the folds of each round's bucket into the 15-minute and daily tiers included.
  *    BENCH_STATS_ROUNDS (6) rounds each way of BENCH_STATS_ROUND_CLICKS (10,000) clicks and
  *    BENCH_STATS_ROUND_CONVERSIONS (1,000) conversions, a fifth of which then change status. BENCH_STATS_SKEW
  *    (1, uniform) concentrates the traffic on the first offers and affiliates.
@@ -28,7 +28,9 @@ import { clickMonthsBetween, makeClickPartitions } from '../src/clicks/partition
 import { insertClicks, type ClickRecord } from '../src/clicks/repository.js'
 import { insertConversions, updateConversionIf, type NewConversionEntry } from '../src/conversions/repository.js'
 import { buildReport } from '../src/stats/service.js'
-import { FOLD_GRACE_MS, foldDailyTiers, syncReportingZones } from '../src/stats/daily-tiers.js'
+import { CLICK_FOLD_GRACE_MS } from '../src/stats/click-fold.js'
+import { FOLD_GRACE_MS, syncReportingZones } from '../src/stats/daily-tiers.js'
+import { foldStatistics } from '../src/stats/folding.js'
 import { conversionRow } from '../test/helpers/seeds.js'
 import autocannon from 'autocannon'
 import { answerCpuQueries, answerFlushRequests, askCpu, flushClicks, freshDatabase, meterDatabaseBackends, serveApp, startChild, stopChild } from './children.js'
@@ -58,6 +60,14 @@ async function backendsCpuOver<T> (database: string, work: () => Promise<T>): Pr
   const meter = await meterDatabaseBackends(database)
   const result = await work()
   return { result, micros: (await meter.stop()) ?? NaN }
+}
+
+/**
+ * Without the rollups no fold counts a round's clicks: after such a round the click fold is moved past them,
+ * outside the meter, so that the next round with rollups folds only its own.
+ */
+async function skipClickFold (db: Db, until: number): Promise<void> {
+  await sql`update stats_click_fold set folded_until = greatest(folded_until, ${new Date(until).toISOString()}::timestamptz)`.execute(db)
 }
 
 async function setTriggers (db: Db, on: boolean): Promise<void> {
@@ -120,14 +130,14 @@ let nextBucket = Math.ceil(Date.now() / QUARTER_MS) * QUARTER_MS + 4 * QUARTER_M
 /**
  * One round: clicks in batches of 500 as the recorder writes them (created within the bucket's first second),
  * then conversions in batches of 50 and a fifth of them changing status, in the next bucket. With the rollups on,
- * each part ends with the fold of its bucket into the daily tier (as the maintenance instance runs it a few
- * minutes after the bucket ends), whose CPU counts in the part's.
+ * each part ends with the folds the maintenance instance runs (the clicks into the 15-minute tier, the bucket into
+ * the daily tier), whose CPU counts in the part's.
  */
 async function round (db: Db, database: string, on: boolean): Promise<Cost> {
   const clickBucket = nextBucket
   const conversionBucket = nextBucket + QUARTER_MS
   nextBucket += 2 * QUARTER_MS
-  const foldAfter = (bucket: number) => on ? foldDailyTiers(db, new Date(bucket + QUARTER_MS + FOLD_GRACE_MS)) : Promise.resolve(0)
+  const foldAfter = (bucket: number) => on ? foldStatistics(db, new Date(bucket + QUARTER_MS + FOLD_GRACE_MS)) : Promise.resolve(0)
   const clicks = clickBatch(ROUND_CLICKS, clickBucket + 1000, 1000)
   const clickCost = await backendsCpuOver(database, async () => {
     for (let i = 0; i < clicks.length; i += 500) await insertClicks(db, clicks.slice(i, i + 500))
@@ -147,6 +157,7 @@ async function round (db: Db, database: string, on: boolean): Promise<Cost> {
     }
     await foldAfter(conversionBucket)
   })
+  if (!on) await skipClickFold(db, conversionBucket + QUARTER_MS)
   return { clicks: clicks.length, conversions: ids.length, clickMicros: clickCost.micros, conversionMicros: conversionCost.micros }
 }
 
@@ -173,6 +184,7 @@ async function measureSystem (db: Db, databaseUrl: string, database: string): Pr
         1 + g % ${OFFERS}::int, 1 + g % ${AFFILIATES}::int, '{}'::jsonb, '203.0.113.7', now()
       from generate_series(1, ${prepared}::int) g returning clickid`.execute(db)
     const clickids = ids.rows.map((row) => row.clickid)
+    await skipClickFold(db, Date.now() + 1000)
     let nextClickid = 0
     const clicks = () => autocannon({
       url: base,
@@ -195,11 +207,14 @@ async function measureSystem (db: Db, databaseUrl: string, database: string): Pr
       const sum = on ? sums.on : sums.off
       await flushClicks(server.child)
       // A round of clicks ends when the service has written every click it answered.
+      // With the rollups the round's clicks are folded (as the maintenance instance does every few seconds).
       const clickRun = await systemCpuOver(database, server.child, async () => {
         const run = await clicks()
         await flushClicks(server.child)
+        if (on) await foldStatistics(db, new Date(Date.now() + CLICK_FOLD_GRACE_MS))
         return run
       })
+      if (!on) await skipClickFold(db, Date.now())
       sum.clickMicros += clickRun.micros
       sum.clicks += clickRun.result.statusCodeStats['302']?.count ?? 0
       const conversionRun = await systemCpuOver(database, server.child, conversions)
@@ -295,6 +310,7 @@ async function main (): Promise<void> {
           2.5, 1.25, 'USD', c.params, c.created_at + interval '10 minutes'
         from clicks c tablesample system (10) where c.created_at >= to_timestamp(${start} / 1000.0) limit ${Math.floor(n / 10)}`.execute(db)
     }
+    await foldStatistics(db, new Date()) // as the maintenance instance keeps it
     await sql`analyze`.execute(db)
     const sizes = await sql<{ clicks: number; conversions: number; rollup_clicks: number; rollup_conversions: number; daily_clicks: number; daily_conversions: number }>`
       select (select count(*) from clicks)::int8 as clicks, (select count(*) from conversions)::int8 as conversions,

@@ -465,10 +465,13 @@ const SCHEMA: RawBuilder<unknown>[] = [
     end
     $$`,
 
-  // Statistics (§7). The report reads these rollups, never a month of raw clicks. Two tiers, kept by statement
-  // triggers in the statement that writes the clicks or conversions (the click batch, the conversion batch, a
-  // status change, hold expiry, an admin patch, any path added later), so the figures are exactly those of the
-  // rows at commit and a status change moves a conversion between columns in its own transaction:
+  // Statistics (§7). The report reads these rollups, never a month of raw clicks. Two tiers of conversions, kept by
+  // statement triggers in the statement that writes them (the conversion batch, a status change, hold expiry, an
+  // admin patch, any path added later), so the figures are exactly those of the rows at commit and a status change
+  // moves a conversion between columns in its own transaction. Clicks are only ever inserted: the 15-minute tier
+  // counts those created before `stats_click_fold.folded_until`, added by a fold every few seconds (one grouped
+  // statement for thousands of clicks, not an upsert per click batch), and reports count the seconds after it from
+  // the clicks themselves; a click written late (before the fold) is counted by the trigger as it is written.
   // - per 15-minute UTC bucket, offer and affiliate: the greatest step that serves every hour and day boundary
   //   of every zone exactly (all offsets, +05:30, +05:45 and +12:45 included, and the instants at which they
   //   change are multiples of 15 minutes);
@@ -485,6 +488,11 @@ const SCHEMA: RawBuilder<unknown>[] = [
     affiliate_id integer not null,
     clicks bigint not null,
     constraint stats_clicks_pkey primary key (bucket, offer_id, affiliate_id))`,
+  // One row: clicks created before `folded_until` are in stats_clicks (the fold, stats/click-fold.ts, moves it on).
+  sql`create table stats_click_fold (
+    only_row boolean primary key default true check (only_row),
+    folded_until timestamptz not null)`,
+  sql`insert into stats_click_fold (folded_until) values (timestamptz '1970-01-01 00:00:00+00')`,
   sql`create table stats_conversions (
     bucket timestamptz not null,
     offer_id integer not null,
@@ -497,7 +505,7 @@ const SCHEMA: RawBuilder<unknown>[] = [
     zone text primary key,
     -- Clicks and conversions created from this instant on are counted in the zone's daily tier.
     since timestamptz not null,
-    -- The daily tier holds what was created in [since, folded_until): a fold (stats/repository.ts) adds the
+    -- The daily tier holds what was created in [since, folded_until): a fold (stats/daily-tiers.ts) adds the
     -- 15-minute tier's whole buckets up to a moment ago and moves it on; writes of anything older (a click
     -- written late, a status change) reach the daily tier themselves, so a click costs one rollup row, not three.
     folded_until timestamptz not null,
@@ -525,17 +533,26 @@ const SCHEMA: RawBuilder<unknown>[] = [
     constraint stats_daily_conversions_pkey primary key (zone, day, offer_id, affiliate_id, goal, currency))`,
   // Sub-level reports read conversions of the period directly.
   sql`create index conversions_created on conversions (created_at)`,
+  // New clicks are left to the fold; the trigger counts only those created before it (written late), which a
+  // batch of new traffic finds out from one pass over its rows.
   sql`create function stats_count_clicks() returns trigger language plpgsql as $$
+    declare
+      clicks_folded_until timestamptz := (select f.folded_until from stats_click_fold f);
+      oldest timestamptz := (select min(created_at) from new_clicks);
     begin
+      if oldest is null or oldest >= clicks_folded_until then
+        return null;
+      end if;
       insert into stats_clicks as s (bucket, offer_id, affiliate_id, clicks)
       select date_bin('15 minutes', created_at, timestamptz '2000-01-01 00:00:00+00'), offer_id, affiliate_id, count(*)
-      from new_clicks group by 1, 2, 3 order by 1, 2, 3
+      from new_clicks where created_at < clicks_folded_until group by 1, 2, 3 order by 1, 2, 3
       on conflict (bucket, offer_id, affiliate_id) do update set clicks = s.clicks + excluded.clicks;
-      if ${DAILY_TIER_REACHED(sql`select min(created_at) from new_clicks`)} then
+      if ${DAILY_TIER_REACHED(sql`oldest`)} then
       insert into stats_daily_clicks as s (zone, day, offer_id, affiliate_id, currency, clicks)
       select z.zone, (c.created_at at time zone z.zone)::date, g.offer_id, g.affiliate_id, o.currency, count(*)
       from new_clicks c join stats_zones z on c.created_at >= z.since and c.created_at < z.folded_until join offers o on o.id = c.offer_id
         cross join lateral (values (c.offer_id, 0), (0, c.affiliate_id)) g (offer_id, affiliate_id)
+      where c.created_at < clicks_folded_until
       group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
       on conflict (zone, day, offer_id, affiliate_id, currency) do update set clicks = s.clicks + excluded.clicks;
       end if;
@@ -602,7 +619,7 @@ export async function down (db: Kysely<any>): Promise<void> {
   await sql`drop function if exists record_postback_attempts, claim_postback_deliveries, intake_catalog_bump,
     click_replica_stamp, click_replica_record_deletion cascade`.execute(db)
   for (const table of [
-    'cap_counters', 'stats_daily_conversions', 'stats_daily_clicks', 'stats_zones', 'stats_conversions', 'stats_clicks', 'origin_holds', 'affiliate_signing_secrets', 'service_identity', 'readiness_probe', 'click_replica_deletions', 'intake_catalog_version', 'postback_attempts', 'postback_deliveries', 'postbacks', 'server_postbacks', 'conversion_events',
+    'cap_counters', 'stats_daily_conversions', 'stats_daily_clicks', 'stats_zones', 'stats_conversions', 'stats_click_fold', 'stats_clicks', 'origin_holds', 'affiliate_signing_secrets', 'service_identity', 'readiness_probe', 'click_replica_deletions', 'intake_catalog_version', 'postback_attempts', 'postback_deliveries', 'postbacks', 'server_postbacks', 'conversion_events',
     'conversions', 'clicks', 'tracking_links', 'affiliates', 'offer_goals', 'offers', 'tracking_domains', 'advertisers', 'admin_api_keys',
   ]) {
     await db.schema.dropTable(table).ifExists().execute()

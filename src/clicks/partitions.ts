@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
+import { clicksFoldedUntil } from '../stats/click-fold.js'
 
 // Clicks live in one partition per calendar month (UTC) of their time (migrations: `clicks`). Partitions are
 // made ahead of need by maintenance, and on demand by the click writer for a month it has not seen made, so
@@ -73,7 +74,7 @@ const RETIRED_PREFIX = 'clicks_retired_'
 
 /**
  * Drops the partitions whose every click is older than `cutoff` (a month goes once its last instant is past
- * it): whole tables, so a month of clicks goes in one catalog change however many rows it holds. Conversions
+ * it) and counted by the statistics' 15-minute tier: whole tables, so a month of clicks goes in one catalog change however many rows it holds. Conversions
  * copied what they need from their click, so nothing else changes. Returns the names dropped.
  *
  * Two steps, so that `clicks` is locked only for catalog changes: detaching (and renaming) the old months takes
@@ -92,7 +93,9 @@ export async function retireClickPartitionsBefore (db: Db, cutoff: Date): Promis
   return db.transaction().execute(async (trx) => {
     await sql`select set_config('lock_timeout', ${LOCK_TIMEOUT}, true)`.execute(trx)
     await sql`select pg_advisory_xact_lock(${PARTITION_LOCK})`.execute(trx)
-    const old = (await existingClickMonths(trx)).filter((month) => month.to <= cutoff)
+    // Its clicks keep counting in the periods they were counted in (stats/click-fold.ts).
+    const counted = Math.min(cutoff.getTime(), await clicksFoldedUntil(trx))
+    const old = (await existingClickMonths(trx)).filter((month) => month.to.getTime() <= counted)
     for (const month of old) {
       await sql`alter table clicks detach partition ${sql.id(month.name)}`.execute(trx)
       await sql`alter table ${sql.id(month.name)} rename to ${sql.id(RETIRED_PREFIX + month.name)}`.execute(trx)

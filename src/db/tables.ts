@@ -295,6 +295,12 @@ export interface StatsConversionsTable extends ConversionFigureColumns {
   currency: string
 }
 
+/** The one row: clicks created before `folded_until` are counted in stats_clicks; later ones are read raw. */
+export interface StatsClickFoldTable {
+  only_row: Generated<boolean>
+  folded_until: Date
+}
+
 /** A reporting zone whose daily tier counts what is created from `since` on. */
 export interface StatsZonesTable {
   zone: string
@@ -342,6 +348,7 @@ export interface Database {
   click_replica_deletions: ClickReplicaDeletionsTable
   stats_clicks: StatsClicksTable
   stats_conversions: StatsConversionsTable
+  stats_click_fold: StatsClickFoldTable
   stats_zones: StatsZonesTable
   stats_daily_clicks: StatsDailyClicksTable
   stats_daily_conversions: StatsDailyConversionsTable

@@ -7,6 +7,7 @@ import { dropOldDeliveries, dropOldServerPostbacks, type RetentionBatch } from '
 import { ConfigError } from '../config.js'
 import { clickSessionSeconds } from '../domain/caps.js'
 import { oneAtATime } from '../lib/one-at-a-time.js'
+import { foldClicksUntil } from '../stats/click-fold.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -90,7 +91,10 @@ async function maintenancePlugin (fastify: FastifyInstance) {
 
   async function run (at: Date): Promise<MaintenanceReport> {
     const partitionsMade = await makeClickPartitions(db, clickMonthsBetween(at, new Date(at.getTime() + AHEAD_MS)))
-    const partitionsDropped = await dropClickPartitionsBefore(db, new Date(at.getTime() - config.clickRetentionDays * DAY_MS))
+    const clickCutoff = new Date(at.getTime() - config.clickRetentionDays * DAY_MS)
+    // The statistics count every click of a month before it goes (a month not yet counted stays).
+    await foldClicksUntil(db, clickCutoff.getTime())
+    const partitionsDropped = await dropClickPartitionsBefore(db, clickCutoff)
     const logCutoff = new Date(at.getTime() - config.logRetentionDays * DAY_MS)
     const deadline = Date.now() + RETENTION_BUDGET_MS
     const serverPostbacksDropped = await dropInBatches(db, deadline, (trx) => dropOldServerPostbacks(trx, logCutoff))

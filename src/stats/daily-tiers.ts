@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import { localDate, QUARTER_MS, startOfLocalDay } from '../domain/time-periods.js'
+import { clicksFoldedUntil } from './click-fold.js'
 
 // The daily tiers of the reporting zones (STATS_TIME_ZONES): which zones there are and the span each holds,
 // kept in step with the setting and with offers' currencies, and the fold that fills them from the 15-minute tier.
@@ -68,7 +69,8 @@ export async function syncReportingZones (db: Db, zones: readonly string[], now:
       await trx.deleteFrom('stats_daily_conversions').where('zone', 'in', dropped).execute()
     }
     if (added.length === 0) return
-    const written = await sql<{ any: boolean }>`select exists (select 1 from stats_clicks) or exists (select 1 from stats_conversions) as any`.execute(trx)
+    const written = await sql<{ any: boolean }>`select exists (select 1 from clicks) or exists (select 1 from stats_clicks)
+      or exists (select 1 from stats_conversions) as any`.execute(trx)
     const since = written.rows[0]?.any === true ? sinceAhead(now) : sql<Date>`timestamptz '1970-01-01 00:00:00+00'`
     await sql`insert into stats_zones (zone, since, folded_until) select zone, ${since}, ${since} from unnest(${added}::text[]) as z (zone)
       on conflict (zone) do nothing`.execute(trx)
@@ -98,17 +100,19 @@ const FOLD_STEP_MS = 3_600_000
 
 /**
  * Adds the 15-minute tier's whole buckets created since each zone's `folded_until` (up to a bucket ended
- * FOLD_GRACE_MS before `now`) to the zone's daily tier, and moves `folded_until` on: the daily tier then
+ * FOLD_GRACE_MS before `now`, and whose clicks are all folded) to the zone's daily tier, and moves `folded_until` on: the daily tier then
  * answers those days without the click and conversion triggers writing to it as they come. Each step runs with
  * clicks and conversions locked against writes (a batch in flight finishes first, so none is left out of both
  * the fold and the daily tier), and with the zone's row locked, so instances folding at once take turns.
  * Returns how many steps moved a zone.
  */
 export async function foldDailyTiers (db: Db, now: Date): Promise<number> {
-  const target = Math.floor((now.getTime() - FOLD_GRACE_MS) / QUARTER_MS) * QUARTER_MS
+  const floorToQuarter = (ms: number) => Math.floor(ms / QUARTER_MS) * QUARTER_MS
   let steps = 0
   for (;;) {
     const moved = await db.transaction().execute(async (trx) => {
+      // Only buckets whose clicks are all in the 15-minute tier (see click-fold.ts); its fold only moves on.
+      const target = Math.min(floorToQuarter(now.getTime() - FOLD_GRACE_MS), floorToQuarter(await clicksFoldedUntil(trx)))
       const zones = await sql<{ zone: string; folded_until: Date }>`select zone, folded_until from stats_zones
         where folded_until < ${iso(target)}::timestamptz order by zone for update`.execute(trx)
       if (zones.rows.length === 0) return false

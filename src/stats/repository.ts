@@ -2,6 +2,7 @@ import { sql, type RawBuilder } from 'kysely'
 import type { Db } from '../db/database.js'
 import { amountFromDb } from '../domain/money.js'
 import { localDate, QUARTER_MS, startOfLocalDay } from '../domain/time-periods.js'
+import { clicksFoldedUntil } from './click-fold.js'
 import { CONVERSION_SUM_NAMES, nextDate, reportingZone } from './daily-tiers.js'
 import { METRICS, type Cell, type Metric, type SortKey, type SubField } from './report.js'
 
@@ -80,9 +81,26 @@ function wholeLocalDays (zone: string, from: number, to: number): { firstDay: st
  * only the rows shown travel (a month by day and affiliate holds 12,000).
  */
 export async function sumStats (db: Db, s: StatsSelection, order: StatsOrder, window: StatsWindow): Promise<StatsSums> {
+  // One snapshot for the spans the tiers hold and the rows read from them: a fold committing in between would
+  // otherwise count what it moved in both tiers.
+  const rows = await db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
+    // The report's hash aggregates hold a month of cells; the default work_mem would spill them to disk.
+    await sql`set local work_mem = '64MB'`.execute(trx)
+    return (await reportQuery(trx, s, order, window)).execute(trx)
+  })
+  return toSums(rows.rows, s, window)
+}
+
+type ReportRow = Record<string, string | number | null>
+
+/** Clicks have no goal: a report grouped or filtered by goal counts none. */
+const clicksApplyTo = (s: StatsSelection) => !s.byGoal && s.filters.goal === undefined
+
+/** The statement that sums, sorts and cuts the report (see `sumStats`), built from the tiers' spans as they are. */
+async function reportQuery (db: Db, s: StatsSelection, order: StatsOrder, window: StatsWindow): Promise<RawBuilder<ReportRow>> {
   const f = s.filters
   const raw = s.subs.length > 0 || Object.keys(f.subs).length > 0
-  const clicksApply = !s.byGoal && f.goal === undefined
+  const clicksApply = clicksApplyTo(s)
   const needsOffer = s.byOffer || s.byAdvertiser || f.offerIds !== undefined || f.advertiserIds !== undefined
   const needsAffiliate = s.byAffiliate || f.affiliateIds !== undefined
   const grain = raw || s.byHour || (needsOffer && needsAffiliate) ? null : needsAffiliate ? 'affiliate' : 'offer'
@@ -106,7 +124,8 @@ export async function sumStats (db: Db, s: StatsSelection, order: StatsOrder, wi
     facts.conversions.push(sql`select ${noon}, offer_id, affiliate_id, goal, currency, ${CONVERSION_FIGURES}
       from stats_daily_conversions c where ${inDays} ${where([...catalogFilters(f, 'c'), ...goalFilter(f, 'c')])}`)
   }
-  for (const range of rest) addQuarterAndRawFacts(facts, s, range, raw, clicksApply)
+  const clicksFolded = clicksApply ? await clicksFoldedUntil(db) : 0
+  for (const range of rest) addQuarterAndRawFacts(facts, s, range, raw, clicksApply, clicksFolded)
 
   // Clicks and conversions are summed apart (a click row carries one count, not nine zero sums) and joined on
   // the group's keys. Each side keeps only groups with something counted: a conversion cell left at zero by a
@@ -151,22 +170,21 @@ export async function sumStats (db: Db, s: StatsSelection, order: StatsOrder, wi
     return name === 'clicks' || CONVERSION_SUM_NAMES.indexOf(name) < 5 ? sql`${value}::int8 as ${sql.ref(name)}` : sql`${value}::text as ${sql.ref(name)}`
   }))
   // The window's rows in order (n), then one totals row per currency (kind 2).
-  const query = sql<Record<string, string | number | null>>`with r as materialized (${result}),
+  return sql<ReportRow>`with r as materialized (${result}),
     page as (select r.*, row_number() over (order by ${orderBy}) as n from r order by n ${limit})
     select * from (
       select 1 as kind, n, ${sql.join([...keyColumns.map((name) => sql.ref(`r.${name}`)), sql`r.currency`])}, ${outputSums(false)} from page r
       union all
       select 2, null, ${sql.join([...keyColumns.map(() => sql`null`), sql`r.currency`])}, ${outputSums(true)} from r group by r.currency) u
     order by kind, n, currency collate "C"`
-  // The report's hash aggregates hold a month of cells; the default work_mem would spill them to disk.
-  const rows = await db.transaction().execute(async (trx) => {
-    await sql`set local work_mem = '64MB'`.execute(trx)
-    return (await query.execute(trx)).rows
-  })
+}
 
+/** The report statement's rows as cells (the window's, in order) and totals per currency. */
+function toSums (rows: ReportRow[], s: StatsSelection, window: StatsWindow): StatsSums {
+  const clicksApply = clicksApplyTo(s)
   const count = (value: string | number | null | undefined) => value === null || value === undefined ? 0 : Number(value)
   const amount = (value: string | number | null | undefined) => value === null || value === undefined ? 0n : amountFromDb(String(value))
-  const toCell = (row: Record<string, string | number | null>, keyValues: Record<string, string | number>): Cell => ({
+  const toCell = (row: ReportRow, keyValues: Record<string, string | number>): Cell => ({
     keys: keyValues,
     period: s.periodStarts === null || row.period === null ? null : Number(row.period),
     currency: String(row.currency),
@@ -239,8 +257,11 @@ function catalogFilters (f: StatsFilters, prefix: string): RawBuilder<unknown>[]
 
 const goalFilter = (f: StatsFilters, prefix: string) => f.goal === undefined ? [] : [sql`lower(${sql.ref(`${prefix}.goal`)}) = lower(${f.goal})`]
 
-/** The facts of [from, to) from the 15-minute tier (whole buckets, unless subs are needed) and the raw rows. */
-function addQuarterAndRawFacts (facts: Facts, s: StatsSelection, [from, to]: Range, raw: boolean, clicksApply: boolean): void {
+/**
+ * The facts of [from, to) from the 15-minute tier (whole buckets, unless subs are needed) and the raw rows. The
+ * tier's clicks are those created before `clicksFolded`; the later ones are read raw.
+ */
+function addQuarterAndRawFacts (facts: Facts, s: StatsSelection, [from, to]: Range, raw: boolean, clicksApply: boolean, clicksFolded: number): void {
   const f = s.filters
   const alignedFrom = Math.ceil(from / QUARTER_MS) * QUARTER_MS
   const alignedTo = Math.floor(to / QUARTER_MS) * QUARTER_MS
@@ -248,30 +269,34 @@ function addQuarterAndRawFacts (facts: Facts, s: StatsSelection, [from, to]: Ran
   const rawRanges: Range[] = useRollups
     ? ([[from, alignedFrom], [alignedTo, to]] as Range[]).filter(([a, b]) => a < b)
     : [[from, to]]
+  // A bucket that starts before the fold holds the clicks created before it: [alignedFrom, clickRollupsTo) in all.
+  const clickRollupsTo = useRollups ? Math.max(alignedFrom, Math.min(alignedTo, clicksFolded)) : alignedFrom
+  const clickRawRanges = clickRollupsTo < alignedTo && useRollups ? [...rawRanges, [clickRollupsTo, alignedTo] as Range] : rawRanges
   const subFilters = (json: RawBuilder<unknown>) => Object.entries(f.subs).map(([sub, value]) => sql`${json}->>${sub} = ${value}`)
   const subColumns = (json: RawBuilder<unknown>) => s.subs.map((sub) => sql`, coalesce(${json}->>${sub}, '')`)
-  const timeRanges = (column: RawBuilder<unknown>) => sql`(${sql.join(rawRanges.map(([a, b]) => sql`(${column} >= ${iso(a)}::timestamptz and ${column} < ${iso(b)}::timestamptz)`), sql` or `)})`
-  const buckets = sql`bucket >= ${iso(alignedFrom)}::timestamptz and bucket < ${iso(alignedTo)}::timestamptz`
+  const timeRanges = (column: RawBuilder<unknown>, ranges: Range[]) =>
+    sql`(${sql.join(ranges.map(([a, b]) => sql`(${column} >= ${iso(a)}::timestamptz and ${column} < ${iso(b)}::timestamptz)`), sql` or `)})`
+  const buckets = (end: number) => sql`bucket >= ${iso(alignedFrom)}::timestamptz and bucket < ${iso(end)}::timestamptz`
 
   // Rollup rows carry no subs: they are read only when no sub is grouped or filtered.
-  if (useRollups && clicksApply) {
+  if (clickRollupsTo > alignedFrom && clicksApply) {
     facts.clicks.push(sql`select bucket, offer_id, affiliate_id, null::text, clicks
-      from stats_clicks c where ${buckets} ${where(catalogFilters(f, 'c'))}`)
+      from stats_clicks c where ${buckets(clickRollupsTo)} ${where(catalogFilters(f, 'c'))}`)
   }
   if (useRollups) {
     facts.conversions.push(sql`select bucket, offer_id, affiliate_id, goal, currency, ${CONVERSION_FIGURES}
-      from stats_conversions c where ${buckets} ${where([...catalogFilters(f, 'c'), ...goalFilter(f, 'c')])}`)
+      from stats_conversions c where ${buckets(alignedTo)} ${where([...catalogFilters(f, 'c'), ...goalFilter(f, 'c')])}`)
   }
-  if (rawRanges.length > 0 && clicksApply) {
+  if (clickRawRanges.length > 0 && clicksApply) {
     facts.clicks.push(sql`select created_at, offer_id, affiliate_id, null::text${sql.join(subColumns(sql`c.params`), sql``)}, 1::int8
-      from clicks c where ${timeRanges(sql`c.created_at`)} ${where([...catalogFilters(f, 'c'), ...subFilters(sql`c.params`)])}`)
+      from clicks c where ${timeRanges(sql`c.created_at`, clickRawRanges)} ${where([...catalogFilters(f, 'c'), ...subFilters(sql`c.params`)])}`)
   }
   if (rawRanges.length > 0) {
     facts.conversions.push(sql`select created_at, offer_id, affiliate_id, goal, currency${sql.join(subColumns(sql`c.click_params`), sql``)},
       1::int8, (status = 'approved')::int::int8, (status = 'pending')::int::int8, (status = 'declined')::int::int8, (status = 'hold')::int::int8,
       case when status = 'approved' then revenue else 0 end, case when status = 'approved' then payout else 0 end,
       case when status in ('pending', 'hold') then revenue else 0 end, case when status in ('pending', 'hold') then payout else 0 end
-      from conversions c where ${timeRanges(sql`c.created_at`)}
+      from conversions c where ${timeRanges(sql`c.created_at`, rawRanges)}
       ${where([...catalogFilters(f, 'c'), ...goalFilter(f, 'c'), ...subFilters(sql`c.click_params`)])}`)
   }
 }

@@ -9,6 +9,7 @@ import { clickMonth, existingClickMonths, retireClickPartitionsBefore } from '..
 import { findClick } from '../../src/clicks/repository.js'
 import { newClickId } from '../../src/domain/click-ids.js'
 import { RETENTION_BATCH } from '../../src/maintenance/retention.js'
+import { foldClicksUntil } from '../../src/stats/click-fold.js'
 
 const DAY_MS = 86_400_000
 
@@ -34,6 +35,9 @@ t.test('click retention drops whole months past CLICK_RETENTION_DAYS; conversion
   t.equal(converted.statusCode, 200, 'a conversion on the old click while it is kept')
   const conversionId = converted.json().conversion_id as number
   const before = (await inject(app, { method: 'GET', url: `/v1/conversions/${conversionId}` })).json()
+  const statsUrl = `/v1/stats?from=${new Date(now.getTime() - 80 * DAY_MS).toISOString().slice(0, 10)}&to=${now.toISOString().slice(0, 10)}&group_by=month`
+  const reportedClicks = async () => ((await inject(app, { method: 'GET', url: statsUrl })).json().totals as { clicks: number }[]).map((row) => row.clicks)
+  t.same(await reportedClicks(), [2], 'both clicks reported before retention')
 
   const report = await app.maintenance.runOnce(now)
   t.ok(report.partitionsDropped.includes(clickMonth(old).name), `the month of the old click is dropped (${report.partitionsDropped.join(', ')})`)
@@ -51,6 +55,7 @@ t.test('click retention drops whole months past CLICK_RETENTION_DAYS; conversion
   const again = await app.maintenance.runOnce(now)
   t.same([again.partitionsDropped, again.partitionsMade], [[], []], 'a second run finds nothing to do')
   t.same(await leftoverTables(app), [], 'no detached month is left behind')
+  t.same(await reportedClicks(), [2], 'the dropped click keeps counting in the statistics')
 })
 
 /** Tables named like clicks' months that are no longer partitions of clicks: what a crash mid-retention leaves. */
@@ -61,14 +66,18 @@ async function leftoverTables (app: FastifyInstance): Promise<string[]> {
 }
 
 t.test('a month detached but not dropped (a crash between retention\'s two steps) is dropped by the next run', async (t) => {
-  const { app } = await build(t, { env: { CLICK_RETENTION_DAYS: '30' } })
+  // Without the maintenance role nothing runs by itself: the statistics' fold has counted no click yet.
+  const { app } = await build(t, { env: { CLICK_RETENTION_DAYS: '30', SERVICE_ROLES: 'http,dispatcher' } })
   const offer = await createOffer(app, { click_session: '30d' })
   const affiliate = await createAffiliate(app)
   const now = new Date()
   const old = new Date(now.getTime() - 75 * DAY_MS)
   await recordAt(app, old, offer.id, affiliate.id)
+  const cutoff = new Date(now.getTime() - 30 * DAY_MS)
+  t.same(await retireClickPartitionsBefore(app.db, cutoff), [], 'a month whose clicks the statistics have not counted stays')
+  await foldClicksUntil(app.db, cutoff.getTime())
   // The first step alone, as a crash right after it leaves things.
-  const retired = await retireClickPartitionsBefore(app.db, new Date(now.getTime() - 30 * DAY_MS))
+  const retired = await retireClickPartitionsBefore(app.db, cutoff)
   t.ok(retired.includes(clickMonth(old).name), 'the old month is detached')
   t.same(await leftoverTables(app), [`clicks_retired_${clickMonth(old).name}`], 'and left as a retired table')
   t.notOk((await existingClickMonths(app.db)).some((month) => month.name === clickMonth(old).name), 'no longer a partition of clicks')
