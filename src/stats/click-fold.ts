@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
+import { QUARTER_MS } from '../domain/time-periods.js'
 
 // The 15-minute tier of clicks is filled by a fold, not by the click batches: a batch of 500 clicks spread over
 // thousands of (offer, affiliate) pairs would upsert nearly as many cells as it holds clicks, most of them cells
@@ -46,11 +47,17 @@ export async function foldClicksUntil (db: Db, target: number): Promise<number> 
       const first = await sql<{ at: Date | null }>`select min(created_at) as at from clicks where created_at >= ${iso(from)}::timestamptz`.execute(trx)
       const firstAt = first.rows[0]?.at?.getTime() ?? target
       const until = Math.min(target, Math.max(from, firstAt) + CLICK_FOLD_STEP_MS)
-      await sql`insert into stats_clicks as s (bucket, offer_id, affiliate_id, clicks)
-        select date_bin('15 minutes', created_at, timestamptz '2000-01-01 00:00:00+00'), offer_id, affiliate_id, count(*)
-        from clicks where created_at >= ${iso(from)}::timestamptz and created_at < ${iso(until)}::timestamptz
-        group by 1, 2, 3 order by 1, 2, 3
-        on conflict (bucket, offer_id, affiliate_id) do update set clicks = s.clicks + excluded.clicks`.execute(trx)
+      // A merge, not an upsert: with clicks locked the fold is the only writer of stats_clicks (the triggers write
+      // there only from click batches), so no insert can race it, and a merge adds cells at half an upsert's cost.
+      // The cells matched are those of the step's buckets, read by the key's range.
+      await sql`merge into stats_clicks s
+        using (select date_bin('15 minutes', created_at, timestamptz '2000-01-01 00:00:00+00') as bucket, offer_id, affiliate_id, count(*) as clicks
+          from clicks where created_at >= ${iso(from)}::timestamptz and created_at < ${iso(until)}::timestamptz
+          group by 1, 2, 3) c
+        on s.bucket >= ${iso(Math.floor(from / QUARTER_MS) * QUARTER_MS)}::timestamptz and s.bucket < ${iso(until)}::timestamptz
+          and s.bucket = c.bucket and s.offer_id = c.offer_id and s.affiliate_id = c.affiliate_id
+        when matched then update set clicks = s.clicks + c.clicks
+        when not matched then insert (bucket, offer_id, affiliate_id, clicks) values (c.bucket, c.offer_id, c.affiliate_id, c.clicks)`.execute(trx)
       await sql`update stats_click_fold set folded_until = ${iso(until)}::timestamptz`.execute(trx)
       return true
     })
