@@ -481,7 +481,8 @@ const SCHEMA: RawBuilder<unknown>[] = [
   //   from its `since` on; earlier days are read from the 15-minute tier. What is created now reaches it through
   //   the fold, a few minutes later (`folded_until`); the triggers write to it only what is older than that.
   // Rows are upserted in key order, the 15-minute tier first, so concurrent batches lock shared rollup rows in
-  // the same order and cannot deadlock. Dropping clicks (retention) leaves both untouched.
+  // the same order and cannot deadlock. Dropping clicks (retention) leaves both untouched; retention waits for
+  // the click fold to pass a month before it drops it.
   sql`create table stats_clicks (
     bucket timestamptz not null,
     offer_id integer not null,

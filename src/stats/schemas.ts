@@ -170,8 +170,9 @@ export const statsDescription =
   'Clicks and conversions summed by the groups of `group_by` and by currency (money of different currencies is never ' +
   'added). A click counts at its time; a conversion at its creation time, in the status it has now: a status change ' +
   'moves it between columns, never between periods. Duplicate and rejected postbacks never count; declined ' +
-  'conversions count in `conversions` and `declined` only. Figures are kept as clicks and conversions are written, ' +
-  'so they are exact and show a click or conversion within 2 s, and a month\'s report never scans raw clicks. ' +
+  'conversions count in `conversions` and `declined` only. Figures are kept as clicks and conversions are written ' +
+  '(clicks folded into the rollups every few seconds, the latest seconds counted from the clicks themselves), so ' +
+  'they are exact and show a click or conversion as soon as it is written, and a month\'s report never scans raw clicks. ' +
   'Whole local days of a reporting zone (the service\'s `STATS_TIME_ZONES`, `UTC` by default) come from a daily ' +
   'tier when the report needs neither hours, nor subs, nor both an offer and an affiliate dimension: such a month ' +
   'answers in milliseconds. Other reports add up 15-minute buckets, equally exact, slower over long periods. ' +
