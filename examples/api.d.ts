@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Prometheus text format (0.0.4). Clicks by result, conversions by result, delivery attempts by outcome and their durations, deliveries due and the age of the oldest (a scrape waits at most 25 ms for the database to count them, and otherwise shows the last count), the click buffer and its drops, the database pool, event-loop lag and process metrics. Labels never carry ids or URLs. An admin key (`API-Key`) or `Authorization: Bearer <METRICS_TOKEN>`; an affiliate's key is a 403, anything else a 401.
+         * @description Prometheus text format (0.0.4). Clicks by result, conversions by result, delivery attempts by outcome and their durations, deliveries due and the age of the oldest, how far the statistics' click fold is behind (a scrape waits at most 25 ms for the database to count them, and otherwise shows the last count), the click buffer and its drops, the database pool, event-loop lag and process metrics. Labels never carry ids or URLs. An admin key (`API-Key`) or `Authorization: Bearer <METRICS_TOKEN>`; an affiliate's key is a 403, anything else a 401.
          */
         get: operations["getMetrics"];
         put?: never;

@@ -74,8 +74,9 @@ const RETIRED_PREFIX = 'clicks_retired_'
 
 /**
  * Drops the partitions whose every click is older than `cutoff` (a month goes once its last instant is past
- * it) and counted by the statistics' 15-minute tier: whole tables, so a month of clicks goes in one catalog change however many rows it holds. Conversions
- * copied what they need from their click, so nothing else changes. Returns the names dropped.
+ * it) and counted by the statistics' 15-minute tier: whole tables, so a month of clicks goes in one catalog
+ * change however many rows it holds. Conversions copied what they need from their click, so nothing else
+ * changes. Returns the names dropped.
  *
  * Two steps, so that `clicks` is locked only for catalog changes: detaching (and renaming) the old months takes
  * `clicks`' exclusive lock for milliseconds; dropping the detached tables afterwards, which removes their files

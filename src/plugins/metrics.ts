@@ -112,6 +112,11 @@ async function metricsPlugin (fastify: FastifyInstance, options: MetricsOptions)
   }
   const due = new Gauge({ name: 's2s_deliveries_due', help: `Deliveries due now and not yet sent (counted up to ${DUE_COUNT_CAP})`, registers: [registry] })
   const oldest = new Gauge({ name: 's2s_deliveries_oldest_due_seconds', help: 'How long the oldest due delivery has been due', registers: [registry] })
+  const unfolded = new Gauge({
+    name: 's2s_stats_clicks_unfolded_seconds',
+    help: 'How far the statistics\' click fold is behind: reports count this span\'s clicks one by one (a few seconds while a maintenance instance runs)',
+    registers: [registry],
+  })
   registry.registerMetric(new Gauge({
     name: 's2s_db_pool_connections',
     help: 'PostgreSQL pool connections by state: in_use, idle; waiting counts callers waiting for one',
@@ -145,12 +150,14 @@ async function metricsPlugin (fastify: FastifyInstance, options: MetricsOptions)
   const readBacklog = (): Promise<void> => {
     reading ??= (async () => {
       try {
-        const row = await sql<{ n: number | string; oldest: number | string | null }>`
-          select count(*) as n, extract(epoch from now() - min(next_attempt_at)) as oldest from (
+        const row = await sql<{ n: number | string; oldest: number | string | null; unfolded: number | string | null }>`
+          select count(*) as n, extract(epoch from now() - min(next_attempt_at)) as oldest,
+            (select extract(epoch from now() - folded_until) from stats_click_fold) as unfolded from (
             select next_attempt_at from postback_deliveries where state = 'pending' and next_attempt_at <= now()
             order by next_attempt_at limit ${DUE_COUNT_CAP}) due`.execute(fastify.db)
         due.set(Number(row.rows[0]?.n ?? 0))
         oldest.set(Number(row.rows[0]?.oldest ?? 0))
+        unfolded.set(Math.max(0, Number(row.rows[0]?.unfolded ?? 0)))
       } catch (err) {
         fastify.log.warn({ err }, 'metrics: the delivery backlog could not be read')
       } finally {
@@ -175,8 +182,8 @@ async function metricsPlugin (fastify: FastifyInstance, options: MetricsOptions)
       operationId: 'getMetrics',
       summary: 'Prometheus metrics',
       description: 'Prometheus text format (0.0.4). Clicks by result, conversions by result, delivery attempts by outcome ' +
-        'and their durations, deliveries due and the age of the oldest (a scrape waits at most 25 ms for the database to count ' +
-        'them, and otherwise shows the last count), the click buffer and its drops, the database pool, ' +
+        'and their durations, deliveries due and the age of the oldest, how far the statistics\' click fold is behind (a ' +
+        'scrape waits at most 25 ms for the database to count them, and otherwise shows the last count), the click buffer and its drops, the database pool, ' +
         'event-loop lag and process metrics. Labels never carry ids or URLs. An admin key (`API-Key`) or ' +
         '`Authorization: Bearer <METRICS_TOKEN>`; an affiliate\'s key is a 403, anything else a 401.',
       response: {

@@ -30,10 +30,10 @@ export function foldClicks (db: Db, now: Date): Promise<number> {
 
 /**
  * Adds the clicks created from `stats_click_fold.folded_until` to `target` to the 15-minute tier and moves
- * `folded_until` on. Each step holds the fold's row (instances folding at once take
- * turns) and locks clicks against writes: a batch in flight commits first and is folded; a batch written after
- * the step sees the new `folded_until`, and its trigger counts any of its clicks created before it. So every
- * click is counted exactly once, by the fold or by the trigger. Returns how many steps moved the fold.
+ * `folded_until` on. Each step holds the fold's row (instances folding at once take turns) and locks clicks
+ * against writes: a batch in flight commits first and is folded; a batch written after the step sees the new
+ * `folded_until`, and its trigger counts any of its clicks created before it. So every click is counted exactly
+ * once, by the fold or by the trigger. Returns how many steps moved the fold.
  */
 export async function foldClicksUntil (db: Db, target: number): Promise<number> {
   let steps = 0

@@ -48,7 +48,7 @@ t.test('/metrics: admin key or bearer token; an affiliate key 403, else 401; eve
   t.equal(value(after, 's2s_delivery_attempts_total{outcome="delivered"}'), 1, 'a delivery')
   t.equal(value(after, 's2s_delivery_attempt_duration_seconds_count'), 1, 'its duration observed')
   for (const series of ['s2s_click_buffer_size', 's2s_clicks_dropped_total', 's2s_deliveries_due', 's2s_deliveries_oldest_due_seconds',
-    's2s_db_pool_connections', 's2s_nodejs_eventloop_lag_seconds', 's2s_process_cpu_seconds_total', 's2s_dispatcher_in_flight']) {
+    's2s_stats_clicks_unfolded_seconds', 's2s_db_pool_connections', 's2s_nodejs_eventloop_lag_seconds', 's2s_process_cpu_seconds_total', 's2s_dispatcher_in_flight']) {
     t.match(after, new RegExp(`^# TYPE ${series} `, 'm'), `${series} is exposed`)
   }
   t.notMatch(after, /clickid=|https?:\/\//, 'no ids or URLs in labels')
@@ -76,4 +76,16 @@ t.test('/metrics counts the deliveries due and the age of the oldest', async (t)
     return value(body, 's2s_deliveries_due') === 3 ? body : undefined
   }, 5000, 'the three due deliveries to be counted')
   t.ok(value(text, 's2s_deliveries_oldest_due_seconds') >= 59, 'the oldest has been due for a minute')
+})
+
+t.test('/metrics shows how far the statistics\' click fold is behind', async (t) => {
+  const { app } = await build(t, { env: { SERVICE_ROLES: 'http,dispatcher' } })
+  const scrape = async () => (await inject(app, { method: 'GET', url: '/metrics', headers: { 'api-key': ADMIN_KEY } })).body
+  await eventually(async () => value(await scrape(), 's2s_stats_clicks_unfolded_seconds') > 86_400, 5000, 'never folded: far behind')
+  await app.statsFolding.runOnce()
+  const text = await eventually(async () => {
+    const body = await scrape()
+    return value(body, 's2s_stats_clicks_unfolded_seconds') < 60 ? body : undefined
+  }, 5000, 'the fold to show')
+  t.ok(value(text, 's2s_stats_clicks_unfolded_seconds') >= 5, 'a fold stops a few seconds behind now')
 })
