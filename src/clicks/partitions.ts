@@ -69,6 +69,9 @@ export async function makeClickPartitions (db: Db, months: readonly ClickMonth[]
   })
 }
 
+/** How far the statistics' click fold must be past a month before it is dropped (see retireClickPartitionsBefore). */
+const RAW_READ_MARGIN_MS = 3_600_000
+
 /** A month detached from `clicks` for retention and not dropped yet (a crash between the two leaves one). */
 const RETIRED_PREFIX = 'clicks_retired_'
 
@@ -94,8 +97,10 @@ export async function retireClickPartitionsBefore (db: Db, cutoff: Date): Promis
   return db.transaction().execute(async (trx) => {
     await sql`select set_config('lock_timeout', ${LOCK_TIMEOUT}, true)`.execute(trx)
     await sql`select pg_advisory_xact_lock(${PARTITION_LOCK})`.execute(trx)
-    // Its clicks keep counting in the periods they were counted in (stats/click-fold.ts).
-    const counted = Math.min(cutoff.getTime(), await clicksFoldedUntil(trx))
+    // Its clicks keep counting in the periods they were counted in (stats/click-fold.ts). A report reads the
+    // clicks after the fold raw, in a snapshot that may predate the fold's last step: a month goes once the fold
+    // is a while past it, so no report still running can need it.
+    const counted = Math.min(cutoff.getTime(), await clicksFoldedUntil(trx) - RAW_READ_MARGIN_MS)
     const old = (await existingClickMonths(trx)).filter((month) => month.to.getTime() <= counted)
     for (const month of old) {
       await sql`alter table clicks detach partition ${sql.id(month.name)}`.execute(trx)

@@ -7,7 +7,7 @@ import { dropOldDeliveries, dropOldServerPostbacks, type RetentionBatch } from '
 import { ConfigError } from '../config.js'
 import { clickSessionSeconds } from '../domain/caps.js'
 import { oneAtATime } from '../lib/one-at-a-time.js'
-import { foldClicksUntil } from '../stats/click-fold.js'
+import { foldClicks } from '../stats/click-fold.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -92,8 +92,9 @@ async function maintenancePlugin (fastify: FastifyInstance) {
   async function run (at: Date): Promise<MaintenanceReport> {
     const partitionsMade = await makeClickPartitions(db, clickMonthsBetween(at, new Date(at.getTime() + AHEAD_MS)))
     const clickCutoff = new Date(at.getTime() - config.clickRetentionDays * DAY_MS)
-    // The statistics count every click of a month before it goes (a month not yet counted stays).
-    await foldClicksUntil(db, clickCutoff.getTime())
+    // The statistics count every click of a month before it goes (a month not yet counted stays). The fold runs
+    // to now, not only to the cutoff: retention wants it well past a month (see retireClickPartitionsBefore).
+    await foldClicks(db, at)
     const partitionsDropped = await dropClickPartitionsBefore(db, clickCutoff)
     const logCutoff = new Date(at.getTime() - config.logRetentionDays * DAY_MS)
     const deadline = Date.now() + RETENTION_BUDGET_MS
