@@ -8,6 +8,9 @@
 export type TimeUnit = 'hour' | 'day' | 'week' | 'month'
 
 export const QUARTER_MS = 15 * 60_000
+
+/** The start of the 15-minute UTC bucket that holds `ms` (the rollups' buckets). */
+export const startOfQuarter = (ms: number) => Math.floor(ms / QUARTER_MS) * QUARTER_MS
 const HOUR_MS = 3_600_000
 const DAY_MS = 86_400_000
 

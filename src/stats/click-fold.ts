@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
-import { QUARTER_MS } from '../domain/time-periods.js'
+import { startOfQuarter } from '../domain/time-periods.js'
 
 // The 15-minute tier of clicks is filled by a fold, not by the click batches: a batch of 500 clicks spread over
 // thousands of (offer, affiliate) pairs would upsert nearly as many cells as it holds clicks, most of them cells
@@ -54,7 +54,7 @@ export async function foldClicksUntil (db: Db, target: number): Promise<number> 
         using (select date_bin('15 minutes', created_at, timestamptz '2000-01-01 00:00:00+00') as bucket, offer_id, affiliate_id, count(*) as clicks
           from clicks where created_at >= ${iso(from)}::timestamptz and created_at < ${iso(until)}::timestamptz
           group by 1, 2, 3) c
-        on s.bucket >= ${iso(Math.floor(from / QUARTER_MS) * QUARTER_MS)}::timestamptz and s.bucket < ${iso(until)}::timestamptz
+        on s.bucket >= ${iso(startOfQuarter(from))}::timestamptz and s.bucket < ${iso(until)}::timestamptz
           and s.bucket = c.bucket and s.offer_id = c.offer_id and s.affiliate_id = c.affiliate_id
         when matched then update set clicks = s.clicks + c.clicks
         when not matched then insert (bucket, offer_id, affiliate_id, clicks) values (c.bucket, c.offer_id, c.affiliate_id, c.clicks)`.execute(trx)

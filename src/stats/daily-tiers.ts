@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
-import { localDate, QUARTER_MS, startOfLocalDay } from '../domain/time-periods.js'
+import { localDate, startOfLocalDay, startOfQuarter } from '../domain/time-periods.js'
 import { clicksFoldedUntil } from './click-fold.js'
 
 // The daily tiers of the reporting zones (STATS_TIME_ZONES): which zones there are and the span each holds,
@@ -107,12 +107,11 @@ const FOLD_STEP_MS = 3_600_000
  * Returns how many steps moved a zone.
  */
 export async function foldDailyTiers (db: Db, now: Date): Promise<number> {
-  const floorToQuarter = (ms: number) => Math.floor(ms / QUARTER_MS) * QUARTER_MS
   let steps = 0
   for (;;) {
     const moved = await db.transaction().execute(async (trx) => {
       // Only buckets whose clicks are all in the 15-minute tier (see click-fold.ts); its fold only moves on.
-      const target = Math.min(floorToQuarter(now.getTime() - FOLD_GRACE_MS), floorToQuarter(await clicksFoldedUntil(trx)))
+      const target = Math.min(startOfQuarter(now.getTime() - FOLD_GRACE_MS), startOfQuarter(await clicksFoldedUntil(trx)))
       const zones = await sql<{ zone: string; folded_until: Date }>`select zone, folded_until from stats_zones
         where folded_until < ${iso(target)}::timestamptz order by zone for update`.execute(trx)
       if (zones.rows.length === 0) return false

@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely'
 import type { Db } from '../db/database.js'
 import { amountFromDb } from '../domain/money.js'
-import { localDate, QUARTER_MS, startOfLocalDay } from '../domain/time-periods.js'
+import { localDate, QUARTER_MS, startOfLocalDay, startOfQuarter } from '../domain/time-periods.js'
 import { clicksFoldedUntil } from './click-fold.js'
 import { CONVERSION_SUM_NAMES, nextDate, reportingZone } from './daily-tiers.js'
 import { METRICS, type Cell, type Metric, type SortKey, type SubField } from './report.js'
@@ -264,7 +264,7 @@ const goalFilter = (f: StatsFilters, prefix: string) => f.goal === undefined ? [
 function addQuarterAndRawFacts (facts: Facts, s: StatsSelection, [from, to]: Range, raw: boolean, clicksApply: boolean, clicksFolded: number): void {
   const f = s.filters
   const alignedFrom = Math.ceil(from / QUARTER_MS) * QUARTER_MS
-  const alignedTo = Math.floor(to / QUARTER_MS) * QUARTER_MS
+  const alignedTo = startOfQuarter(to)
   const useRollups = !raw && alignedFrom < alignedTo
   const rawRanges: Range[] = useRollups
     ? ([[from, alignedFrom], [alignedTo, to]] as Range[]).filter(([a, b]) => a < b)
